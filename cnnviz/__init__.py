@@ -1,0 +1,1 @@
+"""cnnviz: the engine behind the visualizer. numpy in, numpy out, PyTorch semantics."""

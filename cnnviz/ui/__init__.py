@@ -1,0 +1,1 @@
+"""Streamlit glue for cnnviz. The only package under cnnviz/ that may import streamlit."""
