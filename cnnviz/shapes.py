@@ -1,0 +1,376 @@
+"""Output sizes with the formula written out in the user's numbers, and why a setting cannot work.
+
+PyTorch's rules, one dimension at a time:
+
+    conv:       out = floor((in + pad_before + pad_after - dilation*(kernel-1) - 1) / stride) + 1
+    pool:       the same, with ceil instead of floor when ceil_mode (the last window must start
+                inside the input or the left padding)
+    transposed: out = (in - 1)*stride - 2*padding + dilation*(kernel-1) + output_padding + 1
+
+Impossible settings raise `SettingError` (a ValueError) whose message says why in plain words and
+what would work; `suggestions` carries the same fixes as data for the app to offer.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+Op = Literal["conv", "pool", "conv_transpose"]
+AXES = ("height", "width")
+_ROWS = {"height": "rows", "width": "columns"}
+
+
+class SettingError(ValueError):
+    """A setting, or a combination of settings, that cannot work; the message says why."""
+
+    def __init__(self, message: str, suggestions: Sequence[str] = ()):
+        super().__init__(message)
+        self.suggestions = tuple(suggestions)
+
+
+def pair(value, name: str, minimum: int = 1) -> tuple[int, int]:
+    """(h, w) from an int or a pair of ints, each a whole number >= minimum."""
+    if isinstance(value, str):
+        raise SettingError(f"{name} must be a whole number or a pair of them, not {value!r}.")
+    items = tuple(value) if isinstance(value, Sequence) else (value, value)
+    if len(items) != 2:
+        raise SettingError(f"{name} must be one number or two (height, width), not {len(items)}.")
+    out = []
+    for v in items:
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not float(v).is_integer():
+            raise SettingError(f"{name} must be a whole number; {v!r} is not.")
+        if v < minimum:
+            least = "positive" if minimum == 1 else f"at least {minimum}"
+            raise SettingError(f"{name} must be {least}; it is {int(v)}.")
+        out.append(int(v))
+    return out[0], out[1]
+
+
+def resolve_conv_padding(
+    padding, kernel_size, stride=1, dilation=1
+) -> tuple[tuple[int, int], tuple[int, int]]:
+    """((top, bottom), (left, right)) for a conv padding given as int, pair, "valid" or "same"."""
+    kh, kw = pair(kernel_size, "kernel_size")
+    if isinstance(padding, str):
+        if padding == "valid":
+            return (0, 0), (0, 0)
+        if padding != "same":
+            raise SettingError(f"padding {padding!r} is unknown; use a number, 'valid' or 'same'.")
+        if pair(stride, "stride") != (1, 1):
+            raise SettingError(
+                "padding='same' only works with stride 1: with a larger stride the output is "
+                "smaller than the input whatever the padding.",
+                ["set stride to 1", "use a number for padding"],
+            )
+        dh, dw = pair(dilation, "dilation")
+        th, tw = dh * (kh - 1), dw * (kw - 1)
+        # torch puts the odd extra row/column at the bottom/right
+        return (th // 2, th - th // 2), (tw // 2, tw - tw // 2)
+    ph, pw = pair(padding, "padding", minimum=0)
+    return (ph, ph), (pw, pw)
+
+
+@dataclass(frozen=True)
+class DimSize:
+    """One dimension's output size, the formula with its numbers, and what it leaves out."""
+
+    axis: str
+    op: str
+    input: int
+    kernel: int
+    stride: int
+    padding: tuple[int, int]
+    dilation: int
+    size: int
+    formula: str
+    uncovered: int = 0  # input rows/cols after the last window that it never reaches
+    skipped: int = 0  # input rows/cols no window reads at all (tail, stride gaps, dilation holes)
+    explanation: str = ""
+    output_padding: int = 0
+    ceil_mode: bool = False
+
+    @property
+    def effective_kernel(self) -> int:
+        return self.dilation * (self.kernel - 1) + 1
+
+
+@dataclass(frozen=True)
+class OutputSize:
+    """Output (height, width) of one layer, with a DimSize per dimension."""
+
+    dims: tuple[DimSize, DimSize]
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return self.dims[0].size, self.dims[1].size
+
+
+def _kernel_text(k: int, d: int) -> str:
+    return f"{k}" if d == 1 else f"{d}·({k} − 1) + 1 = {d * (k - 1) + 1} (kernel {k}, dilation {d})"
+
+
+def _coverage(n_in: int, k: int, s: int, before: int, d: int, out: int) -> tuple[int, int]:
+    """(tail input cells after the last window, input cells no window reads)."""
+    last = (out - 1) * s - before + d * (k - 1)
+    tail = max(0, n_in - 1 - last)
+    starts = [o * s - before for o in range(out)]
+    read = {st + i * d for st in starts for i in range(k)}
+    skipped = sum(1 for r in range(n_in) if r not in read)
+    return tail, skipped
+
+
+def _describe(axis: str, tail: int, skipped: int, remainder: int, s: int) -> str:
+    rows = _ROWS[axis]
+    words = []
+    if remainder and s > 1:
+        lost = "only padding, so no input is lost"
+        if tail:
+            lost = f"the last input {rows[:-1]}" if tail == 1 else f"the last {tail} input {rows}"
+        words.append(
+            f"The division leaves a remainder of {remainder}: floor drops the partial step, so "
+            f"{remainder} padded {rows if remainder > 1 else rows[:-1]} after the last window "
+            f"{'are' if remainder > 1 else 'is'} never reached; that is {lost}."
+        )
+    elif tail:
+        which = f"last {rows[:-1]}" if tail == 1 else f"last {tail} {rows}"
+        words.append(f"The {which} of the input {'is' if tail == 1 else 'are'} never covered.")
+    if skipped > tail:
+        words.append(
+            f"{skipped - tail} other input {rows} fall between windows (stride or dilation gaps) "
+            f"and are never read."
+        )
+    if not words:
+        words.append(f"Every input {rows[:-1]} is read by at least one window.")
+    return " ".join(words)
+
+
+def check_padding_mode(axis: str, n: int, pads: tuple[int, int], mode: str) -> None:
+    """Reject what torch rejects: reflect padding >= the input, circular padding > the input."""
+    if mode not in ("zeros", "reflect", "replicate", "circular"):
+        raise SettingError(
+            f"padding mode {mode!r} is unknown; use zeros, reflect, replicate or circular."
+        )
+    if mode in ("reflect", "circular"):
+        limit = n - 1 if mode == "reflect" else n
+        if max(pads) > limit:
+            raise SettingError(
+                f"{axis}: {mode} padding copies the input's own {_ROWS[axis]}, so it can "
+                f"add at most {limit} to an input of {n}; it is {max(pads)}. Use padding "
+                f"≤ {limit} or zeros/replicate padding.",
+                [f"padding ≤ {limit}", "padding mode zeros", "padding mode replicate"],
+            )
+
+
+def _conv_dim(axis, n, k, s, pads, d, padding_mode) -> DimSize:
+    before, after = pads
+    padded = n + before + after
+    eff = d * (k - 1) + 1
+    if eff > padded:
+        need = math.ceil((eff - n) / 2)
+        fits_k = (padded - 1) // d + 1
+        tips = [f"padding ≥ {need}"]
+        if fits_k >= 1:
+            tips.append(f"kernel ≤ {fits_k}" if d == 1 else f"kernel ≤ {fits_k} at dilation {d}")
+        if d > 1 and k > 1 and (padded - 1) // (k - 1) >= 1:
+            tips.append(f"dilation ≤ {(padded - 1) // (k - 1)}")
+        span = f"kernel {k}" if d == 1 else f"the dilated kernel (spans {eff})"
+        raise SettingError(
+            f"{axis}: {span} is larger than the padded input {padded} "
+            f"({n} + padding {before} + {after}). Try {' or '.join(tips)}.",
+            tips,
+        )
+    check_padding_mode(axis, n, pads, padding_mode)
+    num = padded - eff
+    out = num // s + 1
+    pad_txt = f"{before} + {after}" if before != after else f"2·{before}"
+    formula = (
+        f"⌊({n} + {pad_txt} − {d}·({k} − 1) − 1) / {s}⌋ + 1 = ⌊{num} / {s}⌋ + 1 = "
+        f"{num // s} + 1 = {out}"
+    )
+    tail, skipped = _coverage(n, k, s, before, d, out)
+    return DimSize(
+        axis, "conv", n, k, s, (before, after), d, out, formula, tail, skipped,
+        _describe(axis, tail, skipped, num % s, s),
+    )  # fmt: skip
+
+
+def conv_output_size(
+    input_size, kernel_size, stride=1, padding=0, dilation=1, padding_mode: str = "zeros"
+) -> OutputSize:
+    """Output size of a conv layer, as `torch.nn.Conv2d` computes it."""
+    ns = pair(input_size, "input size")
+    ks = pair(kernel_size, "kernel_size")
+    ss = pair(stride, "stride")
+    ds = pair(dilation, "dilation")
+    pads = resolve_conv_padding(padding, ks, ss, ds)
+    dims = tuple(
+        _conv_dim(AXES[a], ns[a], ks[a], ss[a], pads[a], ds[a], padding_mode) for a in range(2)
+    )
+    return OutputSize(dims)  # type: ignore[arg-type]
+
+
+def _pool_dim(axis, n, k, s, p, d, ceil_mode) -> DimSize:
+    if p > k // 2:
+        raise SettingError(
+            f"{axis}: pooling padding {p} is more than half the window {k}; a window could then "
+            f"see only padding. Use padding ≤ {k // 2}, or a window ≥ {2 * p}.",
+            [f"padding ≤ {k // 2}", f"kernel ≥ {2 * p}"],
+        )
+    eff = d * (k - 1) + 1
+    num = n + 2 * p - eff
+    out = (num + (s - 1 if ceil_mode else 0)) // s + 1
+    dropped = False
+    if ceil_mode and (out - 1) * s >= n + p:
+        out -= 1
+        dropped = True
+    if out < 1:
+        raise SettingError(
+            f"{axis}: the pooling window ({eff}) is larger than the padded input "
+            f"{n + 2 * p} ({n} + 2·{p}), so there is no room for even one window. Use a window ≤ "
+            f"{n + 2 * p}" + (f" or padding ≥ {math.ceil((eff - n) / 2)}." if k > 1 else "."),
+            [f"kernel ≤ {n + 2 * p}"],
+        )
+    rnd = "⌈⌉" if ceil_mode else "⌊⌋"
+    pad_txt = f"2·{p}"
+    dil_txt = f"{d}·({k} − 1)"
+    q = -(-num // s) if ceil_mode else num // s
+    formula = (
+        f"{rnd[0]}({n} + {pad_txt} − {dil_txt} − 1) / {s}{rnd[1]} + 1 = {rnd[0]}{num} / {s}{rnd[1]}"
+        f" + 1 = {q} + 1 = {q + 1}"
+    )
+    if dropped:
+        formula += f" → {out} (the last window would start in the right padding, so it is dropped)"
+    tail, skipped = _coverage(n, k, s, p, d, out)
+    text = _describe(axis, tail, skipped, num % s, s)
+    if ceil_mode and num % s:
+        text = "ceil_mode rounds up: a last, partial window is kept. " + text
+    return DimSize(
+        axis, "pool", n, k, s, (p, p), d, out, formula, tail, skipped, text, ceil_mode=ceil_mode
+    )
+
+
+def pool_output_size(
+    input_size, kernel_size, stride=None, padding=0, dilation=1, ceil_mode: bool = False
+) -> OutputSize:
+    """Output size of a max/avg pooling layer, as torch computes it (stride defaults to kernel)."""
+    ns = pair(input_size, "input size")
+    ks = pair(kernel_size, "kernel_size")
+    ss = pair(ks if stride is None else stride, "stride")
+    ps = pair(padding, "padding", minimum=0)
+    ds = pair(dilation, "dilation")
+    dims = tuple(
+        _pool_dim(AXES[a], ns[a], ks[a], ss[a], ps[a], ds[a], bool(ceil_mode)) for a in range(2)
+    )
+    return OutputSize(dims)  # type: ignore[arg-type]
+
+
+def _transpose_dim(axis, n, k, s, p, d, op) -> DimSize:
+    if op >= s and op >= d:
+        raise SettingError(
+            f"{axis}: output_padding {op} must be smaller than the stride ({s}) or the dilation "
+            f"({d}); it only picks among the sizes that stride {s} maps to the same input.",
+            [f"output_padding ≤ {max(s, d) - 1}"],
+        )
+    out = (n - 1) * s - 2 * p + d * (k - 1) + op + 1
+    if out < 1:
+        raise SettingError(
+            f"{axis}: padding {p} crops 2·{p} = {2 * p} from an output of "
+            f"{out + 2 * p}, leaving {out}. Use padding ≤ {(out + 2 * p - 1) // 2}.",
+            [f"padding ≤ {(out + 2 * p - 1) // 2}"],
+        )
+    formula = (
+        f"({n} − 1)·{s} − 2·{p} + {d}·({k} − 1) + {op} + 1 = "
+        f"{(n - 1) * s} − {2 * p} + {d * (k - 1)} + {op} + 1 = {out}"
+    )
+    text = (
+        f"Each of the {n} input {_ROWS[axis]} stamps the kernel ({d * (k - 1) + 1} wide) "
+        f"{s} apart; padding crops {p} from each side"
+        + (f"; output_padding adds {op} at the end." if op else ".")
+    )
+    return DimSize(
+        axis, "conv_transpose", n, k, s, (p, p), d, out, formula, 0, 0, text, output_padding=op
+    )
+
+
+def conv_transpose_output_size(
+    input_size, kernel_size, stride=1, padding=0, dilation=1, output_padding=0
+) -> OutputSize:
+    """Output size of a transposed conv layer, as `torch.nn.ConvTranspose2d` computes it."""
+    ns = pair(input_size, "input size")
+    ks = pair(kernel_size, "kernel_size")
+    ss = pair(stride, "stride")
+    ps = pair(padding, "padding", minimum=0)
+    ds = pair(dilation, "dilation")
+    ops = pair(output_padding, "output_padding", minimum=0)
+    dims = tuple(
+        _transpose_dim(AXES[a], ns[a], ks[a], ss[a], ps[a], ds[a], ops[a]) for a in range(2)
+    )
+    return OutputSize(dims)  # type: ignore[arg-type]
+
+
+def output_size(
+    input_size,
+    kernel_size,
+    stride=None,
+    padding=0,
+    dilation=1,
+    *,
+    op: Op = "conv",
+    ceil_mode: bool = False,
+    output_padding=0,
+    padding_mode: str = "zeros",
+) -> OutputSize:
+    """Output size for op "conv", "pool" or "conv_transpose", per dimension, with the formula.
+
+    `stride=None` means torch's default: 1 for convolutions, the kernel size for pooling.
+    Raises SettingError, with the reason and what would work, for impossible settings.
+    """
+    if op == "conv":
+        return conv_output_size(
+            input_size, kernel_size, 1 if stride is None else stride, padding, dilation,
+            padding_mode,
+        )  # fmt: skip
+    if op == "pool":
+        return pool_output_size(input_size, kernel_size, stride, padding, dilation, ceil_mode)
+    if op == "conv_transpose":
+        return conv_transpose_output_size(
+            input_size, kernel_size, 1 if stride is None else stride, padding, dilation,
+            output_padding,
+        )  # fmt: skip
+    raise SettingError(f"op {op!r} is unknown; use 'conv', 'pool' or 'conv_transpose'.")
+
+
+@dataclass(frozen=True)
+class FieldRow:
+    """Receptive field after one layer: how many input pixels one output unit sees."""
+
+    name: str
+    size: tuple[int, int]  # receptive field in input pixels
+    jump: tuple[int, int]  # input pixels between neighbouring output units
+    start: tuple[float, float]  # input coordinate of the first unit's centre
+
+
+def receptive_field(layers: Sequence[dict]) -> list[FieldRow]:
+    """Receptive field, jump and centre of the first unit after each conv/pool layer.
+
+    Each layer is a dict with kernel_size, and optional stride (1), padding (0), dilation (1),
+    name. Standard recurrence: r += (k_eff - 1) * j; start += ((k_eff - 1) / 2 - p) * j; j *= s.
+    """
+    r, j, start = [1, 1], [1, 1], [0.0, 0.0]
+    rows = []
+    for idx, layer in enumerate(layers):
+        ks = pair(layer["kernel_size"], "kernel_size")
+        ss = pair(layer.get("stride", 1) or ks, "stride")
+        ps = pair(layer.get("padding", 0), "padding", minimum=0)
+        ds = pair(layer.get("dilation", 1), "dilation")
+        for a in range(2):
+            eff = ds[a] * (ks[a] - 1) + 1
+            start[a] += ((eff - 1) / 2 - ps[a]) * j[a]
+            r[a] += (eff - 1) * j[a]
+            j[a] *= ss[a]
+        rows.append(FieldRow(layer.get("name", f"layer {idx + 1}"), tuple(r), tuple(j), tuple(start)))  # type: ignore[arg-type]
+    return rows

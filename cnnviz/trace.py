@@ -1,0 +1,114 @@
+"""One output cell of a convolution, explained: its window, every product, every sum.
+
+The sums are done in the order `cnnviz.ops.conv2d` does them (per input channel, kernel taps in
+row-major order; then channel by channel; then the bias), in the same dtype, so `total` is the
+very number `conv2d` puts in that cell, not merely a close one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from cnnviz.ops import PaddingMode, pad2d
+from cnnviz.shapes import SettingError, conv_output_size, pair, resolve_conv_padding
+
+
+@dataclass(frozen=True)
+class ChannelTrace:
+    """What one input channel adds to the cell: window * kernel slice, summed."""
+
+    in_channel: int
+    window: np.ndarray  # (kH, kW) values under the kernel taps, padding included
+    weights: np.ndarray  # (kH, kW) kernel slice for this channel
+    products: np.ndarray  # (kH, kW) window * weights
+    sum: float
+
+
+@dataclass(frozen=True)
+class CellTrace:
+    """The arithmetic behind output[out_channel, row, col]."""
+
+    out_channel: int
+    row: int
+    col: int
+    rows: np.ndarray  # (kH,) input row of each kernel row; outside 0..H-1 means padding
+    cols: np.ndarray  # (kW,) input column of each kernel column
+    is_padding: np.ndarray  # (kH, kW) True where the tap reads padding
+    channels: tuple[ChannelTrace, ...]
+    bias: float
+    total: float
+
+    @property
+    def box(self) -> tuple[int, int, int, int]:
+        """(top, left, bottom, right) of the window in input coordinates, inclusive."""
+        return int(self.rows[0]), int(self.cols[0]), int(self.rows[-1]), int(self.cols[-1])
+
+
+def _seq_sum(values: np.ndarray, dtype) -> np.ndarray:
+    """Left-to-right sum in `dtype`, the order conv2d accumulates in."""
+    acc = dtype.type(0)
+    for v in values.ravel():
+        acc = dtype.type(acc + v)
+    return acc
+
+
+def trace(
+    input: np.ndarray,
+    weight: np.ndarray,
+    bias: np.ndarray | None = None,
+    stride: int | tuple[int, int] = 1,
+    padding: int | tuple[int, int] | str = 0,
+    dilation: int | tuple[int, int] = 1,
+    groups: int = 1,
+    padding_mode: PaddingMode = "zeros",
+    *,
+    out_channel: int = 0,
+    row: int = 0,
+    col: int = 0,
+) -> CellTrace:
+    """Explain conv2d(input, weight, bias, ...)[out_channel, row, col] for a (C, H, W) input."""
+    x = np.asarray(input)
+    if x.ndim != 3:
+        raise SettingError(f"trace takes one image of shape (C, H, W), not {tuple(x.shape)}.")
+    w = np.asarray(weight)
+    if w.ndim != 4:
+        raise SettingError(f"weight must be (out, in/groups, kH, kW), not {tuple(w.shape)}.")
+    dtype = np.result_type(x.dtype if x.dtype.kind == "f" else np.float32, w.dtype, np.float32)
+    x, w = x.astype(dtype, copy=False), w.astype(dtype, copy=False)
+    c, h, wid = x.shape
+    o, cg, kh, kw = w.shape
+    if groups < 1 or c % groups or o % groups or cg * groups != c:
+        raise SettingError(
+            f"weight {tuple(w.shape)} and groups={groups} do not fit an input with {c} channels."
+        )
+    ho, wo = conv_output_size((h, wid), (kh, kw), stride, padding, dilation, padding_mode).size
+    if not (0 <= out_channel < o and 0 <= row < ho and 0 <= col < wo):
+        raise SettingError(
+            f"cell ({out_channel}, {row}, {col}) is outside the output of shape ({o}, {ho}, {wo})."
+        )
+    (pt, pb), (pl, pr) = resolve_conv_padding(padding, (kh, kw), stride, dilation)
+    sh, sw = pair(stride, "stride")
+    dh, dw = pair(dilation, "dilation")
+    xp = pad2d(x, (pt, pb, pl, pr), padding_mode)
+    prow = row * sh + dh * np.arange(kh)
+    pcol = col * sw + dw * np.arange(kw)
+    rows, cols = prow - pt, pcol - pl
+    inside = ((rows >= 0) & (rows < h))[:, None] & ((cols >= 0) & (cols < wid))[None, :]
+    g = out_channel // (o // groups)
+    channels = []
+    for ci in range(cg):
+        window = xp[g * cg + ci][np.ix_(prow, pcol)]
+        weights = w[out_channel, ci]
+        products = weights * window
+        channels.append(
+            ChannelTrace(g * cg + ci, window, weights.copy(), products, _seq_sum(products, dtype))
+        )
+    total = channels[0].sum
+    for ch in channels[1:]:
+        total = dtype.type(total + ch.sum)
+    b = dtype.type(0) if bias is None else dtype.type(np.asarray(bias).reshape(-1)[out_channel])
+    if bias is not None:
+        total = dtype.type(total + b)
+    return CellTrace(out_channel, row, col, rows, cols, ~inside, tuple(channels), b, total)
