@@ -68,6 +68,75 @@ def _window_slice(offset: int, step: int, count: int) -> slice:
     return slice(offset, offset + (count - 1) * step + 1, step)
 
 
+def _conv_prepare(input, weight, stride, padding, dilation, groups, padding_mode):
+    """Validate like torch; return the padded batch, weight, sizes and the batch flag."""
+    x, squeeze = _as_batch(input)
+    w = np.asarray(weight)
+    if w.ndim != 4:
+        raise SettingError(
+            f"weight must have shape (out_channels, in_channels/groups, kH, kW); this one has "
+            f"shape {tuple(w.shape)}."
+        )
+    n, c, h, wid = x.shape
+    o, cg, kh, kw = w.shape
+    if not isinstance(groups, int) or groups < 1 or c % groups or o % groups:
+        raise SettingError(
+            f"groups={groups} must divide both the {c} input channels and the {o} output channels."
+        )
+    if cg * groups != c:
+        raise SettingError(
+            f"the weight expects {cg * groups} input channels ({cg} per group x {groups} groups) "
+            f"but the input has {c}."
+        )
+    dtype = np.result_type(x.dtype, w.dtype, np.float32)
+    (pt, pb), (pl, pr) = resolve_conv_padding(padding, (kh, kw), stride, dilation)
+    size = conv_output_size((h, wid), (kh, kw), stride, padding, dilation, padding_mode).size
+    xp = pad2d(x.astype(dtype, copy=False), (pt, pb, pl, pr), padding_mode)
+    return xp, w.astype(dtype, copy=False), size, squeeze
+
+
+_BAND = 65_536  # output cells per row band: a band's buffers stay in the CPU cache
+
+
+def _bands(n: int, ho: int, wo: int) -> list[slice]:
+    """Row bands of the output, each about _BAND cells over the batch."""
+    rows = max(1, _BAND // max(1, n * wo))
+    return [slice(r, min(r + rows, ho)) for r in range(0, ho, rows)]
+
+
+def _partial_maps(xp, w, stride, dilation, groups, size):
+    """Yield (o, ci, fill): fill(buf, tmp, band) writes rows `band` of channel ci's partial map
+    for filter o: the sum over kernel taps, in row-major order, of weight * shifted input."""
+    o, cg, kh, kw = w.shape
+    og = o // groups
+    dh, dw = pair(dilation, "dilation")
+    sh, sw = pair(stride, "stride")
+    ho, wo = size
+
+    def tap_view(ch: int):
+        plane = xp[:, ch]
+        return lambda r, c: plane[..., _window_slice(r, sh, ho), _window_slice(c, sw, wo)]
+
+    taps = [tap_view(ch) for ch in range(xp.shape[1])]
+
+    def filler(oc: int, ci: int):
+        view = taps[(oc // og) * cg + ci]
+        k = w[oc, ci]
+
+        def fill(buf: np.ndarray, tmp: np.ndarray, band: slice) -> np.ndarray:
+            np.multiply(view(0, 0)[..., band, :], k[0, 0], out=buf)
+            for i in range(kh):
+                for j in range(kw):
+                    if i or j:
+                        np.multiply(view(i * dh, j * dw)[..., band, :], k[i, j], out=tmp)
+                        np.add(buf, tmp, out=buf)
+            return buf
+
+        return fill
+
+    return [(oc, ci, filler(oc, ci)) for oc in range(o) for ci in range(cg)]
+
+
 def conv2d_partials(
     input: np.ndarray,
     weight: np.ndarray,
@@ -82,44 +151,16 @@ def conv2d_partials(
     Returns (N, O, C/groups, H_out, W_out) (or without N): the maps a teacher shows as "the
     kernel's red slice on the red channel", whose sum plus bias is `conv2d`'s output.
     """
-    x, squeeze = _as_batch(input)
-    w = np.asarray(weight)
-    if w.ndim != 4:
-        raise SettingError(
-            f"weight must have shape (out_channels, in_channels/groups, kH, kW); this one has "
-            f"shape {tuple(w.shape)}."
-        )
-    n, c, h, wid = x.shape
-    o, cg, kh, kw = w.shape
-    if groups < 1 or c % groups or o % groups:
-        raise SettingError(
-            f"groups={groups} must divide both the {c} input channels and the {o} output channels."
-        )
-    if cg * groups != c:
-        raise SettingError(
-            f"the weight expects {cg * groups} input channels ({cg} per group x {groups} groups) "
-            f"but the input has {c}."
-        )
-    dtype = np.result_type(x.dtype, w.dtype, np.float32)
-    x = x.astype(dtype, copy=False)
-    w = w.astype(dtype, copy=False)
-    (pt, pb), (pl, pr) = resolve_conv_padding(padding, (kh, kw), stride, dilation)
-    sh, sw = pair(stride, "stride")
-    dh, dw = pair(dilation, "dilation")
-    ho, wo = conv_output_size((h, wid), (kh, kw), (sh, sw), padding, (dh, dw), padding_mode).size
-    xp = pad2d(x, (pt, pb, pl, pr), padding_mode)
-    og = o // groups
-    out = np.zeros((n, o, cg, ho, wo), dtype=dtype)
-    for g in range(groups):
-        outs = slice(g * og, (g + 1) * og)
-        for ci in range(cg):
-            part = out[:, outs, ci]
-            plane = xp[:, g * cg + ci]
-            for i in range(kh):
-                rows = _window_slice(i * dh, sh, ho)
-                for j in range(kw):
-                    cols = _window_slice(j * dw, sw, wo)
-                    part += w[outs, ci, i, j][None, :, None, None] * plane[:, None, rows, cols]
+    xp, w, (ho, wo), squeeze = _conv_prepare(
+        input, weight, stride, padding, dilation, groups, padding_mode
+    )
+    n = xp.shape[0]
+    out = np.empty((n, w.shape[0], w.shape[1], ho, wo), dtype=w.dtype)
+    maps = _partial_maps(xp, w, stride, dilation, groups, (ho, wo))
+    for band in _bands(n, ho, wo):
+        tmp = np.empty((n, band.stop - band.start, wo), dtype=w.dtype)
+        for oc, ci, fill in maps:
+            fill(out[:, oc, ci, band], tmp, band)
     return _unbatch(out, squeeze)
 
 
@@ -133,9 +174,35 @@ def conv2d(
     groups: int = 1,
     padding_mode: PaddingMode = "zeros",
 ) -> np.ndarray:
-    """2-D cross-correlation, as `torch.nn.functional.conv2d` (and `nn.Conv2d`'s padding_mode)."""
-    parts = conv2d_partials(input, weight, stride, padding, dilation, groups, padding_mode)
-    return sum_partials(parts, bias)
+    """2-D cross-correlation, as `torch.nn.functional.conv2d` (and `nn.Conv2d`'s padding_mode).
+
+    Same numbers as `sum_partials(conv2d_partials(...), bias)`, without keeping every partial
+    map; the work goes in row bands so each band's buffers stay in the CPU cache.
+    """
+    xp, w, (ho, wo), squeeze = _conv_prepare(
+        input, weight, stride, padding, dilation, groups, padding_mode
+    )
+    n = xp.shape[0]
+    out = np.empty((n, w.shape[0], ho, wo), dtype=w.dtype)
+    maps = _partial_maps(xp, w, stride, dilation, groups, (ho, wo))
+    for band in _bands(n, ho, wo):
+        shape = (n, band.stop - band.start, wo)
+        part, tmp = np.empty(shape, dtype=w.dtype), np.empty(shape, dtype=w.dtype)
+        for oc, ci, fill in maps:
+            if ci == 0:
+                fill(out[:, oc, band], tmp, band)
+            else:
+                out[:, oc, band] += fill(part, tmp, band)
+    _add_bias(out, bias)
+    return _unbatch(out, squeeze)
+
+
+def _add_bias(out: np.ndarray, bias: np.ndarray | None) -> None:
+    if bias is not None:
+        b = np.asarray(bias, dtype=out.dtype).reshape(-1)
+        if b.shape[0] != out.shape[1]:
+            raise SettingError(f"bias has {b.shape[0]} values but there are {out.shape[1]} filters.")
+        out += b[None, :, None, None]
 
 
 def sum_partials(parts: np.ndarray, bias: np.ndarray | None = None) -> np.ndarray:
@@ -145,11 +212,7 @@ def sum_partials(parts: np.ndarray, bias: np.ndarray | None = None) -> np.ndarra
     out = p[:, :, 0].copy()
     for ci in range(1, p.shape[2]):
         out += p[:, :, ci]
-    if bias is not None:
-        b = np.asarray(bias, dtype=out.dtype).reshape(-1)
-        if b.shape[0] != out.shape[1]:
-            raise SettingError(f"bias has {b.shape[0]} values but there are {out.shape[1]} filters.")
-        out += b[None, :, None, None]
+    _add_bias(out, bias)
     return out if batched else out[0]
 
 

@@ -18,6 +18,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
+import numpy as np
+
 Op = Literal["conv", "pool", "conv_transpose"]
 AXES = ("height", "width")
 _ROWS = {"height": "rows", "width": "columns"}
@@ -117,10 +119,10 @@ def _coverage(n_in: int, k: int, s: int, before: int, d: int, out: int) -> tuple
     """(tail input cells after the last window, input cells no window reads)."""
     last = (out - 1) * s - before + d * (k - 1)
     tail = max(0, n_in - 1 - last)
-    starts = [o * s - before for o in range(out)]
-    read = {st + i * d for st in starts for i in range(k)}
-    skipped = sum(1 for r in range(n_in) if r not in read)
-    return tail, skipped
+    taps = (np.arange(out) * s - before)[:, None] + d * np.arange(k)[None, :]
+    read = np.zeros(n_in, dtype=bool)
+    read[taps[(taps >= 0) & (taps < n_in)]] = True
+    return tail, int(n_in - read.sum())
 
 
 def _describe(axis: str, tail: int, skipped: int, remainder: int, s: int) -> str:

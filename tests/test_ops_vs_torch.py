@@ -25,8 +25,13 @@ def maybe_pair(strategy):
 
 
 def run_torch(fn):
+    """torch's result or refusal; an empty output (allowed by torch for transposed convs) counts
+    as a refusal, since cnnviz refuses outputs below 1."""
     try:
-        return fn(), None
+        out = fn()
+        if isinstance(out, tuple):
+            return (out, None) if out[0].numel() else (None, "empty output")
+        return (out, None) if out.numel() else (None, "empty output")
     except (RuntimeError, ValueError) as e:  # torch's own refusals
         return None, e
 

@@ -14,8 +14,11 @@ torch.set_num_threads(1)
 
 
 def torch_shape(fn):
+    """torch's output (H, W), or its refusal; an empty output (torch allows 0 for transposed
+    convs) counts as a refusal: cnnviz says an output below 1 cannot work."""
     try:
-        return tuple(fn().shape[-2:]), None
+        shape = tuple(fn().shape[-2:])
+        return (shape, None) if min(shape) >= 1 else (None, "empty output")
     except (RuntimeError, ValueError) as e:
         return None, e
 
