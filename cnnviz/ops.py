@@ -321,6 +321,11 @@ def max_pool2d(
     xp, taps, (ho, wo), _, (ph, pw) = _pool_windows(
         x, kernel_size, stride, padding, dilation, ceil_mode, -np.inf
     )
+    if not return_indices:  # np.maximum propagates NaN, as torch does
+        best = np.full(x.shape[:2] + (ho, wo), -np.inf, dtype=x.dtype)
+        for _, _, r, c in taps:
+            np.maximum(best, xp[..., r, c], out=best)
+        return _unbatch(best, squeeze)
     rows = np.arange(xp.shape[-2]) - ph
     cols = np.arange(xp.shape[-1]) - pw
     inside = ((rows >= 0) & (rows < h))[:, None] & ((cols >= 0) & (cols < w))[None, :]
@@ -332,8 +337,7 @@ def max_pool2d(
         wins = (values > best) | np.isnan(values)
         best = np.where(wins, values, best)
         index = np.where(wins, flat[r, c], index)
-    best, index = _unbatch(best, squeeze), _unbatch(index, squeeze)
-    return (best, index) if return_indices else best
+    return _unbatch(best, squeeze), _unbatch(index, squeeze)
 
 
 def avg_pool2d(

@@ -354,3 +354,18 @@ def test_bad_shapes_get_a_sentence():
     with pytest.raises(SettingError, match="bias"):
         cnnviz.conv2d(np.zeros((1, 5, 5)), np.zeros((2, 1, 3, 3)), np.zeros(3))
     assume(True)
+
+
+@given(pool_cases(), maybe_pair(st.integers(1, 3)))
+def test_max_pool2d_values_without_indices_match_torch(case, dilation):
+    x = pool_input(case)
+    if case["seed"] % 3 == 0:
+        x.flat[case["seed"] % x.size] = np.nan
+    args = dict(
+        kernel_size=case["kernel_size"], stride=case["stride"], padding=case["padding"],
+        dilation=dilation, ceil_mode=case["ceil_mode"],
+    )  # fmt: skip
+    agree(
+        run_ours(lambda: cnnviz.max_pool2d(x, **args)),
+        run_torch(lambda: F.max_pool2d(torch.from_numpy(x), **args)),
+    )

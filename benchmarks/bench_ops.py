@@ -1,0 +1,95 @@
+"""cnnviz's numpy conv2d / max_pool2d against torch, side by side in one run.
+
+    python benchmarks/bench_ops.py            # full table (a few minutes)
+    python benchmarks/bench_ops.py --quick    # 512 px only
+
+Prints median milliseconds over --repeat runs and the ratio cnnviz / torch (below 1: cnnviz is
+faster). torch runs with one intra-op thread, as the app's server does (see README); the
+`torch 2T` column shows torch with two threads for reference.
+"""
+
+from __future__ import annotations
+
+import argparse
+import pathlib
+import platform
+import statistics
+import sys
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
+import cnnviz  # noqa: E402
+
+
+def median_ms(fn, repeat: int) -> float:
+    fn()  # warm up
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times) * 1e3
+
+
+def torch_ms(fn, repeat: int, threads: int) -> float:
+    torch.set_num_threads(threads)
+    try:
+        return median_ms(fn, repeat)
+    finally:
+        torch.set_num_threads(1)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="512 px only")
+    ap.add_argument("--repeat", type=int, default=15)
+    args = ap.parse_args()
+    sizes = (512,) if args.quick else (256, 512, 1024)
+    rng = np.random.default_rng(0)
+    print(f"# cnnviz ops vs torch {torch.__version__}, numpy {np.__version__}, "
+          f"{platform.processor() or platform.machine()}, median of {args.repeat}")  # fmt: skip
+    header = ("op", "px", "ch", "k", "stride", "cnnviz ms", "torch ms", "ratio", "torch 2T ms")
+    print("| " + " | ".join(header) + " |")
+    print("|" + "---|" * len(header))
+    for px in sizes:
+        for ch in (1, 3):
+            x = rng.random((ch, px, px), dtype=np.float32)
+            xt = torch.from_numpy(x)[None]
+            for k in (3, 5, 11):
+                w = rng.standard_normal((1, ch, k, k)).astype(np.float32)
+                wt = torch.from_numpy(w)
+                for s in (1, 2):
+                    def ours():
+                        return cnnviz.conv2d(x, w, stride=s, padding=k // 2)
+
+                    def theirs():
+                        return F.conv2d(xt, wt, stride=s, padding=k // 2)
+
+                    np.testing.assert_allclose(ours(), theirs()[0].numpy(), rtol=1e-3, atol=1e-3)
+                    a = median_ms(ours, args.repeat)
+                    b = torch_ms(theirs, args.repeat, 1)
+                    b2 = torch_ms(theirs, args.repeat, 2)
+                    row = ("conv2d", px, ch, k, s, f"{a:.2f}", f"{b:.2f}", f"{a / b:.2f}", f"{b2:.2f}")
+                    print("| " + " | ".join(map(str, row)) + " |", flush=True)
+            for k, s in ((2, 2), (3, 2), (3, 1)):
+                def ours_pool():
+                    return cnnviz.max_pool2d(x, k, s)
+
+                def theirs_pool():
+                    return F.max_pool2d(xt, k, s)
+
+                np.testing.assert_array_equal(ours_pool(), theirs_pool()[0].numpy())
+                a = median_ms(ours_pool, args.repeat)
+                b = torch_ms(theirs_pool, args.repeat, 1)
+                b2 = torch_ms(theirs_pool, args.repeat, 2)
+                row = ("max_pool2d", px, ch, k, s, f"{a:.2f}", f"{b:.2f}", f"{a / b:.2f}", f"{b2:.2f}")
+                print("| " + " | ".join(map(str, row)) + " |", flush=True)
+
+
+if __name__ == "__main__":
+    torch.set_num_threads(1)
+    main()
