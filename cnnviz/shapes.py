@@ -54,13 +54,21 @@ def pair(value, name: str, minimum: int = 1) -> tuple[int, int]:
 def resolve_conv_padding(
     padding, kernel_size, stride=1, dilation=1
 ) -> tuple[tuple[int, int], tuple[int, int]]:
-    """((top, bottom), (left, right)) for a conv padding given as int, pair, "valid" or "same"."""
+    """((top, bottom), (left, right)) for a conv padding: int, pair, "valid", "same" or "full".
+
+    "full" is not a torch keyword: it pads dilation*(kernel-1) on every side, so the output has
+    one cell for every overlap of kernel and input (torch: that number as padding)."""
     kh, kw = pair(kernel_size, "kernel_size")
     if isinstance(padding, str):
         if padding == "valid":
             return (0, 0), (0, 0)
+        if padding == "full":  # every window that overlaps the input by one cell
+            dh, dw = pair(dilation, "dilation")
+            return (dh * (kh - 1),) * 2, (dw * (kw - 1),) * 2
         if padding != "same":
-            raise SettingError(f"padding {padding!r} is unknown; use a number, 'valid' or 'same'.")
+            raise SettingError(
+                f"padding {padding!r} is unknown; use a number, 'valid', 'same' or 'full'."
+            )
         if pair(stride, "stride") != (1, 1):
             raise SettingError(
                 "padding='same' only works with stride 1: with a larger stride the output is "

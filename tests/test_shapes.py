@@ -118,7 +118,7 @@ def test_ceil_mode_drops_a_window_starting_in_padding():
 
 
 @pytest.mark.parametrize("bad", [dict(kernel_size=0), dict(stride=-1), dict(kernel_size=2.5),
-                                 dict(padding="full"), dict(op="deconv")])  # fmt: skip
+                                 dict(padding="fully"), dict(op="deconv")])  # fmt: skip
 def test_bad_values_are_setting_errors(bad):
     args = dict(input_size=10, kernel_size=3) | bad
     with pytest.raises(SettingError):
@@ -144,3 +144,12 @@ def test_receptive_field_matches_torch_gradient(stack):
     assert rows[-1].start[0] == (touched.max() + touched.min()) / 2
     jump = int(np.prod([s for _, s, _ in stack]))
     assert rows[-1].jump == (jump, jump)
+
+
+@given(dims, st.integers(1, 6), st.integers(1, 3), st.integers(1, 3))
+def test_full_padding_is_the_number_torch_would_take(n, k, s, d):
+    full = cnnviz.output_size(n, k, s, "full", d)
+    assert full.size == cnnviz.output_size(n, k, s, d * (k - 1), d).size
+    x, w = np.ones((1, n, n)), np.ones((1, 1, k, k))
+    want = F.conv2d(torch.ones(1, 1, n, n), torch.ones(1, 1, k, k), None, s, d * (k - 1), d)
+    assert cnnviz.conv2d(x, w, stride=s, padding="full", dilation=d).shape[-2:] == want.shape[-2:]
