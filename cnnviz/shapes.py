@@ -118,6 +118,15 @@ class OutputSize:
     def size(self) -> tuple[int, int]:
         return self.dims[0].size, self.dims[1].size
 
+    @property
+    def symmetric(self) -> bool:
+        """True when height and width have the same settings (one explanation serves both)."""
+        h, w = (
+            (d.input, d.kernel, d.stride, d.padding, d.dilation, d.output_padding, d.ceil_mode)
+            for d in self.dims
+        )
+        return h == w
+
 
 def _kernel_text(k: int, d: int) -> str:
     return f"{k}" if d == 1 else f"{d}·({k} − 1) + 1 = {d * (k - 1) + 1} (kernel {k}, dilation {d})"

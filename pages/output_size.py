@@ -1,3 +1,124 @@
+"""Output size: the formula for conv, pooling and transposed conv, in the user's own numbers."""
+
 import streamlit as st
 
-st.title("Output size")
+import cnnviz
+from cnnviz.codegen import layer_code
+from cnnviz.figures import coverage_figure, stamp_figure
+from cnnviz.shapes import SettingError
+from cnnviz.ui.common import run_safely, show_setting_error
+
+OPS = {"conv": "Convolution", "pool": "Pooling", "conv_transpose": "Transposed convolution"}
+PADDINGS = ("number", "valid", "same", "full")
+
+
+def pair_input(label: str, key: str, lo: int, hi: int, default: int, same: bool, help: str):
+    """One number for both dimensions, or a height and a width; bound to the URL."""
+    if same:
+        v = st.number_input(label, lo, hi, default, key=key, bind="query-params", help=help)
+        return v, v
+    a, b = st.columns(2)
+    h = a.number_input(f"{label} (height)", lo, hi, default, key=key, bind="query-params",
+                       help=help)  # fmt: skip
+    w = b.number_input(f"{label} (width)", lo, hi, default, key=f"{key}_w",
+                       bind="query-params", help=help)  # fmt: skip
+    return h, w
+
+
+def controls() -> dict:
+    op = st.segmented_control(
+        "Layer", list(OPS), format_func=OPS.get, default="conv", required=True, key="op",
+        bind="query-params",
+    )  # fmt: skip
+    same = st.toggle("Same numbers for height and width", True, key="square",
+                     bind="query-params")  # fmt: skip
+    s = dict(op=op)
+    s["input"] = pair_input("Input size", "in", 1, 4096, 28, same, "pixels per side")
+    s["kernel"] = pair_input("Kernel size", "k", 1, 64, 3 if op != "pool" else 2, same,
+                             "the window's side")  # fmt: skip
+    s["stride"] = pair_input("Stride", "s", 1, 64, 1 if op != "pool" else 2, same,
+                             "how far the window moves each step")  # fmt: skip
+    if op == "conv":
+        kind = st.segmented_control("Padding", PADDINGS, default="number", required=True,
+                                    key="pad_kind", bind="query-params")  # fmt: skip
+    else:
+        kind = "number"
+    s["padding"] = (
+        pair_input("Padding", "p", 0, 64, 0, same, "cells added on each side")
+        if kind == "number"
+        else kind
+    )
+    s["dilation"] = pair_input("Dilation", "d", 1, 16, 1, same, "spacing between kernel taps")
+    if op == "conv":
+        s["padding_mode"] = st.selectbox(
+            "Padding mode", ("zeros", "reflect", "replicate", "circular"), key="mode",
+            bind="query-params", help="what the padding cells contain",
+        )  # fmt: skip
+    if op == "pool":
+        s["ceil_mode"] = st.toggle("ceil_mode (keep a last, partial window)", False, key="ceil",
+                                   bind="query-params")  # fmt: skip
+    if op == "conv_transpose":
+        s["output_padding"] = pair_input("Output padding", "op", 0, 63, 0, same,
+                                         "extra rows/columns at the bottom/right")  # fmt: skip
+    return s
+
+
+def compute(s: dict) -> cnnviz.OutputSize:
+    return cnnviz.output_size(
+        s["input"], s["kernel"], s["stride"], s["padding"], s["dilation"], op=s["op"],
+        ceil_mode=s.get("ceil_mode", False), output_padding=s.get("output_padding", 0),
+        padding_mode=s.get("padding_mode", "zeros"),
+    )  # fmt: skip
+
+
+def show_result(s: dict, out: cnnviz.OutputSize) -> None:
+    h, w = out.size
+    st.success(f"### Output: {h} × {w}", icon="✅")
+    dims = out.dims[:1] if out.symmetric else out.dims
+    for d in dims:
+        label = d.axis if len(dims) == 2 else "height and width"
+        st.markdown(f"**{label.capitalize()}**")
+        st.markdown(f"#### `{d.formula}`")
+        st.write(d.explanation)
+    tabs = st.tabs([d.axis.capitalize() for d in dims]) if len(dims) == 2 else [st.container()]
+    for tab, d in zip(tabs, dims):
+        with tab:
+            fig = stamp_figure(d) if s["op"] == "conv_transpose" else coverage_figure(d)
+            if len(fig.data[0].x) <= 400:
+                st.plotly_chart(fig, width="stretch", config={"displayModeBar": False},
+                                key=f"fig_{d.axis}")  # fmt: skip
+            else:
+                st.caption("Too many cells to draw; make the input smaller to see every window.")
+    code = layer_code(
+        s["op"], s["kernel"], s["stride"], s["padding"], s["dilation"],
+        ceil_mode=s.get("ceil_mode", False), output_padding=s.get("output_padding", 0),
+        padding_mode=s.get("padding_mode", "zeros"),
+    )  # fmt: skip
+    st.markdown("**The same layer in PyTorch**")
+    st.code(
+        f"import torch\nfrom torch import nn\n\nlayer = {code}\n"
+        f"x = torch.zeros(1, 1, {s['input'][0]}, {s['input'][1]})\n"
+        f"print(layer(x).shape)  # torch.Size([1, 1, {h}, {w}])",
+        language="python",
+    )
+
+
+def page() -> None:
+    st.title("Output size")
+    st.write(
+        "How big is a layer's output? Set the numbers: the formula fills itself in, and the "
+        "picture shows which input cells every window reads."
+    )
+    left, right = st.columns([1, 2], gap="large")
+    with left:
+        s = controls()
+    with right:
+        try:
+            out = compute(s)
+        except SettingError as err:
+            show_setting_error(err)
+            return
+        show_result(s, out)
+
+
+run_safely(page)

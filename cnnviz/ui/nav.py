@@ -17,3 +17,13 @@ PAGES: tuple[PageInfo, ...] = (
     PageInfo("pages/home.py", "Home", ":material/home:", ""),
     PageInfo("pages/output_size.py", "Output size", ":material/straighten:", "output-size"),
 )
+
+
+def page_for(stage: str) -> PageInfo | None:
+    """The page where a pipeline stage ("conv", "pool", ...) can be touched, if it exists yet."""
+    wanted = TOUCH.get(stage)
+    return next((p for p in PAGES if p.url_path == wanted), None)
+
+
+# pipeline stage -> url_path of the page that lets a user touch it (later pages add theirs)
+TOUCH: dict[str, str] = {"conv": "output-size", "pool": "output-size"}

@@ -1,0 +1,134 @@
+"""Plotly figures: pure functions from engine results to figures. No streamlit here."""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+
+from cnnviz.shapes import DimSize
+
+# cell codes of the coverage grid, and their colours (colour-blind-safe: blue/orange/greys)
+_CODES = (
+    ("empty", "#ffffff"),
+    ("padding", "#d9d9d9"),
+    ("input", "#c6dbef"),
+    ("never read", "#fdae6b"),
+    ("tap on input", "#2171b5"),
+    ("tap on padding", "#737373"),
+)
+MAX_WINDOWS = 16  # more windows than this: the first and last eight are drawn
+
+
+def _discrete_scale() -> list:
+    n = len(_CODES)
+    scale = []
+    for i, (_, color) in enumerate(_CODES):
+        scale += [[i / n, color], [(i + 1) / n, color]]
+    return scale
+
+
+def _grid_figure(z, hover, xlabels, ylabels, title: str, xtitle: str) -> go.Figure:
+    fig = go.Figure(
+        go.Heatmap(
+            z=z, x=list(range(z.shape[1])), y=list(range(z.shape[0])),
+            colorscale=_discrete_scale(), zmin=0, zmax=len(_CODES), showscale=False,
+            xgap=1, ygap=1, text=hover, hoverinfo="text",
+        )
+    )  # fmt: skip
+    for code, (name, color) in enumerate(_CODES[1:], start=1):
+        if (z == code).any():  # legend entries for what is on screen
+            fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=name,
+                                     marker=dict(size=12, color=color, symbol="square")))  # fmt: skip
+    fig.update_layout(
+        title=title, height=min(120 + 26 * z.shape[0], 620), margin=dict(l=10, r=10, t=50, b=10),
+        plot_bgcolor="white", legend=dict(orientation="h", y=-0.12),
+        xaxis=dict(tickmode="array", tickvals=list(range(z.shape[1])), ticktext=xlabels,
+                   title=xtitle, side="top", showgrid=False),
+        yaxis=dict(tickmode="array", tickvals=list(range(z.shape[0])), ticktext=ylabels,
+                   autorange="reversed", showgrid=False),
+    )  # fmt: skip
+    return fig
+
+
+def _shown(count: int) -> list[int]:
+    if count <= MAX_WINDOWS:
+        return list(range(count))
+    half = MAX_WINDOWS // 2
+    return list(range(half)) + list(range(count - half, count))
+
+
+def coverage_figure(dim: DimSize) -> go.Figure:
+    """Which input cells each window reads, along one dimension (conv or pool).
+
+    Row 0 is the padded input (padding grey, cells no window reads orange); each further row is
+    one output cell's window, its kernel taps dark.
+    """
+    before, after = dim.padding
+    width = before + dim.input + after
+    width += max(0, (dim.size - 1) * dim.stride + dim.effective_kernel - width)  # ceil overhang
+    pos = np.arange(width) - before
+    is_input = (pos >= 0) & (pos < dim.input)
+    read = np.zeros(width, dtype=bool)
+    for o in range(dim.size):
+        read[o * dim.stride + dim.dilation * np.arange(dim.kernel)] = True
+    top = np.where(is_input, np.where(read, 2, 3), 1)
+    rows, hover, ylabels = [top], [[_cell_text(p, i) for p, i in zip(pos, is_input)]], ["input"]
+    for o in _shown(dim.size):
+        row = np.zeros(width, dtype=int)
+        start = o * dim.stride
+        taps = start + dim.dilation * np.arange(dim.kernel)
+        row[start : taps[-1] + 1] = np.where(is_input[start : taps[-1] + 1], 2, 1)
+        row[taps] = np.where(is_input[taps], 4, 5)
+        rows.append(row)
+        hover.append([
+            f"output {o}: tap {int(np.where(taps == c)[0][0])} reads {_cell_text(pos[c], is_input[c])}"
+            if c in taps else "" for c in range(width)
+        ])  # fmt: skip
+        ylabels.append(f"out {o}")
+    xlabels = [str(p) if inside else "p" for p, inside in zip(pos, is_input)]
+    skipped = "" if dim.size <= MAX_WINDOWS else f" (first and last {MAX_WINDOWS // 2} shown)"
+    title = f"{dim.axis}: {dim.size} windows{skipped}"
+    return _grid_figure(np.array(rows), hover, xlabels, ylabels, title, f"input {dim.axis} index")
+
+
+def _cell_text(p: int, inside: bool) -> str:
+    return f"input {p}" if inside else f"padding at {p}"
+
+
+def stamp_figure(dim: DimSize) -> go.Figure:
+    """Transposed conv along one dimension: where each input cell stamps the kernel.
+
+    Columns are the output before cropping; the `padding` cells cropped at each end are grey.
+    """
+    full = (dim.input - 1) * dim.stride + dim.effective_kernel + dim.output_padding
+    p = dim.padding[0]
+    kept = (np.arange(full) >= p) & (np.arange(full) < p + dim.size)
+    rows, hover, ylabels = [], [], []
+    for i in _shown(dim.input):
+        row = np.zeros(full, dtype=int)
+        taps = i * dim.stride + dim.dilation * np.arange(dim.kernel)
+        row[taps] = np.where(kept[taps], 4, 5)
+        rows.append(row)
+        hover.append([
+            f"input {i} × kernel tap {int(np.where(taps == c)[0][0])} → "
+            + (f"output {c - p}" if kept[c] else "cropped by padding")
+            if c in taps else "" for c in range(full)
+        ])  # fmt: skip
+        ylabels.append(f"in {i}")
+    out_row = np.where(kept, 2, 1)
+    rows.append(out_row)
+    hover.append([f"output {c - p}" if kept[c] else "cropped" for c in range(full)])
+    ylabels.append("output")
+    xlabels = [str(c - p) if kept[c] else "✂" for c in range(full)]
+    title = f"{dim.axis}: {dim.input} stamps, {dim.size} outputs kept"
+    return _grid_figure(np.array(rows), hover, xlabels, ylabels, title, f"output {dim.axis} index")
+
+
+def bars_figure(values: np.ndarray, labels: list[str], title: str, highlight: int | None = None):
+    """A small bar chart (class scores, probabilities)."""
+    colors = ["#2171b5" if i == highlight else "#9ecae1" for i in range(len(values))]
+    fig = go.Figure(go.Bar(x=labels, y=values, marker_color=colors,
+                           text=[f"{v:.2f}" for v in values], textposition="outside"))  # fmt: skip
+    fig.update_layout(title=title, height=260, margin=dict(l=10, r=10, t=40, b=10),
+                      yaxis=dict(showgrid=False), plot_bgcolor="white")  # fmt: skip
+    return fig

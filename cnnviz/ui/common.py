@@ -1,0 +1,47 @@
+"""Shared Streamlit pieces: error boxes, safe page runs, feature maps as PNG."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+import numpy as np
+import streamlit as st
+
+from cnnviz.colors import Range
+from cnnviz.images import array_to_png
+from cnnviz.shapes import SettingError
+
+log = logging.getLogger("cnnviz")
+
+
+def show_setting_error(err: SettingError, title: str = "These settings cannot work") -> None:
+    """A red box: why, in the engine's words, and what would work."""
+    tips = "".join(f"\n- {s}" for s in err.suggestions)
+    st.error(f"**{title}.** {err}" + (f"\n\nWhat would work:{tips}" if tips else ""), icon="🚫")
+
+
+def run_safely(page: Callable[[], None]) -> None:
+    """Run a page; an unexpected error becomes a short apology, never a traceback."""
+    try:
+        page()
+    except SettingError as err:
+        show_setting_error(err)
+    except Exception:  # noqa: BLE001 - the last line of defence for a classroom server
+        log.exception("page failed")
+        st.error(
+            "Something went wrong while drawing this page. Your settings are kept: change one "
+            "and try again, or reload the page.",
+            icon="⚠️",
+        )
+
+
+def range_caption(rng: Range) -> str:
+    if rng.signed:
+        return f"blue −{rng.vmax:.3g} · white 0 · red +{rng.vmax:.3g}"
+    return f"dark {rng.vmin:.3g} → bright {rng.vmax:.3g}"
+
+
+def show_rgb(image: np.ndarray, caption: str | None = None) -> None:
+    """Show an (H, W[, 3]) picture as PNG, never as a float heatmap (smaller, sharper)."""
+    st.image(array_to_png(image), caption=caption, width="stretch")

@@ -1,0 +1,61 @@
+"""Colour maps and figures: what they draw agrees with the engine's numbers."""
+
+import numpy as np
+from hypothesis import given
+from hypothesis import strategies as st
+
+import cnnviz
+from cnnviz.colors import colorize, map_grid, value_range
+from cnnviz.figures import coverage_figure, stamp_figure
+from cnnviz.shapes import SettingError
+
+
+def test_signed_maps_are_centred_on_zero():
+    a = np.array([[-2.0, 0.0, 1.0]])
+    rng = value_range(a)
+    assert (rng.vmin, rng.vmax, rng.signed) == (-2.0, 2.0, True)
+    rgb = colorize(a, rng=rng)
+    assert rgb.dtype == np.uint8 and rgb.shape == (1, 3, 3)
+    # zero lands on the diverging map's pale middle; -2 is blue, +1 is reddish
+    assert rgb[0, 1].min() > 200
+    assert rgb[0, 0, 2] > rgb[0, 0, 0] and rgb[0, 2, 0] > rgb[0, 2, 2]
+
+
+def test_nonnegative_maps_use_their_own_range_and_nan_is_grey():
+    rng = value_range(np.array([1.0, 3.0]))
+    assert (rng.vmin, rng.vmax, rng.signed) == (1.0, 3.0, False)
+    assert colorize(np.array([[np.nan]]))[0, 0].tolist() == [128, 128, 128]
+    assert value_range(np.zeros(4)).vmax > 0  # a flat map still has a range
+
+
+def test_map_grid_tiles_with_gaps():
+    grid, rng = map_grid(np.random.default_rng(0).standard_normal((4, 5, 6)), cols=2)
+    assert grid.shape == (2 * 5 + 2, 2 * 6 + 2, 3)
+    assert rng.signed
+
+
+@given(st.integers(1, 30), st.integers(1, 6), st.integers(1, 4), st.integers(0, 3),
+       st.integers(1, 3), st.booleans(), st.booleans())  # fmt: skip
+def test_coverage_figure_marks_exactly_the_cells_no_window_reads(n, k, s, p, d, pool, ceil):
+    try:
+        dims = cnnviz.output_size(n, k, s, p, d, op="pool" if pool else "conv",
+                                  ceil_mode=ceil).dims  # fmt: skip
+    except SettingError:
+        return
+    dim = dims[0]
+    z = np.array(coverage_figure(dim).data[0].z)
+    assert (z[0] == 3).sum() == dim.skipped  # orange "never read" cells
+    assert z.shape[0] == 1 + min(dim.size, 16)
+    for row in z[1:]:  # every window has exactly `kernel` taps
+        assert ((row == 4) | (row == 5)).sum() == dim.kernel
+
+
+@given(st.integers(1, 12), st.integers(1, 5), st.integers(1, 4), st.integers(0, 3),
+       st.integers(1, 3), st.integers(0, 2))  # fmt: skip
+def test_stamp_figure_keeps_as_many_cells_as_the_output_has(n, k, s, p, d, op):
+    try:
+        dim = cnnviz.output_size(n, k, s, p, d, op="conv_transpose", output_padding=op).dims[0]
+    except SettingError:
+        return
+    z = np.array(stamp_figure(dim).data[0].z)
+    assert (z[-1] == 2).sum() == dim.size
