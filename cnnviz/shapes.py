@@ -184,7 +184,8 @@ def check_padding_mode(axis: str, n: int, pads: tuple[int, int], mode: str) -> N
             )
 
 
-def _conv_dim(axis, n, k, s, pads, d, padding_mode) -> DimSize:
+def conv_dim(axis, n, k, s, pads, d, padding_mode) -> DimSize:
+    """One dimension of a conv layer: size, formula, coverage; SettingError if impossible."""
     before, after = pads
     padded = n + before + after
     eff = d * (k - 1) + 1
@@ -227,12 +228,13 @@ def conv_output_size(
     ds = pair(dilation, "dilation")
     pads = resolve_conv_padding(padding, ks, ss, ds)
     dims = tuple(
-        _conv_dim(AXES[a], ns[a], ks[a], ss[a], pads[a], ds[a], padding_mode) for a in range(2)
+        conv_dim(AXES[a], ns[a], ks[a], ss[a], pads[a], ds[a], padding_mode) for a in range(2)
     )
     return OutputSize(dims)  # type: ignore[arg-type]
 
 
-def _pool_dim(axis, n, k, s, p, d, ceil_mode) -> DimSize:
+def pool_dim(axis, n, k, s, p, d, ceil_mode) -> DimSize:
+    """One dimension of a pooling layer, with torch's padding and ceil_mode rules."""
     if p > k // 2:
         raise SettingError(
             f"{axis}: pooling padding {p} is more than half the window {k}; a window could then "
@@ -282,12 +284,13 @@ def pool_output_size(
     ps = pair(padding, "padding", minimum=0)
     ds = pair(dilation, "dilation")
     dims = tuple(
-        _pool_dim(AXES[a], ns[a], ks[a], ss[a], ps[a], ds[a], bool(ceil_mode)) for a in range(2)
+        pool_dim(AXES[a], ns[a], ks[a], ss[a], ps[a], ds[a], bool(ceil_mode)) for a in range(2)
     )
     return OutputSize(dims)  # type: ignore[arg-type]
 
 
-def _transpose_dim(axis, n, k, s, p, d, op) -> DimSize:
+def transpose_dim(axis, n, k, s, p, d, op) -> DimSize:
+    """One dimension of a transposed conv layer: stamps spaced by stride, cropped by padding."""
     if op >= s and op >= d:
         raise SettingError(
             f"{axis}: output_padding {op} must be smaller than the stride ({s}) or the dilation "
@@ -326,7 +329,7 @@ def conv_transpose_output_size(
     ds = pair(dilation, "dilation")
     ops = pair(output_padding, "output_padding", minimum=0)
     dims = tuple(
-        _transpose_dim(AXES[a], ns[a], ks[a], ss[a], ps[a], ds[a], ops[a]) for a in range(2)
+        transpose_dim(AXES[a], ns[a], ks[a], ss[a], ps[a], ds[a], ops[a]) for a in range(2)
     )
     return OutputSize(dims)  # type: ignore[arg-type]
 

@@ -5,8 +5,8 @@ import streamlit as st
 import cnnviz
 from cnnviz.codegen import layer_code
 from cnnviz.figures import coverage_figure, stamp_figure
-from cnnviz.shapes import SettingError
-from cnnviz.ui.common import run_safely, show_setting_error
+from cnnviz.shapes import SettingError, conv_dim, pool_dim, transpose_dim
+from cnnviz.ui.common import run_safely, show_setting_error, show_source
 
 OPS = {"conv": "Convolution", "pool": "Pooling", "conv_transpose": "Transposed convolution"}
 PADDINGS = ("number", "valid", "same", "full")
@@ -101,6 +101,8 @@ def show_result(s: dict, out: cnnviz.OutputSize) -> None:
         f"print(layer(x).shape)  # torch.Size([1, 1, {h}, {w}])",
         language="python",
     )
+    engine = {"conv": conv_dim, "pool": pool_dim, "conv_transpose": transpose_dim}[s["op"]]
+    show_source(engine)
 
 
 def page() -> None:

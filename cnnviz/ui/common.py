@@ -45,3 +45,13 @@ def range_caption(rng: Range) -> str:
 def show_rgb(image: np.ndarray, caption: str | None = None) -> None:
     """Show an (H, W[, 3]) picture as PNG, never as a float heatmap (smaller, sharper)."""
     st.image(array_to_png(image), caption=caption, width="stretch")
+
+
+def show_source(*functions: Callable, label: str = "The cnnviz code that computed this") -> None:
+    """An expander with the engine functions' own source: what the page shows, as code."""
+    import inspect
+
+    with st.expander(label, icon=":material/code:"):
+        for fn in functions:
+            st.caption(f"{fn.__module__}.{fn.__qualname__}")
+            st.code(inspect.getsource(fn), language="python")
