@@ -34,9 +34,9 @@ def controls() -> dict:
                      bind="query-params")  # fmt: skip
     s = dict(op=op)
     s["input"] = pair_input("Input size", "in", 1, 4096, 28, same, "pixels per side")
-    s["kernel"] = pair_input("Kernel size", "k", 1, 64, 3 if op != "pool" else 2, same,
+    s["kernel"] = pair_input("Kernel size", "k", 1, 64, 3, same,
                              "the window's side")  # fmt: skip
-    s["stride"] = pair_input("Stride", "s", 1, 64, 1 if op != "pool" else 2, same,
+    s["stride"] = pair_input("Stride", "s", 1, 64, 1, same,
                              "how far the window moves each step")  # fmt: skip
     if op == "conv":
         kind = st.segmented_control("Padding", PADDINGS, default="number", required=True,
@@ -58,7 +58,7 @@ def controls() -> dict:
         s["ceil_mode"] = st.toggle("ceil_mode (keep a last, partial window)", False, key="ceil",
                                    bind="query-params")  # fmt: skip
     if op == "conv_transpose":
-        s["output_padding"] = pair_input("Output padding", "op", 0, 63, 0, same,
+        s["output_padding"] = pair_input("Output padding", "opad", 0, 63, 0, same,
                                          "extra rows/columns at the bottom/right")  # fmt: skip
     return s
 

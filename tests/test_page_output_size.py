@@ -1,0 +1,81 @@
+"""The Output size page (AppTest): formula in the user's numbers, refusals explained, URL state."""
+
+import pathlib
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+import cnnviz
+
+PAGE = str(pathlib.Path(__file__).resolve().parents[1] / "pages" / "output_size.py")
+
+
+def run(**params) -> AppTest:
+    at = AppTest.from_file(PAGE)
+    for k, v in params.items():
+        at.query_params[k] = v
+    at.run(timeout=30)
+    assert not at.exception
+    return at
+
+
+def texts(at: AppTest) -> str:
+    return "\n".join(m.value for m in at.markdown) + "\n".join(e.value for e in at.error)
+
+
+def test_default_shows_the_formula_and_the_torch_line():
+    at = run()
+    assert cnnviz.output_size(28, 3, 1, 0).dims[0].formula in texts(at)
+    assert "Output: 26 × 26" in at.success[0].value
+    assert "nn.Conv2d(1, 1, kernel_size=3)" in at.code[0].value
+
+
+def test_changing_a_control_updates_the_numbers():
+    at = run()
+    at.number_input(key="s").set_value(2).run(timeout=30)
+    at.number_input(key="p").set_value(1).run(timeout=30)
+    assert not at.exception
+    want = cnnviz.output_size(28, 3, 2, 1)
+    assert want.dims[0].formula in texts(at)
+    assert f"Output: {want.size[0]} × {want.size[1]}" in at.success[0].value
+
+
+def test_impossible_settings_explain_and_do_not_crash():
+    at = run()
+    at.number_input(key="k").set_value(40).run(timeout=30)
+    assert not at.exception
+    assert not at.success
+    msg = at.error[0].value
+    assert "kernel 40 is larger than the padded input 28" in msg and "padding ≥ 6" in msg
+
+
+@pytest.mark.parametrize(
+    "params, want",
+    [
+        (dict(op="Pooling", **{"in": "7"}, k="2", s="2", ceil="true"), (4, 4)),
+        (dict(op="Transposed convolution", **{"in": "4"}, k="3", s="2", p="1", opad="0"), (7, 7)),
+        (dict(square="false", **{"in": "10", "in_w": "20"}, k="3", k_w="5"), (8, 16)),
+        (dict(pad_kind="same", k="4"), (28, 28)),
+        (dict(pad_kind="full", k="5", d="2"), (36, 36)),
+        (dict(mode="reflect", p="2"), (30, 30)),
+    ],
+)
+def test_a_shared_link_opens_that_state(params, want):
+    at = run(**params)
+    assert f"Output: {want[0]} × {want[1]}" in at.success[0].value
+
+
+def test_a_link_with_bad_values_falls_back_to_defaults():
+    at = run(k="banana", s="-3", op="nonsense", mode="bogus")
+    assert "Output: 26 × 26" in at.success[0].value
+
+
+def test_reflect_padding_too_large_is_explained():
+    at = run(mode="reflect", p="5", **{"in": "4"}, k="3")
+    assert "reflect padding" in at.error[0].value
+
+
+def test_transposed_output_padding_rule_is_explained():
+    at = run(op="Transposed convolution", s="1", d="1")
+    at.number_input(key="opad").set_value(1).run(timeout=30)
+    assert "output_padding 1 must be smaller" in at.error[0].value
