@@ -6,6 +6,16 @@
     (1, 2, 2)
 """
 
+from cnnviz.images import SAMPLES, ImageError, LoadedImage, load_image, sample_image
+from cnnviz.kernels import (
+    PRESETS,
+    KernelError,
+    format_kernel,
+    normalize_kernel,
+    parse_kernel,
+    preset,
+    random_kernel,
+)
 from cnnviz.ops import (
     ACTIVATIONS,
     adaptive_avg_pool2d,
@@ -36,6 +46,18 @@ from cnnviz.shapes import (
 from cnnviz.trace import CellTrace, ChannelTrace, trace
 
 __all__ = [
+    "ImageError",
+    "KernelError",
+    "LoadedImage",
+    "PRESETS",
+    "SAMPLES",
+    "format_kernel",
+    "load_image",
+    "normalize_kernel",
+    "parse_kernel",
+    "preset",
+    "random_kernel",
+    "sample_image",
     "ACTIVATIONS",
     "CellTrace",
     "ChannelTrace",

@@ -130,5 +130,6 @@ def bars_figure(values: np.ndarray, labels: list[str], title: str, highlight: in
     fig = go.Figure(go.Bar(x=labels, y=values, marker_color=colors,
                            text=[f"{v:.2f}" for v in values], textposition="outside"))  # fmt: skip
     fig.update_layout(title=title, height=260, margin=dict(l=10, r=10, t=40, b=10),
-                      yaxis=dict(showgrid=False), plot_bgcolor="white")  # fmt: skip
+                      xaxis=dict(type="category"), yaxis=dict(showgrid=False),
+                      plot_bgcolor="white")  # fmt: skip
     return fig

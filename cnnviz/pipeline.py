@@ -15,6 +15,7 @@ from cnnviz.kernels import preset
 from cnnviz.ops import conv2d, max_pool2d, relu, softmax
 
 FILTERS = ("sobel_x", "sobel_y", "laplacian_8", "gaussian_5")
+FILTER_NAMES = "Sobel x (vertical edges), Sobel y (horizontal edges), Laplacian, Gaussian blur"
 CLASSES = tuple(str(d) for d in range(10))
 
 
@@ -64,7 +65,7 @@ def run_pipeline(gray: np.ndarray, seed: int = 0) -> list[Stage]:
         Stage("conv", "Convolution", conv,
               f"Each of {w.shape[0]} small kernels slides over the image, multiplying and summing "
               f"at every position: {w.shape[0]} feature maps, so the output has depth "
-              f"{w.shape[0]}."),
+              f"{w.shape[0]}. Here: {FILTER_NAMES}."),
         Stage("relu", "ReLU", act,
               "max(0, x): negative responses become 0, positive ones pass unchanged (ReLU does "
               "not squash values into 0..1)."),

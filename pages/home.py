@@ -7,7 +7,7 @@ from cnnviz.colors import colorize, map_grid, value_range
 from cnnviz.figures import bars_figure
 from cnnviz.images import SAMPLES, sample_image
 from cnnviz.pipeline import CLASSES, run_pipeline
-from cnnviz.ui.common import range_caption, run_safely, show_rgb
+from cnnviz.ui.common import link_to, range_caption, run_safely, show_rgb
 from cnnviz.ui.nav import page_for
 
 PHOTOS = ("cameraman", "cat", "coins", "checkerboard", "text", "rocket", "brick")
@@ -66,10 +66,8 @@ def home() -> None:
         "#### How a convolutional neural network turns pixels into a prediction, step by step, "
         "with real numbers."
     )
-    sample = st.selectbox(
-        "Image", PHOTOS, key="sample", bind="query-params",
-        format_func=lambda n: f"{n}: {SAMPLES[n]}",
-    )  # fmt: skip
+    sample = st.selectbox("Image", PHOTOS, key="sample", bind="query-params")
+    st.caption(SAMPLES[sample])
     stages = pipeline_for(sample)
     st.graphviz_chart(overview(stages), width="stretch")
     for stage in stages:
@@ -82,11 +80,11 @@ def home() -> None:
             st.write(stage.sentence)
             page = page_for(stage.key)
             if page:
-                st.page_link(page.path, label=f"Try it: {page.title}", icon=page.icon)
+                link_to(page, f"Try it: {page.title}")
         st.divider()
     st.subheader("Three common mix-ups")
     for title, text in MISCONCEPTIONS:
-        st.info(f"**{title}.** {text}", icon="💡")
+        st.info(f"**{title}.** {text}", icon=":material/lightbulb:")
 
 
 run_safely(home)

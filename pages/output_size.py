@@ -8,7 +8,7 @@ from cnnviz.figures import coverage_figure, stamp_figure
 from cnnviz.shapes import SettingError, conv_dim, pool_dim, transpose_dim
 from cnnviz.ui.common import run_safely, show_setting_error, show_source
 
-OPS = {"conv": "Convolution", "pool": "Pooling", "conv_transpose": "Transposed convolution"}
+OPS = {"conv": "Convolution", "pool": "Pooling", "conv_transpose": "Transposed conv"}
 PADDINGS = ("number", "valid", "same", "full")
 
 
@@ -73,7 +73,7 @@ def compute(s: dict) -> cnnviz.OutputSize:
 
 def show_result(s: dict, out: cnnviz.OutputSize) -> None:
     h, w = out.size
-    st.success(f"### Output: {h} × {w}", icon="✅")
+    st.success(f"### Output: {h} × {w}", icon=":material/check_circle:")
     dims = out.dims[:1] if out.symmetric else out.dims
     for d in dims:
         label = d.axis if len(dims) == 2 else "height and width"

@@ -18,7 +18,10 @@ log = logging.getLogger("cnnviz")
 def show_setting_error(err: SettingError, title: str = "These settings cannot work") -> None:
     """A red box: why, in the engine's words, and what would work."""
     tips = "".join(f"\n- {s}" for s in err.suggestions)
-    st.error(f"**{title}.** {err}" + (f"\n\nWhat would work:{tips}" if tips else ""), icon="🚫")
+    st.error(
+        f"**{title}.** {err}" + (f"\n\nWhat would work:{tips}" if tips else ""),
+        icon=":material/block:",
+    )
 
 
 def run_safely(page: Callable[[], None]) -> None:
@@ -32,7 +35,7 @@ def run_safely(page: Callable[[], None]) -> None:
         st.error(
             "Something went wrong while drawing this page. Your settings are kept: change one "
             "and try again, or reload the page.",
-            icon="⚠️",
+            icon=":material/warning:",
         )
 
 
@@ -55,3 +58,13 @@ def show_source(*functions: Callable, label: str = "The cnnviz code that compute
         for fn in functions:
             st.caption(f"{fn.__module__}.{fn.__qualname__}")
             st.code(inspect.getsource(fn), language="python")
+
+
+def link_to(page, label: str) -> None:
+    """A link to another page of the app (a plain link when the page runs on its own)."""
+    from streamlit.errors import StreamlitAPIException
+
+    try:
+        st.page_link(page.path, label=label, icon=page.icon)
+    except StreamlitAPIException:  # not under st.navigation, e.g. the page file run alone
+        st.markdown(f"[{label}](/{page.url_path})")
