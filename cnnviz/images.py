@@ -1,0 +1,526 @@
+"""Images in and out: a guarded decoder for uploads, sample pictures, and PNG encoding.
+
+Every upload goes through `load_image`, which turns any file into a float32 array in [0, 1] or
+raises `ImageError` with a sentence a student can act on. Nothing else escapes: Pillow's many
+failure modes (listed in the team's hazards notes) are caught inside one guard.
+
+Gray conversion uses Pillow's `convert("L")`: ITU-R 601 luma, L = 0.299 R + 0.587 G + 0.114 B,
+rounded to 8 bits before scaling to [0, 1].
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import warnings
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from types import MappingProxyType
+from typing import Literal
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont, ImageOps, features
+
+Mode = Literal["rgb", "gray"]
+
+# Pillow plugins we let near user bytes. Everything else (EPS would start Ghostscript; PSD, FITS,
+# JPEG 2000, ... are rarely needed and add attack surface) is refused before any plugin runs.
+ALLOWED_FORMATS: tuple[str, ...] = ("PNG", "JPEG", "GIF", "BMP", "TIFF", "WEBP", "PPM", "ICO") + (
+    ("AVIF",) if features.check("avif") else ()
+)
+
+_EXPORT_ADVICE = "Export it as PNG or JPEG and upload that."
+_HIGH_BIT_LABELS = {"I;16": "16-bit", "I": "32-bit integer", "F": "32-bit float"}
+
+
+class ImageError(ValueError):
+    """An image cnnviz cannot use; the message says what is wrong and what to do."""
+
+
+@dataclass(frozen=True, eq=False)
+class LoadedImage:
+    """A decoded image as floats in [0, 1], plus what was done to it (for the screen)."""
+
+    array: np.ndarray  # float32, (H, W, 3) for rgb or (H, W) for gray
+    original_size: tuple[int, int]  # (w, h) upright, before downscaling
+    size: tuple[int, int]  # (w, h) of `array`
+    downscaled: bool
+    notes: tuple[str, ...]  # sentences such as "Animated image: using the first frame only."
+    format: str  # "PNG", "JPEG", ... or "generated" for drawn samples
+
+
+# ---------------------------------------------------------------------------------------------
+# Recognising files we will not decode
+
+
+_FOREIGN_SIGNATURES: tuple[tuple[bytes, str], ...] = (
+    (b"%PDF", "a PDF document"),
+    (b"%!PS", "a PostScript or EPS file"),
+    (b"\xc5\xd0\xd3\xc6", "a PostScript or EPS file"),
+    (b"8BPS", "a Photoshop document (PSD)"),
+    (b"icns", "a macOS icon (ICNS)"),
+    (b"\x00\x00\x00\x0cjP  \r\n\x87\n", "a JPEG 2000 image"),
+    (b"\xffO\xffQ", "a JPEG 2000 image"),
+    (b"qoif", "a QOI image"),
+    (b"DDS ", "a DirectDraw texture (DDS)"),
+    (b"gimp xcf", "a GIMP document (XCF)"),
+    (b"PK\x03\x04", "a zip archive"),
+    (b"PK\x05\x06", "a zip archive"),
+    (b"\x1f\x8b", "a gzip archive"),
+    (b"7z\xbc\xaf\x27\x1c", "a 7-Zip archive"),
+    (b"Rar!", "a RAR archive"),
+    (b"ID3", "an audio file (MP3)"),
+    (b"OggS", "an audio or video file (Ogg)"),
+    (b"\x1aE\xdf\xa3", "a video file (WebM/MKV)"),
+    (b"\x7fELF", "a program"),
+    (b"MZ", "a Windows program"),
+)
+_HEIF_BRANDS = (b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1")
+_OWN_SIGNATURES: tuple[tuple[bytes, str], ...] = (
+    (b"\x89PNG", "PNG"),
+    (b"\xff\xd8", "JPEG"),
+    (b"GIF8", "GIF"),
+    (b"BM", "BMP"),
+    (b"II*\x00", "TIFF"),
+    (b"MM\x00*", "TIFF"),
+    (b"\x00\x00\x01\x00", "ICO"),
+)
+
+
+def _looks_like(data: bytes) -> str | None:
+    """Name the kind of a file Pillow refused, from its first bytes, or None if unknown."""
+    head = data[:1024].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    if head.startswith((b"<svg", b"<?xml")) or (head.startswith(b"<") and b"<svg" in head):
+        return "an SVG drawing"
+    if head.startswith((b"<!doctype html", b"<html")):
+        return "a web page (HTML)"
+    if data[4:8] == b"ftyp":
+        brand = data[8:12]
+        if brand in _HEIF_BRANDS:
+            return "a HEIC/HEIF photo, the iPhone format"
+        if brand in (b"avif", b"avis"):
+            return "an AVIF image"
+        return "a video file (MP4/MOV)"
+    if data[:4] == b"RIFF" and data[8:12] != b"WEBP":
+        return "a video or audio file (RIFF)"
+    for signature, kind in _FOREIGN_SIGNATURES:
+        if data.startswith(signature):
+            return kind
+    if _is_text(data[:1024]):
+        return "a text file"
+    return None
+
+
+def _is_text(chunk: bytes) -> bool:
+    """True when `chunk` reads as printable UTF-8 text (a renamed .txt, .csv, .json...)."""
+    try:
+        text = chunk.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if exc.start < len(chunk) - 3:  # a character cut at the end of the chunk is fine
+            return False
+        text = chunk[: exc.start].decode("utf-8")
+    return re.search(r"[\x00-\x08\x0e-\x1f\x7f]", text) is None
+
+
+def _claimed_format(data: bytes) -> str:
+    """The image format the first bytes announce, for messages about damaged files."""
+    for signature, name in _OWN_SIGNATURES:
+        if data.startswith(signature):
+            return name
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "WebP"
+    return ""
+
+
+def _unreadable_message(data: bytes) -> str:
+    """Explain why Pillow could not identify `data`."""
+    kind = _looks_like(data)
+    if kind is not None:
+        return f"This file is not an image cnnviz can read (it looks like {kind}). {_EXPORT_ADVICE}"
+    claimed = _claimed_format(data)
+    if claimed:
+        return _damaged_message(claimed)
+    return (
+        "This file is not an image cnnviz can read. "
+        "Upload a PNG, JPEG, GIF, BMP, TIFF or WebP image."
+    )
+
+
+def _damaged_message(fmt: str) -> str:
+    """The sentence for a file that announces an image format but does not decode."""
+    name = f"This {fmt} image" if fmt else "This image"
+    return (
+        f"{name} could not be decoded: the file seems damaged or incomplete. "
+        "Open it in an image editor, save it again as PNG or JPEG, and upload that."
+    )
+
+
+def _too_large_message(w: int, h: int, max_pixels: int) -> str:
+    """The sentence for an image whose header claims more pixels than we allow."""
+    return (
+        f"This image is too large: {w}×{h} pixels is {w * h / 1e6:.1f} megapixels, and cnnviz "
+        f"reads at most {max_pixels / 1e6:g} megapixels. Shrink it (2000 pixels on the long side "
+        "is plenty) and upload it again."
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Decoding
+
+
+def load_image(
+    data: bytes,
+    *,
+    mode: Mode = "rgb",
+    max_side: int = 512,
+    max_pixels: int = 40_000_000,
+    max_bytes: int = 20 * 2**20,
+) -> LoadedImage:
+    """Decode uploaded bytes to floats in [0, 1], downscaled to `max_side`; else ImageError.
+
+    Never trusts the file name or extension, decodes only `ALLOWED_FORMATS`, checks the pixel
+    count in the header before decoding, and turns every Pillow failure into an ImageError.
+    """
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise TypeError(f"load_image needs bytes, not {type(data).__name__}")
+    _check_options(mode, max_side)
+    data = bytes(data)
+    if not data:
+        raise ImageError("The file is empty (0 bytes). Choose an image file such as a PNG or JPEG.")
+    if len(data) > max_bytes:
+        raise ImageError(
+            f"The file is {len(data) / 2**20:.1f} MB, more than the {max_bytes / 2**20:g} MB "
+            "cnnviz accepts. Save a smaller copy (for example as JPEG) and upload that."
+        )
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            return _decode(data, mode, max_side, max_pixels)
+    except ImageError:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        limit = min(max_pixels, Image.MAX_IMAGE_PIXELS or max_pixels)
+        raise ImageError(
+            f"This image is too large: its header claims more than {limit / 1e6:g} megapixels. "
+            "Shrink it (2000 pixels on the long side is plenty) and upload it again."
+        ) from exc
+    except Exception as exc:  # Pillow raises OSError, SyntaxError, struct.error, EOFError, ...
+        raise ImageError(_damaged_message(_claimed_format(data))) from exc
+
+
+def _check_options(mode: str, max_side: int) -> None:
+    """Reject programming mistakes in the options (not user errors) early."""
+    if mode not in ("rgb", "gray"):
+        raise ValueError(f"mode must be 'rgb' or 'gray', not {mode!r}")
+    if not isinstance(max_side, int) or max_side < 1:
+        raise ValueError(f"max_side must be a positive int, not {max_side!r}")
+
+
+def _decode(data: bytes, mode: Mode, max_side: int, max_pixels: int) -> LoadedImage:
+    """Open, check, load and orient one image; the caller turns exceptions into ImageError."""
+    try:
+        im = Image.open(io.BytesIO(data), formats=list(ALLOWED_FORMATS))
+    except Image.UnidentifiedImageError as exc:
+        raise ImageError(_unreadable_message(data)) from exc
+    fmt = im.format or "image"
+    w, h = im.size
+    if w < 1 or h < 1:
+        raise ImageError(_damaged_message(fmt))
+    if w * h > max_pixels:
+        raise ImageError(_too_large_message(w, h, max_pixels))
+
+    notes: list[str] = []
+    if getattr(im, "is_animated", False):  # cheap: a header flag or one seek; never n_frames
+        notes.append(_frames_note(fmt))
+    drafted = fmt in ("JPEG", "MPO") and max(w, h) > max_side
+    if drafted:
+        im.draft(None, _fit((w, h), max_side))  # let libjpeg decode at 1/2, 1/4 or 1/8 size
+    im.load()
+    if im.size[0] * im.size[1] > max_pixels:  # a frame may differ from the header's size
+        raise ImageError(_too_large_message(*im.size, max_pixels))
+    original = (w, h) if drafted else im.size
+
+    stored = im.size
+    im = _upright(im, notes)
+    if im.size != stored:  # turned by 90 degrees
+        original = (original[1], original[0])
+    return _to_loaded(im, mode, max_side, fmt, original, notes)
+
+
+def _frames_note(fmt: str) -> str:
+    """Say that only the first frame or page of a multi-image file is used."""
+    if fmt == "TIFF":
+        return "Multi-page TIFF: using the first page only."
+    if fmt in ("GIF", "PNG", "WEBP", "AVIF"):
+        return "Animated image: using the first frame only."
+    return "This file holds several images: using the first one only."
+
+
+def _upright(im: Image.Image, notes: list[str]) -> Image.Image:
+    """Apply the camera's EXIF orientation; damaged EXIF leaves the image as stored."""
+    try:
+        orientation = im.getexif().get(0x0112, 1)
+    except Exception:
+        notes.append("The photo's EXIF data is damaged, so it is shown as stored.")
+        return im
+    if orientation not in (2, 3, 4, 5, 6, 7, 8):
+        return im
+    try:
+        turned = ImageOps.exif_transpose(im)
+    except Exception:
+        notes.append("The photo's EXIF orientation could not be applied; shown as stored.")
+        return im
+    notes.append("Rotated upright using the camera's EXIF orientation.")
+    return turned
+
+
+def _fit(size: tuple[int, int], max_side: int) -> tuple[int, int]:
+    """Scale (w, h) so the long side is at most `max_side`, keeping at least 1 px per side."""
+    w, h = size
+    if max(w, h) <= max_side:
+        return size
+    scale = max_side / max(w, h)
+    return max(1, round(w * scale)), max(1, round(h * scale))
+
+
+# ---------------------------------------------------------------------------------------------
+# Conversion: the one path from a PIL image to a LoadedImage (uploads and samples alike)
+
+
+def _to_loaded(
+    im: Image.Image,
+    mode: Mode,
+    max_side: int,
+    fmt: str,
+    original: tuple[int, int],
+    notes: list[str],
+) -> LoadedImage:
+    """Convert any PIL mode to float32 in [0, 1], downscale, and describe what was done."""
+    if im.mode.startswith("I;16") or im.mode in ("I", "F"):
+        im = _scaled_float(im, notes)
+    else:
+        im = _to_rgb_or_l(im, notes)
+        if mode == "gray" and im.mode != "L":
+            im = im.convert("L")
+    size = _fit(original, max_side)
+    if size != im.size:
+        im = im.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)
+    arr = np.asarray(im, dtype=np.float32)
+    arr = np.clip(arr, 0.0, 1.0) if im.mode == "F" else arr / np.float32(255)
+    if mode == "rgb" and arr.ndim == 2:
+        arr = np.repeat(arr[:, :, None], 3, axis=2)
+    elif mode == "gray" and arr.ndim == 3:  # high-bit path is always single-channel
+        arr = arr[:, :, 0]
+    downscaled = size != original
+    if downscaled:
+        notes.append(
+            f"Downscaled from {original[0]}×{original[1]} to {size[0]}×{size[1]} "
+            "to keep things fast."
+        )
+    return LoadedImage(np.ascontiguousarray(arr), original, size, downscaled, tuple(notes), fmt)
+
+
+def _to_rgb_or_l(im: Image.Image, notes: list[str]) -> Image.Image:
+    """Bring an 8-bit image to "RGB" or "L", placing transparent areas on white."""
+    if im.mode == "1":
+        im = im.convert("L")  # numpy would give booleans
+    if im.mode in ("P", "L", "RGB") and "transparency" in im.info:
+        im = im.convert("RGBA")
+    if im.mode in ("LA", "La", "PA", "RGBa"):
+        im = im.convert("RGBA")
+    if im.mode == "RGBA":
+        if im.getchannel("A").getextrema()[0] < 255:
+            notes.append("Transparent areas were placed on white.")
+        white = Image.new("RGBA", im.size, (255, 255, 255, 255))
+        im = Image.alpha_composite(white, im)
+    if im.mode not in ("L", "RGB"):
+        im = im.convert("RGB")  # P, CMYK, YCbCr, LAB, HSV, RGBX, RGBA (now opaque)
+    return im
+
+
+def _scaled_float(im: Image.Image, notes: list[str]) -> Image.Image:
+    """Scale a 16-bit, 32-bit integer or float image by its own min/max to an "F" image in [0, 1].
+
+    `convert("L")` would clip these (most 16-bit photos turn white), so we stretch instead.
+    """
+    label = _HIGH_BIT_LABELS["I;16" if im.mode.startswith("I;16") else im.mode]
+    a = np.asarray(im).astype(np.float64 if im.mode == "I" else np.float32)
+    if im.mode == "F" and not np.isfinite(a).all():
+        bad = int(a.size - np.isfinite(a).sum())
+        raise ImageError(
+            f"This float image has {bad} pixel(s) that are NaN or infinite, not real numbers, "
+            "so it cannot be shown. Replace them with real numbers and save it again."
+        )
+    lo, hi = float(a.min()), float(a.max())
+    if hi > lo:
+        a = (a - lo) / (hi - lo)
+        notes.append(f"{label} image: scaled by its own min/max ({lo:g} → black, {hi:g} → white).")
+    else:
+        a = np.zeros_like(a)
+        notes.append(f"{label} image: every pixel has the same value ({lo:g}), shown as black.")
+    return Image.fromarray(a.astype(np.float32), mode="F")
+
+
+# ---------------------------------------------------------------------------------------------
+# Output helpers
+
+
+def to_uint8(a: np.ndarray) -> np.ndarray:
+    """Map floats in [0, 1] to uint8 0..255 (rounded, clipped, NaN -> 0) for PNG and display."""
+    a = np.asarray(a)
+    if a.dtype == np.uint8:
+        return a
+    if a.dtype == np.bool_:
+        return a.astype(np.uint8) * np.uint8(255)
+    scaled = np.nan_to_num(a.astype(np.float32) * 255, nan=0.0)
+    return np.clip(np.rint(scaled), 0, 255).astype(np.uint8)
+
+
+def array_to_png(a: np.ndarray, *, compress_level: int = 1) -> bytes:
+    """Encode a (H, W), (H, W, 1), (H, W, 3) or (H, W, 4) image in [0, 1] as PNG bytes.
+
+    Images travel to the browser as PNG (far smaller than float JSON); level 1 is fast.
+    """
+    u8 = to_uint8(a)
+    if u8.ndim == 3 and u8.shape[2] == 1:
+        u8 = u8[:, :, 0]
+    if not (u8.ndim == 2 or (u8.ndim == 3 and u8.shape[2] in (3, 4))):
+        raise ValueError(f"array_to_png needs (H, W), (H, W, 3) or (H, W, 4), not {u8.shape}")
+    if min(u8.shape[:2]) < 1:
+        raise ValueError(f"array_to_png needs at least one pixel, not shape {u8.shape}")
+    buf = io.BytesIO()
+    Image.fromarray(np.ascontiguousarray(u8)).save(buf, "PNG", compress_level=compress_level)
+    return buf.getvalue()
+
+
+# ---------------------------------------------------------------------------------------------
+# Samples: photos shipped inside scikit-image's package data, and pictures drawn here
+
+
+def _checkerboard() -> Image.Image:
+    """8×8 squares of 32 px, black and white."""
+    yy, xx = np.indices((256, 256)) // 32
+    return Image.fromarray(((yy + xx) % 2 * 255).astype(np.uint8))
+
+
+def _shapes() -> Image.Image:
+    """A circle, a square and a triangle in three colours on a light grey ground."""
+    im = Image.new("RGB", (256, 256), (230, 230, 230))
+    draw = ImageDraw.Draw(im)
+    draw.ellipse((24, 24, 112, 112), fill=(220, 40, 40))
+    draw.rectangle((144, 32, 224, 112), fill=(40, 160, 60))
+    draw.polygon([(128, 144), (208, 232), (48, 232)], fill=(40, 80, 220))
+    return im
+
+
+def _ramp(axis: int) -> Image.Image:
+    """0..255 in 256 steps, left to right (axis 1) or top to bottom (axis 0)."""
+    ramp = np.arange(256, dtype=np.uint8)
+    return Image.fromarray(np.tile(ramp, (256, 1)) if axis == 1 else np.tile(ramp[:, None], 256))
+
+
+def _stripes(direction: str) -> Image.Image:
+    """Black and white stripes with periods 32, 16 and 8 px in three bands."""
+    pos = np.arange(256)
+    bands = np.minimum(pos * 3 // 256, 2)  # band index along the other axis
+    periods = np.array([32, 16, 8])[bands]
+    if direction == "diagonal":
+        yy, xx = np.indices((256, 256))
+        return Image.fromarray(((xx + yy) // 12 % 2 * 255).astype(np.uint8))
+    on = (pos[None, :] // (periods[:, None] // 2)) % 2  # rows = bands, columns = position
+    img = on if direction == "vertical" else on.T
+    return Image.fromarray((img * 255).astype(np.uint8))
+
+
+def _text() -> Image.Image:
+    """Black letters on white, drawn with Pillow's built-in font."""
+    im = Image.new("L", (256, 128), 255)
+    draw = ImageDraw.Draw(im)
+    draw.text((16, 8), "CNN", fill=0, font=ImageFont.load_default(size=64))
+    draw.text((16, 84), "abc xyz 123", fill=0, font=ImageFont.load_default(size=28))
+    return im
+
+
+def _dot() -> Image.Image:
+    """One white pixel in the middle of a black 33×33 square: shows a kernel's impulse response."""
+    a = np.zeros((33, 33), np.uint8)
+    a[16, 16] = 255
+    return Image.fromarray(a)
+
+
+def _step_edge() -> Image.Image:
+    """Dark left half, bright right half: the simplest edge."""
+    a = np.zeros((64, 64), np.uint8)
+    a[:, 32:] = 255
+    return Image.fromarray(a)
+
+
+_SAMPLE_SOURCES: dict[str, tuple[str, str | Callable[[], Image.Image]]] = {
+    "astronaut": (
+        "Astronaut Eileen Collins: a colour portrait with faces and fine detail.",
+        "astronaut.png",
+    ),
+    "cameraman": (
+        "The classic grayscale test photo: a cameraman, sharp edges, smooth sky.",
+        "camera.png",
+    ),
+    "cat": ("Chelsea the cat: fur, whiskers and a soft background.", "chelsea.png"),
+    "coffee": ("A cup of coffee: smooth curves, highlights and warm colours.", "coffee.png"),
+    "coins": ("Old coins on a dark background: round objects with clear edges.", "coins.png"),
+    "rocket": ("A rocket on its launch pad: strong vertical lines against the sky.", "rocket.jpg"),
+    "brick": ("A brick wall: a repeating texture of horizontal and vertical lines.", "brick.png"),
+    "checkerboard": (
+        "Black and white squares, 32 px each: edges in both directions.",
+        _checkerboard,
+    ),
+    "shapes": ("A red circle, a green square and a blue triangle on light grey.", _shapes),
+    "ramp horizontal": (
+        "Brightness rising evenly from black (left) to white (right).",
+        lambda: _ramp(axis=1),
+    ),
+    "ramp vertical": (
+        "Brightness rising evenly from black (top) to white (bottom).",
+        lambda: _ramp(axis=0),
+    ),
+    "stripes vertical": (
+        "Vertical stripes, periods 32, 16 and 8 px from top to bottom.",
+        lambda: _stripes("vertical"),
+    ),
+    "stripes horizontal": (
+        "Horizontal stripes, periods 32, 16 and 8 px from left to right.",
+        lambda: _stripes("horizontal"),
+    ),
+    "stripes diagonal": (
+        "Diagonal stripes at 45 degrees, repeating every 24 px along a row.",
+        lambda: _stripes("diagonal"),
+    ),
+    "text": ("Black letters on white: thin strokes, curves and corners.", _text),
+    "dot": ("A single white pixel on black (33×33): filtering it draws the kernel.", _dot),
+    "step edge": ("Black left half, white right half (64×64): one vertical edge.", _step_edge),
+}
+
+SAMPLES: Mapping[str, str] = MappingProxyType(
+    {name: description for name, (description, _) in _SAMPLE_SOURCES.items()}
+)
+
+
+@lru_cache(maxsize=48)
+def sample_image(name: str, mode: Mode = "rgb", max_side: int = 512) -> LoadedImage:
+    """A sample from `SAMPLES`, decoded like an upload; cached and read-only, so never mutate it.
+
+    Photos are read from scikit-image's installed package data (no network); the rest are drawn.
+    """
+    if name not in _SAMPLE_SOURCES:
+        raise ImageError(f"There is no sample called {name!r}. Pick one of: {', '.join(SAMPLES)}.")
+    _check_options(mode, max_side)
+    source = _SAMPLE_SOURCES[name][1]
+    if isinstance(source, str):
+        data = (resources.files("skimage") / "data" / source).read_bytes()
+        loaded = load_image(data, mode=mode, max_side=max_side)
+    else:
+        im = source()
+        loaded = _to_loaded(im, mode, max_side, "generated", im.size, [])
+    loaded.array.flags.writeable = False
+    return loaded
