@@ -2,6 +2,8 @@
 
 import re
 
+from playwright.sync_api import expect
+
 import cnnviz
 
 
@@ -12,8 +14,12 @@ def set_number(page, key: str, value: int, wait_idle) -> None:
     wait_idle(page)
 
 
-def formula_on_page(page) -> str:
-    return page.locator("[data-testid='stMarkdownContainer'] code").first.inner_text()
+def formula(page):
+    return page.locator("[data-testid='stMarkdownContainer'] code").first
+
+
+def success(page):
+    return page.locator("[data-testid='stAlertContentSuccess']")
 
 
 def test_user_sets_stride_and_padding_and_reads_the_formula(server, page, wait_idle):
@@ -23,9 +29,8 @@ def test_user_sets_stride_and_padding_and_reads_the_formula(server, page, wait_i
     set_number(page, "s", 2, wait_idle)
     set_number(page, "p", 1, wait_idle)
     want = cnnviz.output_size(224, 3, 2, 1)
-    assert formula_on_page(page) == want.dims[0].formula
-    banner = page.locator("[data-testid='stAlertContentSuccess']").inner_text()
-    assert f"Output: {want.size[0]} × {want.size[1]}" in banner
+    expect(formula(page)).to_have_text(want.dims[0].formula)
+    expect(success(page)).to_contain_text(f"Output: {want.size[0]} × {want.size[1]}")
     # the URL now carries the lesson state
     assert re.search(r"[?&]s=2\b", page.url) and re.search(r"[?&]p=1\b", page.url)
     assert not page.locator("[data-testid='stException']").count()
@@ -35,11 +40,11 @@ def test_user_sets_stride_and_padding_and_reads_the_formula(server, page, wait_i
 def test_impossible_settings_turn_red_and_the_page_stays(server, page, wait_idle):
     page.goto(server + "/output_size?in=4&k=9")
     errors = wait_idle(page)
-    alert = page.locator("[data-testid='stAlertContentError']").inner_text()
-    assert "kernel 9 is larger than the padded input 4" in alert
-    assert "padding ≥ 3" in alert
+    alert = page.locator("[data-testid='stAlertContentError']")
+    expect(alert).to_contain_text("kernel 9 is larger than the padded input 4")
+    expect(alert).to_contain_text("padding ≥ 3")
     set_number(page, "p", 3, wait_idle)  # take the advice
-    assert formula_on_page(page) == cnnviz.output_size(4, 9, 1, 3).dims[0].formula
+    expect(formula(page)).to_have_text(cnnviz.output_size(4, 9, 1, 3).dims[0].formula)
     assert not errors
 
 
@@ -48,5 +53,5 @@ def test_a_shared_link_reopens_the_same_settings(server, page, wait_idle):
     wait_idle(page)
     assert page.locator(".st-key-k input").input_value() == "2"
     want = cnnviz.output_size(7, 2, 2, 0, op="pool", ceil_mode=True)
-    assert formula_on_page(page) == want.dims[0].formula
-    assert "Output: 4 × 4" in page.locator("[data-testid='stAlertContentSuccess']").inner_text()
+    expect(formula(page)).to_have_text(want.dims[0].formula)
+    expect(success(page)).to_contain_text("Output: 4 × 4")

@@ -1,0 +1,293 @@
+"""Browser fixtures: the real app (`streamlit run app.py`) driven by Debian's headless Chromium.
+
+Playwright's own browser download is never used: we launch /usr/bin/chromium (override with
+CNNVIZ_CHROMIUM). A missing browser fails the tests with a fix to apply; it never skips them.
+For a quick local loop without a browser, CNNVIZ_SKIP_BROWSER=1 skips them (refused when CI=true).
+
+Fixtures: `server` (base URL, one per session), `browser` (one per session), `page` (a fresh
+context and tab per test, 1400x900), `page_log` (that tab's console errors and blocked external
+requests), `wait_idle` (a function: `wait_idle(page)` waits for the script run to finish rendering
+and returns the unexpected console errors so far), `artifacts` (the test-artifacts/ folder). A failed test
+leaves a screenshot in test-artifacts/ and prints the server's log.
+(Helpers are fixtures because tests/ is not a package: test modules can't import this file.)
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM = os.environ.get("CNNVIZ_CHROMIUM", "/usr/bin/chromium")
+# Without the background-networking flags Chromium keeps trying to reach Google's hosts, and
+# this machine's closed network refuses those connections.
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+VIEWPORT = {"width": 1400, "height": 900}
+STARTUP_TIMEOUT = 60  # seconds for the server to answer /_stcore/health
+IDLE_TIMEOUT = 30_000  # milliseconds for a script run to finish rendering
+
+LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1", "[::1]"}
+
+_LOG_KEY = pytest.StashKey[Path]()
+_REPORTS_KEY = pytest.StashKey[dict]()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark every test under tests/browser/ as `browser` (select with -m browser / -m 'not browser')."""
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(item.path).parents:
+            item.add_marker(pytest.mark.browser)
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    report = yield
+    item.stash.setdefault(_REPORTS_KEY, {})[report.when] = report
+    log = item.config.stash.get(_LOG_KEY, None)
+    if report.failed and log is not None and log.exists():
+        report.sections.append(("streamlit server log", _tail(log)))
+    return report
+
+
+def _tail(path: Path, limit: int = 20_000) -> str:
+    text = path.read_text(encoding="utf-8", errors="replace")
+    return text if len(text) <= limit else "...\n" + text[-limit:]
+
+
+def _check_opt_out() -> None:
+    if os.environ.get("CNNVIZ_SKIP_BROWSER") == "1":
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(
+                "CNNVIZ_SKIP_BROWSER=1 is refused under CI=true: CI runs the browser tests."
+            )
+        pytest.skip("CNNVIZ_SKIP_BROWSER=1: browser tests skipped on request")
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _healthy(base_url: str) -> bool:
+    try:
+        with urllib.request.urlopen(base_url + "/_stcore/health", timeout=2) as r:
+            return r.status == 200 and r.read().strip() == b"ok"
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+@pytest.fixture(scope="session")
+def server(pytestconfig: pytest.Config) -> Iterator[str]:
+    """`streamlit run app.py` on a free loopback port; yields its base URL."""
+    _check_opt_out()
+    port = _free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    log_path = Path(tempfile.mkstemp(prefix="cnnviz-server-", suffix=".log")[1])
+    pytestconfig.stash[_LOG_KEY] = log_path
+    cmd = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        "app.py",
+        "--server.headless=true",
+        f"--server.port={port}",
+        "--server.address=127.0.0.1",
+        "--browser.gatherUsageStats=false",
+        "--server.fileWatcherType=none",
+    ]
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(
+            cmd,
+            cwd=ROOT,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+            start_new_session=True,  # its own process group: we end it and its children
+        )
+    try:
+        deadline = time.monotonic() + STARTUP_TIMEOUT
+        while not _healthy(base_url):
+            if proc.poll() is not None:
+                pytest.fail(
+                    f"streamlit exited with code {proc.returncode} before it was healthy:\n"
+                    + _tail(log_path),
+                    pytrace=False,
+                )
+            if time.monotonic() > deadline:
+                pytest.fail(
+                    f"streamlit did not answer {base_url}/_stcore/health within "
+                    f"{STARTUP_TIMEOUT} s:\n" + _tail(log_path),
+                    pytrace=False,
+                )
+            time.sleep(0.25)
+        yield base_url
+    finally:
+        _stop(proc)
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is not None:
+        return
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+    except ProcessLookupError:
+        pass
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    """Debian's Chromium, headless, through Playwright's sync API (no browser download)."""
+    _check_opt_out()
+    if not (os.path.isfile(CHROMIUM) and os.access(CHROMIUM, os.X_OK)):
+        pytest.fail(
+            f"Chromium not found at {CHROMIUM}. The browser tests need Debian's chromium: "
+            "run `sudo apt-get install -y chromium` (.ci/run does this), or point "
+            "CNNVIZ_CHROMIUM at a Chromium binary. They never download a browser.",
+            pytrace=False,
+        )
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+class PageLog:
+    """What a page did that a test may want to assert on."""
+
+    def __init__(self) -> None:
+        self.console_errors: list[str] = []
+        self.external_requests: list[str] = []
+
+
+_PAGE_LOG_KEY = pytest.StashKey[PageLog]()
+
+
+@pytest.fixture
+def page(browser, request: pytest.FixtureRequest) -> Iterator[object]:
+    """A fresh browser context and tab. Requests that would leave the machine are aborted
+    and recorded (see `page_log(page).external_requests`)."""
+    context = browser.new_context(viewport=VIEWPORT)
+    tab = context.new_page()
+    log = PageLog()
+    request.node.stash[_PAGE_LOG_KEY] = log
+
+    def on_console(msg) -> None:
+        if msg.type == "error":
+            where = msg.location.get("url", "") if msg.location else ""
+            log.console_errors.append(f"{msg.text} [{where}]" if where else msg.text)
+
+    def on_route(route) -> None:
+        host = urlsplit(route.request.url).hostname or ""
+        if route.request.url.startswith(("http:", "https:", "ws:", "wss:")) and (
+            host not in LOCAL_HOSTS
+        ):
+            log.external_requests.append(route.request.url)
+            route.abort()
+        else:
+            route.continue_()
+
+    tab.on("console", on_console)
+    tab.on("pageerror", lambda exc: log.console_errors.append(f"uncaught: {exc}"))
+    context.route("**/*", on_route)
+    try:
+        yield tab
+    finally:
+        reports = request.node.stash.get(_REPORTS_KEY, {})
+        if any(r.failed for r in reports.values()):
+            ARTIFACTS.mkdir(exist_ok=True)
+            name = "FAILED-" + "".join(c if c.isalnum() else "_" for c in request.node.name)
+            try:
+                tab.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+            except Exception as exc:  # the page may be gone; the failure matters more
+                print(f"could not save a screenshot: {exc}")
+        context.close()
+
+
+@pytest.fixture
+def page_log(page, request: pytest.FixtureRequest) -> PageLog:
+    """Console errors and blocked off-machine requests of this test's `page`."""
+    return request.node.stash[_PAGE_LOG_KEY]
+
+
+@pytest.fixture(scope="session")
+def artifacts() -> Path:
+    """test-artifacts/ (gitignored): screenshots for a human to look at."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS
+
+
+_IDLE_JS = """
+() => {
+  const app = document.querySelector("[data-testid='stApp']");
+  return app !== null
+    && app.getAttribute("data-test-script-state") === "notRunning"
+    && document.querySelector("[data-testid='stMain'] [data-testid='stElementContainer']") !== null
+    && document.querySelector("[data-testid='stElementContainer'][data-stale='true']") === null;
+}
+"""
+
+
+def _wait_idle(page, log: PageLog, timeout: float = IDLE_TIMEOUT) -> list[str]:
+    """Wait until the script run is over and its output is on screen (no stale elements);
+    return the console errors seen so far on this page.
+
+    Right after a click the previous run's state can still read 'notRunning': wait first for
+    something the click changes (URL, a heading), then call this.
+    """
+    page.wait_for_selector(
+        "[data-testid='stApp'][data-test-script-state='notRunning']", timeout=timeout
+    )
+    page.wait_for_function(_IDLE_JS, timeout=timeout)
+    return [e for e in log.console_errors if not _BENIGN.search(e)]
+
+
+# Console errors Streamlit's frontend makes by design: on a deep link (/output_size) it first
+# probes /output_size/_stcore/{health,host-config} for a base path and gets 404s; and resource
+# loads that the test itself blocked (recorded separately in page_log.external_requests).
+_BENIGN = re.compile(
+    r"Failed to load resource: the server responded with a status of 404 .*"
+    r"/_stcore/(health|host-config)\]$"
+    r"|Failed to load resource: net::ERR_FAILED \[https?://(?!127\.0\.0\.1|localhost)"
+)
+
+
+@pytest.fixture
+def wait_idle(page_log: PageLog):
+    """`wait_idle(page)`: see _wait_idle."""
+    return lambda page, timeout=IDLE_TIMEOUT: _wait_idle(page, page_log, timeout)

@@ -1,0 +1,114 @@
+"""Every page of the real app, in a real browser: it renders, shows its heading, raises nothing,
+and the sidebar menu is exactly cnnviz.ui.nav.PAGES (no stray entries from the pages/ folder).
+
+Each page's full-page screenshot lands in test-artifacts/ for a human to look at.
+"""
+
+from __future__ import annotations
+
+import re
+import urllib.request
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+from cnnviz.ui.nav import PAGES, PageInfo
+
+NAV_LINK = "[data-testid='stSidebarNav'] a[data-testid='stSidebarNavLink']"
+NAV_LABEL = "[data-testid='stMarkdownContainer']"  # the link's text, without its icon's ligature
+VIEW_MORE = "[data-testid='stSidebarNavViewButton']"
+
+
+def _id(page: PageInfo) -> str:
+    return page.url_path or "default"
+
+
+def _url(base_url: str, page: PageInfo) -> str:
+    return f"{base_url}/{page.url_path}"
+
+
+def _nav_titles(page) -> list[str]:
+    if page.locator(VIEW_MORE).count():  # long menus are collapsed behind "View more"
+        button = page.locator(VIEW_MORE)
+        if "more" in button.inner_text().lower():
+            button.click()
+    return [t.strip() for t in page.locator(f"{NAV_LINK} {NAV_LABEL}").all_inner_texts()]
+
+
+def _nav_link(page, title: str):
+    label = page.locator(NAV_LABEL, has_text=re.compile(rf"^\s*{re.escape(title)}\s*$"))
+    return page.locator(NAV_LINK).filter(has=label)
+
+
+def _h1s(page) -> list[str]:
+    return [t.strip() for t in page.locator("[data-testid='stMain'] h1").all_inner_texts()]
+
+
+@pytest.mark.parametrize("info", PAGES, ids=_id)
+def test_page_renders(server: str, page, wait_idle, artifacts: Path, info: PageInfo) -> None:
+    page.goto(_url(server, info))
+    errors = wait_idle(page)
+
+    exceptions = page.locator("[data-testid='stException']")
+    assert exceptions.count() == 0, (
+        f"{info.path} shows an exception: {exceptions.all_inner_texts()}"
+    )
+
+    headings = _h1s(page)
+    if info.url_path:
+        assert info.title in headings, f"{info.path}: no h1 {info.title!r}; h1s: {headings}"
+    else:  # the default page may carry the app's name as its heading
+        assert headings, f"{info.path}: the default page has no h1"
+
+    titles = _nav_titles(page)
+    assert titles == [p.title for p in PAGES], (
+        f"sidebar menu {titles} != PAGES titles {[p.title for p in PAGES]} "
+        "(a stray entry means the legacy pages/ auto-discovery is showing)"
+    )
+    hrefs = [
+        urlsplit(h).path for h in page.locator(NAV_LINK).evaluate_all("els => els.map(e => e.href)")
+    ]
+    assert hrefs == ["/" + p.url_path for p in PAGES], hrefs
+
+    assert errors == [], f"console errors on {info.path}: {errors}"
+
+    page.screenshot(path=str(artifacts / f"page-{_id(info)}.png"), full_page=True)
+
+
+def test_sidebar_links_open_their_pages(server: str, page, wait_idle) -> None:
+    """Click through the menu, forwards then backwards, as a student would."""
+    page.goto(server + "/")
+    wait_idle(page)
+    default_h1 = _h1s(page)
+    order = list(PAGES) + list(reversed(PAGES[:-1]))
+    for info in order:
+        link = _nav_link(page, info.title)
+        assert link.count() == 1, f"{link.count()} menu links labelled {info.title!r}"
+        link.click()
+        page.wait_for_url(_url(server, info))
+        if info.url_path:
+            page.locator("[data-testid='stMain'] h1", has_text=info.title).first.wait_for()
+        wait_idle(page)
+        headings = _h1s(page)
+        expected = [info.title] if info.url_path else default_h1
+        assert all(h in headings for h in expected), (
+            f"after clicking {info.title!r}: h1s {headings}, expected {expected}"
+        )
+        assert page.locator("[data-testid='stException']").count() == 0, info.path
+
+
+@pytest.mark.parametrize("info", PAGES, ids=_id)
+def test_no_request_leaves_the_machine(
+    server: str, page, page_log, wait_idle, info: PageInfo
+) -> None:
+    page.goto(_url(server, info))
+    wait_idle(page)
+    page.wait_for_timeout(500)  # late requests (favicon, fonts)
+    assert page_log.external_requests == []
+
+
+def test_server_still_healthy(server: str) -> None:
+    """Runs last in this file: the pages above did not bring the server down."""
+    with urllib.request.urlopen(server + "/_stcore/health", timeout=5) as r:
+        assert r.read().decode().strip() == "ok"
