@@ -1,10 +1,15 @@
 """cnnviz entry point: page config, navigation, shared sidebar. Each page lives in pages/."""
 
+from pathlib import Path
+
 import streamlit as st
 
 from cnnviz.ui.nav import PAGES
 
-st.set_page_config(page_title="cnnviz", page_icon=":material/grid_on:", layout="wide")
+ASSETS = Path(__file__).parent / "assets"
+
+# A local favicon: a ":material/..." page_icon makes every browser fetch it from a font CDN.
+st.set_page_config(page_title="cnnviz", page_icon=str(ASSETS / "favicon.png"), layout="wide")
 
 pages = [
     st.Page(p.path, title=p.title, icon=p.icon, url_path=p.url_path or None, default=p.default)
