@@ -16,6 +16,7 @@ import platform
 import statistics
 import sys
 import time
+from functools import partial
 
 import numpy as np
 import torch
@@ -61,33 +62,24 @@ def main() -> None:
             xt = torch.from_numpy(x)[None]
             for k in (3, 5, 11):
                 w = rng.standard_normal((1, ch, k, k)).astype(np.float32)
-                wt = torch.from_numpy(w)
                 for s in (1, 2):
-                    def ours():
-                        return cnnviz.conv2d(x, w, stride=s, padding=k // 2)
-
-                    def theirs():
-                        return F.conv2d(xt, wt, stride=s, padding=k // 2)
-
-                    np.testing.assert_allclose(ours(), theirs()[0].numpy(), rtol=1e-3, atol=1e-3)
-                    a = median_ms(ours, args.repeat)
-                    b = torch_ms(theirs, args.repeat, 1)
-                    b2 = torch_ms(theirs, args.repeat, 2)
-                    row = ("conv2d", px, ch, k, s, f"{a:.2f}", f"{b:.2f}", f"{a / b:.2f}", f"{b2:.2f}")
-                    print("| " + " | ".join(map(str, row)) + " |", flush=True)
+                    ours = partial(cnnviz.conv2d, x, w, stride=s, padding=k // 2)
+                    theirs = partial(F.conv2d, xt, torch.from_numpy(w), stride=s, padding=k // 2)
+                    compare("conv2d", (px, ch, k, s), ours, theirs, args.repeat, rtol=1e-3)
             for k, s in ((2, 2), (3, 2), (3, 1)):
-                def ours_pool():
-                    return cnnviz.max_pool2d(x, k, s)
+                ours = partial(cnnviz.max_pool2d, x, k, s)
+                theirs = partial(F.max_pool2d, xt, k, s)
+                compare("max_pool2d", (px, ch, k, s), ours, theirs, args.repeat, rtol=0)
 
-                def theirs_pool():
-                    return F.max_pool2d(xt, k, s)
 
-                np.testing.assert_array_equal(ours_pool(), theirs_pool()[0].numpy())
-                a = median_ms(ours_pool, args.repeat)
-                b = torch_ms(theirs_pool, args.repeat, 1)
-                b2 = torch_ms(theirs_pool, args.repeat, 2)
-                row = ("max_pool2d", px, ch, k, s, f"{a:.2f}", f"{b:.2f}", f"{a / b:.2f}", f"{b2:.2f}")
-                print("| " + " | ".join(map(str, row)) + " |", flush=True)
+def compare(op: str, config: tuple, ours, theirs, repeat: int, rtol: float) -> None:
+    """Check both agree, then time both and print one table row."""
+    np.testing.assert_allclose(ours(), theirs()[0].numpy(), rtol=rtol, atol=rtol)
+    a = median_ms(ours, repeat)
+    b = torch_ms(theirs, repeat, 1)
+    b2 = torch_ms(theirs, repeat, 2)
+    row = (op, *config, f"{a:.2f}", f"{b:.2f}", f"{a / b:.2f}", f"{b2:.2f}")
+    print("| " + " | ".join(map(str, row)) + " |", flush=True)
 
 
 if __name__ == "__main__":

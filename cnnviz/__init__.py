@@ -1,9 +1,9 @@
 """cnnviz: the engine behind the visualizer. numpy in, numpy out, PyTorch semantics.
 
-    >>> import numpy as np, cnnviz
-    >>> x = np.arange(25, dtype=np.float32).reshape(1, 5, 5)
-    >>> cnnviz.conv2d(x, np.ones((1, 1, 3, 3), np.float32), stride=2).shape
-    (1, 2, 2)
+>>> import numpy as np, cnnviz
+>>> x = np.arange(25, dtype=np.float32).reshape(1, 5, 5)
+>>> cnnviz.conv2d(x, np.ones((1, 1, 3, 3), np.float32), stride=2).shape
+(1, 2, 2)
 """
 
 from cnnviz.images import SAMPLES, ImageError, LoadedImage, load_image, sample_image

@@ -145,7 +145,9 @@ def parse_kernel(text: str, *, max_size: int = 11) -> np.ndarray:
     for r, line in enumerate(lines, start=1):
         tokens = [t for t in re.split(r"[,\s]+", line.strip()) if t]
         if len(tokens) > max_size:
-            raise KernelError(f"row {r} has {len(tokens)} numbers, more than the maximum {max_size}.")
+            raise KernelError(
+                f"row {r} has {len(tokens)} numbers, more than the maximum {max_size}."
+            )
         rows.append([_number(t, r) for t in tokens])
         if len(rows[-1]) != len(rows[0]):
             raise KernelError(

@@ -214,7 +214,9 @@ def _add_bias(out: np.ndarray, bias: np.ndarray | None) -> None:
     if bias is not None:
         b = np.asarray(bias, dtype=out.dtype).reshape(-1)
         if b.shape[0] != out.shape[1]:
-            raise SettingError(f"bias has {b.shape[0]} values but there are {out.shape[1]} filters.")
+            raise SettingError(
+                f"bias has {b.shape[0]} values but there are {out.shape[1]} filters."
+            )
         out += b[None, :, None, None]
 
 

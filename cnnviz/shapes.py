@@ -394,5 +394,7 @@ def receptive_field(layers: Sequence[dict]) -> list[FieldRow]:
             start[a] += ((eff - 1) / 2 - ps[a]) * j[a]
             r[a] += (eff - 1) * j[a]
             j[a] *= ss[a]
-        rows.append(FieldRow(layer.get("name", f"layer {idx + 1}"), tuple(r), tuple(j), tuple(start)))  # type: ignore[arg-type]
+        rows.append(
+            FieldRow(layer.get("name", f"layer {idx + 1}"), tuple(r), tuple(j), tuple(start))
+        )  # type: ignore[arg-type]
     return rows

@@ -61,9 +61,7 @@ def conv_cases(draw):
     cout = groups * draw(st.integers(1, 2))
     k = draw(maybe_pair(st.integers(1, 5)))
     kh, kw = (k, k) if isinstance(k, int) else k
-    padding = draw(
-        st.one_of(st.just("same"), st.just("valid"), maybe_pair(st.integers(0, 4)))
-    )
+    padding = draw(st.one_of(st.just("same"), st.just("valid"), maybe_pair(st.integers(0, 4))))
     return dict(
         batch=draw(st.sampled_from([None, 1, 2])),
         x_shape=(cin, draw(sizes), draw(sizes)),
@@ -173,7 +171,11 @@ def transpose_cases(draw):
     groups = draw(st.integers(1, 3))
     return dict(
         batch=draw(st.sampled_from([None, 1, 2])),
-        x_shape=(groups * draw(st.integers(1, 2)), draw(st.integers(1, 7)), draw(st.integers(1, 7))),
+        x_shape=(
+            groups * draw(st.integers(1, 2)),
+            draw(st.integers(1, 7)),
+            draw(st.integers(1, 7)),
+        ),
         w_out=draw(st.integers(1, 2)),
         k=draw(maybe_pair(st.integers(1, 4))),
         stride=draw(maybe_pair(st.integers(1, 4))),
@@ -194,7 +196,13 @@ def test_conv_transpose2d_matches_torch(case):
     kh, kw = (case["k"], case["k"]) if isinstance(case["k"], int) else case["k"]
     w = rng.standard_normal((case["x_shape"][0], case["w_out"], kh, kw))
     b = rng.standard_normal(case["w_out"] * case["groups"]) if case["bias"] else None
-    args = (case["stride"], case["padding"], case["output_padding"], case["groups"], case["dilation"])
+    args = (
+        case["stride"],
+        case["padding"],
+        case["output_padding"],
+        case["groups"],
+        case["dilation"],
+    )
 
     def theirs():
         bt = None if b is None else torch.from_numpy(b)

@@ -71,8 +71,9 @@ def test_transposed_output_size_matches_torch(h, w, k, s, p, d, op):
                                   op, 1, d)  # fmt: skip
 
     same(
-        our_shape(lambda: cnnviz.output_size((h, w), k, s, p, d, op="conv_transpose",
-                                             output_padding=op)),  # fmt: skip
+        our_shape(
+            lambda: cnnviz.output_size((h, w), k, s, p, d, op="conv_transpose", output_padding=op)
+        ),  # fmt: skip
         torch_shape(theirs),
     )
 
