@@ -1,0 +1,30 @@
+"""Home in a real browser: the pipeline is drawn, and "Try it" takes a student to the page."""
+
+from playwright.sync_api import expect
+
+
+def test_home_draws_the_pipeline_and_links_onwards(server, page, wait_idle):
+    page.goto(server + "/")
+    errors = wait_idle(page)
+    main = page.locator("[data-testid='stMain']")
+    for title in ("Input", "Convolution", "ReLU", "Max pooling", "Flatten", "Fully connected",
+                  "Softmax"):  # fmt: skip
+        expect(main.locator("h3", has_text=title).first).to_be_visible()
+    # the maps are real pictures, sent as PNG
+    sources = main.locator("img").evaluate_all("els => els.map(e => e.src)")
+    assert len(sources) >= 5
+    assert not errors
+    page.get_by_role("link", name="Try it: Output size").first.click()
+    page.wait_for_url(server + "/output_size")
+    expect(page.locator("h1", has_text="Output size")).to_be_visible()
+
+
+def test_home_sample_picker_changes_the_picture(server, page, wait_idle):
+    page.goto(server + "/?sample=checkerboard")
+    wait_idle(page)
+    caption = page.locator("[data-testid='stMain'] [data-testid='stCaptionContainer']").first
+    expect(caption).to_contain_text("Black and white squares")
+    page.locator(".st-key-sample").click()
+    page.get_by_role("option", name="coins").click()
+    expect(caption).to_contain_text("Old coins")
+    assert "sample=coins" in page.url
