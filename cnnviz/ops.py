@@ -42,6 +42,13 @@ def _as_batch(x: np.ndarray, name: str = "input") -> tuple[np.ndarray, bool]:
     return (x[None], True) if x.ndim == 3 else (x, False)
 
 
+def _weight(weight: np.ndarray, layout: str) -> np.ndarray:
+    w = np.asarray(weight)
+    if w.ndim != 4:
+        raise SettingError(f"weight must have shape {layout}; this one has shape {tuple(w.shape)}.")
+    return w
+
+
 def _unbatch(y: np.ndarray, squeeze: bool) -> np.ndarray:
     return y[0] if squeeze else y
 
@@ -68,15 +75,11 @@ def _window_slice(offset: int, step: int, count: int) -> slice:
     return slice(offset, offset + (count - 1) * step + 1, step)
 
 
-def _conv_prepare(input, weight, stride, padding, dilation, groups, padding_mode):
-    """Validate like torch; return the padded batch, weight, sizes and the batch flag."""
+def conv_prepare(input, weight, stride, padding, dilation, groups, padding_mode):
+    """Validate like torch; return the padded (N, C, H, W) input and the weight in one float
+    dtype, the output (H, W), and whether the input had no batch axis."""
     x, squeeze = _as_batch(input)
-    w = np.asarray(weight)
-    if w.ndim != 4:
-        raise SettingError(
-            f"weight must have shape (out_channels, in_channels/groups, kH, kW); this one has "
-            f"shape {tuple(w.shape)}."
-        )
+    w = _weight(weight, "(out_channels, in_channels/groups, kH, kW)")
     n, c, h, wid = x.shape
     o, cg, kh, kw = w.shape
     if not isinstance(groups, int) or groups < 1 or c % groups or o % groups:
@@ -164,7 +167,7 @@ def conv2d_partials(
     Returns (N, O, C/groups, H_out, W_out) (or without N): the maps a teacher shows as "the
     kernel's red slice on the red channel", whose sum plus bias is `conv2d`'s output.
     """
-    xp, w, (ho, wo), squeeze = _conv_prepare(
+    xp, w, (ho, wo), squeeze = conv_prepare(
         input, weight, stride, padding, dilation, groups, padding_mode
     )
     n = xp.shape[0]
@@ -192,7 +195,7 @@ def conv2d(
     Same numbers as `sum_partials(conv2d_partials(...), bias)`, without keeping every partial
     map; the work goes in row bands so each band's buffers stay in the CPU cache.
     """
-    xp, w, (ho, wo), squeeze = _conv_prepare(
+    xp, w, (ho, wo), squeeze = conv_prepare(
         input, weight, stride, padding, dilation, groups, padding_mode
     )
     n = xp.shape[0]
@@ -248,12 +251,7 @@ def conv_transpose2d(
     `output_padding` adds rows/columns at the bottom/right.
     """
     x, squeeze = _as_batch(input)
-    w = np.asarray(weight)
-    if w.ndim != 4:
-        raise SettingError(
-            f"weight must have shape (in_channels, out_channels/groups, kH, kW); this one has "
-            f"shape {tuple(w.shape)}."
-        )
+    w = _weight(weight, "(in_channels, out_channels/groups, kH, kW)")
     n, c, h, wid = x.shape
     cin, og, kh, kw = w.shape
     if groups < 1 or c % groups:

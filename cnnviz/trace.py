@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from cnnviz.ops import PaddingMode, pad2d
-from cnnviz.shapes import SettingError, conv_output_size, pair, resolve_conv_padding
+from cnnviz.ops import PaddingMode, conv_prepare
+from cnnviz.shapes import SettingError, pair, resolve_conv_padding
 
 
 @dataclass(frozen=True)
@@ -69,29 +69,21 @@ def trace(
     col: int = 0,
 ) -> CellTrace:
     """Explain conv2d(input, weight, bias, ...)[out_channel, row, col] for a (C, H, W) input."""
-    x = np.asarray(input)
-    if x.ndim != 3:
-        raise SettingError(f"trace takes one image of shape (C, H, W), not {tuple(x.shape)}.")
-    w = np.asarray(weight)
-    if w.ndim != 4:
-        raise SettingError(f"weight must be (out, in/groups, kH, kW), not {tuple(w.shape)}.")
-    dtype = np.result_type(x.dtype if x.dtype.kind == "f" else np.float32, w.dtype, np.float32)
-    x, w = x.astype(dtype, copy=False), w.astype(dtype, copy=False)
-    c, h, wid = x.shape
+    if np.ndim(input) != 3:
+        raise SettingError(f"trace takes one image of shape (C, H, W), not {np.shape(input)}.")
+    xp, w, (ho, wo), _ = conv_prepare(
+        input, weight, stride, padding, dilation, groups, padding_mode
+    )
+    xp, dtype = xp[0], w.dtype
     o, cg, kh, kw = w.shape
-    if groups < 1 or c % groups or o % groups or cg * groups != c:
-        raise SettingError(
-            f"weight {tuple(w.shape)} and groups={groups} do not fit an input with {c} channels."
-        )
-    ho, wo = conv_output_size((h, wid), (kh, kw), stride, padding, dilation, padding_mode).size
+    _, h, wid = np.shape(input)
     if not (0 <= out_channel < o and 0 <= row < ho and 0 <= col < wo):
         raise SettingError(
             f"cell ({out_channel}, {row}, {col}) is outside the output of shape ({o}, {ho}, {wo})."
         )
-    (pt, pb), (pl, pr) = resolve_conv_padding(padding, (kh, kw), stride, dilation)
+    (pt, _), (pl, _) = resolve_conv_padding(padding, (kh, kw), stride, dilation)
     sh, sw = pair(stride, "stride")
     dh, dw = pair(dilation, "dilation")
-    xp = pad2d(x, (pt, pb, pl, pr), padding_mode)
     prow = row * sh + dh * np.arange(kh)
     pcol = col * sw + dw * np.arange(kw)
     rows, cols = prow - pt, pcol - pl
