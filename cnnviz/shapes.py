@@ -218,6 +218,17 @@ def conv_dim(axis, n, k, s, pads, d, padding_mode) -> DimSize:
     )  # fmt: skip
 
 
+def _both(dim_fn, per_axis: list[tuple]) -> OutputSize:
+    """Both dimensions; a refusal names "height and width" when both have the same settings."""
+    try:
+        return OutputSize(tuple(dim_fn(AXES[a], *per_axis[a]) for a in (0, 1)))  # type: ignore[arg-type]
+    except SettingError as err:
+        text = str(err)
+        if per_axis[0] == per_axis[1] and text.startswith("height: "):
+            raise SettingError("height and width: " + text[8:], err.suggestions) from None
+        raise
+
+
 def conv_output_size(
     input_size, kernel_size, stride=1, padding=0, dilation=1, padding_mode: str = "zeros"
 ) -> OutputSize:
@@ -227,10 +238,7 @@ def conv_output_size(
     ss = pair(stride, "stride")
     ds = pair(dilation, "dilation")
     pads = resolve_conv_padding(padding, ks, ss, ds)
-    dims = tuple(
-        conv_dim(AXES[a], ns[a], ks[a], ss[a], pads[a], ds[a], padding_mode) for a in range(2)
-    )
-    return OutputSize(dims)  # type: ignore[arg-type]
+    return _both(conv_dim, [(ns[a], ks[a], ss[a], pads[a], ds[a], padding_mode) for a in (0, 1)])
 
 
 def pool_dim(axis, n, k, s, p, d, ceil_mode) -> DimSize:
@@ -283,10 +291,7 @@ def pool_output_size(
     ss = pair(ks if stride is None else stride, "stride")
     ps = pair(padding, "padding", minimum=0)
     ds = pair(dilation, "dilation")
-    dims = tuple(
-        pool_dim(AXES[a], ns[a], ks[a], ss[a], ps[a], ds[a], bool(ceil_mode)) for a in range(2)
-    )
-    return OutputSize(dims)  # type: ignore[arg-type]
+    return _both(pool_dim, [(ns[a], ks[a], ss[a], ps[a], ds[a], bool(ceil_mode)) for a in (0, 1)])
 
 
 def transpose_dim(axis, n, k, s, p, d, op) -> DimSize:
@@ -328,10 +333,7 @@ def conv_transpose_output_size(
     ps = pair(padding, "padding", minimum=0)
     ds = pair(dilation, "dilation")
     ops = pair(output_padding, "output_padding", minimum=0)
-    dims = tuple(
-        transpose_dim(AXES[a], ns[a], ks[a], ss[a], ps[a], ds[a], ops[a]) for a in range(2)
-    )
-    return OutputSize(dims)  # type: ignore[arg-type]
+    return _both(transpose_dim, [(ns[a], ks[a], ss[a], ps[a], ds[a], ops[a]) for a in (0, 1)])
 
 
 def output_size(

@@ -154,3 +154,10 @@ def test_full_padding_is_the_number_torch_would_take(n, k, s, d):
     x, w = np.ones((1, n, n)), np.ones((1, 1, k, k))
     want = F.conv2d(torch.ones(1, 1, n, n), torch.ones(1, 1, k, k), None, s, d * (k - 1), d)
     assert cnnviz.conv2d(x, w, stride=s, padding="full", dilation=d).shape[-2:] == want.shape[-2:]
+
+
+def test_a_refusal_names_both_dimensions_when_they_share_settings():
+    with pytest.raises(SettingError, match=r"^height and width: kernel 9"):
+        cnnviz.output_size(4, 9)
+    with pytest.raises(SettingError, match=r"^width: kernel 9"):
+        cnnviz.output_size((20, 4), 9)
