@@ -27,7 +27,8 @@ Mode = Literal["rgb", "gray"]
 
 # Pillow plugins we let near user bytes. Everything else (EPS would start Ghostscript; PSD, FITS,
 # JPEG 2000, ... are rarely needed and add attack surface) is refused before any plugin runs.
-ALLOWED_FORMATS: tuple[str, ...] = ("PNG", "JPEG", "GIF", "BMP", "TIFF", "WEBP", "PPM", "ICO") + (
+# ICO is left out too: Pillow decodes an icon's embedded PNG before its size can be checked.
+ALLOWED_FORMATS: tuple[str, ...] = ("PNG", "JPEG", "GIF", "BMP", "TIFF", "WEBP", "PPM") + (
     ("AVIF",) if features.check("avif") else ()
 )
 
@@ -95,7 +96,7 @@ def _looks_like(data: bytes) -> str | None:
     if head.startswith((b"<svg", b"<?xml")) or (head.startswith(b"<") and b"<svg" in head):
         return "an SVG drawing"
     if head.startswith((b"<!doctype html", b"<html")):
-        return "a web page (HTML)"
+        return "a web page"
     if data[4:8] == b"ftyp":
         brand = data[8:12]
         if brand in _HEIF_BRANDS:
@@ -118,7 +119,9 @@ def _is_text(chunk: bytes) -> bool:
     try:
         text = chunk.decode("utf-8")
     except UnicodeDecodeError as exc:
-        if exc.start < len(chunk) - 3:  # a character cut at the end of the chunk is fine
+        # Only a character cut at the end of the chunk is fine; a bad byte (b"\x89", b"\xff\xd8"
+        # in a tiny file) near the end is not text.
+        if exc.reason != "unexpected end of data" or exc.start < len(chunk) - 3:
             return False
         text = chunk[: exc.start].decode("utf-8")
     return re.search(r"[\x00-\x08\x0e-\x1f\x7f]", text) is None
@@ -213,9 +216,9 @@ def load_image(
 def _check_options(mode: str, max_side: int) -> None:
     """Reject programming mistakes in the options (not user errors) early."""
     if mode not in ("rgb", "gray"):
-        raise ValueError(f"mode must be 'rgb' or 'gray', not {mode!r}")
+        raise ValueError(f"mode must be 'rgb' or 'gray', not {mode!r}.")
     if not isinstance(max_side, int) or max_side < 1:
-        raise ValueError(f"max_side must be a positive int, not {max_side!r}")
+        raise ValueError(f"max_side must be a positive int, not {max_side!r}.")
 
 
 def _decode(data: bytes, mode: Mode, max_side: int, max_pixels: int) -> LoadedImage:
@@ -228,6 +231,8 @@ def _decode(data: bytes, mode: Mode, max_side: int, max_pixels: int) -> LoadedIm
     w, h = im.size
     if w < 1 or h < 1:
         raise ImageError(_damaged_message(fmt))
+    if im.mode in _HIGH_BIT_LABELS or im.mode.startswith("I;"):
+        max_pixels //= 4  # 32-bit pixels and their float64 scaling cost 4x the memory
     if w * h > max_pixels:
         raise ImageError(_too_large_message(w, h, max_pixels))
 
@@ -346,7 +351,9 @@ def _scaled_float(im: Image.Image, notes: list[str]) -> Image.Image:
     `convert("L")` would clip these (most 16-bit photos turn white), so we stretch instead.
     """
     label = _HIGH_BIT_LABELS["I;16" if im.mode.startswith("I;16") else im.mode]
-    a = np.asarray(im).astype(np.float64 if im.mode == "I" else np.float32)
+    # float64 for "I" and "F": in float32, (a - lo) and (hi - lo) overflow to inf for a float
+    # image spanning more than ±1.7e38 and give NaN. I;16 is exact and safe in float32.
+    a = np.asarray(im).astype(np.float32 if im.mode.startswith("I;16") else np.float64)
     if im.mode == "F" and not np.isfinite(a).all():
         bad = int(a.size - np.isfinite(a).sum())
         raise ImageError(
