@@ -24,8 +24,24 @@ def show_setting_error(err: SettingError, title: str = "These settings cannot wo
     )
 
 
+def ensure_router() -> None:
+    """Make sure the page runs under app.py's st.navigation, not Streamlit's legacy pages/ mode.
+
+    Streamlit 1.67 decides per server process: until some run calls st.navigation, a `pages/`
+    folder next to app.py puts it in the legacy mode, where a first visitor's deep link
+    (/output_size) runs the page file alone, with an auto-generated menu ("app", "home", ...)
+    and without app.py. Leave that mode and run again, now through app.py's router.
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
 def run_safely(page: Callable[[], None]) -> None:
     """Run a page; an unexpected error becomes a short apology, never a traceback."""
+    ensure_router()
     try:
         page()
     except SettingError as err:

@@ -14,6 +14,7 @@ leaves a screenshot in test-artifacts/ and prints the server's log.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -103,8 +104,22 @@ def _healthy(base_url: str) -> bool:
 
 @pytest.fixture(scope="session")
 def server(pytestconfig: pytest.Config) -> Iterator[str]:
-    """`streamlit run app.py` on a free loopback port; yields its base URL."""
+    """`streamlit run app.py` on a free loopback port, one for the session; yields its base URL."""
     _check_opt_out()
+    with _serve(pytestconfig) as base_url:
+        yield base_url
+
+
+@pytest.fixture
+def fresh_server(pytestconfig: pytest.Config):
+    """A function that starts a new server (a context manager yielding its base URL): for what a
+    server does only on its very first request."""
+    _check_opt_out()
+    return lambda: _serve(pytestconfig)
+
+
+@contextlib.contextmanager
+def _serve(pytestconfig: pytest.Config) -> Iterator[str]:
     port = _free_port()
     base_url = f"http://127.0.0.1:{port}"
     log_path = Path(tempfile.mkstemp(prefix="cnnviz-server-", suffix=".log")[1])

@@ -112,3 +112,20 @@ def test_server_still_healthy(server: str) -> None:
     """Runs last in this file: the pages above did not bring the server down."""
     with urllib.request.urlopen(server + "/_stcore/health", timeout=5) as r:
         assert r.read().decode().strip() == "ok"
+
+
+@pytest.mark.parametrize("info", [p for p in PAGES if p.url_path], ids=_id)
+def test_first_visitor_of_a_new_server_can_arrive_by_deep_link(
+    fresh_server, page, wait_idle, info: PageInfo
+) -> None:
+    """A teacher restarts the server and pastes a lesson link: the very first request is a deep
+    link. Streamlit's legacy pages/ mode would run the page file alone, with a menu of file
+    names and without app.py; the page must still open under the app's own menu."""
+    with fresh_server() as base_url:
+        page.goto(_url(base_url, info))
+        errors = wait_idle(page)
+        page.locator("[data-testid='stMain'] h1", has_text=info.title).first.wait_for()
+        assert _nav_titles(page) == [p.title for p in PAGES]
+        assert page.locator("[role='dialog']").count() == 0
+        assert page.locator("[data-testid='stException']").count() == 0
+        assert errors == []
