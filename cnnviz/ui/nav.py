@@ -27,6 +27,7 @@ class PageInfo:
 PAGES: tuple[PageInfo, ...] = (
     PageInfo("pages/home.py", "Home", ":material/home:", default=True),
     PageInfo("pages/output_size.py", "Output size", ":material/straighten:"),
+    PageInfo("pages/activations.py", "Activations", ":material/show_chart:"),
 )
 
 
@@ -36,4 +37,9 @@ def page_for(stage: str) -> PageInfo | None:
 
 
 # pipeline stage -> the page that lets a user touch it (later pages add theirs)
-TOUCH: dict[str, str] = {"conv": "pages/output_size.py", "pool": "pages/output_size.py"}
+TOUCH: dict[str, str] = {
+    "conv": "pages/output_size.py",
+    "pool": "pages/output_size.py",
+    "relu": "pages/activations.py",
+    "softmax": "pages/activations.py",
+}
