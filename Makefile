@@ -9,7 +9,6 @@ PORT ?= 8501
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
 
 # Stamps: reinstall only when a requirements file changed since the last install.
 $(VENV)/.runtime: requirements.txt | $(PY)

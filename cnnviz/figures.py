@@ -17,6 +17,7 @@ _CODES = (
     ("tap on padding", "#737373"),
 )
 MAX_WINDOWS = 16  # more windows than this: the first and last eight are drawn
+MAX_CELLS = 400  # a wider strip is not drawn (the figures return None)
 
 
 def _discrete_scale() -> list:
@@ -57,7 +58,7 @@ def _shown(count: int) -> list[int]:
     return list(range(half)) + list(range(count - half, count))
 
 
-def coverage_figure(dim: DimSize) -> go.Figure:
+def coverage_figure(dim: DimSize) -> go.Figure | None:
     """Which input cells each window reads, along one dimension (conv or pool).
 
     Row 0 is the padded input (padding grey, cells no window reads orange); each further row is
@@ -66,6 +67,8 @@ def coverage_figure(dim: DimSize) -> go.Figure:
     before, after = dim.padding
     width = before + dim.input + after
     width += max(0, (dim.size - 1) * dim.stride + dim.effective_kernel - width)  # ceil overhang
+    if width > MAX_CELLS:
+        return None
     pos = np.arange(width) - before
     is_input = (pos >= 0) & (pos < dim.input)
     read = np.zeros(width, dtype=bool)
@@ -95,12 +98,14 @@ def _cell_text(p: int, inside: bool) -> str:
     return f"input {p}" if inside else f"padding at {p}"
 
 
-def stamp_figure(dim: DimSize) -> go.Figure:
+def stamp_figure(dim: DimSize) -> go.Figure | None:
     """Transposed conv along one dimension: where each input cell stamps the kernel.
 
     Columns are the output before cropping; the `padding` cells cropped at each end are grey.
     """
     full = (dim.input - 1) * dim.stride + dim.effective_kernel + dim.output_padding
+    if full > MAX_CELLS:
+        return None
     p = dim.padding[0]
     kept = (np.arange(full) >= p) & (np.arange(full) < p + dim.size)
     rows, hover, ylabels = [], [], []

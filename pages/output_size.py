@@ -84,7 +84,7 @@ def show_result(s: dict, out: cnnviz.OutputSize) -> None:
     for tab, d in zip(tabs, dims):
         with tab:
             fig = stamp_figure(d) if s["op"] == "conv_transpose" else coverage_figure(d)
-            if len(fig.data[0].x) <= 400:
+            if fig is not None:
                 st.plotly_chart(fig, width="stretch", config={"displayModeBar": False},
                                 key=f"fig_{d.axis}")  # fmt: skip
             else:

@@ -59,3 +59,9 @@ def test_stamp_figure_keeps_as_many_cells_as_the_output_has(n, k, s, p, d, op):
         return
     z = np.array(stamp_figure(dim).data[0].z)
     assert (z[-1] == 2).sum() == dim.size
+
+
+def test_strips_too_wide_to_read_are_not_built():
+    assert coverage_figure(cnnviz.output_size(4096, 3).dims[0]) is None
+    wide = cnnviz.output_size(200, 3, op="conv_transpose", stride=4).dims[0]
+    assert stamp_figure(wide) is None
