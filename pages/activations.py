@@ -7,7 +7,7 @@ import streamlit as st
 import cnnviz
 from cnnviz.figures import bars_figure
 from cnnviz.kernels import KernelError, parse_kernel
-from cnnviz.ui.common import run_safely, show_source
+from cnnviz.ui.common import run_safely, show_figure, show_source
 
 CURVES = {
     "relu": "ReLU",
@@ -55,7 +55,7 @@ def curves_section() -> None:
                           yaxis_title="f(x)", plot_bgcolor="white")  # fmt: skip
         fig.update_xaxes(zeroline=True, zerolinecolor="#bbb", showgrid=False)
         fig.update_yaxes(zeroline=True, zerolinecolor="#bbb", showgrid=False)
-        st.plotly_chart(fig, width="stretch", config={"displayModeBar": False})
+        show_figure(fig)
 
 
 def softmax_section() -> None:
@@ -84,8 +84,7 @@ def softmax_section() -> None:
     loss = -cnnviz.log_softmax(z / temp)[target]
     with right:
         labels = [f"class {i}" for i in range(len(z))]
-        st.plotly_chart(bars_figure(p, labels, "probabilities", highlight=int(target)),
-                        width="stretch", config={"displayModeBar": False})  # fmt: skip
+        show_figure(bars_figure(p, labels, "probabilities", highlight=int(target)))
         shift = z.max() / temp
         terms = " + ".join(f"e^{v / temp - shift:.3g}" for v in z)
         st.markdown(

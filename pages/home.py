@@ -7,7 +7,7 @@ from cnnviz.colors import colorize, map_grid, value_range
 from cnnviz.figures import bars_figure
 from cnnviz.images import SAMPLES, sample_image
 from cnnviz.pipeline import CLASSES, run_pipeline
-from cnnviz.ui.common import link_to, range_caption, run_safely, show_rgb
+from cnnviz.ui.common import link_to, range_caption, run_safely, show_figure, show_rgb
 from cnnviz.ui.nav import page_for
 
 PHOTOS = ("cameraman", "cat", "coins", "checkerboard", "text", "rocket", "brick")
@@ -57,7 +57,7 @@ def picture(stage) -> None:
         show_rgb(colorize(strip, rng=rng), caption=f"{out.size} numbers, {width} per row")
     else:
         fig = bars_figure(out, list(CLASSES), "", highlight=int(np.argmax(out)))
-        st.plotly_chart(fig, width="stretch", config={"displayModeBar": False})
+        show_figure(fig)
 
 
 def home() -> None:

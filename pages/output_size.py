@@ -6,7 +6,7 @@ import cnnviz
 from cnnviz.codegen import layer_code
 from cnnviz.figures import coverage_figure, stamp_figure
 from cnnviz.shapes import SettingError, conv_dim, pool_dim, transpose_dim
-from cnnviz.ui.common import run_safely, show_setting_error, show_source
+from cnnviz.ui.common import run_safely, show_figure, show_setting_error, show_source
 
 OPS = {"conv": "Convolution", "pool": "Pooling", "conv_transpose": "Transposed conv"}
 PADDINGS = ("number", "valid", "same", "full")
@@ -85,8 +85,7 @@ def show_result(s: dict, out: cnnviz.OutputSize) -> None:
         with tab:
             fig = stamp_figure(d) if s["op"] == "conv_transpose" else coverage_figure(d)
             if fig is not None:
-                st.plotly_chart(fig, width="stretch", config={"displayModeBar": False},
-                                key=f"fig_{d.axis}")  # fmt: skip
+                show_figure(fig, key=f"fig_{d.axis}")
             else:
                 st.caption("Too many cells to draw; make the input smaller to see every window.")
     code = layer_code(

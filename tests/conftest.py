@@ -8,8 +8,11 @@ The repository root is importable through `pythonpath` in pyproject.toml.
 """
 
 import os
+import pathlib
 
+import pytest
 from hypothesis import HealthCheck, settings
+from streamlit.testing.v1 import AppTest
 
 settings.register_profile(
     "ci",
@@ -31,3 +34,20 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.too_slow],
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+@pytest.fixture
+def open_page():
+    """`open_page("pages/x.py", key=value, ...)`: run a page with those URL query params
+    (AppTest), check it raised nothing, and return it."""
+    root = pathlib.Path(__file__).resolve().parents[1]
+
+    def run(path: str, **params):
+        at = AppTest.from_file(str(root / path))
+        for key, value in params.items():
+            at.query_params[key] = value
+        at.run(timeout=30)
+        assert not at.exception, [e.message for e in at.exception]
+        return at
+
+    return run

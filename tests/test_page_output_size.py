@@ -1,36 +1,30 @@
 """The Output size page (AppTest): formula in the user's numbers, refusals explained, URL state."""
 
-import pathlib
-
 import pytest
 from streamlit.testing.v1 import AppTest
 
 import cnnviz
 
-PAGE = str(pathlib.Path(__file__).resolve().parents[1] / "pages" / "output_size.py")
+PAGE = "pages/output_size.py"
 
 
-def run(**params) -> AppTest:
-    at = AppTest.from_file(PAGE)
-    for k, v in params.items():
-        at.query_params[k] = v
-    at.run(timeout=30)
-    assert not at.exception
-    return at
+@pytest.fixture
+def run(open_page):
+    return lambda **params: open_page(PAGE, **params)
 
 
 def texts(at: AppTest) -> str:
     return "\n".join(m.value for m in at.markdown) + "\n".join(e.value for e in at.error)
 
 
-def test_default_shows_the_formula_and_the_torch_line():
+def test_default_shows_the_formula_and_the_torch_line(run):
     at = run()
     assert cnnviz.output_size(28, 3, 1, 0).dims[0].formula in texts(at)
     assert "Output: 26 × 26" in at.success[0].value
     assert "nn.Conv2d(1, 1, kernel_size=3)" in at.code[0].value
 
 
-def test_changing_a_control_updates_the_numbers():
+def test_changing_a_control_updates_the_numbers(run):
     at = run()
     at.number_input(key="s").set_value(2).run(timeout=30)
     at.number_input(key="p").set_value(1).run(timeout=30)
@@ -40,7 +34,7 @@ def test_changing_a_control_updates_the_numbers():
     assert f"Output: {want.size[0]} × {want.size[1]}" in at.success[0].value
 
 
-def test_impossible_settings_explain_and_do_not_crash():
+def test_impossible_settings_explain_and_do_not_crash(run):
     at = run()
     at.number_input(key="k").set_value(40).run(timeout=30)
     assert not at.exception
@@ -60,22 +54,22 @@ def test_impossible_settings_explain_and_do_not_crash():
         (dict(mode="reflect", p="2"), (30, 30)),
     ],
 )
-def test_a_shared_link_opens_that_state(params, want):
+def test_a_shared_link_opens_that_state(run, params, want):
     at = run(**params)
     assert f"Output: {want[0]} × {want[1]}" in at.success[0].value
 
 
-def test_a_link_with_bad_values_falls_back_to_defaults():
+def test_a_link_with_bad_values_falls_back_to_defaults(run):
     at = run(k="banana", s="-3", op="nonsense", mode="bogus")
     assert "Output: 26 × 26" in at.success[0].value
 
 
-def test_reflect_padding_too_large_is_explained():
+def test_reflect_padding_too_large_is_explained(run):
     at = run(mode="reflect", p="5", **{"in": "4"}, k="3")
     assert "reflect padding" in at.error[0].value
 
 
-def test_transposed_output_padding_rule_is_explained():
+def test_transposed_output_padding_rule_is_explained(run):
     at = run(op="Transposed conv", s="1", d="1")
     at.number_input(key="opad").set_value(1).run(timeout=30)
     assert "output_padding 1 must be smaller" in at.error[0].value

@@ -84,3 +84,8 @@ def link_to(page, label: str) -> None:
         st.page_link(page.path, label=label, icon=page.icon)
     except StreamlitAPIException:  # not under st.navigation, e.g. the page file run alone
         st.markdown(f"[{label}](/{page.url_path})")
+
+
+def show_figure(fig, key: str | None = None) -> None:
+    """A plotly figure at full width, without the toolbar (less clutter on a projector)."""
+    st.plotly_chart(fig, width="stretch", config={"displayModeBar": False}, key=key)
