@@ -51,7 +51,7 @@ def test_impossible_settings_turn_red_and_the_page_stays(server, page, wait_idle
 def test_a_shared_link_reopens_the_same_settings(server, page, wait_idle):
     page.goto(server + "/output_size?op=Pooling&in=7&k=2&s=2&ceil=true")
     wait_idle(page)
-    assert page.locator(".st-key-k input").input_value() == "2"
+    expect(page.locator(".st-key-k input")).to_have_value("2")
     want = cnnviz.output_size(7, 2, 2, 0, op="pool", ceil_mode=True)
     expect(formula(page)).to_have_text(want.dims[0].formula)
     expect(success(page)).to_contain_text("Output: 4 × 4")
