@@ -13,6 +13,7 @@ what would work; `suggestions` carries the same fixes as data for the app to off
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -25,12 +26,30 @@ AXES = ("height", "width")
 _ROWS = {"height": "rows", "width": "columns"}
 
 
-class SettingError(ValueError):
-    """A setting, or a combination of settings, that cannot work; the message says why."""
+@dataclass(frozen=True)
+class Fix:
+    """One nearest setting that works: its words, and the changes as torch argument names."""
 
-    def __init__(self, message: str, suggestions: Sequence[str] = ()):
+    text: str
+    axis: str  # "height", "width", or "" when it is not about one dimension
+    changes: tuple[tuple[str, object], ...]
+
+
+def fix(text: str, axis: str = "", **changes) -> Fix:
+    return Fix(text, axis, tuple(changes.items()))
+
+
+class SettingError(ValueError):
+    """A setting, or a combination of settings, that cannot work; the message says why, and
+    `fixes` (words in `suggestions`) the nearest settings that would work."""
+
+    def __init__(self, message: str, fixes: Sequence[Fix | str] = ()):
         super().__init__(message)
-        self.suggestions = tuple(suggestions)
+        self.fixes = tuple(f if isinstance(f, Fix) else fix(f) for f in fixes)
+
+    @property
+    def suggestions(self) -> tuple[str, ...]:
+        return tuple(f.text for f in self.fixes)
 
 
 def pair(value, name: str, minimum: int = 1) -> tuple[int, int]:
@@ -73,7 +92,7 @@ def resolve_conv_padding(
             raise SettingError(
                 "padding='same' only works with stride 1: with a larger stride the output is "
                 "smaller than the input whatever the padding.",
-                ["set stride to 1", "use a number for padding"],
+                [fix("set stride to 1", stride=1), fix("use a number for padding", padding=0)],
             )
         dh, dw = pair(dilation, "dilation")
         th, tw = dh * (kh - 1), dw * (kw - 1)
@@ -180,7 +199,11 @@ def check_padding_mode(axis: str, n: int, pads: tuple[int, int], mode: str) -> N
                 f"{axis}: {mode} padding copies the input's own {_ROWS[axis]}, so it can "
                 f"add at most {limit} to an input of {n}; it is {max(pads)}. Use padding "
                 f"≤ {limit} or zeros/replicate padding.",
-                [f"padding ≤ {limit}", "padding mode zeros", "padding mode replicate"],
+                [
+                    fix(f"padding ≤ {limit}", axis, padding=limit),
+                    fix("padding mode zeros", padding_mode="zeros"),
+                    fix("padding mode replicate", padding_mode="replicate"),
+                ],
             )
 
 
@@ -192,15 +215,17 @@ def conv_dim(axis, n, k, s, pads, d, padding_mode) -> DimSize:
     if eff > padded:
         need = math.ceil((eff - n) / 2)
         fits_k = (padded - 1) // d + 1
-        tips = [f"padding ≥ {need}"]
+        tips = [fix(f"padding ≥ {need}", axis, padding=need)]
         if fits_k >= 1:
-            tips.append(f"kernel ≤ {fits_k}" if d == 1 else f"kernel ≤ {fits_k} at dilation {d}")
+            text = f"kernel ≤ {fits_k}" if d == 1 else f"kernel ≤ {fits_k} at dilation {d}"
+            tips.append(fix(text, axis, kernel_size=fits_k))
         if d > 1 and k > 1 and (padded - 1) // (k - 1) >= 1:
-            tips.append(f"dilation ≤ {(padded - 1) // (k - 1)}")
+            most = (padded - 1) // (k - 1)
+            tips.append(fix(f"dilation ≤ {most}", axis, dilation=most))
         span = f"kernel {k}" if d == 1 else f"the dilated kernel (spans {eff})"
         raise SettingError(
             f"{axis}: {span} is larger than the padded input {padded} "
-            f"({n} + padding {before} + {after}). Try {' or '.join(tips)}.",
+            f"({n} + padding {before} + {after}). Try {' or '.join(t.text for t in tips)}.",
             tips,
         )
     check_padding_mode(axis, n, pads, padding_mode)
@@ -225,7 +250,8 @@ def _both(dim_fn, per_axis: list[tuple]) -> OutputSize:
     except SettingError as err:
         text = str(err)
         if per_axis[0] == per_axis[1] and text.startswith("height: "):
-            raise SettingError("height and width: " + text[8:], err.suggestions) from None
+            both = [dataclasses.replace(f, axis="") for f in err.fixes]
+            raise SettingError("height and width: " + text[8:], both) from None
         raise
 
 
@@ -247,7 +273,10 @@ def pool_dim(axis, n, k, s, p, d, ceil_mode) -> DimSize:
         raise SettingError(
             f"{axis}: pooling padding {p} is more than half the window {k}; a window could then "
             f"see only padding. Use padding ≤ {k // 2}, or a window ≥ {2 * p}.",
-            [f"padding ≤ {k // 2}", f"kernel ≥ {2 * p}"],
+            [
+                fix(f"padding ≤ {k // 2}", axis, padding=k // 2),
+                fix(f"kernel ≥ {2 * p}", axis, kernel_size=2 * p),
+            ],
         )
     eff = d * (k - 1) + 1
     num = n + 2 * p - eff
@@ -261,7 +290,7 @@ def pool_dim(axis, n, k, s, p, d, ceil_mode) -> DimSize:
             f"{axis}: the pooling window ({eff}) is larger than the padded input "
             f"{n + 2 * p} ({n} + 2·{p}), so there is no room for even one window. Use a window ≤ "
             f"{n + 2 * p}" + (f" or padding ≥ {math.ceil((eff - n) / 2)}." if k > 1 else "."),
-            [f"kernel ≤ {n + 2 * p}"],
+            [fix(f"kernel ≤ {n + 2 * p}", axis, kernel_size=n + 2 * p, dilation=1)],
         )
     rnd = "⌈⌉" if ceil_mode else "⌊⌋"
     pad_txt = f"2·{p}"
@@ -300,14 +329,14 @@ def transpose_dim(axis, n, k, s, p, d, op) -> DimSize:
         raise SettingError(
             f"{axis}: output_padding {op} must be smaller than the stride ({s}) or the dilation "
             f"({d}); it only picks among the sizes that stride {s} maps to the same input.",
-            [f"output_padding ≤ {max(s, d) - 1}"],
+            [fix(f"output_padding ≤ {max(s, d) - 1}", axis, output_padding=max(s, d) - 1)],
         )
     out = (n - 1) * s - 2 * p + d * (k - 1) + op + 1
     if out < 1:
         raise SettingError(
             f"{axis}: padding {p} crops 2·{p} = {2 * p} from an output of "
             f"{out + 2 * p}, leaving {out}. Use padding ≤ {(out + 2 * p - 1) // 2}.",
-            [f"padding ≤ {(out + 2 * p - 1) // 2}"],
+            [fix(f"padding ≤ {(out + 2 * p - 1) // 2}", axis, padding=(out + 2 * p - 1) // 2)],
         )
     formula = (
         f"({n} − 1)·{s} − 2·{p} + {d}·({k} − 1) + {op} + 1 = "

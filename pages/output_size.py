@@ -5,9 +5,17 @@ import streamlit as st
 import cnnviz
 from cnnviz.codegen import layer_code
 from cnnviz.figures import coverage_figure, stamp_figure
-from cnnviz.shapes import SettingError, conv_dim, pool_dim, transpose_dim
+from cnnviz.shapes import Fix, SettingError, conv_dim, pool_dim, transpose_dim
 from cnnviz.ui.common import run_safely, show_figure, show_setting_error, show_source
 
+# torch argument name -> this page's widget key (the width's key adds "_w")
+KEYS = {
+    "padding": "p",
+    "kernel_size": "k",
+    "stride": "s",
+    "dilation": "d",
+    "output_padding": "opad",
+}
 OPS = {"conv": "Convolution", "pool": "Pooling", "conv_transpose": "Transposed conv"}
 PADDINGS = ("number", "valid", "same", "full")
 
@@ -61,6 +69,25 @@ def controls() -> dict:
         s["output_padding"] = pair_input("Output padding", "opad", 0, 63, 0, same,
                                          "extra rows/columns at the bottom/right")  # fmt: skip
     return s
+
+
+def apply_fix(fix: Fix) -> None:
+    """Button callback: set the widgets (and so the URL) to a fix the engine offered."""
+    square = st.session_state.get("square", True)
+    for name, value in fix.changes:
+        if name == "padding_mode":
+            st.session_state["mode"] = value
+            continue
+        if name == "padding":
+            st.session_state["pad_kind"] = "number"
+        key = KEYS[name]
+        targets = (
+            [key]
+            if square
+            else {"height": [key], "width": [f"{key}_w"]}.get(fix.axis, [key, f"{key}_w"])
+        )
+        for target in targets:
+            st.session_state[target] = value
 
 
 def compute(s: dict) -> cnnviz.OutputSize:
@@ -117,7 +144,7 @@ def page() -> None:
         try:
             out = compute(s)
         except SettingError as err:
-            show_setting_error(err)
+            show_setting_error(err, apply=apply_fix)
             return
         show_result(s, out)
 

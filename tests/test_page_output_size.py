@@ -73,3 +73,23 @@ def test_transposed_output_padding_rule_is_explained(run):
     at = run(op="Transposed conv", s="1", d="1")
     at.number_input(key="opad").set_value(1).run(timeout=30)
     assert "output_padding 1 must be smaller" in at.error[0].value
+
+
+def test_a_fix_button_applies_the_nearest_setting_that_works(run):
+    at = run(**{"in": "4"}, k="9")
+    assert "kernel 9 is larger" in at.error[0].value
+    labels = [b.label for b in at.button]
+    assert "Set padding 3" in labels and "Set kernel size 4" in labels
+    at.button[labels.index("Set padding 3")].click().run(timeout=30)
+    assert not at.exception and not at.error
+    assert at.number_input(key="p").value == 3
+    assert cnnviz.output_size(4, 9, 1, 3).dims[0].formula in texts(at)
+
+
+def test_a_fix_for_one_dimension_changes_only_that_one(run):
+    at = run(square="false", **{"in": "20", "in_w": "4"}, k="9", k_w="9")
+    assert at.error[0].value.count("width: kernel 9") == 1
+    labels = [b.label for b in at.button]
+    at.button[labels.index("Set kernel size 4 (width)")].click().run(timeout=30)
+    assert not at.error
+    assert (at.number_input(key="k").value, at.number_input(key="k_w").value) == (9, 4)

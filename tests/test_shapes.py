@@ -161,3 +161,28 @@ def test_a_refusal_names_both_dimensions_when_they_share_settings():
         cnnviz.output_size(4, 9)
     with pytest.raises(SettingError, match=r"^width: kernel 9"):
         cnnviz.output_size((20, 4), 9)
+
+
+@given(dims, dims, st.integers(1, 9), st.integers(1, 3), st.integers(0, 3), st.integers(1, 3),
+       st.sampled_from(["conv", "pool", "conv_transpose"]), st.integers(0, 3),
+       st.sampled_from(["zeros", "reflect", "circular"]))  # fmt: skip
+def test_every_fix_offered_removes_the_problem_it_was_offered_for(h, w, k, s, p, d, op, opad, mode):
+    args = dict(input_size=(h, w), kernel_size=k, stride=s, padding=p, dilation=d, op=op,
+                output_padding=opad, padding_mode=mode)  # fmt: skip
+    try:
+        cnnviz.output_size(**args)
+    except SettingError as err:
+        assert err.fixes
+        for f in err.fixes:
+            fixed = dict(args)
+            for key, value in f.changes:
+                if f.axis:  # only that dimension changes
+                    a = 0 if f.axis == "height" else 1
+                    old = fixed[key] if isinstance(fixed[key], tuple) else (fixed[key],) * 2
+                    fixed[key] = tuple(value if i == a else old[i] for i in (0, 1))
+                else:
+                    fixed[key] = value
+            try:
+                cnnviz.output_size(**fixed)
+            except SettingError as again:
+                assert str(again) != str(err), f"{f.text} did not change anything"

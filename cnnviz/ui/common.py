@@ -10,18 +10,30 @@ import streamlit as st
 
 from cnnviz.colors import Range
 from cnnviz.images import array_to_png
-from cnnviz.shapes import SettingError
+from cnnviz.shapes import Fix, SettingError
 
 log = logging.getLogger("cnnviz")
 
 
-def show_setting_error(err: SettingError, title: str = "These settings cannot work") -> None:
-    """A red box: why, in the engine's words, and what would work."""
+def show_setting_error(
+    err: SettingError,
+    title: str = "These settings cannot work",
+    apply: Callable[[Fix], None] | None = None,
+) -> None:
+    """A red box: why, in the engine's words, and what would work; with `apply`, one button
+    per fix that changes the settings to it."""
     tips = "".join(f"\n- {s}" for s in err.suggestions)
     st.error(
         f"**{title}.** {err}" + (f"\n\nWhat would work:{tips}" if tips else ""),
         icon=":material/block:",
     )
+    if apply is None:
+        return
+    for i, f in enumerate(f for f in err.fixes if f.changes):
+        words = ", ".join(f"{name.replace('_', ' ')} {value}" for name, value in f.changes)
+        where = f" ({f.axis})" if f.axis else ""
+        st.button(f"Set {words}{where}", key=f"fix_{i}", on_click=apply, args=(f,),
+                  icon=":material/auto_fix_high:")  # fmt: skip
 
 
 def ensure_router() -> None:

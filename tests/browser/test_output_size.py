@@ -43,7 +43,8 @@ def test_impossible_settings_turn_red_and_the_page_stays(server, page, wait_idle
     alert = page.locator("[data-testid='stAlertContentError']")
     expect(alert).to_contain_text("kernel 9 is larger than the padded input 4")
     expect(alert).to_contain_text("padding ≥ 3")
-    set_number(page, "p", 3, wait_idle)  # take the advice
+    page.get_by_role("button", name="Set padding 3").click()  # take the advice
+    expect(page.locator(".st-key-p input")).to_have_value("3")
     expect(formula(page)).to_have_text(cnnviz.output_size(4, 9, 1, 3).dims[0].formula)
     assert not errors
 
