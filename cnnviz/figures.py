@@ -28,7 +28,8 @@ def _discrete_scale() -> list:
     return scale
 
 
-def _grid_figure(z, hover, xlabels, ylabels, title: str, xtitle: str) -> go.Figure:
+def _grid_figure(z, hover, xlabels, ylabels, title: str, xtitle: str, names=None) -> go.Figure:
+    """A grid of coded cells; `names` renames legend entries by code."""
     fig = go.Figure(
         go.Heatmap(
             z=z, x=list(range(z.shape[1])), y=list(range(z.shape[0])),
@@ -37,6 +38,7 @@ def _grid_figure(z, hover, xlabels, ylabels, title: str, xtitle: str) -> go.Figu
         )
     )  # fmt: skip
     for code, (name, color) in enumerate(_CODES[1:], start=1):
+        name = (names or {}).get(code, name)
         if (z == code).any():  # legend entries for what is on screen
             fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=name,
                                      marker=dict(size=12, color=color, symbol="square")))  # fmt: skip
@@ -126,7 +128,10 @@ def stamp_figure(dim: DimSize) -> go.Figure | None:
     ylabels.append("output")
     xlabels = [str(c - p) if kept[c] else "✂" for c in range(full)]
     title = f"{dim.axis}: {dim.input} stamps, {dim.size} outputs kept"
-    return _grid_figure(np.array(rows), hover, xlabels, ylabels, title, f"output {dim.axis} index")
+    names = {1: "cropped by padding", 2: "output cell", 4: "stamp kept", 5: "stamp cropped"}
+    return _grid_figure(
+        np.array(rows), hover, xlabels, ylabels, title, f"output {dim.axis} index", names
+    )
 
 
 def bars_figure(values: np.ndarray, labels: list[str], title: str, highlight: int | None = None):

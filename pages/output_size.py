@@ -16,7 +16,7 @@ KEYS = {
     "dilation": "d",
     "output_padding": "opad",
 }
-OPS = {"conv": "Convolution", "pool": "Pooling", "conv_transpose": "Transposed conv"}
+OPS = {"conv": "Convolution", "pool": "Pooling", "conv_transpose": "Transposed"}
 PADDINGS = ("number", "valid", "same", "full")
 
 

@@ -65,3 +65,9 @@ def test_strips_too_wide_to_read_are_not_built():
     assert coverage_figure(cnnviz.output_size(4096, 3).dims[0]) is None
     wide = cnnviz.output_size(200, 3, op="conv_transpose", stride=4).dims[0]
     assert stamp_figure(wide) is None
+
+
+def test_stamp_legend_speaks_of_stamps_not_windows():
+    dim = cnnviz.output_size(5, 3, 2, 1, op="conv_transpose").dims[0]
+    names = [t.name for t in stamp_figure(dim).data[1:]]
+    assert "stamp kept" in names and "stamp cropped" in names and "tap on input" not in names

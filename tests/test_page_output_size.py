@@ -47,7 +47,7 @@ def test_impossible_settings_explain_and_do_not_crash(run):
     "params, want",
     [
         (dict(op="Pooling", **{"in": "7"}, k="2", s="2", ceil="true"), (4, 4)),
-        (dict(op="Transposed conv", **{"in": "4"}, k="3", s="2", p="1", opad="0"), (7, 7)),
+        (dict(op="Transposed", **{"in": "4"}, k="3", s="2", p="1", opad="0"), (7, 7)),
         (dict(square="false", **{"in": "10", "in_w": "20"}, k="3", k_w="5"), (8, 16)),
         (dict(pad_kind="same", k="4"), (28, 28)),
         (dict(pad_kind="full", k="5", d="2"), (36, 36)),
@@ -70,7 +70,7 @@ def test_reflect_padding_too_large_is_explained(run):
 
 
 def test_transposed_output_padding_rule_is_explained(run):
-    at = run(op="Transposed conv", s="1", d="1")
+    at = run(op="Transposed", s="1", d="1")
     at.number_input(key="opad").set_value(1).run(timeout=30)
     assert "output_padding 1 must be smaller" in at.error[0].value
 
