@@ -4,6 +4,11 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8501
+# Extra pytest arguments, e.g. `make test PYTEST_ARGS="-x -k output_size"`.
+PYTEST_ARGS ?=
+# If set, `make test` writes pytest's own exit code there when it fails (.ci/run uses it:
+# make itself always exits 2 when a recipe fails).
+PYTEST_RC_FILE ?=
 
 .PHONY: run test test-deep lint format bench clean
 
@@ -19,21 +24,32 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt | $(PY)
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	touch $@ $(VENV)/.runtime
 
+# Server settings come from .streamlit/config.toml.
 run: $(VENV)/.runtime
 	$(PY) -m streamlit run app.py --server.port=$(PORT)
 
 test: $(VENV)/.dev
-	$(PY) -m pytest
+	$(PY) -m pytest $(PYTEST_ARGS) || { rc=$$?; [ -z "$(PYTEST_RC_FILE)" ] || echo $$rc > "$(PYTEST_RC_FILE)"; exit $$rc; }
 
 test-deep: $(VENV)/.dev
-	HYPOTHESIS_PROFILE=deep $(PY) -m pytest
+	HYPOTHESIS_PROFILE=deep $(PY) -m pytest $(PYTEST_ARGS)
 
 lint: $(VENV)/.dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
+format: $(VENV)/.dev
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+# Every script in benchmarks/, whatever exists (none yet is fine).
 bench: $(VENV)/.dev
-	for f in benchmarks/bench_*.py; do $(PY) $$f; done
+	@shopt -s nullglob; scripts=(benchmarks/*.py); \
+	[ $${#scripts[@]} -gt 0 ] || echo "no benchmarks/*.py yet"; \
+	for f in "$${scripts[@]}"; do \
+	  echo "== $$f"; PYTHONPATH="$(CURDIR)" $(PY) "$$f" || exit $$?; \
+	done
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis .ruff_cache test-artifacts
+	find . -name __pycache__ -type d -prune -not -path "./.git/*" -exec rm -rf {} +
