@@ -6,9 +6,10 @@ For a quick local loop without a browser, CNNVIZ_SKIP_BROWSER=1 skips them (refu
 
 Fixtures: `server` (base URL, one per session), `browser` (one per session), `page` (a fresh
 context and tab per test, 1400x900), `page_log` (that tab's console errors and blocked external
-requests), `wait_idle` (a function: `wait_idle(page)` waits for the script run to finish rendering
-and returns the unexpected console errors so far), `artifacts` (the test-artifacts/ folder). A failed test
-leaves a screenshot in test-artifacts/ and prints the server's log.
+requests), `fresh_server` (starts a new server for one test), `wait_idle` (a function:
+`wait_idle(page)` waits for the script run to finish rendering and returns the unexpected console
+errors so far), `artifacts` (the test-artifacts/ folder). A failed test leaves a screenshot in
+test-artifacts/ and prints the log of each server it used.
 (Helpers are fixtures because tests/ is not a package: test modules can't import this file.)
 """
 
@@ -52,7 +53,8 @@ IDLE_TIMEOUT = 30_000  # milliseconds for a script run to finish rendering
 
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1", "[::1]"}
 
-_LOG_KEY = pytest.StashKey[Path]()
+_LOG_KEY = pytest.StashKey[Path]()  # the session server's log
+_ITEM_LOGS_KEY = pytest.StashKey[list]()  # logs of the fresh servers one test started
 _REPORTS_KEY = pytest.StashKey[dict]()
 
 
@@ -68,9 +70,15 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     report = yield
     item.stash.setdefault(_REPORTS_KEY, {})[report.when] = report
-    log = item.config.stash.get(_LOG_KEY, None)
-    if report.failed and log is not None and log.exists():
-        report.sections.append(("streamlit server log", _tail(log)))
+    if report.failed:
+        # The logs of the servers this test used: its own fresh ones, or the session's.
+        logs = list(item.stash.get(_ITEM_LOGS_KEY, []))
+        session_log = item.config.stash.get(_LOG_KEY, None)
+        if "server" in getattr(item, "fixturenames", ()) and session_log is not None:
+            logs.insert(0, session_log)
+        for log in logs:
+            if log.exists():
+                report.sections.append((f"streamlit server log {log.name}", _tail(log)))
     return report
 
 
@@ -106,24 +114,25 @@ def _healthy(base_url: str) -> bool:
 def server(pytestconfig: pytest.Config) -> Iterator[str]:
     """`streamlit run app.py` on a free loopback port, one for the session; yields its base URL."""
     _check_opt_out()
-    with _serve(pytestconfig) as base_url:
+    with _serve(lambda log: pytestconfig.stash.__setitem__(_LOG_KEY, log)) as base_url:
         yield base_url
 
 
 @pytest.fixture
-def fresh_server(pytestconfig: pytest.Config):
+def fresh_server(request: pytest.FixtureRequest):
     """A function that starts a new server (a context manager yielding its base URL): for what a
     server does only on its very first request."""
     _check_opt_out()
-    return lambda: _serve(pytestconfig)
+    logs = request.node.stash.setdefault(_ITEM_LOGS_KEY, [])
+    return lambda: _serve(logs.append)
 
 
 @contextlib.contextmanager
-def _serve(pytestconfig: pytest.Config) -> Iterator[str]:
+def _serve(register_log) -> Iterator[str]:
     port = _free_port()
     base_url = f"http://127.0.0.1:{port}"
     log_path = Path(tempfile.mkstemp(prefix="cnnviz-server-", suffix=".log")[1])
-    pytestconfig.stash[_LOG_KEY] = log_path
+    register_log(log_path)
     cmd = [
         sys.executable,
         "-m",
@@ -216,7 +225,7 @@ _PAGE_LOG_KEY = pytest.StashKey[PageLog]()
 @pytest.fixture
 def page(browser, request: pytest.FixtureRequest) -> Iterator[object]:
     """A fresh browser context and tab. Requests that would leave the machine are aborted
-    and recorded (see `page_log(page).external_requests`)."""
+    and recorded (see `page_log.external_requests`)."""
     context = browser.new_context(viewport=VIEWPORT)
     tab = context.new_page()
     log = PageLog()
