@@ -21,19 +21,23 @@ class KernelError(ValueError):
     """A typed kernel that cannot be used; the message says what to fix."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Preset:
+    """A named kernel with a one-sentence description; `array` is read-only (use `preset()`)."""
+
     name: str
     description: str
     array: np.ndarray
 
 
 def _binomial(n: int) -> np.ndarray:
+    """n×n binomial blur (Pascal's row, outer product), sum 1: a Gaussian with sigma² = (n-1)/4."""
     row = np.array([math.comb(n - 1, k) for k in range(n)], dtype=np.float64)
     return np.outer(row, row) / row.sum() ** 2
 
 
 def _unsharp() -> np.ndarray:
+    """The classic 5×5 unsharp mask, -1/256 × [[1 4 6 4 1], ..., [6 24 -476 24 6], ...]."""
     g = _binomial(5) * 256
     k = -g
     k[2, 2] = 512 - g[2, 2]  # 2 * identity - blur, scaled by 256
@@ -41,6 +45,7 @@ def _unsharp() -> np.ndarray:
 
 
 def _motion(n: int, diagonal: bool) -> np.ndarray:
+    """Average along the middle row (horizontal) or the main diagonal of an n×n square."""
     k = np.eye(n) if diagonal else np.zeros((n, n))
     if not diagonal:
         k[n // 2] = 1
@@ -84,8 +89,16 @@ _P = {
     "motion_blur_diagonal": ("Motion blur along a 7-pixel diagonal.", _motion(7, diagonal=True)),
 }  # fmt: skip
 
+
+def _frozen(a: object) -> np.ndarray:
+    """A float32 copy nobody can write to: presets are shared by every user of the server."""
+    out = np.array(a, dtype=np.float32)
+    out.flags.writeable = False
+    return out
+
+
 PRESETS: Mapping[str, Preset] = MappingProxyType(
-    {name: Preset(name, text, np.asarray(a, dtype=np.float32)) for name, (text, a) in _P.items()}
+    {name: Preset(name, text, _frozen(a)) for name, (text, a) in _P.items()}
 )
 
 
@@ -97,7 +110,9 @@ def preset(name: str) -> np.ndarray:
 
 
 def random_kernel(kh: int, kw: int, seed: int = 0) -> np.ndarray:
-    """A kernel of normal random weights scaled like PyTorch's default init (±1/sqrt(fan in))."""
+    """Uniform weights in ±1/sqrt(kh·kw) (PyTorch's default conv init); same seed, same kernel."""
+    if not (isinstance(kh, int) and isinstance(kw, int) and kh >= 1 and kw >= 1):
+        raise KernelError(f"A kernel needs at least 1 row and 1 column, not {kh!r}×{kw!r}.")
     rng = np.random.default_rng(seed)
     return (rng.uniform(-1, 1, (kh, kw)) / math.sqrt(kh * kw)).astype(np.float32)
 
@@ -106,8 +121,14 @@ _NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
 
 
 def _number(token: str, row: int) -> float:
+    """One typed number (2, -0.5, 1e-3, 1/9) as a finite float; never evaluated as code."""
     text = token.replace("−", "-")
     parts = text.split("/")
+    if text.lstrip("+-").lower() in ("nan", "inf", "infinity"):
+        raise KernelError(
+            f"{token!r} in row {row} is not a number a kernel can use: NaN and infinity would "
+            "spread through the whole picture. Type an ordinary number."
+        )
     if len(parts) > 2 or not all(_NUMBER.match(p) for p in parts):
         raise KernelError(f"{token!r} in row {row} is not a number (write e.g. 2, -0.5 or 1/9).")
     value = float(parts[0])
@@ -164,17 +185,26 @@ def parse_kernel(text: str, *, max_size: int = 11) -> np.ndarray:
 def format_kernel(a: np.ndarray) -> str:
     """Compact text ("1 0 -1; 2 0 -2; 1 0 -1") that parse_kernel reads back exactly."""
     a = np.atleast_2d(np.asarray(a, dtype=np.float32))
+    if a.ndim != 2 or a.size == 0:
+        raise KernelError(f"A kernel is a non-empty 2-D grid of numbers, not shape {a.shape}.")
+    if not np.isfinite(a).all():
+        raise KernelError("A kernel with NaN or infinite weights cannot be written as text.")
     return "; ".join(" ".join(_short(v) for v in row) for row in a)
 
 
 def _short(v: np.float32) -> str:
+    """The shortest text that reads back as exactly this float32 (positional or scientific)."""
+    if v == 0:
+        return "0"  # also for -0.0: "-1 -0 1" would puzzle a student
     text = np.format_float_positional(v, trim="-", unique=True)
-    sci = np.format_float_scientific(v, trim="-", unique=True)
+    sci = np.format_float_scientific(v, trim="-", unique=True, exp_digits=1).replace("e+", "e")
     return sci if len(sci) < len(text) else text
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Normalized:
+    """What `normalize_kernel` did: the kernel, whether it was divided, and why (a sentence)."""
+
     array: np.ndarray
     changed: bool
     reason: str
