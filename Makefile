@@ -24,8 +24,13 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt | $(PY)
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	touch $@ $(VENV)/.runtime
 
-# Server settings come from .streamlit/config.toml.
+# Server settings come from .streamlit/config.toml (which hides Streamlit's own banner: it
+# would look up this machine's public IP on the internet). The addresses are printed here.
 run: $(VENV)/.runtime
+	@echo "cnnviz on http://localhost:$(PORT)"; \
+	ip=$$(hostname -I 2>/dev/null | cut -d' ' -f1); \
+	[ -z "$$ip" ] || echo "on this network: http://$$ip:$(PORT)"; \
+	echo "Ctrl+C stops it."
 	$(PY) -m streamlit run app.py --server.port=$(PORT)
 
 test: $(VENV)/.dev
