@@ -302,22 +302,23 @@ def _to_loaded(
     original: tuple[int, int],
     notes: list[str],
 ) -> LoadedImage:
-    """Convert any PIL mode to float32 in [0, 1], downscale, and describe what was done."""
+    """Convert any PIL mode to float32 in [0, 1], downscale, and describe what was done.
+
+    Downscaling comes before compositing and colour conversion: a 40-megapixel RGBA upload
+    then costs one decoded copy, not four.
+    """
+    size = _fit(original, max_side)
     if im.mode.startswith("I;16") or im.mode in ("I", "F"):
-        im = _scaled_float(im, notes)
+        im = _resized(_scaled_float(im, notes), size)
     else:
-        im = _to_rgb_or_l(im, notes)
+        im = _resized(_resizable(im, notes), size)
+        im = _on_white(im)
         if mode == "gray" and im.mode != "L":
             im = im.convert("L")
-    size = _fit(original, max_side)
-    if size != im.size:
-        im = im.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)
     arr = np.asarray(im, dtype=np.float32)
     arr = np.clip(arr, 0.0, 1.0) if im.mode == "F" else arr / np.float32(255)
     if mode == "rgb" and arr.ndim == 2:
         arr = np.repeat(arr[:, :, None], 3, axis=2)
-    elif mode == "gray" and arr.ndim == 3:  # high-bit path is always single-channel
-        arr = arr[:, :, 0]
     downscaled = size != original
     if downscaled:
         notes.append(
@@ -327,22 +328,33 @@ def _to_loaded(
     return LoadedImage(np.ascontiguousarray(arr), original, size, downscaled, tuple(notes), fmt)
 
 
-def _to_rgb_or_l(im: Image.Image, notes: list[str]) -> Image.Image:
-    """Bring an 8-bit image to "RGB" or "L", placing transparent areas on white."""
+def _resized(im: Image.Image, size: tuple[int, int]) -> Image.Image:
+    """Lanczos downscale to `size` (Pillow premultiplies alpha, so edges get no dark fringe)."""
+    return im if im.size == size else im.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)
+
+
+def _resizable(im: Image.Image, notes: list[str]) -> Image.Image:
+    """Bring an 8-bit image to "L", "LA", "RGB" or "RGBA": modes that resample correctly."""
     if im.mode == "1":
-        im = im.convert("L")  # numpy would give booleans
+        im = im.convert("L")  # numpy would give booleans, resize would use nearest neighbour
     if im.mode in ("P", "L", "RGB") and "transparency" in im.info:
+        im = im.convert("RGBA")  # a palette's hidden colours must not show
+    if im.mode in ("La", "PA", "RGBa"):
         im = im.convert("RGBA")
-    if im.mode in ("LA", "La", "PA", "RGBa"):
-        im = im.convert("RGBA")
-    if im.mode == "RGBA":
-        if im.getchannel("A").getextrema()[0] < 255:
-            notes.append("Transparent areas were placed on white.")
-        white = Image.new("RGBA", im.size, (255, 255, 255, 255))
-        im = Image.alpha_composite(white, im)
-    if im.mode not in ("L", "RGB"):
-        im = im.convert("RGB")  # P, CMYK, YCbCr, LAB, HSV, RGBX, RGBA (now opaque)
+    if im.mode not in ("L", "LA", "RGB", "RGBA"):
+        im = im.convert("RGB")  # P, CMYK, YCbCr, LAB, HSV, RGBX
+    if im.mode in ("LA", "RGBA") and im.getextrema()[-1][0] < 255:
+        notes.append("Transparent areas were placed on white.")
     return im
+
+
+def _on_white(im: Image.Image) -> Image.Image:
+    """Composite "LA"/"RGBA" on a white background; other modes pass through."""
+    if im.mode not in ("LA", "RGBA"):
+        return im
+    im = im.convert("RGBA")
+    white = Image.new("RGBA", im.size, (255, 255, 255, 255))
+    return Image.alpha_composite(white, im).convert("RGB")
 
 
 def _scaled_float(im: Image.Image, notes: list[str]) -> Image.Image:
