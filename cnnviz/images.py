@@ -62,6 +62,8 @@ _FOREIGN_SIGNATURES: tuple[tuple[bytes, str], ...] = (
     (b"\xc5\xd0\xd3\xc6", "a PostScript or EPS file"),
     (b"8BPS", "a Photoshop document (PSD)"),
     (b"icns", "a macOS icon (ICNS)"),
+    (b"\x00\x00\x01\x00", "a Windows icon (ICO)"),
+    (b"\x00\x00\x02\x00", "a Windows cursor (CUR)"),
     (b"\x00\x00\x00\x0cjP  \r\n\x87\n", "a JPEG 2000 image"),
     (b"\xffO\xffQ", "a JPEG 2000 image"),
     (b"qoif", "a QOI image"),
@@ -86,7 +88,6 @@ _OWN_SIGNATURES: tuple[tuple[bytes, str], ...] = (
     (b"BM", "BMP"),
     (b"II*\x00", "TIFF"),
     (b"MM\x00*", "TIFF"),
-    (b"\x00\x00\x01\x00", "ICO"),
 )
 
 

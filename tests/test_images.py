@@ -312,6 +312,11 @@ def test_foreign_formats_are_named_and_advise_png_or_jpeg(data, kind, no_subproc
     assert not no_subprocess  # Ghostscript never started
 
 
+def test_a_valid_icon_is_named_not_called_damaged():
+    with pytest.raises(ImageError, match=r"Windows icon \(ICO\)\)\. Export it as PNG or JPEG"):
+        load_image(_encode(Image.new("RGB", (16, 16), "red"), "ICO"))
+
+
 def test_tiny_binary_file_is_not_called_text():
     """Regression: a 1-byte or 2-byte binary file used to be described as "a text file"."""
     for data in (b"\x89", b"\xff\xd8"):
