@@ -41,6 +41,19 @@ def _nav_link(page, title: str):
     return page.locator(NAV_LINK).filter(has=label)
 
 
+def _screenshot_whole_page(page, path: Path) -> None:
+    """The page from top to bottom. Streamlit scrolls inside stMain, not the document, so
+    Playwright's full_page sees one screen: grow the viewport to the content, then restore."""
+    size = page.viewport_size
+    height = page.evaluate("() => document.querySelector(\"[data-testid='stMain']\").scrollHeight")
+    page.set_viewport_size(
+        {"width": size["width"], "height": min(max(height, size["height"]), 20_000)}
+    )
+    page.wait_for_timeout(500)  # charts re-lay themselves out for the new size
+    page.screenshot(path=str(path), full_page=True)
+    page.set_viewport_size(size)
+
+
 def _h1s(page) -> list[str]:
     return [t.strip() for t in page.locator("[data-testid='stMain'] h1").all_inner_texts()]
 
@@ -73,7 +86,7 @@ def test_page_renders(server: str, page, wait_idle, artifacts: Path, info: PageI
 
     assert errors == [], f"console errors on {info.path}: {errors}"
 
-    page.screenshot(path=str(artifacts / f"page-{_id(info)}.png"), full_page=True)
+    _screenshot_whole_page(page, artifacts / f"page-{_id(info)}.png")
 
 
 def test_sidebar_links_open_their_pages(server: str, page, wait_idle) -> None:
