@@ -26,8 +26,12 @@ class PageInfo:
 
 PAGES: tuple[PageInfo, ...] = (
     PageInfo("pages/home.py", "Home", ":material/home:", default=True),
+    PageInfo("pages/convolution.py", "Convolution", ":material/blur_on:"),
+    PageInfo("pages/pooling.py", "Pooling", ":material/grid_view:"),
+    PageInfo("pages/step_by_step.py", "Step by step", ":material/footprint:"),
     PageInfo("pages/output_size.py", "Output size", ":material/straighten:"),
     PageInfo("pages/activations.py", "Activations", ":material/show_chart:"),
+    PageInfo("pages/train.py", "Train a CNN", ":material/model_training:"),
 )
 
 

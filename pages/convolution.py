@@ -1,0 +1,13 @@
+"""Convolution (being built)."""
+
+import streamlit as st
+
+from cnnviz.ui.common import run_safely
+
+
+def page() -> None:
+    st.title("Convolution")
+    st.info("This page is being built.")
+
+
+run_safely(page)
