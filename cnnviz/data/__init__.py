@@ -1,0 +1,30 @@
+"""Datasets for training: built-in (offline, deterministic), MNIST/CIFAR files, the user's own.
+
+Every loader returns a `Dataset` (float32 (N, C, H, W) images in [0, 1], int64 labels, train /
+validation / test) or raises `DataError` with one sentence a user can act on.
+"""
+
+from cnnviz.data.builtin import BUILTINS, builtin
+from cnnviz.data.core import (
+    AUGMENTS,
+    DataError,
+    Dataset,
+    augment_batch,
+    max_shift,
+    preview_grid,
+    stratified_sample,
+    stratified_split,
+)
+
+__all__ = [
+    "AUGMENTS",
+    "BUILTINS",
+    "DataError",
+    "Dataset",
+    "augment_batch",
+    "builtin",
+    "max_shift",
+    "preview_grid",
+    "stratified_sample",
+    "stratified_split",
+]

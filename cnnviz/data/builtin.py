@@ -1,0 +1,116 @@
+"""Built-in datasets: nothing downloaded, the same images on every machine and every run."""
+
+from __future__ import annotations
+
+import gzip
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from cnnviz.data.core import DataError, Dataset, make_dataset, stratified_split
+
+BUILTINS: dict[str, str] = {
+    "digits": "1,797 real handwritten digits from scikit-learn (8×8 scans, shown at 16×16), 10 classes",
+    "orientations": "16×16 gray edges and stripes in four directions: first-layer filters become edge detectors",
+}
+
+
+def builtin(name: str) -> Dataset:
+    """One of `BUILTINS` by name; deterministic, generated or read from installed packages."""
+    if name not in _MAKERS:
+        known = ", ".join(f'"{n}"' for n in BUILTINS)
+        raise DataError(f'There is no built-in dataset called "{name}"; choose one of {known}.')
+    return _MAKERS[name]()
+
+
+# ---------------------------------------------------------------------------------------------
+# digits: scikit-learn's bundled scans
+
+
+def _sklearn_digits() -> tuple[np.ndarray, np.ndarray]:
+    """(1797, 64) float32 ink counts 0..16 and int64 labels from scikit-learn's bundled CSV.
+
+    Read straight from the package folder: importing sklearn.datasets costs about a second.
+    """
+    spec = importlib.util.find_spec("sklearn")
+    path = Path(spec.origin).parent / "datasets" / "data" / "digits.csv.gz" if spec else None
+    if path is None or not path.is_file():
+        from sklearn.datasets import load_digits  # a layout change: take the slow, sure road
+
+        bunch = load_digits()
+        return bunch.data.astype(np.float32), bunch.target.astype(np.int64)
+    with gzip.open(path) as f:
+        raw = np.loadtxt(f, delimiter=",", dtype=np.float32)
+    return np.ascontiguousarray(raw[:, :64]), raw[:, 64].astype(np.int64)
+
+
+def digits() -> Dataset:
+    """scikit-learn's 1,797 digits (UCI optdigits test set: 8x8, 0..16 ink counts), scaled to
+    [0, 1] and upsampled bilinearly to 16x16 so a few conv and pool layers fit."""
+    pixels, y = _sklearn_digits()
+    x = torch.from_numpy(pixels.reshape(-1, 1, 8, 8) / np.float32(16))
+    x = F.interpolate(x, size=(16, 16), mode="bilinear", align_corners=False).clamp(0, 1)
+    splits = stratified_split(y, n_val=180, n_test=360, seed=0)
+    return make_dataset(
+        "digits",
+        tuple(str(d) for d in range(10)),
+        x.numpy(),
+        y,
+        splits,
+        description=BUILTINS["digits"],
+        augment="shift",
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# orientations: edges and stripes
+
+ORIENTATIONS = ("horizontal", "vertical", "rising diagonal", "falling diagonal")
+_ANGLES = (0.0, 90.0, 45.0, 135.0)  # direction of the lines, degrees anticlockwise from x
+
+
+def _orientation_images(rng: np.random.Generator, n: int, size: int = 16):
+    """`n` images: half step edges, half stripes, lines at one of four angles (+-8 degrees),
+    random position, width, contrast and a little noise."""
+    y = rng.integers(0, 4, n)
+    theta = np.deg2rad(np.asarray(_ANGLES)[y] + rng.uniform(-8, 8, n))
+    # the coordinate across the lines: the normal of a line at angle t is (-sin t, cos t)
+    c = (np.arange(size) - (size - 1) / 2).astype(np.float64)
+    yy, xx = np.meshgrid(-c, c, indexing="ij")  # image rows grow downwards, y upwards
+    across = -np.sin(theta)[:, None, None] * xx + np.cos(theta)[:, None, None] * yy
+    stripes = rng.random(n) < 0.5
+    period = rng.uniform(3.0, 7.0, n)[:, None, None]
+    phase = rng.uniform(0, 2 * np.pi, n)[:, None, None]
+    wave = 0.5 + 0.5 * np.sin(2 * np.pi * across / period + phase)
+    offset = rng.uniform(-size / 4, size / 4, n)[:, None, None]
+    soft = rng.uniform(0.3, 1.2, n)[:, None, None]
+    sign = rng.choice([-1.0, 1.0], n)[:, None, None]
+    edge = 1 / (1 + np.exp(-sign * (across - offset) / soft))
+    pattern = np.where(stripes[:, None, None], wave, edge)
+    lo = rng.uniform(0.0, 0.35, n)[:, None, None]
+    hi = rng.uniform(0.65, 1.0, n)[:, None, None]
+    img = lo + (hi - lo) * pattern + rng.normal(0, 0.04, (n, size, size))
+    return np.clip(img, 0, 1).astype(np.float32)[:, None], y.astype(np.int64)
+
+
+def orientations() -> Dataset:
+    """Four line directions, 16x16 gray: 2,000 training, 400 validation and 800 test images,
+    each split drawn from its own random stream."""
+    splits = {}
+    for split, n, seed in (("train", 2000, 11), ("val", 400, 12), ("test", 800, 13)):
+        splits[split] = _orientation_images(np.random.default_rng(seed), n)
+    return Dataset(
+        "orientations",
+        ORIENTATIONS,
+        *splits["train"],
+        *splits["val"],
+        *splits["test"],
+        description=BUILTINS["orientations"],
+        augment="shift",
+    )
+
+
+_MAKERS = {"digits": digits, "orientations": orientations}

@@ -1,0 +1,155 @@
+"""Datasets: the Dataset contract, built-in sets, splits, subsets and augmentation."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from cnnviz.data import (
+    BUILTINS,
+    DataError,
+    Dataset,
+    augment_batch,
+    builtin,
+    max_shift,
+    preview_grid,
+    stratified_split,
+)
+
+
+@pytest.fixture(scope="module", params=list(BUILTINS))
+def ds(request) -> Dataset:
+    return builtin(request.param)
+
+
+def test_builtin_contract(ds: Dataset):
+    assert ds.name in BUILTINS and ds.description
+    c, h, w = ds.input_shape
+    assert c in (1, 3) and h == w
+    assert ds.n_classes == len(ds.classes) >= 2
+    for split in ("train", "val", "test"):
+        x, y = getattr(ds, f"x_{split}"), getattr(ds, f"y_{split}")
+        assert x.dtype == np.float32 and x.shape[1:] == (c, h, w)
+        assert y.dtype == np.int64 and y.shape == (len(x),)
+        assert 0.0 <= x.min() and x.max() <= 1.0
+        assert np.isfinite(x).all()
+    counts = ds.counts()
+    assert set(counts) == {"train", "val", "test"}
+    for split, per_class in counts.items():
+        assert len(per_class) == ds.n_classes
+        assert sum(per_class) == len(getattr(ds, f"y_{split}"))
+        assert min(per_class) > 0, f"a class is missing from {split}"
+    assert ds.augment in ("none", "shift", "shift_flip")
+
+
+def test_builtin_is_deterministic(ds: Dataset):
+    again = builtin(ds.name)
+    for field in ("x_train", "y_train", "x_val", "y_val", "x_test", "y_test"):
+        np.testing.assert_array_equal(getattr(ds, field), getattr(again, field))
+
+
+def test_builtin_unknown_name():
+    with pytest.raises(DataError, match="no built-in dataset called"):
+        builtin("imagenet")
+
+
+def test_digits_are_sklearn_digits():
+    from sklearn.datasets import load_digits
+
+    bunch = load_digits()
+    ds = builtin("digits")
+    assert len(ds.y_train) + len(ds.y_val) + len(ds.y_test) == len(bunch.target) == 1797
+    # the same label multiset, and every image an upsampled scan: downsampling by 2 x 2 mean
+    # of a bilinear 2x upsampling is close to the original
+    all_y = np.concatenate([ds.y_train, ds.y_val, ds.y_test])
+    np.testing.assert_array_equal(np.bincount(all_y), np.bincount(bunch.target))
+    x = np.concatenate([ds.x_train, ds.x_val, ds.x_test])[:, 0]
+    small = x.reshape(-1, 8, 2, 8, 2).mean(axis=(2, 4)) * 16
+    ref = bunch.images.reshape(len(bunch.images), -1)
+    # each of our images matches some sklearn image of its class
+    for i in range(0, len(small), 97):
+        d = np.abs(ref - small[i].reshape(1, -1)).mean(axis=1)
+        assert bunch.target[d.argmin()] == all_y[i]
+        assert d.min() < 1.5
+
+
+def test_splits_are_disjoint_and_stratified():
+    y = np.repeat(np.arange(4), [100, 50, 30, 20])
+    tr, va, te = stratified_split(y, n_val=20, n_test=40, seed=3)
+    assert len(va) == 20 and len(te) == 40 and len(tr) == 140
+    assert not set(tr) & set(va) and not set(tr) & set(te) and not set(va) & set(te)
+    np.testing.assert_array_equal(np.bincount(y[te], minlength=4), [20, 10, 6, 4])
+    np.testing.assert_array_equal(np.bincount(y[va], minlength=4), [10, 5, 3, 2])
+    again = stratified_split(y, n_val=20, n_test=40, seed=3)
+    for a, b in zip((tr, va, te), again):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_subset_is_stratified_and_keeps_val_test():
+    ds = builtin("digits")
+    small = ds.subset(50, seed=1)
+    assert len(small.y_train) == 50
+    np.testing.assert_array_equal(np.bincount(small.y_train, minlength=10), [5] * 10)
+    assert small.x_val is ds.x_val and small.x_test is ds.x_test
+    # the chosen images are real training images with their labels
+    for img, label in zip(small.x_train[:5], small.y_train[:5]):
+        hits = np.flatnonzero((ds.x_train == img).all(axis=(1, 2, 3)))
+        assert label in ds.y_train[hits]
+    assert ds.subset(10**6) is ds
+    with pytest.raises(DataError, match="at least 10"):
+        ds.subset(5)
+    with pytest.raises(DataError, match="whole number"):
+        ds.subset(2.5)
+
+
+def test_augment_shift_moves_whole_image_within_bounds():
+    g = torch.Generator().manual_seed(0)
+    x = torch.rand(64, 1, 28, 28)
+    out = augment_batch(x, "shift", g)
+    assert out.shape == x.shape and out is not x
+    s = max_shift(28)
+    assert s == 2
+    for i in range(len(x)):  # the centre of each output is the input moved by one (dy, dx)
+        found = [
+            (dy, dx)
+            for dy in range(-s, s + 1)
+            for dx in range(-s, s + 1)
+            if torch.equal(
+                out[i, :, s:-s, s:-s], x[i, :, s - dy : 28 - s - dy, s - dx : 28 - s - dx]
+            )
+        ]
+        assert len(found) == 1
+
+
+def test_augment_deterministic_given_generator():
+    x = torch.rand(16, 3, 32, 32)
+    a = augment_batch(x, "shift_flip", torch.Generator().manual_seed(5))
+    b = augment_batch(x, "shift_flip", torch.Generator().manual_seed(5))
+    c = augment_batch(x, "shift_flip", torch.Generator().manual_seed(6))
+    assert torch.equal(a, b) and not torch.equal(a, c)
+    assert torch.equal(augment_batch(x, "none", torch.Generator()), x)
+
+
+def test_augment_flip_happens_only_for_shift_flip():
+    # a rising ramp stays rising when shifted (edges repeat) and falls only when mirrored
+    x = torch.arange(3, dtype=torch.float32).reshape(1, 1, 1, 3).repeat(200, 1, 1, 1)
+    flipped = augment_batch(x, "shift_flip", torch.Generator().manual_seed(0))
+    n_flipped = int((flipped[:, 0, 0, 0] > flipped[:, 0, 0, 2]).sum())
+    assert 70 < n_flipped < 130
+    shifted = augment_batch(x, "shift", torch.Generator().manual_seed(0))
+    assert (shifted[:, 0, 0, 0] < shifted[:, 0, 0, 2]).all()
+
+
+def test_augment_rejects_unknown_kind():
+    with pytest.raises(ValueError, match="kind must be"):
+        augment_batch(torch.zeros(1, 1, 4, 4), "rotate", torch.Generator())
+
+
+def test_preview_grid(ds: Dataset):
+    grid = preview_grid(ds, 0, n=8)
+    c, h, w = ds.input_shape
+    assert grid.shape[:2] == (h, 8 * w + 7)
+    assert grid.ndim == (2 if c == 1 else 3)
+    first = ds.x_train[np.flatnonzero(ds.y_train == 0)[0]]
+    np.testing.assert_array_equal(grid[:h, :w], first[0] if c == 1 else np.moveaxis(first, 0, -1))
