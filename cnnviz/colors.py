@@ -86,3 +86,65 @@ def map_grid(maps: np.ndarray, cols: int, cmap: str | None = None) -> tuple[np.n
     """(C, H, W) maps -> one tiled RGB picture sharing one colour range, and that range."""
     rng = value_range(maps)
     return tile([colorize(m, cmap, rng) for m in maps], cols), rng
+
+
+def palette(cmap: str) -> np.ndarray:
+    """The colour map sampled at 256 levels: (256, 3) uint8."""
+    pos, rgb = _stops(cmap)
+    t = np.linspace(0.0, 1.0, 256)
+    return np.round(np.stack([np.interp(t, pos, rgb[:, ch]) for ch in range(3)], axis=-1)).astype(
+        np.uint8
+    )
+
+
+MAP_LEVELS = 64  # colours per map picture: 64 halves the PNG of a noisy map; exact values are
+# one click away (the trace), the picture only has to show the pattern
+
+
+def levels(a: np.ndarray, rng: Range, n: int = 256) -> np.ndarray:
+    """Values -> palette indices 0..255 in `n` evenly spaced steps (NaN -> the middle)."""
+    a = np.asarray(a, dtype=np.float32)
+    t = (a - np.float32(rng.vmin)) * np.float32((n - 1) / (rng.vmax - rng.vmin))
+    t = np.nan_to_num(t, nan=(n - 1) / 2, posinf=n - 1, neginf=0.0)
+    step = np.clip(np.rint(t), 0, n - 1).astype(np.uint16)
+    return (step * 255 // (n - 1)).astype(np.uint8)
+
+
+def upscale(a: np.ndarray, min_side: int) -> np.ndarray:
+    """Repeat pixels (nearest neighbour) until the short side is >= min_side: small maps stay
+    crisp squares instead of being blurred by the browser."""
+    f = max(1, -(-min_side // max(1, min(a.shape[:2]))))
+    f = min(f, max(1, 4096 // max(a.shape[:2])))
+    return a if f == 1 else np.repeat(np.repeat(a, f, axis=0), f, axis=1)
+
+
+def map_image(
+    a: np.ndarray, cmap: str | None = None, rng: Range | None = None, min_side: int = 0
+):
+    """One (H, W) map as a PIL palette image of MAP_LEVELS colours, and its range."""
+    from PIL import Image
+
+    rng = rng or value_range(a)
+    cmap = cmap or (DEFAULT_DIVERGING if rng.signed else DEFAULT_SEQUENTIAL)
+    idx = np.ascontiguousarray(upscale(levels(a, rng, MAP_LEVELS), min_side))
+    im = Image.frombuffer("P", idx.shape[::-1], idx.tobytes(), "raw", "P", 0, 1)
+    im.putpalette(palette(cmap).ravel().tolist())
+    return im, rng
+
+
+def map_png(
+    a: np.ndarray, cmap: str | None = None, rng: Range | None = None, min_side: int = 0
+) -> tuple[bytes, Range]:
+    """One (H, W) map as a palette PNG (a third of an RGB PNG's bytes, and faster)."""
+    import io
+
+    im, rng = map_image(a, cmap, rng, min_side)
+    buf = io.BytesIO()
+    im.save(buf, "PNG", compress_level=1)
+    return buf.getvalue(), rng
+
+
+def colorbar(cmap: str, width: int = 256, height: int = 14) -> np.ndarray:
+    """A horizontal colour bar, low values on the left: (height, width, 3) uint8."""
+    row = palette(cmap)[np.linspace(0, 255, width).round().astype(int)]
+    return np.repeat(row[None], height, axis=0)

@@ -1,13 +1,206 @@
-"""Convolution (being built)."""
+"""Convolution playground: your image through your kernel, with stride, padding, dilation,
+activation and pooling, the output-size formula in your numbers, and any pixel's arithmetic."""
 
+from __future__ import annotations
+
+import numpy as np
 import streamlit as st
 
-from cnnviz.ui.common import run_safely
+import cnnviz
+from cnnviz import playground
+from cnnviz.colors import DEFAULT_DIVERGING, DEFAULT_SEQUENTIAL, DIVERGING, SEQUENTIAL
+from cnnviz.kernels import preset
+from cnnviz.playground import CHANNEL_MODES, Settings
+from cnnviz.shapes import Fix, SettingError
+from cnnviz.ui import maps
+from cnnviz.ui.common import run_safely, share_link, show_source
+from cnnviz.ui.image_input import pick_image
+from cnnviz.ui.kernel_editor import edit_kernel
+from cnnviz.ui.sizes import refuse, show_formulas
+
+ACTIVATIONS = {"none": "None", "relu": "ReLU", "leaky_relu": "Leaky ReLU", "sigmoid": "Sigmoid",
+               "tanh": "tanh"}  # fmt: skip
+POOLS = {"none": "None", "max": "Max", "avg": "Average"}
+PADDINGS = ("number", "valid", "same", "full")
+MODES = ("zeros", "reflect", "replicate", "circular")
+EXTRA = ("sobel_y", "sobel_x", "gaussian_3", "laplacian_4", "sharpen", "emboss", "box_blur_3")
+CHANNEL_TEXT = {
+    "gray": "The picture becomes one channel of brightness (0.299·R + 0.587·G + 0.114·B). "
+    "One kernel slides over it and makes one feature map.",
+    "depthwise": "The same 2-D kernel slides over R, G and B separately: three maps, one per "
+    "colour. This is a depthwise convolution (PyTorch: groups=3).",
+    "rgb": "What a CNN layer really does: each filter is a kernel of depth 3, one slice per "
+    "colour. Each slice makes a partial map; the three are added, plus the bias, into ONE map.",
+}
+# engine argument name -> this page's widget key, for the one-click fixes
+CONV_KEYS = {"padding": "p", "stride": "s", "dilation": "d", "padding_mode": "pm"}
+POOL_KEYS = {"kernel_size": "pool_k", "stride": "pool_s"}
+
+
+def both(label: str, key: str, lo: int, hi: int, default: int, square: bool, help: str):
+    """A slider for both dimensions, or one for the height and one for the width."""
+    if square:
+        v = st.slider(label, lo, hi, default, key=key, bind="query-params", help=help)
+        return v, v
+    a, b = st.columns(2)
+    h = a.slider(f"{label} ↕", lo, hi, default, key=key, bind="query-params", help=help)
+    w = b.slider(f"{label} ↔", lo, hi, default, key=f"{key}_w", bind="query-params", help=help)
+    return h, w
+
+
+def embed(k: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """A kernel centred in zeros of a larger size: one layer has one kernel size."""
+    out = np.zeros(shape, np.float32)
+    r, c = (shape[0] - k.shape[0]) // 2, (shape[1] - k.shape[1]) // 2
+    out[r : r + k.shape[0], c : c + k.shape[1]] = k
+    return out
+
+
+def controls() -> tuple[np.ndarray, str, Settings, dict]:
+    with st.container(border=True):
+        image, name = pick_image()
+    with st.container(border=True):
+        channels = st.segmented_control("Channels", list(CHANNEL_MODES), default="gray",
+                                        format_func=CHANNEL_MODES.get, required=True, key="ch",
+                                        bind="query-params")  # fmt: skip
+        st.caption(CHANNEL_TEXT[channels])
+        kernel = edit_kernel()
+        extra = st.pills("More filters in the same layer", EXTRA, selection_mode="multi",
+                         default=[], key="extra", bind="query-params",
+                         format_func=lambda n: n.replace("_", " "),
+                         help="Each filter makes one more map: the output gets deeper.")  # fmt: skip
+        weights = (1.0, 1.0, 1.0)
+        if channels == "rgb":
+            cols = st.columns(3)
+            weights = tuple(
+                float(
+                    c.number_input(
+                        f"× on {ch}",
+                        -5.0,
+                        5.0,
+                        1.0,
+                        0.25,
+                        key=f"w{ch[0].lower()}",
+                        bind="query-params",
+                    )
+                )  # fmt: skip
+                for c, ch in zip(cols, ("Red", "Green", "Blue"))
+            )
+            st.caption("The kernel's three slices are your kernel times these numbers.")
+    filters = [kernel] + [preset(n) for n in extra]
+    shape = (max(f.shape[0] for f in filters), max(f.shape[1] for f in filters))
+    if len(filters) > 1 and any(f.shape != shape for f in filters):
+        st.caption(f"One layer has one kernel size: smaller kernels sit centred in zeros, "
+                   f"{shape[0]}×{shape[1]}.")  # fmt: skip
+    filters = [embed(f, shape) for f in filters]
+    with st.container(border=True):
+        square = st.toggle("Same numbers for height and width", True, key="sq",
+                           bind="query-params")  # fmt: skip
+        stride = both("Stride", "s", 1, 8, 1, square, "how far the window moves each step")
+        kind = st.segmented_control("Padding", PADDINGS, default="number", required=True,
+                                    key="pk", bind="query-params")  # fmt: skip
+        padding = both("Padding size", "p", 0, 10, 0, square, "cells added on each side") if kind == "number" else kind  # fmt: skip
+        mode = st.selectbox("Padding mode", MODES, key="pm", bind="query-params",
+                            help="what the padding cells contain")  # fmt: skip
+        dilation = both("Dilation", "d", 1, 5, 1, square, "gaps between kernel taps")
+        bias = st.slider("Bias", -2.0, 2.0, 0.0, 0.05, key="b", bind="query-params",
+                         help="added to every output value")  # fmt: skip
+    with st.container(border=True):
+        act = st.selectbox("Activation", list(ACTIVATIONS), format_func=ACTIVATIONS.get,
+                           index=1, key="act", bind="query-params")  # fmt: skip
+        slope = 0.01
+        if act == "leaky_relu":
+            slope = st.slider("Negative slope", 0.0, 0.5, 0.1, 0.01, key="slope",
+                              bind="query-params")  # fmt: skip
+        pool = st.segmented_control("Pooling", list(POOLS), format_func=POOLS.get, default="max",
+                                    required=True, key="pool", bind="query-params")  # fmt: skip
+        pool_k = pool_s = 2
+        if pool != "none":
+            a, b = st.columns(2)
+            pool_k = a.slider("Pool size", 1, 8, 2, key="pool_k", bind="query-params")
+            pool_s = b.slider("Pool stride", 1, 8, 2, key="pool_s", bind="query-params")
+    with st.expander("Colours", icon=":material/palette:"):
+        div = st.selectbox("Signed maps (centred on 0)", DIVERGING,
+                           index=DIVERGING.index(DEFAULT_DIVERGING), key="div",
+                           bind="query-params")  # fmt: skip
+        seq = st.selectbox("Non-negative maps", SEQUENTIAL,
+                           index=SEQUENTIAL.index(DEFAULT_SEQUENTIAL), key="seq",
+                           bind="query-params")  # fmt: skip
+        st.caption("The defaults read well with every kind of colour vision.")
+    s = Settings(tuple(filters), channels, weights, stride, padding, mode, dilation, float(bias),
+                 act, float(slope), pool, pool_k, pool_s)  # fmt: skip
+    return image.array, name, s, {"div": div, "seq": seq, "extra": extra}
+
+
+def apply(keys: dict[str, str], square: bool):
+    def callback(fix: Fix) -> None:
+        for name, value in fix.changes:
+            key = keys[name]
+            if name == "padding":
+                st.session_state["pk"] = "number"
+            targets = [key] if square or name not in CONV_KEYS or name == "padding_mode" else (
+                {"height": [key], "width": [f"{key}_w"]}.get(fix.axis, [key, f"{key}_w"])
+            )  # fmt: skip
+            for t in targets:
+                st.session_state[t] = value
+
+    return callback
+
+
+def size_panel(x_shape, r: playground.Result | None, s: Settings) -> None:
+    c, h, w = x_shape
+    if r is None:
+        return
+    o, ho, wo = r.feature.shape
+    chain = f"**{h} × {w} × {c}** → conv → **{ho} × {wo} × {o}**"
+    if s.activation != "none":
+        chain += f" → {ACTIVATIONS[s.activation]} → **{ho} × {wo} × {o}**"
+    if r.pooled is not None:
+        _, hp, wp = r.pooled.shape
+        chain += f" → {POOLS[s.pool].lower()} pool → **{hp} × {wp} × {o}**"
+    st.markdown(f"#### Sizes (height × width × depth)\n{chain}")
+    show_formulas(r.conv_size, "Convolution")
+    if r.pool_size is not None:
+        show_formulas(r.pool_size, "Pooling")
+        st.caption(f"Pooling keeps the depth: {o} map{'s' if o > 1 else ''} in, {o} out.")
 
 
 def page() -> None:
     st.title("Convolution")
-    st.info("This page is being built.")
+    st.write("Slide a kernel over a picture. Every map below is computed here, now, by the code "
+             "you can open at the bottom; click a pixel of the feature map to see its sum.")  # fmt: skip
+    top = st.container(horizontal=True, horizontal_alignment="right")
+    with st.sidebar:
+        image, name, s, view = controls()
+    square = st.session_state.get("sq", True)
+    x = playground.as_input(image, s.channels)
+    try:
+        r = playground.run(image, s)
+    except SettingError as err:
+        what, keys = "Convolution", CONV_KEYS
+        try:
+            cnnviz.output_size(x.shape[1:], s.filters[0].shape, s.stride, s.padding,
+                               s.dilation, padding_mode=s.padding_mode)  # fmt: skip
+            what, keys = "Pooling", POOL_KEYS  # the convolution fits: pooling is the problem
+        except SettingError:
+            pass
+        refuse(err, what, keys, apply(keys, square))
+        maps.show_input(x, None, None, view)
+        with top:
+            share_link()
+        return
+    size_panel(x.shape, r, s)
+    cell = maps.show_chain(r, s, view)
+    maps.show_cell(r, s, cell)
+    maps.show_compare(image, s, r, view)
+    with st.expander("Show the code", icon=":material/code:"):
+        st.markdown("**The same layer in PyTorch**")
+        st.code("import torch\nfrom torch import nn\nimport torch.nn.functional as F\n\n"
+                + playground.torch_code(s, x.shape[0]), language="python")  # fmt: skip
+    show_source(cnnviz.conv2d, playground.run)
+    maps.downloads(r, s, view, name)
+    with top:
+        share_link()
 
 
 run_safely(page)

@@ -101,3 +101,20 @@ def link_to(page, label: str) -> None:
 def show_figure(fig, key: str | None = None) -> None:
     """A plotly figure at full width, without the toolbar (less clutter on a projector)."""
     st.plotly_chart(fig, width="stretch", config={"displayModeBar": False}, key=key)
+
+
+def share_link() -> None:
+    """A popover with this page's address and every setting in it; st.code has a copy button.
+
+    Call it at the end of a page run, when every widget has written itself to the URL.
+    """
+    from urllib.parse import urlencode, urlsplit
+
+    parts = urlsplit(st.context.url or "")
+    query = urlencode([(k, v) for k in st.query_params for v in st.query_params.get_all(k)])
+    url = f"{parts.scheme}://{parts.netloc}{parts.path}" if parts.netloc else parts.path or "/"
+    url += f"?{query}" if query else ""
+    with st.popover("Copy link", icon=":material/link:"):
+        st.caption("This address reopens the page with exactly these settings: paste it into "
+                   "slides, a chat or a worksheet.")  # fmt: skip
+        st.code(url, language=None, wrap_lines=True)

@@ -1,0 +1,199 @@
+"""The convolution playground's whole computation: image -> conv -> activation -> pooling.
+
+One function, `run`, so a notebook gets every map the page draws, and the tests can compare the
+chain with torch in one place. Three ways to treat colour (the page explains each):
+
+- "gray": the image as one channel (Pillow's luminance weights), one kernel, one map per filter;
+- "depthwise": the same 2-D kernel on R, G and B separately (groups=3): three maps;
+- "rgb": one kernel of depth 3 per filter (its slices are the 2-D kernel times a weight per
+  channel); each filter's three partial maps are summed, plus the bias, into one map.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from cnnviz import ops
+from cnnviz.shapes import OutputSize, output_size, pair, resolve_conv_padding
+
+CHANNEL_MODES = {
+    "gray": "Grayscale",
+    "depthwise": "Per channel (depthwise)",
+    "rgb": "True RGB convolution",
+}
+POOLS = ("none", "max", "avg")
+LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)  # Pillow's "L" conversion weights
+
+
+@dataclass(frozen=True, eq=False)
+class Settings:
+    """What the user set. `filters` are 2-D kernels (the first one is the user's own)."""
+
+    filters: tuple[np.ndarray, ...]
+    channels: str = "gray"
+    channel_weights: tuple[float, float, float] = (1.0, 1.0, 1.0)  # rgb mode: slice multipliers
+    stride: tuple[int, int] = (1, 1)
+    padding: tuple[int, int] | str = (0, 0)
+    padding_mode: str = "zeros"
+    dilation: tuple[int, int] = (1, 1)
+    bias: float = 0.0
+    activation: str = "none"
+    slope: float = 0.01
+    pool: str = "none"
+    pool_size: int = 2
+    pool_stride: int = 2
+
+
+@dataclass(frozen=True, eq=False)
+class Result:
+    input: np.ndarray  # (C, H, W) float32: what the kernel slides over
+    weight: np.ndarray  # (O, C/groups, kH, kW)
+    bias: np.ndarray  # (O,)
+    groups: int
+    padded: np.ndarray  # (C, H + top + bottom, W + left + right): the input with its padding
+    pads: tuple[int, int, int, int]  # (top, bottom, left, right)
+    conv_size: OutputSize
+    feature: np.ndarray  # (O, H_out, W_out) conv output (bias included)
+    partials: np.ndarray | None  # rgb mode: (O, 3, H_out, W_out), summed + bias = feature
+    activated: np.ndarray  # activation(feature); the feature map itself when activation is none
+    pool_size: OutputSize | None
+    pooled: np.ndarray | None
+
+
+def as_input(image: np.ndarray, channels: str) -> np.ndarray:
+    """(H, W, 3) or (H, W) floats -> (C, H, W) float32: one luminance channel or R, G, B."""
+    img = np.asarray(image, dtype=np.float32)
+    if img.ndim == 2:
+        img = np.repeat(img[:, :, None], 3, axis=2)
+    if channels == "gray":
+        return (img @ LUMA)[None]
+    return np.ascontiguousarray(img.transpose(2, 0, 1))
+
+
+def weights(s: Settings, in_channels: int) -> tuple[np.ndarray, int]:
+    """The weight tensor and groups torch would use for these settings."""
+    shapes = {np.shape(f) for f in s.filters}
+    if len(shapes) != 1:
+        raise ValueError(f"all filters must have the same size, got {sorted(shapes)}")
+    k = np.stack([np.asarray(f, dtype=np.float32) for f in s.filters])  # (O, kH, kW)
+    if s.channels == "depthwise":  # the same kernel on each channel, channel by channel
+        return np.repeat(k[:, None], in_channels, axis=0).reshape(-1, 1, *k.shape[1:]), 3
+    if s.channels == "rgb":
+        slices = np.asarray(s.channel_weights, dtype=np.float32)[None, :, None, None]
+        return (k[:, None] * slices).astype(np.float32), 1
+    return k[:, None], 1
+
+
+def activate(x: np.ndarray, name: str, slope: float = 0.01) -> np.ndarray:
+    if name == "none":
+        return x
+    if name == "leaky_relu":
+        return ops.leaky_relu(x, slope)
+    return ops.ACTIVATIONS[name](x)
+
+
+def run(image: np.ndarray, s: Settings) -> Result:
+    """Every map of the playground; SettingError (with fixes) when a size cannot work."""
+    x = as_input(image, s.channels)
+    w, groups = weights(s, x.shape[0])
+    b = np.full(w.shape[0], s.bias, dtype=np.float32)
+    kernel = w.shape[-2:]
+    size = output_size(x.shape[1:], kernel, s.stride, s.padding, s.dilation,
+                       padding_mode=s.padding_mode)  # fmt: skip
+    (pt, pb), (pl, pr) = resolve_conv_padding(s.padding, kernel, s.stride, s.dilation)
+    padded = ops.pad2d(x, (pt, pb, pl, pr), s.padding_mode)
+    args = (s.stride, s.padding, s.dilation, groups, s.padding_mode)
+    partials = None
+    if s.channels == "rgb":
+        partials = ops.conv2d_partials(x, w, *args)
+        feature = ops.sum_partials(partials, b)
+    else:
+        feature = ops.conv2d(x, w, b, *args)
+    activated = activate(feature, s.activation, s.slope)
+    pool_size = pooled = None
+    if s.pool != "none":
+        pool_size = output_size(activated.shape[1:], s.pool_size, s.pool_stride, op="pool")
+        fn = ops.max_pool2d if s.pool == "max" else ops.avg_pool2d
+        pooled = fn(activated, s.pool_size, s.pool_stride)
+    return Result(x, w, b, groups, padded, (pt, pb, pl, pr), size, feature, partials,
+                  activated, pool_size, pooled)  # fmt: skip
+
+
+def torch_code(s: Settings, in_channels: int) -> str:
+    """PyTorch that computes the same feature maps: the layer, and the functional call with the
+    weights set here (`x` is the (1, C, H, W) input, `weight`/`bias` this page's tensors)."""
+    from cnnviz.codegen import layer_code
+
+    w_shape = weights(s, in_channels)[0].shape
+    groups = 3 if s.channels == "depthwise" else 1
+    kernel = tuple(w_shape[-2:])
+    layer = layer_code("conv", kernel, s.stride, s.padding, s.dilation,
+                       in_channels=in_channels, out_channels=w_shape[0],
+                       padding_mode=s.padding_mode)  # fmt: skip
+    if groups > 1:
+        layer = layer[:-1] + f", groups={groups})"
+    lines = [f"layer = {layer}", "", "# the same, with the weights and bias set on this page:"]
+    (pt, pb), (pl, pr) = resolve_conv_padding(s.padding, kernel, s.stride, s.dilation)
+    padding = (pt, pl) if s.padding == "full" else s.padding  # torch has no "full": numbers
+    if s.padding_mode != "zeros":  # F.conv2d only pads with zeros: pad first, as nn.Conv2d does
+        lines.append(f"x = F.pad(x, ({pl}, {pr}, {pt}, {pb}), mode={s.padding_mode!r})")
+        padding = (0, 0)
+    args = ["x", "weight", "bias"]
+    if pair(s.stride, "stride") != (1, 1):
+        args.append(f"stride={_arg(s.stride)}")
+    if padding != (0, 0):
+        args.append(f"padding={_arg(padding)}")
+    if pair(s.dilation, "dilation") != (1, 1):
+        args.append(f"dilation={_arg(s.dilation)}")
+    if groups > 1:
+        args.append(f"groups={groups}")
+    lines.append(f"y = F.conv2d({', '.join(args)})")
+    return "\n".join(lines)
+
+
+def _arg(value) -> str:
+    if isinstance(value, str):
+        return repr(value)
+    h, w = pair(value, "value", minimum=0)
+    return str(h) if h == w else f"({h}, {w})"
+
+
+PAD_TINT = np.array([230, 159, 0], dtype=np.float32)  # Okabe-Ito orange: the padding frame
+WINDOW = (0, 114, 178)  # Okabe-Ito blue: the window of the chosen output cell
+
+
+def picture(
+    padded: np.ndarray,
+    pads: tuple[int, int, int, int],
+    box: tuple[int, int, int, int] | None = None,
+    min_side: int = 256,
+) -> np.ndarray:
+    """The padded input as RGB uint8: padding tinted orange, the chosen window outlined.
+
+    `box` is (top, left, bottom, right) in input coordinates (inclusive; may reach into the
+    padding). Small inputs are enlarged (nearest neighbour) so cells stay visible.
+    """
+    from PIL import Image, ImageDraw
+
+    from cnnviz.colors import upscale
+
+    img = padded if padded.shape[0] == 3 else np.repeat(padded[:1], 3, axis=0)
+    img = np.clip(img.transpose(1, 2, 0), 0, 1) * 255
+    pt, pb, pl, pr = pads
+    h, w = img.shape[:2]
+    inside = np.zeros((h, w), bool)
+    inside[pt : h - pb, pl : w - pr] = True
+    img[~inside] = 0.55 * img[~inside] + 0.45 * PAD_TINT
+    out = upscale(np.round(img).astype(np.uint8), min_side)
+    f = out.shape[0] // h
+    if box is not None:
+        draw = ImageDraw.Draw(im := Image.fromarray(out))
+        top, left, bottom, right = box
+        y0, x0 = (top + pt) * f, (left + pl) * f
+        y1, x1 = (bottom + pt + 1) * f - 1, (right + pl + 1) * f - 1
+        width = max(2, f // 3, out.shape[0] // 200)
+        draw.rectangle([x0, y0, x1, y1], outline=WINDOW, width=width)
+        out = np.asarray(im)
+    return out

@@ -1,0 +1,77 @@
+"""The image a page works on: a bundled sample, the user's upload, or the camera.
+
+An upload is decoded once by the guarded loader and kept in the session (not a global cache), so
+it survives switching pages and changing settings; a bad file gets one sentence, never a traceback.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import streamlit as st
+
+from cnnviz.images import SAMPLES, ImageError, LoadedImage, load_image, sample_image
+
+SOURCES = {"sample": "Sample", "upload": "Upload", "camera": "Camera"}
+SIZES = (64, 128, 256, 512)
+_STORE = "cnnviz_user_image"  # session_state: {"name", "digest", "bytes"} of the last good upload
+
+
+def _decode(data: bytes, size: int) -> LoadedImage:
+    """Decode in the session, memoised per (digest, size): reruns don't decode again."""
+    key = (hashlib.sha256(data).hexdigest(), size)
+    memo = st.session_state.setdefault("cnnviz_decoded", {})
+    if key not in memo:
+        memo.clear()  # keep one decoded image per session
+        memo[key] = load_image(data, mode="rgb", max_side=size)
+    return memo[key]
+
+
+def _remember(name: str, data: bytes, size: int) -> LoadedImage | None:
+    try:
+        image = _decode(data, size)
+    except ImageError as err:
+        st.error(f"**{name}**: {err}", icon=":material/broken_image:")
+        return None
+    st.session_state[_STORE] = {"name": name, "bytes": data}
+    return image
+
+
+def pick_image(
+    default_sample: str = "astronaut", default_size: int = 256
+) -> tuple[LoadedImage, str]:
+    """Widgets to choose the image (bound to the URL); returns the image and its name."""
+    src = st.segmented_control("Image", list(SOURCES), format_func=SOURCES.get, default="sample",
+                               required=True, key="src", bind="query-params")  # fmt: skip
+    size = st.select_slider("Working size (longest side, px)", SIZES, value=default_size,
+                            key="size", bind="query-params",
+                            help="Bigger images are shrunk to this size first.")  # fmt: skip
+    stored = st.session_state.get(_STORE)
+    chosen: LoadedImage | None = None
+    name = ""
+    if src == "upload":
+        up = st.file_uploader("Your image", type=None, key="upload",
+                              help="PNG, JPEG, GIF, WebP, BMP or TIFF; up to 25 MB.")  # fmt: skip
+        if up is not None:
+            chosen, name = _remember(up.name, up.getvalue(), size), up.name
+        elif stored:
+            chosen, name = _decode(stored["bytes"], size), stored["name"]
+    elif src == "camera":
+        st.caption("The camera works when this page is opened as http://localhost or over HTTPS "
+                   "(a browser rule); on a plain http:// address it stays dark.")  # fmt: skip
+        shot = st.camera_input("Take a picture", key="camera")
+        if shot is not None:
+            chosen, name = _remember("camera picture", shot.getvalue(), size), "camera picture"
+        elif stored:
+            chosen, name = _decode(stored["bytes"], size), stored["name"]
+    if chosen is None:
+        if src != "sample":
+            st.caption("Showing a sample until you give a picture of your own.")
+        sample = st.selectbox("Sample", list(SAMPLES), index=list(SAMPLES).index(default_sample),
+                              key="sample", bind="query-params",
+                              help="Photos ship with scikit-image; the rest are drawn here.")  # fmt: skip
+        chosen, name = sample_image(sample, "rgb", size), sample
+        st.caption(SAMPLES[sample])
+    w, h = chosen.size
+    st.caption(" ".join([f"Working on {w} × {h} px."] + list(chosen.notes)))
+    return chosen, name

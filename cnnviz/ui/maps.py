@@ -1,0 +1,269 @@
+"""The convolution page's pictures: input with its padding, feature / activated / pooled maps,
+the clicked pixel's arithmetic, the comparison, downloads. Maps travel as palette PNGs."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import streamlit as st
+from streamlit_image_coordinates import streamlit_image_coordinates
+
+from cnnviz import playground
+from cnnviz.colors import Range, colorbar, colorize, map_image, map_png, tile, value_range
+from cnnviz.images import array_to_png
+from cnnviz.shapes import SettingError
+from cnnviz.trace import trace
+from cnnviz.ui.common import range_caption
+
+PREVIEW = 256  # side of small multiples and partial maps on screen
+CHANNEL_NAMES = ("R", "G", "B")
+
+
+def cmap_for(rng: Range, view: dict) -> str:
+    return view["div"] if rng.signed else view["seq"]
+
+
+def shrink(a: np.ndarray, side: int = PREVIEW) -> np.ndarray:
+    """Block-average a big (H, W) map down to about `side` for a thumbnail."""
+    f = max(1, max(a.shape) // side)
+    if f == 1:
+        return a
+    h, w = a.shape[0] // f * f, a.shape[1] // f * f
+    return a[:h, :w].reshape(h // f, f, w // f, f).mean(axis=(1, 3))
+
+
+def picture_bytes(rgb: np.ndarray) -> bytes:
+    """Photos as JPEG (a tenth of a PNG), small or flat pictures as PNG."""
+    if rgb.shape[0] * rgb.shape[1] <= 128 * 128:
+        return array_to_png(rgb)
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(rgb).save(buf, "JPEG", quality=88)
+    return buf.getvalue()
+
+
+def legend(rng: Range, view: dict) -> None:
+    st.image(colorbar(cmap_for(rng, view), 256, 10), width="stretch")
+    st.caption(range_caption(rng))
+
+
+def show_map(a: np.ndarray, title: str, view: dict, rng: Range | None = None) -> Range:
+    rng = rng or value_range(a)
+    png, _ = map_png(a, cmap_for(rng, view), rng, min_side=PREVIEW)
+    st.markdown(f"**{title}**  \n{a.shape[0]} × {a.shape[1]}")
+    st.image(png, width="stretch")
+    legend(rng, view)
+    return rng
+
+
+def show_input(x: np.ndarray, r: playground.Result | None, box, view: dict) -> None:
+    padded, pads = (r.padded, r.pads) if r is not None else (x, (0, 0, 0, 0))
+    pt, pb, pl, pr = pads
+    title = "Input" + (" with its padding (orange)" if any(pads) else "")
+    st.markdown(f"**{title}**  \n{x.shape[1]} × {x.shape[2]}"
+                + (f", padded to {padded.shape[1]} × {padded.shape[2]}" if any(pads) else ""))  # fmt: skip
+    st.image(picture_bytes(playground.picture(padded, pads, box, min_side=PREVIEW)),
+             width="stretch")  # fmt: skip
+    if box is not None:
+        st.caption("Blue frame: the window of the chosen output pixel.")
+
+
+def _cell_from_url(shape) -> tuple[int, int, int] | None:
+    try:
+        o, r, c = (int(v) for v in st.query_params.get("cell", "").split("-"))
+    except ValueError:
+        return None
+    return (o, r, c) if 0 <= o < shape[0] and 0 <= r < shape[1] and 0 <= c < shape[2] else None
+
+
+def chosen_cell(shape: tuple[int, int, int], o: int) -> tuple[int, int, int]:
+    """The output cell to explain: the last click, else the link's, else the centre."""
+    click = st.session_state.get("map_click")
+    if click and click.get("unix_time") != st.session_state.get("map_click_seen"):
+        st.session_state["map_click_seen"] = click.get("unix_time")
+        r = int(click["y"] / max(1, click["height"]) * shape[1])
+        c = int(click["x"] / max(1, click["width"]) * shape[2])
+        cell = (o, min(max(r, 0), shape[1] - 1), min(max(c, 0), shape[2] - 1))
+        st.query_params["cell"] = "-".join(map(str, cell))
+        return cell
+    cell = _cell_from_url(shape)
+    if cell is not None and cell[0] == o:
+        return cell
+    return (o, shape[1] // 2, shape[2] // 2)
+
+
+def show_chain(r: playground.Result, s: playground.Settings, view: dict):
+    """Input | feature map (clickable) | activated | pooled, each beside the last."""
+    n = r.feature.shape[0]
+    o = 0
+    if n > 1:
+        st.markdown(f"#### {n} filters' worth of maps: the output has **depth {n}**")
+        grid, rng = _grid([shrink(m) for m in r.feature], view)
+        st.image(grid, width="stretch")
+        st.caption(f"All {n} feature maps, one colour range ({range_caption(rng)}). "
+                   + _map_names(s, n))  # fmt: skip
+        o = st.number_input("Map to look at", 1, n, 1, key="map", bind="query-params") - 1
+    if o >= n:
+        o = 0
+    cell = chosen_cell(r.feature.shape, o)
+    t = trace(r.input, r.weight, r.bias, s.stride, s.padding, s.dilation, r.groups,
+              s.padding_mode, out_channel=o, row=cell[1], col=cell[2])  # fmt: skip
+    panels = 2 + (s.activation != "none") + (r.pooled is not None)
+    cols = st.columns(panels, gap="small")
+    with cols[1]:
+        rng = value_range(r.feature[o])
+        im, _ = map_image(r.feature[o], cmap_for(rng, view), rng, min_side=PREVIEW)
+        st.markdown(f"**Feature map{f' {o + 1}' if n > 1 else ''}**  \n"
+                    f"{r.feature.shape[1]} × {r.feature.shape[2]} · click a pixel")  # fmt: skip
+        streamlit_image_coordinates(im, key="map_click", width="stretch", cursor="crosshair",
+                                    png_compression_level=1)  # fmt: skip
+        legend(rng, view)
+    with cols[0]:
+        show_input(r.input, r, t.box, view)
+    i = 2
+    if s.activation != "none":
+        with cols[i]:
+            show_map(r.activated[o], f"After {s.activation.replace('_', ' ')}", view)
+        i += 1
+    if r.pooled is not None:
+        with cols[i]:
+            show_map(r.pooled[o], f"After {s.pool} pooling", view)
+    if r.partials is not None:
+        _show_partials(r, o, view)
+    return cell, t
+
+
+def _map_names(s: playground.Settings, n: int) -> str:
+    if s.channels == "depthwise":
+        return "Depthwise: maps come in threes (R, G, B) for each filter."
+    return f"Map 1 is your kernel; maps 2 to {n} are the extra filters you chose." if n > 1 else ""
+
+
+def _grid(maps: list[np.ndarray], view: dict) -> tuple[bytes, Range]:
+    rng = value_range(np.stack(maps))
+    cols = min(len(maps), 6)
+    big = [colorize(m, cmap_for(rng, view), rng) for m in maps]
+    return array_to_png(tile(big, cols, gap=4)), rng
+
+
+def _show_partials(r: playground.Result, o: int, view: dict) -> None:
+    st.markdown("#### One filter, three slices: partial maps, then their sum")
+    parts = r.partials[o]
+    rng = value_range(np.concatenate([parts.ravel(), r.feature[o].ravel()]))
+    cols = st.columns(4, gap="small")
+    for c, ch, part in zip(cols, CHANNEL_NAMES, parts):
+        with c:
+            png, _ = map_png(shrink(part), cmap_for(rng, view), rng, min_side=128)
+            st.image(png, caption=f"{ch} slice on the {ch} channel", width="stretch")
+    with cols[3]:
+        png, _ = map_png(shrink(r.feature[o]), cmap_for(rng, view), rng, min_side=128)
+        st.image(png, caption=f"R + G + B + bias {r.bias[o]:g} = the map", width="stretch")
+    st.caption(f"Same colour range for all four ({range_caption(rng)}). One filter spans all "
+               "input channels and yields ONE output channel.")  # fmt: skip
+
+
+def exact(v) -> str:
+    """The shortest text that is exactly this float32: what the page promises is right."""
+    return np.format_float_positional(np.float32(v), unique=True, trim="-")
+
+
+def _matrix(a: np.ndarray, fmt) -> list[str]:
+    cells = [[fmt(v) for v in row] for row in a]
+    width = max(len(c) for row in cells for c in row)
+    return [" ".join(c.rjust(width) for c in row) for row in cells]
+
+
+def show_cell(r: playground.Result, s: playground.Settings, chosen) -> None:
+    (o, row, col), t = chosen
+    st.markdown(f"#### The arithmetic of one pixel: map {o + 1}, row {row}, column {col}")
+    short = lambda v: f"{float(v):.4g}"  # noqa: E731
+    lines = []
+    for ch in t.channels:
+        name = CHANNEL_NAMES[ch.in_channel] if r.input.shape[0] == 3 else "brightness"
+        win, ker, prod = (_matrix(m, short) for m in (ch.window, ch.weights, ch.products))
+        lines.append(f"channel {name}: window × kernel slice = products")
+        for a, b, c in zip(win, ker, prod):
+            lines.append(f"  {a}   ×   {b}   =   {c}")
+        lines.append(f"  sum of the products = {exact(ch.sum)}")
+        lines.append("")
+    sums = " + ".join(exact(ch.sum) for ch in t.channels)
+    total = f"{sums} + bias {exact(t.bias)} = {exact(t.total)}"
+    lines.append(("channels added: " if len(t.channels) > 1 else "") + total)
+    st.code("\n".join(lines), language=None)
+    value = r.feature[o, row, col]
+    after = ""
+    if s.activation != "none":
+        after = f" After {s.activation.replace('_', ' ')}: **{exact(r.activated[o, row, col])}**."
+    st.markdown(f"Total **{exact(t.total)}**: the feature map holds "
+                f"**<span data-testid='cell-value'>{exact(value)}</span>** there."
+                + after, unsafe_allow_html=True)  # fmt: skip
+    if t.is_padding.any():
+        st.caption(f"{int(t.is_padding.sum())} of the window's cells are padding "
+                   f"({s.padding_mode}).")  # fmt: skip
+
+
+def compare_controls() -> dict:
+    a, b, c, d = st.columns(4)
+    return {
+        "stride": a.selectbox("B: stride", ("same", 1, 2, 3, 4), index=2, key="b_s",
+                              bind="query-params"),
+        "padding": b.selectbox("B: padding", ("same", 0, 1, 2, 3), key="b_p",
+                               bind="query-params"),
+        "padding_mode": c.selectbox("B: padding mode",
+                                    ("same", "zeros", "reflect", "replicate", "circular"),
+                                    key="b_pm", bind="query-params"),
+        "pool": d.selectbox("B: pooling", ("same", "none", "max", "avg"), key="b_pool",
+                            bind="query-params"),
+    }  # fmt: skip
+
+
+def show_compare(image: np.ndarray, s: playground.Settings, r: playground.Result, view) -> None:
+    if not st.toggle("Compare with other settings (B)", False, key="cmp", bind="query-params"):
+        return
+    with st.container(border=True):
+        b = compare_controls()
+        changes = {k: v for k, v in b.items() if v != "same"}
+        for k in ("stride", "padding"):
+            if k in changes:
+                changes[k] = (changes[k], changes[k])
+        sb = replace(s, **changes)
+        try:
+            rb = playground.run(image, sb)
+        except SettingError as err:
+            st.error(f"**B cannot work.** {err}", icon=":material/block:")
+            return
+        cols = st.columns(2)
+        for col, label, res, st_ in ((cols[0], "A (your settings)", r, s), (cols[1], "B", rb, sb)):
+            final = res.pooled if res.pooled is not None else res.activated
+            with col:
+                o, ho, wo = res.feature.shape
+                text = f"conv {ho} × {wo}"
+                if res.pooled is not None:
+                    text += f" → pool {final.shape[1]} × {final.shape[2]}"
+                show_map(final[0], f"{label}: {text}", view)
+                st.caption(f"stride {st_.stride}, padding {st_.padding}, {st_.padding_mode}, "
+                           f"pooling {st_.pool}")  # fmt: skip
+
+
+def downloads(r: playground.Result, s: playground.Settings, view: dict, name: str) -> None:
+    def maps_png(maps: np.ndarray):
+        def make() -> bytes:
+            rng = value_range(maps)
+            return array_to_png(tile([colorize(m, cmap_for(rng, view), rng) for m in maps],
+                                     cols=min(len(maps), 4), gap=4))  # fmt: skip
+
+        return make
+
+    stem = "".join(ch if ch.isalnum() else "_" for ch in name)[:40] or "image"
+    a, b = st.columns(2)
+    a.download_button("Feature maps (PNG)", maps_png(r.feature), f"{stem}_feature_maps.png",
+                      "image/png", key="dl_feature", icon=":material/download:",
+                      on_click="ignore")  # fmt: skip
+    if r.pooled is not None:
+        b.download_button("Pooled maps (PNG)", maps_png(r.pooled), f"{stem}_pooled_maps.png",
+                          "image/png", key="dl_pooled", icon=":material/download:",
+                          on_click="ignore")  # fmt: skip

@@ -1,0 +1,28 @@
+"""The output-size panel: the formula with the user's numbers, per dimension, and what it means."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import streamlit as st
+
+from cnnviz.shapes import Fix, OutputSize, SettingError
+from cnnviz.ui.common import show_setting_error
+
+
+def show_formulas(out: OutputSize, what: str) -> None:
+    """`what` names the layer ("Convolution"); one block if height and width agree."""
+    dims = out.dims[:1] if out.symmetric else out.dims
+    for d in dims:
+        axis = "height and width" if len(dims) == 1 else d.axis
+        st.markdown(f"**{what}, {axis}:** `{d.formula}`")
+        st.caption(d.explanation)
+
+
+def refuse(
+    err: SettingError, what: str, keys: dict[str, str], apply: Callable[[Fix], None]
+) -> None:
+    """A red panel; fix buttons only for the settings this page has (`keys`: engine name -> key)."""
+    usable = [f for f in err.fixes if f.changes and all(n in keys for n, _ in f.changes)]
+    shown = SettingError(str(err), usable + [f.text for f in err.fixes if f not in usable])
+    show_setting_error(shown, title=f"{what}: these settings cannot work", apply=apply)
