@@ -1,0 +1,998 @@
+"""Training session glue for the Train page: one Trainer per browser session, its controls, the
+settings bound to the URL, and the live views a fragment redraws while the Trainer works.
+
+The Trainer (cnnviz.train) runs in its own thread and never touches Streamlit; this module only
+reads it. Per-user things live in st.session_state; the session-scoped resource below exists so
+that closing the tab stops that user's training (its on_release fires when the session ends).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import threading
+import time
+from typing import Any
+
+import numpy as np
+import streamlit as st
+
+from cnnviz.colors import Range, colorize, tile, value_range
+from cnnviz.images import array_to_png
+
+LIVE = ("waiting", "running")  # statuses whose numbers change by themselves
+DONE = ("finished", "stopped", "failed")
+TICK = 0.4  # seconds between fragment redraws while a training is live
+STEP_TICK = 3.0  # after "Step one batch", keep redrawing this long (the step runs in the thread)
+MAX_CHANNELS = 64  # small multiples per layer; more channels are summarised in the caption
+_ids = itertools.count(1)
+
+
+# ---------------------------------------------------------------------------------------------
+# Session ownership
+
+
+class TrainingSession:
+    """What one browser session trains: the current Trainer (or none yet) and what was computed
+    from it. `generation` changes with every new Trainer so caches never mix two trainings."""
+
+    def __init__(self) -> None:
+        self.id = next(_ids)
+        self.lock = threading.RLock()
+        self.trainer: Any = None
+        self.spec: str | None = None
+        self.dataset: Any = None
+        self.generation = 0
+        self.tick_until = 0.0
+        self.cache: dict = {}  # (generation, what, ...) -> computed value (PNG bytes, reports)
+        self.saved: dict[int, str] = {}  # generation -> runs/ folder it was saved to
+        self.probe: np.ndarray | None = None  # the image whose activations are shown
+
+    def replace(self, trainer, spec: str | None, dataset) -> None:
+        with self.lock:
+            self.stop()
+            self.trainer, self.spec, self.dataset = trainer, spec, dataset
+            self.generation += 1
+            self.cache.clear()
+
+    def stop(self) -> None:
+        """Stop the current training (if any); what it learned stays readable."""
+        t = self.trainer
+        if t is not None:
+            try:
+                t.stop()
+            except Exception:  # noqa: BLE001 - stopping is best effort at session end
+                pass
+
+    def status(self) -> str:
+        return "none" if self.trainer is None else str(self.trainer.status)
+
+    def live(self) -> bool:
+        return self.status() in LIVE or time.monotonic() < self.tick_until
+
+    def cached(self, key: tuple, compute):
+        """compute() once per (generation, *key); the cache is dropped with the Trainer."""
+        full = (self.generation, *key)
+        if full not in self.cache:
+            if len(self.cache) > 400:  # old snapshots' pictures
+                self.cache.clear()
+            self.cache[full] = compute()
+        return self.cache[full]
+
+
+class _Lease:
+    """Held in a session-scoped resource: released (and the training stopped) when the session
+    ends, e.g. the tab closes."""
+
+    def __init__(self, ts: TrainingSession) -> None:
+        self.ts = ts
+
+    def release(self) -> None:
+        self.ts.stop()
+
+
+@st.cache_resource(scope="session", on_release=lambda lease: lease.release(), show_spinner=False)
+def _lease(session_key: int, _ts: TrainingSession) -> _Lease:
+    return _Lease(_ts)
+
+
+def training_session() -> TrainingSession:
+    """This browser session's TrainingSession, kept in st.session_state["training"].
+
+    A reconnecting session keeps its session_state but its session-scoped resources were
+    released (its training stopped): the lease is taken again for the same TrainingSession, so
+    the model and curves it had stay on screen.
+    """
+    ts = st.session_state.get("training")
+    if not isinstance(ts, TrainingSession):
+        ts = st.session_state["training"] = TrainingSession()
+    _lease(ts.id, ts)
+    return ts
+
+
+# ---------------------------------------------------------------------------------------------
+# Settings bound to the URL (static defaults: a default value never appears in the URL)
+
+OPTIMIZERS = {"sgd": "SGD", "momentum": "SGD + momentum", "adam": "Adam"}
+SCHEDULES = {"constant": "constant", "step": "step decay", "cosine": "cosine"}
+LRS = (0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3)
+BATCHES = (8, 16, 32, 64, 128, 256)
+DECAYS = (0.0, 1e-5, 1e-4, 1e-3, 1e-2)
+DROPOUTS = ("arch", "0", "0.1", "0.2", "0.3", "0.5", "0.7")
+N_TRAIN = ("all", "20", "50", "100", "200", "500", "1000", "5000")
+LR_FOR = {"sgd": 0.03, "momentum": 0.01, "adam": 0.001}
+DEFAULTS = dict(opt="adam", lr=0.001, sched="constant", bs=64, epochs=3, wd=0.0, drop="arch",
+                aug=False, seed=0, ntrain="all")  # fmt: skip
+
+
+def _opt_changed() -> None:
+    """A learning rate that suits the optimizer (SGD wants a larger one than Adam)."""
+    st.session_state["lr"] = LR_FOR.get(st.session_state.get("opt"), 0.001)
+
+
+def settings_form(dataset=None) -> dict:
+    """The training settings (URL-bound widgets). Returns plain values keyed like DEFAULTS."""
+    a, b, c = st.columns(3)
+    with a:
+        opt = st.segmented_control(
+            "Optimizer", list(OPTIMIZERS), format_func=OPTIMIZERS.get, default=DEFAULTS["opt"],
+            required=True, key="opt", bind="query-params", on_change=_opt_changed,
+            help="SGD: w ← w − lr·g. Momentum adds a running velocity; Adam scales each "
+                 "weight's step by its own gradient history.",
+        )  # fmt: skip
+        lr = st.select_slider("Learning rate", LRS, value=DEFAULTS["lr"], key="lr",
+                              bind="query-params", format_func=lambda v: f"{v:g}")  # fmt: skip
+        sched = st.segmented_control(
+            "Schedule", list(SCHEDULES), format_func=SCHEDULES.get, default=DEFAULTS["sched"],
+            required=True, key="sched", bind="query-params",
+            help="How the learning rate changes over the epochs.",
+        )  # fmt: skip
+    with b:
+        bs = st.select_slider("Batch size", BATCHES, value=DEFAULTS["bs"], key="bs",
+                              bind="query-params")  # fmt: skip
+        epochs = st.number_input("Epochs", 1, 100, DEFAULTS["epochs"], key="epochs",
+                                 bind="query-params")  # fmt: skip
+        ntrain = st.select_slider(
+            "Training images", N_TRAIN, value=DEFAULTS["ntrain"], key="ntrain",
+            bind="query-params", format_func=lambda v: "all" if v == "all" else v,
+            help="Fewer images train faster and overfit sooner (validation and test stay whole).",
+        )  # fmt: skip
+    with c:
+        wd = st.select_slider("Weight decay (L2)", DECAYS, value=DEFAULTS["wd"], key="wd",
+                              bind="query-params", format_func=lambda v: f"{v:g}")  # fmt: skip
+        drop = st.select_slider(
+            "Dropout", DROPOUTS, value=DEFAULTS["drop"], key="drop", bind="query-params",
+            format_func=lambda v: "as built" if v == "arch" else v,
+            help="Overrides the p of every Dropout layer in the architecture ('as built' keeps "
+                 "them). An architecture without a Dropout layer has nothing to override.",
+        )  # fmt: skip
+        can_augment = dataset is None or getattr(dataset, "augment", "shift") != "none"
+        aug = st.toggle(
+            "Augmentation", DEFAULTS["aug"], key="aug", bind="query-params",
+            disabled=not can_augment,
+            help="Random small shifts (and mirror images where that keeps the class) of every "
+                 "training batch: more variety from the same images.",
+        )  # fmt: skip
+        seed = st.number_input("Seed", 0, 2**31 - 1, DEFAULTS["seed"], key="seed",
+                               bind="query-params",
+                               help="Same seed, same settings: the same training.")  # fmt: skip
+    return dict(opt=opt, lr=float(lr), sched=sched, bs=int(bs), epochs=int(epochs), wd=float(wd),
+                drop=drop, aug=bool(aug and can_augment), seed=int(seed),
+                ntrain=ntrain)  # fmt: skip
+
+
+def make_config(s: dict, dataset=None):
+    """The TrainConfig for the settings (the training set size capped at the data's)."""
+    from cnnviz.train import TrainConfig
+
+    n_train = None
+    if s["ntrain"] != "all":
+        n_train = int(s["ntrain"])
+        if dataset is not None and n_train >= len(dataset.y_train):
+            n_train = None
+    return TrainConfig(
+        optimizer=s["opt"], lr=s["lr"], schedule=s["sched"], batch_size=s["bs"],
+        epochs=s["epochs"], weight_decay=s["wd"],
+        dropout=None if s["drop"] == "arch" else float(s["drop"]), augment=s["aug"],
+        seed=s["seed"], n_train=n_train,
+    )  # fmt: skip
+
+
+def set_settings(**values) -> None:
+    """Change bound widgets from a callback (a lesson button): the URL follows."""
+    for k, v in values.items():
+        st.session_state[k] = v
+
+
+# ---------------------------------------------------------------------------------------------
+# Controls (outside the fragment, on_click callbacks)
+
+
+def _call(ts: TrainingSession, action: str) -> None:
+    t = ts.trainer
+    if t is None:
+        return
+    getattr(t, action)()
+    if action == "step_batch":
+        ts.tick_until = time.monotonic() + STEP_TICK
+    if action in ("resume", "start"):
+        ts.tick_until = time.monotonic() + 2 * TICK
+
+
+def _reset(ts: TrainingSession) -> None:
+    ts.replace(None, None, None)
+
+
+def start_training(ts: TrainingSession, dataset, spec: str, config, probe=None) -> None:
+    """A new Trainer for these data, architecture and settings, started (it may queue).
+    A refusal (impossible net, bad setting) is kept as a sentence the page shows."""
+    from cnnviz.train import Trainer
+
+    st.session_state.pop("_train_error", None)
+    try:
+        trainer = Trainer(dataset, spec, config, probe=probe)
+    except ValueError as err:
+        st.session_state["_train_error"] = str(err)
+        return
+    ts.replace(trainer, spec, dataset)
+    ts.probe = probe
+    trainer.start()
+    ts.tick_until = time.monotonic() + 2 * TICK
+
+
+def follow_probe(ts: TrainingSession, probe) -> None:
+    """Show the activations of a newly chosen sample (the running Trainer takes it over)."""
+    t = ts.trainer
+    if t is None or probe is None:
+        return
+    old = getattr(ts, "probe", None)
+    if old is not None and old.shape == probe.shape and np.array_equal(old, probe):
+        return
+    ts.probe = probe
+    try:
+        t.set_probe(probe)
+    except ValueError:
+        return
+    ts.tick_until = time.monotonic() + STEP_TICK
+
+
+def controls(ts: TrainingSession, can_start: bool, on_start, start_args: tuple = ()) -> None:
+    """Start / Pause / Resume / Step one batch / Stop / Reset, each a callback button."""
+    status = ts.status()
+    cols = st.columns(6)
+    specs = [
+        ("start", "Start", ":material/play_arrow:", on_start, start_args,
+         can_start and status not in LIVE + ("paused",), "primary"),
+        ("pause", "Pause", ":material/pause:", _call, (ts, "pause"), status == "running", None),
+        ("resume", "Resume", ":material/resume:", _call, (ts, "resume"), status == "paused", None),
+        ("step", "Step one batch", ":material/skip_next:", _call, (ts, "step_batch"),
+         status == "paused", None),
+        ("stop", "Stop", ":material/stop:", _call, (ts, "stop"), status in LIVE + ("paused",), None),
+        ("reset", "Reset", ":material/restart_alt:", _reset, (ts,), status != "none", None),
+    ]  # fmt: skip
+    for col, (key, label, icon, cb, args, enabled, kind) in zip(cols, specs):
+        col.button(label, key=f"tr_{key}", icon=icon, on_click=cb, args=args,
+                   disabled=not enabled, type=kind or "secondary",
+                   width="stretch")  # fmt: skip
+
+
+def arch_problem(spec: str | None, dataset) -> str | None:
+    """Why this architecture cannot be trained on these data (one sentence), or None."""
+    from cnnviz import arch
+
+    if not spec:
+        return "the architecture is empty."
+    try:
+        arch.check(spec, dataset.input_shape, dataset.n_classes)
+    except ValueError as err:
+        return str(err)
+    return None
+
+
+def has_dropout(spec: str | None) -> bool:
+    from cnnviz import arch
+
+    try:
+        return any(layer.kind == "dropout" for layer in arch.parse(spec or ""))
+    except ValueError:
+        return False
+
+
+def settings_differ(ts: TrainingSession, spec, dataset, config) -> bool:
+    t = ts.trainer
+    return t is not None and (
+        ts.spec != spec or ts.dataset is not dataset or getattr(t, "config", config) != config
+    )
+
+
+def sample_png(x: np.ndarray, min_side: int = 96) -> bytes:
+    """One (C, H, W) image in [0, 1] as a PNG, pixels enlarged to stay sharp."""
+    x = np.asarray(x, dtype=np.float32)
+    img = x[0] if x.shape[0] == 1 else x[:3].transpose(1, 2, 0)
+    return array_to_png(upscale(np.clip(img, 0, 1), min_side))
+
+
+def image_as_input(data: bytes, input_shape) -> np.ndarray:
+    """An uploaded picture as the net's input: (C, H, W) float32 in [0, 1] at the data's size.
+    Raises ImageError (a ValueError) with a sentence for files that are not usable images."""
+    from PIL import Image
+
+    from cnnviz.images import load_image
+
+    c, h, w = input_shape
+    loaded = load_image(data, mode="gray" if c == 1 else "rgb", max_side=512)
+    a = loaded.array
+    if a.ndim == 2:
+        im = Image.fromarray(a.astype(np.float32), mode="F").resize((w, h), Image.BILINEAR)
+        out = np.asarray(im, dtype=np.float32)[None]
+    else:
+        im = Image.fromarray((a * 255).round().astype(np.uint8)).resize((w, h), Image.BILINEAR)
+        out = np.asarray(im, dtype=np.float32).transpose(2, 0, 1) / 255.0
+    return np.ascontiguousarray(np.clip(out, 0, 1)[:c], dtype=np.float32)
+
+
+# ---------------------------------------------------------------------------------------------
+# Pictures (numpy -> PNG bytes; small, cached per snapshot)
+
+
+def upscale(a: np.ndarray, min_side: int) -> np.ndarray:
+    """Repeat pixels (nearest neighbour) until the short side is >= min_side: small maps stay
+    crisp squares instead of being blurred by the browser."""
+    f = max(1, -(-min_side // max(1, min(a.shape[:2]))))
+    f = min(f, max(1, 2048 // max(a.shape[:2])))
+    return a if f == 1 else np.repeat(np.repeat(a, f, axis=0), f, axis=1)
+
+
+def grid_cols(n: int, max_cols: int = 8) -> int:
+    return max(1, min(max_cols, math.ceil(math.sqrt(n))))
+
+
+def maps_png(values: np.ndarray, min_side: int = 40) -> tuple[bytes, Range, str]:
+    """One layer's output as small multiples: (C, H, W) maps share one colour range; a vector
+    (N,) becomes a strip of cells. Returns PNG bytes, the range, and a note on what is shown."""
+    v = np.asarray(values, dtype=np.float32)
+    note = ""
+    if v.ndim == 3:
+        c = v.shape[0]
+        if c > MAX_CHANNELS:
+            note = f"first {MAX_CHANNELS} of {c} channels"
+            v = v[:MAX_CHANNELS]
+        rng = value_range(v)
+        cells = [upscale(colorize(m, rng=rng), min_side) for m in v]
+        return array_to_png(tile(cells, grid_cols(len(cells), 16))), rng, note
+    flat = v.reshape(-1)
+    if flat.size > 1024:
+        note = f"first 1024 of {flat.size} values"
+        flat = flat[:1024]
+    cols = min(32, flat.size)
+    rows = -(-flat.size // cols)
+    padded = np.full(rows * cols, np.nan, np.float32)
+    padded[: flat.size] = flat
+    rng = value_range(flat)
+    img = colorize(padded.reshape(rows, cols), rng=rng)
+    return array_to_png(upscale(img, 14 if rows > 1 else 14)), rng, note
+
+
+def filters_png(
+    w: np.ndarray, max_filters: int = 64, max_inputs: int = 16
+) -> tuple[bytes, Range, str]:
+    """Conv weights (out, in, kh, kw): RGB filters as colour pictures (3 inputs), otherwise a
+    grid with one row per filter and one column per input channel, signed colours centred on 0."""
+    w = np.asarray(w, dtype=np.float32)
+    out, cin = w.shape[:2]
+    note = []
+    if out > max_filters:
+        note.append(f"first {max_filters} of {out} filters")
+        w = w[:max_filters]
+    rng = value_range(w, signed=True)
+    if cin == 3:
+        m = rng.vmax or 1.0
+        cells = [upscale(np.clip(0.5 + f.transpose(1, 2, 0) / (2 * m), 0, 1), 36) for f in w]
+        return array_to_png(tile([(c * 255).round().astype(np.uint8) for c in cells],
+                                 grid_cols(len(cells), 16), gap=3)), rng, ", ".join(note)  # fmt: skip
+    if cin > max_inputs:
+        note.append(f"first {max_inputs} of {cin} input channels")
+        w = w[:, :max_inputs]
+    cin = w.shape[1]
+    size = 24 if cin > 1 else 36
+    cells = [upscale(colorize(k, rng=rng), size) for f in w for k in f]
+    cols = cin if cin > 1 else grid_cols(len(cells), 16)
+    return array_to_png(tile(cells, cols, gap=2)), rng, ", ".join(note)
+
+
+def matrix_png(w: np.ndarray, max_side: int = 256) -> tuple[bytes, Range, str]:
+    """A linear layer's weight matrix (out, in) as one picture (rows are output units)."""
+    w = np.asarray(w, dtype=np.float32)
+    note = ""
+    if w.shape[1] > max_side * 4:
+        note = f"first {max_side * 4} of {w.shape[1]} inputs"
+        w = w[:, : max_side * 4]
+    rng = value_range(w, signed=True)
+    img = colorize(w, rng=rng)
+    fy = max(1, 8 if w.shape[0] <= 16 else 2)
+    fx = max(1, 600 // max(1, w.shape[1]))
+    return array_to_png(np.repeat(np.repeat(img, fy, 0), min(fx, 8), 1)), rng, note
+
+
+def histogram_png(counts: np.ndarray, width: int = 180, height: int = 48,
+                  color=(31, 119, 180)) -> bytes:  # fmt: skip
+    """Bars of a histogram as a small PNG (cheaper for the browser than a chart per layer)."""
+    counts = np.asarray(counts, dtype=np.float64)
+    img = np.full((height, width, 3), 255, np.uint8)
+    if counts.size == 0 or counts.max() <= 0:
+        return array_to_png(img)
+    bins = counts.size
+    xs = (np.arange(width) * bins // width).clip(0, bins - 1)
+    heights = np.round(counts[xs] / counts.max() * (height - 1)).astype(int)
+    rows = np.arange(height)[:, None]
+    mask = rows >= (height - heights)[None, :]
+    mask &= (counts[xs] > 0)[None, :]
+    img[mask] = color
+    img[-1, :] = (160, 160, 160)
+    return array_to_png(img)
+
+
+def range_text(rng: Range) -> str:
+    if rng.signed:
+        return f"blue −{rng.vmax:.3g} · white 0 · red +{rng.vmax:.3g}"
+    return f"dark {rng.vmin:.3g} → bright {rng.vmax:.3g}"
+
+
+def fmt_shape(shape) -> str:
+    return " × ".join(str(int(s)) for s in shape)
+
+
+def fmt_eta(seconds) -> str:
+    if seconds is None or not math.isfinite(seconds):
+        return "estimating time left"
+    seconds = int(round(seconds))
+    if seconds < 60:
+        return f"about {seconds} s left"
+    return f"about {seconds // 60} min {seconds % 60:02d} s left"
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading a Trainer: the live views
+
+
+def _bucket(xs: np.ndarray, ys: np.ndarray, max_points: int = 240) -> tuple[np.ndarray, np.ndarray]:
+    """Average consecutive points so a long run draws at most `max_points` (also smooths)."""
+    n = len(xs)
+    if n <= max_points:
+        return xs, ys
+    edges = np.linspace(0, n, max_points + 1).astype(int)
+    return (np.array([xs[a:b].mean() for a, b in zip(edges[:-1], edges[1:])]),
+            np.array([ys[a:b].mean() for a, b in zip(edges[:-1], edges[1:])]))  # fmt: skip
+
+
+def curve_frames(batches: list[dict], history: list[dict], per_epoch: int):
+    """Long-format tables (epoch, value, series) for the loss and accuracy charts: training per
+    batch (x = epochs done, fractional) and validation at the end of each epoch."""
+    import pandas as pd
+
+    frames = {}
+    for metric, train_key, val_key in (
+        ("loss", "loss", "val_loss"),
+        ("accuracy", "acc", "val_acc"),
+    ):
+        parts = []
+        if batches and per_epoch:
+            x = np.array([b["epoch"] - 1 + b["batch"] / per_epoch for b in batches], float)
+            y = np.array([b[train_key] for b in batches], float)
+            x, y = _bucket(x, y)
+            parts.append(pd.DataFrame({"epoch": x, metric: y, "curve": "train (per batch)"}))
+        val = [(h["epoch"], h[val_key]) for h in history if h.get(val_key) is not None]
+        if val:
+            ex, ey = zip(*val)
+            parts.append(pd.DataFrame({"epoch": ex, metric: ey, "curve": "validation"}))
+        frames[metric] = pd.concat(parts, ignore_index=True) if parts else None
+    return frames["loss"], frames["accuracy"]
+
+
+def show_status(trainer) -> None:
+    """Status line: waiting place, failure as a red sentence, progress bar with numbers."""
+    status = trainer.status
+    if status == "waiting":
+        pos = trainer.queue_position
+        where = f"number {pos} in the queue" if pos else "in the queue"
+        st.info(f"Waiting for a free place to train: you are {where}. The server trains a few "
+                "models at a time so that each one stays fast.",
+                icon=":material/hourglass_top:")  # fmt: skip
+    elif status == "failed":
+        st.error(trainer.error or "Training failed.", icon=":material/error:")
+    p = trainer.progress()
+    words = {
+        "new": "Not started", "waiting": "Waiting", "running": "Training", "paused": "Paused",
+        "stopped": "Stopped", "finished": "Finished", "failed": "Failed",
+    }.get(status, status)  # fmt: skip
+    text = f"{words} · epoch {p.epoch}/{p.epochs} · batch {p.batch}/{p.batches}"
+    if p.images_per_s:
+        text += f" · {p.images_per_s:,.0f} images/s"
+    if status == "running":
+        text += f" · {fmt_eta(p.eta_s)}"
+    st.progress(float(min(1.0, max(0.0, p.fraction))), text=text)
+
+
+def show_curves(ts: TrainingSession, trainer) -> None:
+    """Train (per batch) and validation (per epoch) loss and accuracy: Vega line charts."""
+    seen = ts.cached(("batches",), list)
+    seen.extend(trainer.batch_history(since=len(seen)))
+    history = trainer.history()
+    loss, acc = curve_frames(seen, history, trainer.progress().batches)
+    if loss is None:
+        st.caption("The curves start with the first batch.")
+        return
+    left, right = st.columns(2)
+    with left:
+        st.markdown("**Loss** (lower is better)")
+        st.line_chart(loss, x="epoch", y="loss", color="curve", height=240)
+    with right:
+        st.markdown("**Accuracy** (higher is better)")
+        st.line_chart(acc, x="epoch", y="accuracy", color="curve", height=240)
+    if history and history[-1].get("val_acc") is not None:
+        h = history[-1]
+        gap = h["train_acc"] - h["val_acc"]
+        st.caption(f"Epoch {h['epoch']}: train accuracy {h['train_acc']:.1%}, validation "
+                   f"{h['val_acc']:.1%}.")  # fmt: skip
+        if gap > 0.1:
+            st.caption(f"Train accuracy is {gap:.0%} above validation: the net is learning "
+                       "its training images by heart (overfitting).")  # fmt: skip
+
+
+class _Pictures:
+    """PNGs of the snapshot on screen; made again only when a new snapshot arrives."""
+
+    def __init__(self) -> None:
+        self.snap = None
+        self.made: dict = {}
+
+    def get(self, snap, key, compute):
+        if snap is not self.snap:
+            self.snap, self.made = snap, {}
+        if key not in self.made:
+            self.made[key] = compute()
+        return self.made[key]
+
+
+def _pics(ts: TrainingSession) -> _Pictures:
+    return ts.cached(("pictures",), _Pictures)
+
+
+def show_activations(ts: TrainingSession, snap, classes) -> None:
+    acts = snap.activations or []
+    pics = _pics(ts)
+    probs = getattr(snap, "probs", None)
+    cols = st.columns(3)
+    with cols[0]:
+        st.markdown(f"**input** · {fmt_shape(np.shape(snap.probe))}")
+        st.image(pics.get(snap, "probe", lambda: sample_png(snap.probe)), width=160)
+        if probs is not None and len(probs) == len(classes):
+            top = int(np.argmax(probs))
+            st.caption(f"The net says **{classes[top]}** ({probs[top]:.0%} sure).")
+    for i, a in enumerate(acts):
+        png, rng, note = pics.get(snap, ("act", i), lambda a=a: maps_png(a.values))
+        with cols[(i + 1) % 3]:
+            st.markdown(f"**{a.index}. {a.name}** · {fmt_shape(a.shape)}")
+            st.image(png, width="stretch" if np.ndim(a.values) == 3 else "content")
+            st.caption(range_text(rng) + (f" · {note}" if note else ""))
+
+
+def layer_weights(model) -> list[tuple[int, str, np.ndarray]]:
+    """(index, class name, weight copy) of every top-level layer with a 2-D or 4-D weight."""
+    out = []
+    for i, m in enumerate(model.children()):
+        w = getattr(m, "weight", None)
+        if w is None or w.dim() not in (2, 4):
+            continue
+        out.append((i, type(m).__name__, w.detach().cpu().numpy().copy()))
+    return out
+
+
+def show_filters(ts: TrainingSession, snap, model) -> None:
+    pics = _pics(ts)
+    first = snap.filters
+    if first is not None:
+        png, rng, note = pics.get(snap, "filters0", lambda: filters_png(first))
+        f = first.shape
+        st.markdown(f"**First convolution: {f[0]} filters of {f[1]} × {f[2]} × {f[3]}**")
+        st.image(png)
+        st.caption(("each filter's RGB weights as a colour (grey = 0)" if f[1] == 3
+                    else range_text(rng)) + (f" · {note}" if note else ""))  # fmt: skip
+    weights = pics.get(snap, "weights", lambda: layer_weights(model))
+    deeper = weights[1:] if first is not None and weights and weights[0][2].ndim == 4 else weights
+    for idx, name, w in deeper:
+        if w.ndim == 4:
+            png, rng, note = pics.get(snap, ("filt", idx), lambda w=w: filters_png(w, 32, 32))
+            what = f"{w.shape[0]} filters (rows) × {w.shape[1]} input channels (columns)"
+        else:
+            png, rng, note = pics.get(snap, ("mat", idx), lambda w=w: matrix_png(w))
+            what = f"{w.shape[0]} outputs (rows) × {w.shape[1]} inputs (columns)"
+        st.markdown(f"**{idx}. {name} weights** · {what}")
+        st.image(png)
+        st.caption(range_text(rng) + (f" · {note}" if note else ""))
+
+
+def show_histograms(ts: TrainingSession, snap) -> None:
+    stats = snap.stats or []
+    if not stats:
+        st.caption("This net has no weights.")
+        return
+    pics = _pics(ts)
+    st.caption("How many weights (blue) and gradients dL/dw (red) have each value, per layer. "
+               "|g|/|w| says how big the gradient is next to the weights.")  # fmt: skip
+    for i, s in enumerate(stats):
+        row = st.columns([2, 3, 3])
+        ratio = s.grad_to_weight
+        row[0].markdown(f"**{s.index}. {s.name}**  \n{fmt_shape(s.shape)}"
+                        + (f"  \n|g|/|w| = {ratio:.2g}" if ratio is not None else ""))  # fmt: skip
+        for col, h, color in (
+            (row[1], s.weights, (31, 119, 180)),
+            (row[2], s.grads, (214, 39, 40)),
+        ):
+            if h is None:
+                col.caption("no gradient yet")
+                continue
+            col.image(
+                pics.get(
+                    snap, ("hist", i, color), lambda h=h, k=color: histogram_png(h.counts, color=k)
+                )
+            )
+            col.caption(f"{h.min:.3g} … {h.max:.3g} · mean {h.mean:.2g} · std {h.std:.2g}")
+
+
+OPT_WORDS = {
+    "sgd": "Plain SGD moves the weight against its gradient, by lr times the gradient.",
+    "momentum": "Momentum keeps a velocity v, a running sum of past gradients (each step "
+                "shrunk by mu): the weight keeps moving the way it has been going.",
+    "adam": "Adam keeps a running mean m and a running mean of squares v of the gradient: "
+            "each weight's step is about lr in size, whatever the gradient's scale.",
+}  # fmt: skip
+
+
+def show_update(snap) -> None:
+    u = snap.update
+    if u is None:
+        st.caption("The update rule appears after the first optimizer step.")
+        return
+    idx = ", ".join(str(i) for i in u.index)
+    st.markdown(f"**One weight, `{u.param}[{idx}]`, at step {u.step}** "
+                f"(layer {u.layer}, optimizer {OPTIMIZERS.get(u.optimizer, u.optimizer)})")  # fmt: skip
+    st.write(OPT_WORDS.get(u.optimizer, ""))
+    st.code(u.rule, language=None, wrap_lines=True)
+    if u.optimizer != "sgd":
+        plain = u.w_old - u.lr * u.g
+        st.caption(f"Plain SGD would have written w_new = {u.w_old:.6g} − {u.lr:.3g} × "
+                   f"{u.g:.6g} = {plain:.6g}; {OPTIMIZERS[u.optimizer]} wrote {u.w_new:.6g}.")  # fmt: skip
+    if u.weight_decay:
+        st.caption(f"Weight decay (L2) adds {u.weight_decay:g} × w to the gradient: it pulls "
+                   "every weight a little towards 0 at each step.")  # fmt: skip
+
+
+VIEWS = ("Activations", "Filters", "Histograms", "Update rule")
+
+
+def show_inside(ts: TrainingSession, trainer) -> None:
+    """What the net looks like inside, in tabs; only the open tab is drawn."""
+    snap = trainer.snapshot()
+    if snap is None:
+        st.caption("The inside of the net appears with the first snapshot.")
+        return
+    tabs = st.tabs(list(VIEWS), key="view", bind="query-params")
+    draw = (
+        lambda: show_activations(ts, snap, trainer.classes),
+        lambda: show_filters(ts, snap, trainer.model),
+        lambda: show_histograms(ts, snap),
+        lambda: show_update(snap),
+    )
+    for tab, fn in zip(tabs, draw):
+        with tab:
+            if tab.open is not False:
+                fn()
+    st.caption(f"Snapshot at step {snap.step} (epoch {snap.epoch}, batch {snap.batch}), "
+               f"{snap.time:.1f} s of training.")  # fmt: skip
+
+
+def live_view(ts: TrainingSession) -> None:
+    """Status, progress, curves and the inside of the net, redrawn a few times a second by a
+    fragment while the training is live; when it ends, one full rerun draws the results."""
+    was_live = ts.live()
+
+    @st.fragment(run_every=TICK if was_live else None)
+    def _live() -> None:
+        t = ts.trainer
+        if t is None:
+            st.caption("Press **Start** to train. The curves and the inside of the net appear "
+                       "here and change while it learns.")  # fmt: skip
+            return
+        show_status(t)
+        show_curves(ts, t)
+        show_inside(ts, t)
+        if was_live and not ts.live():
+            st.rerun(scope="app")  # it ended: draw the results and stop the timer
+
+    _live()
+
+
+# ---------------------------------------------------------------------------------------------
+# After training: results on the test split
+
+
+def confusion_figure(confusion: np.ndarray, classes) -> Any:
+    """Counts per (true, predicted) pair as a small heatmap with the numbers written in."""
+    import plotly.graph_objects as go
+
+    k = len(classes)
+    labels = [str(c) for c in classes]
+    fig = go.Figure(go.Heatmap(
+        z=confusion, x=labels, y=labels, colorscale="Blues", showscale=False,
+        text=confusion if k <= 20 else None, texttemplate="%{text}" if k <= 20 else None,
+        hovertemplate="true %{y}, predicted %{x}: %{z}<extra></extra>",
+    ))  # fmt: skip
+    side = min(640, 120 + 34 * k)
+    fig.update_layout(height=side, width=side, margin=dict(l=10, r=10, t=10, b=10),
+                      xaxis_title="predicted", yaxis_title="true", plot_bgcolor="white")  # fmt: skip
+    fig.update_yaxes(autorange="reversed", type="category")
+    fig.update_xaxes(type="category")
+    return fig
+
+
+def show_report(report, dataset, key: str = "cm") -> None:
+    """Test accuracy, the confusion matrix, per-class accuracy and the misclassified images."""
+    import pandas as pd
+
+    from cnnviz.ui.common import show_figure
+
+    classes = [str(c) for c in report.classes]
+    a, b, c = st.columns(3)
+    a.metric("Test accuracy", f"{report.accuracy:.1%}")
+    b.metric("Test loss", f"{report.loss:.3f}")
+    c.metric("Test images", f"{report.n:,}", help="Never seen in training or validation.")
+    left, right = st.columns([3, 2])
+    with left:
+        st.markdown("**Confusion matrix**: rows are the true class, columns what the net said")
+        if len(classes) <= 40:
+            show_figure(confusion_figure(report.confusion, classes), key=key)
+        else:
+            st.dataframe(pd.DataFrame(report.confusion, index=classes, columns=classes))
+    with right:
+        st.markdown("**Accuracy per class**")
+        totals = report.confusion.sum(axis=1)
+        table = pd.DataFrame({"class": classes, "accuracy": report.per_class,
+                              "right": np.diag(report.confusion), "images": totals})  # fmt: skip
+        st.dataframe(table, hide_index=True, width="stretch", column_config={
+            "accuracy": st.column_config.ProgressColumn("accuracy", min_value=0.0, max_value=1.0,
+                                                        format="percent"),
+        })  # fmt: skip
+    wrong = np.asarray(report.misclassified)
+    st.markdown(f"**Misclassified test images**: {len(wrong)} of {report.n}"
+                + (", the first 40:" if len(wrong) > 40 else ""))  # fmt: skip
+    if len(wrong) and dataset is not None and len(dataset.y_test) == report.n:
+        shown = wrong[:40]
+        st.image([sample_png(dataset.x_test[i], 64) for i in shown],
+                 caption=[f"#{i}: {classes[dataset.y_test[i]]} → {classes[report.predictions[i]]}"
+                          for i in shown], width=88)  # fmt: skip
+    elif not len(wrong):
+        st.caption("None: every test image is right.")
+
+
+def results_section(ts: TrainingSession) -> None:
+    t = ts.trainer
+    if t is None or t.progress().step == 0:
+        st.caption("The results appear after some training.")
+        return
+    try:
+        report = ts.cached(("report",), t.evaluate)
+    except ValueError as err:
+        st.error(str(err), icon=":material/block:")
+        return
+    show_report(report, ts.dataset)
+    save_finished_run(ts, report)
+
+
+# ---------------------------------------------------------------------------------------------
+# Checkpoints: download, upload (guarded), and the runs/ folder
+
+
+def _runs_dir():
+    from cnnviz import checkpoint
+
+    return checkpoint.runs_dir()
+
+
+def trainer_meta(ts: TrainingSession, report=None) -> dict:
+    meta = dict(ts.trainer.meta())
+    if report is not None:
+        meta.setdefault("metrics", {})
+        meta["metrics"] = dict(meta["metrics"], test_accuracy=float(report.accuracy),
+                               test_loss=float(report.loss))  # fmt: skip
+    return meta
+
+
+def save_finished_run(ts: TrainingSession, report) -> None:
+    """A finished training is written to runs/ once, so a server restart loses nothing."""
+    from cnnviz import checkpoint
+
+    t = ts.trainer
+    if t.status != "finished" or ts.generation in ts.saved:
+        if ts.generation in ts.saved:
+            st.caption(f"Saved on the server as `{ts.saved[ts.generation]}`.")
+        return
+    try:
+        path = checkpoint.save_run(_runs_dir(), t.model, trainer_meta(ts, report))
+    except (OSError, ValueError) as err:
+        ts.saved[ts.generation] = ""
+        st.warning(f"Could not save this run on the server: {err}", icon=":material/warning:")
+        return
+    ts.saved[ts.generation] = str(path)
+    st.caption(f"Saved on the server as `{path}`.")
+
+
+def _file_stem(meta: dict) -> str:
+    import re
+
+    name = f"cnnviz-{meta.get('dataset', 'data')}-{meta.get('arch', 'net')}"
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", name)[:80]
+
+
+def download_buttons(ts: TrainingSession) -> None:
+    from cnnviz import checkpoint
+
+    t = ts.trainer
+    if t is None or t.status not in DONE + ("paused",) or t.progress().step == 0:
+        st.caption("Train a model (or pause it) to download it.")
+        return
+    step = t.progress().step
+    report = ts.cache.get((ts.generation, "report"))
+    weights, meta_json = ts.cached(("checkpoint", step, report is not None),
+                                   lambda: checkpoint.save(t.model, trainer_meta(ts, report)))  # fmt: skip
+    stem = _file_stem(t.meta())
+    a, b = st.columns(2)
+    a.download_button("Weights (.safetensors)", weights, f"{stem}.safetensors",
+                      "application/octet-stream", key="dl_weights", on_click="ignore",
+                      icon=":material/download:", width="stretch")  # fmt: skip
+    b.download_button("Description (.json)", meta_json, f"{stem}.json", "application/json",
+                      key="dl_meta", on_click="ignore", icon=":material/description:",
+                      width="stretch")  # fmt: skip
+    st.caption(f"Both files together reopen the model here (step {step}). The weights file holds "
+               "numbers only (safetensors: no code), the JSON the architecture, data and "
+               "metrics.")  # fmt: skip
+
+
+def _open_model(model, meta: dict, source: str) -> None:
+    st.session_state["_opened"] = {"model": model, "meta": meta, "source": source}
+
+
+def upload_checkpoint() -> None:
+    from cnnviz import checkpoint
+
+    a, b = st.columns(2)
+    w = a.file_uploader("Weights (.safetensors)", type=["safetensors"], key="up_weights")
+    m = b.file_uploader("Description (.json)", type=["json"], key="up_meta")
+    if w is None or m is None:
+        if w is not None or m is not None:
+            st.caption("Upload both files: the weights and their description.")
+        return
+    ident = (w.file_id, m.file_id)
+    if st.session_state.get("_uploaded_ident") == ident:
+        return
+    try:
+        model, meta = checkpoint.load(w.getvalue(), m.getvalue())
+    except ValueError as err:
+        st.error(str(err), icon=":material/block:")
+        return
+    st.session_state["_uploaded_ident"] = ident
+    _open_model(model, meta, f"{w.name} + {m.name}")
+
+
+def runs_list() -> None:
+    from cnnviz import checkpoint
+
+    try:
+        runs = _list_runs()
+    except (OSError, ValueError) as err:
+        st.caption(f"The saved runs cannot be listed: {err}")
+        return
+    if not runs:
+        st.caption("No saved runs yet: a finished training is saved here automatically, and "
+                   "`python -m cnnviz train ...` saves one from the command line.")  # fmt: skip
+        return
+    labels = {str(r.path): run_label(r) for r in runs}
+    choice = st.selectbox("Saved runs on this server", list(labels), format_func=labels.get,
+                          key="run_choice")  # fmt: skip
+    if st.button("Open this run", key="open_run", icon=":material/folder_open:"):
+        try:
+            model, meta = checkpoint.load_run(choice)
+        except ValueError as err:
+            st.error(str(err), icon=":material/block:")
+            return
+        _open_model(model, meta, labels[choice])
+
+
+def run_label(r) -> str:
+    acc = (r.metrics or {}).get("test_accuracy")
+    if acc is None:
+        acc = (r.metrics or {}).get("val_acc")
+        acc = f"validation {acc:.1%}" if isinstance(acc, (int, float)) else ""
+    else:
+        acc = f"test {acc:.1%}"
+    return " · ".join(p for p in (r.name, r.dataset, r.arch, acc) if p)
+
+
+def _list_runs():
+    """The runs/ folder's runs, read again only when the folder changed (new or removed runs)."""
+    from cnnviz import checkpoint
+
+    root = _runs_dir()
+    try:
+        stamp = (str(root), root.stat().st_mtime_ns)
+    except OSError:
+        return []
+    got = st.session_state.get("_runs_cache")
+    if got is None or got[0] != stamp:
+        got = st.session_state["_runs_cache"] = (stamp, checkpoint.list_runs(root))
+    return got[1]
+
+
+def opened_model_view(dataset, probe_x) -> None:
+    """The model opened from an upload or runs/: its description, filters, what it sees in the
+    chosen sample, and its accuracy on the current data's test split when they fit."""
+    from cnnviz import probe as probes
+
+    opened = st.session_state.get("_opened")
+    if not opened:
+        return
+    model, meta = opened["model"], opened["meta"]
+    st.markdown(f"#### Opened: {opened['source']}")
+    st.button("Close", key="close_opened", icon=":material/close:",
+              on_click=lambda: st.session_state.pop("_opened", None))  # fmt: skip
+    metrics = meta.get("metrics", {}) or {}
+    st.markdown(
+        f"Architecture `{meta.get('arch', '?')}` · data **{meta.get('dataset', '?')}** · input "
+        f"{fmt_shape(meta.get('input_shape', ()))} · {len(meta.get('classes', []))} classes"
+        + "".join(f" · {k.replace('_', ' ')} {v:.3g}" for k, v in metrics.items()
+                  if isinstance(v, (int, float)) and not isinstance(v, bool))
+    )  # fmt: skip
+    fits = (dataset is not None and list(dataset.input_shape) == list(meta.get("input_shape", []))
+            and [str(c) for c in dataset.classes] == [str(c) for c in meta.get("classes", [])])  # fmt: skip
+    if not fits:
+        st.caption("Pick the data this model was trained on (same image size and classes) to "
+                   "see what it sees and test it.")  # fmt: skip
+        return
+    acts = probes.capture(model, probe_x)
+    cols = st.columns(4)
+    for i, a in enumerate(acts):
+        png, rng, note = maps_png(a.values)
+        with cols[i % 4]:
+            st.markdown(f"**{a.index}. {a.name}** · {fmt_shape(a.shape)}")
+            st.image(png, width="stretch" if np.ndim(a.values) == 3 else "content")
+    report = _opened_report(opened, dataset)
+    if report is not None:
+        show_report(report, dataset, key="cm_opened")
+
+
+def _opened_report(opened: dict, dataset):
+    """The opened model tested on the current data's test split (a Trainer is only the way to
+    reach the evaluation code; it is never started)."""
+    from cnnviz.train import TrainConfig, Trainer
+
+    key = ("report", id(dataset))
+    if key in opened:
+        return opened[key]
+    meta = opened["meta"]
+    try:
+        t = Trainer(dataset, meta["arch"], TrainConfig())
+        t.model.load_state_dict(opened["model"].state_dict())
+        opened[key] = t.evaluate()
+    except (ValueError, KeyError, RuntimeError) as err:
+        st.caption(f"This model cannot be tested on these data: {err}")
+        opened[key] = None
+    return opened[key]
+
+
+def checkpoint_section(ts: TrainingSession, dataset, probe_x=None) -> None:
+    st.markdown("**Download this training's model**")
+    download_buttons(ts)
+    st.markdown("**Open a model**: upload both files, or pick a run saved on this server")
+    upload_checkpoint()
+    runs_list()
+    opened_model_view(dataset, probe_x)
