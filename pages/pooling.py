@@ -1,13 +1,177 @@
-"""Pooling (being built)."""
+"""Pooling: max, average and global average side by side, on a small grid and on your image."""
 
+from __future__ import annotations
+
+import numpy as np
 import streamlit as st
 
-from cnnviz.ui.common import run_safely
+import cnnviz
+from cnnviz.colors import upscale
+from cnnviz.figures import pool_input_figure, pool_output_figure
+from cnnviz.images import to_uint8
+from cnnviz.kernels import KernelError, format_kernel, parse_kernel
+from cnnviz.shapes import Fix, SettingError
+from cnnviz.ui.common import run_safely, share_link, show_figure, show_source
+from cnnviz.ui.image_input import pick_image
+from cnnviz.ui.maps import picture_bytes
+from cnnviz.ui.sizes import refuse, show_formulas
+
+DEFAULT_GRID = "1 3 2 1; 4 6 5 0; 3 1 1 2; 0 2 4 3"
+MAX_GRID = 12
+KEYS = {"kernel_size": "k", "stride": "s", "padding": "p"}
+
+
+def _grid_edited(base: np.ndarray, key: str) -> None:
+    g = np.array(base, dtype=np.float32)
+    for row, cells in st.session_state[key].get("edited_rows", {}).items():
+        for col, value in cells.items():
+            if value is not None and np.isfinite(value):
+                g[int(row), int(col)] = value
+    st.session_state["grid_text"] = format_kernel(g)
+    st.session_state["grid_version"] = st.session_state.get("grid_version", 0) + 1
+
+
+def _grid_resized(base: np.ndarray) -> None:
+    rows, cols = st.session_state["grid_rows"], st.session_state["grid_cols"]
+    g = np.zeros((rows, cols), np.float32)
+    h, w = min(rows, base.shape[0]), min(cols, base.shape[1])
+    g[:h, :w] = base[:h, :w]
+    fresh = np.random.default_rng(rows * 100 + cols).integers(0, 10, (rows, cols))
+    mask = np.ones_like(g, bool)
+    mask[:h, :w] = False
+    g[mask] = fresh[mask]  # new cells get small whole numbers, easy to compare by eye
+    st.session_state["grid_text"] = format_kernel(g)
+    st.session_state["grid_version"] = st.session_state.get("grid_version", 0) + 1
+
+
+def grid_input() -> np.ndarray:
+    """The small grid: from the session, else the URL (`grid`), else the default."""
+    text = st.session_state.get("grid_text") or st.query_params.get("grid") or DEFAULT_GRID
+    try:
+        g = parse_kernel(text, max_size=MAX_GRID)
+    except KernelError as err:
+        st.warning(f"The grid in the link could not be read ({err}); showing the default.",
+                   icon=":material/link_off:")  # fmt: skip
+        g = parse_kernel(DEFAULT_GRID)
+    st.session_state["grid_text"] = format_kernel(g)
+    if st.session_state["grid_text"] != DEFAULT_GRID:
+        st.query_params["grid"] = st.session_state["grid_text"]
+    elif "grid" in st.query_params:
+        del st.query_params["grid"]
+    v = st.session_state.get("grid_version", 0)
+    key = f"pool_grid_{v}"
+    st.data_editor(g, key=key, on_change=_grid_edited, args=(g, key), hide_index=True,
+                   width="stretch")  # fmt: skip
+    a, b = st.columns(2)
+    st.session_state["grid_rows"], st.session_state["grid_cols"] = g.shape
+    a.number_input("Rows", 1, MAX_GRID, key="grid_rows", on_change=_grid_resized, args=(g,))
+    b.number_input("Columns", 1, MAX_GRID, key="grid_cols", on_change=_grid_resized, args=(g,))
+    return g
+
+
+def controls() -> dict:
+    k = st.slider("Pool size", 1, 6, 2, key="k", bind="query-params", help="the window's side")
+    s = st.slider("Stride", 1, 6, 2, key="s", bind="query-params",
+                  help="how far the window moves; PyTorch's default is the pool size")  # fmt: skip
+    p = st.slider("Padding", 0, 3, 0, key="p", bind="query-params",
+                  help="at most half the pool size (PyTorch's rule)")  # fmt: skip
+    ceil = st.toggle("ceil_mode (keep a last, partial window)", False, key="ceil",
+                     bind="query-params")  # fmt: skip
+    return dict(kernel_size=k, stride=s, padding=p, ceil_mode=ceil)
+
+
+def apply_fix(fix: Fix) -> None:
+    for name, value in fix.changes:
+        st.session_state[KEYS[name]] = value
+
+
+def grid_section(g: np.ndarray, c: dict) -> None:
+    st.subheader("On a small grid")
+    size = cnnviz.output_size(g.shape, c["kernel_size"], c["stride"], c["padding"], op="pool",
+                              ceil_mode=c["ceil_mode"])  # fmt: skip
+    x = g[None]
+    mx, win = cnnviz.max_pool2d(x, **c, return_indices=True)
+    avg = cnnviz.avg_pool2d(x, **c)
+    gap = cnnviz.global_avg_pool2d(x)
+    cols = st.columns([1.3, 1, 1, 0.7])
+    with cols[0]:
+        show_figure(pool_input_figure(g, c["kernel_size"], c["stride"], c["padding"], size.size,
+                                      win[0], "Input · max winners ringed"),
+                    key="pool_in")  # fmt: skip
+    with cols[1]:
+        show_figure(pool_output_figure(mx[0], f"Max pool {mx.shape[1]}×{mx.shape[2]}"),
+                    key="pool_max")  # fmt: skip
+    with cols[2]:
+        show_figure(pool_output_figure(avg[0], f"Average pool {avg.shape[1]}×{avg.shape[2]}"),
+                    key="pool_avg")  # fmt: skip
+    with cols[3]:
+        show_figure(pool_output_figure(gap[0], "Global average 1×1", colored=False),
+                    key="pool_gap")  # fmt: skip
+    st.caption("Each window has its colour; the output cell of that window has the same colour. "
+               "Max keeps the largest number of each window (ringed); average adds the window "
+               "and divides by its size (padding counts as 0, as in PyTorch's default); global "
+               "average takes the mean of everything: one number per channel.")  # fmt: skip
+    show_formulas(size, "Pooling")
+
+
+def image_section(image: np.ndarray, c: dict) -> None:
+    st.subheader("On your image: pooling keeps the channels")
+    x = np.ascontiguousarray(image.transpose(2, 0, 1))
+    size = cnnviz.output_size(x.shape[1:], c["kernel_size"], c["stride"], c["padding"],
+                              op="pool", ceil_mode=c["ceil_mode"])  # fmt: skip
+    mx = cnnviz.max_pool2d(x, **c)
+    avg = cnnviz.avg_pool2d(x, **c)
+    gap = cnnviz.global_avg_pool2d(x)[:, 0, 0]
+    ch, h, w = x.shape
+    cols = st.columns(4)
+    shown = [(f"Input {h} × {w} × {ch}", x), (f"Max pool {mx.shape[1]} × {mx.shape[2]} × {ch}", mx),
+             (f"Average pool {avg.shape[1]} × {avg.shape[2]} × {ch}", avg)]  # fmt: skip
+    for col, (title, a) in zip(cols, shown):
+        with col:
+            st.markdown(f"**{title}**")
+            rgb = upscale(to_uint8(a.transpose(1, 2, 0)), 256)  # small results stay crisp
+            st.image(picture_bytes(rgb), width="stretch")
+    with cols[3]:
+        st.markdown(f"**Global average 1 × 1 × {ch}**")
+        swatch = np.ones((64, 64, 3), np.float32) * gap[None, None, :]
+        st.image(picture_bytes(to_uint8(swatch)), width=96)
+        st.caption("R {:.3f} · G {:.3f} · B {:.3f}".format(*gap))
+    st.info(f"{ch} channels in, {ch} channels out: pooling works on each channel by itself and "
+            f"only shrinks height and width ({h} × {w} → {size.size[0]} × {size.size[1]}).",
+            icon=":material/layers:")  # fmt: skip
 
 
 def page() -> None:
     st.title("Pooling")
-    st.info("This page is being built.")
+    st.write("Pooling slides a window like a convolution but has no weights: it keeps the "
+             "largest number (max) or the mean (average) of each window.")  # fmt: skip
+    top = st.container(horizontal=True, horizontal_alignment="right")
+    with st.sidebar:
+        c = controls()
+        with st.container(border=True):
+            st.markdown("**The small grid**")
+            g = grid_input()
+        with st.container(border=True):
+            image, _ = pick_image(default_size=128)
+    try:
+        grid_section(g, c)
+    except SettingError as err:
+        refuse(err, "Pooling on the grid", KEYS, apply_fix)
+    try:
+        image_section(image.array, c)
+    except SettingError as err:
+        refuse(err, "Pooling on the image", {}, apply_fix)
+    with st.expander("The same layers in PyTorch", icon=":material/code:"):
+        from cnnviz.codegen import layer_code
+
+        args = (c["kernel_size"], c["stride"], c["padding"], 1)
+        st.code("from torch import nn\n\n"
+                f"max_pool = {layer_code('pool', *args, ceil_mode=c['ceil_mode'])}\n"
+                f"avg_pool = {layer_code('pool', *args, ceil_mode=c['ceil_mode'], pool='avg')}\n"
+                "global_avg = nn.AdaptiveAvgPool2d(1)", language="python")  # fmt: skip
+    show_source(cnnviz.max_pool2d, cnnviz.avg_pool2d)
+    with top:
+        share_link()
 
 
 run_safely(page)
