@@ -662,20 +662,20 @@ def _impossible(
             candidates.append(changes)
     candidates.append("remove")
     fixes = _try_fixes(layers, i, input_shape, n_classes, candidates)
-    padded = [
-        Layer("conv", {**L.args, "padding": L.args["dilation"] * (L.args["kernel_size"] - 1) // 2})
-        if L.kind == "conv" else L
-        for L in layers
-    ]  # fmt: skip
+    padded = pad_convs(layers)
     if padded != layers and _fits(padded, input_shape, n_classes):
-        fixes.append(("pad every conv by half its kernel (p = k // 2), so convs keep the size",
+        fixes.append(("pad every conv by k // 2 so it keeps the size",
                       to_text(padded)))  # fmt: skip
     size = min_input_size(layers, input_shape, n_classes)
     if size is not None:
         fixes.append((f"use an input of at least {size}×{size} pixels", None))
+    core = re.split(r"\. (?:Try|Use) ", reason.rstrip("."))[0]
+    axes, _, core = core.partition(": ") if ": " in core else ("", "", core)
+    words = "; or ".join(t for t, _ in fixes[:3])
     return ArchError(
         f"{_culprit(i, layer)}: its {what} not fit the {shape[1]}×{shape[2]} map it gets "
-        f"({_fmt_shape(shape)}): {reason}",
+        f"({axes + ': ' if axes else ''}{core})"
+        + (f"; what would fit: {words}." if words else "."),
         i,
         fixes=fixes,
     )
@@ -731,6 +731,35 @@ def min_input_size(spec, input_shape, n_classes: int | None = None) -> int | Non
         else:
             lo = mid + 1
     return lo
+
+
+def pad_convs(spec) -> list[Layer]:
+    """The same layers with every conv padded by dilation·(k − 1) // 2 (odd kernels keep size)."""
+    return [
+        Layer("conv", {**L.args, "padding": L.args["dilation"] * (L.args["kernel_size"] - 1) // 2})
+        if L.kind == "conv" else L
+        for L in _layers(spec)
+    ]  # fmt: skip
+
+
+def preset_for(name: str, input_shape, n_classes: int = 10) -> tuple[str, str | None]:
+    """A preset's spec for this input, and a note when it had to change: a preset too deep for a
+    small input (the Keras net on 16×16 digits) gets every conv padded to keep its size, if that
+    fits; otherwise the preset comes back unchanged (check() then says why it cannot work)."""
+    if name not in PRESETS:
+        raise ArchError(f"{name!r} is not a preset; use one of {', '.join(PRESETS)}.")
+    spec = PRESETS[name]
+    shape = _check_input_shape(input_shape)
+    if _fits(parse(spec), shape, n_classes):
+        return spec, None
+    padded = pad_convs(spec)
+    if _fits(padded, shape, n_classes):
+        need = min_input_size(spec, shape, n_classes)
+        return to_text(padded), (
+            f"{PRESET_INFO[name][0]} needs an input of at least {need}×{need}; on "
+            f"{shape[1]}×{shape[2]} every conv is padded so it keeps the size."
+        )
+    return spec, None
 
 
 # ---------------------------------------------------------------- build, check, code
@@ -853,8 +882,8 @@ def to_code(spec, input_shape, n_classes: int) -> str:
     lines += [
         ")",
         "",
-        f"x = torch.zeros(1, {c}, {h}, {wd})",
-        f"print(model(x).shape)  # torch.Size([1, {n_classes}])",
+        f"x = torch.zeros(2, {c}, {h}, {wd})  # a batch of 2 images",
+        f"print(model(x).shape)  # torch.Size([2, {n_classes}]): one score per class",
     ]
     return "\n".join(lines) + "\n"
 
