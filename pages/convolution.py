@@ -34,7 +34,7 @@ CHANNEL_TEXT = {
 }
 # engine argument name -> this page's widget key, for the one-click fixes
 CONV_KEYS = {"padding": "p", "stride": "s", "dilation": "d", "padding_mode": "pm"}
-POOL_KEYS = {"kernel_size": "pool_k", "stride": "pool_s"}
+POOL_KEYS = {"kernel_size": "pool_k", "stride": "pool_s", "dilation": None}  # None: always 1 here
 
 
 def both(label: str, key: str, lo: int, hi: int, default: int, square: bool, help: str):
@@ -136,6 +136,8 @@ def apply(keys: dict[str, str], square: bool):
     def callback(fix: Fix) -> None:
         for name, value in fix.changes:
             key = keys[name]
+            if key is None:
+                continue
             if name == "padding":
                 st.session_state["pk"] = "number"
             targets = [key] if square or name not in CONV_KEYS or name == "padding_mode" else (

@@ -18,7 +18,7 @@ from cnnviz.ui.sizes import refuse, show_formulas
 
 DEFAULT_GRID = "1 3 2 1; 4 6 5 0; 3 1 1 2; 0 2 4 3"
 MAX_GRID = 12
-KEYS = {"kernel_size": "k", "stride": "s", "padding": "p"}
+KEYS = {"kernel_size": "k", "stride": "s", "padding": "p", "dilation": None}  # None: always 1
 
 
 def _grid_edited(base: np.ndarray, key: str) -> None:
@@ -82,7 +82,8 @@ def controls() -> dict:
 
 def apply_fix(fix: Fix) -> None:
     for name, value in fix.changes:
-        st.session_state[KEYS[name]] = value
+        if KEYS[name] is not None:
+            st.session_state[KEYS[name]] = value
 
 
 def grid_section(g: np.ndarray, c: dict) -> None:

@@ -22,7 +22,8 @@ def show_formulas(out: OutputSize, what: str) -> None:
 def refuse(
     err: SettingError, what: str, keys: dict[str, str], apply: Callable[[Fix], None]
 ) -> None:
-    """A red panel; fix buttons only for the settings this page has (`keys`: engine name -> key)."""
+    """A red panel; fix buttons only for the settings this page has (`keys`: engine name ->
+    widget key, or None for a setting the page keeps at the value the fix asks for)."""
     usable = [f for f in err.fixes if f.changes and all(n in keys for n, _ in f.changes)]
     shown = SettingError(str(err), usable + [f.text for f in err.fixes if f not in usable])
     show_setting_error(shown, title=f"{what}: these settings cannot work", apply=apply)

@@ -1,0 +1,173 @@
+"""Convolution page (AppTest): every control, the numbers it shows against the engine, impossible
+settings explained with working fixes, uploads good and bad, shared links good and bad."""
+
+from __future__ import annotations
+
+import io
+import re
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import cnnviz
+from cnnviz import playground
+
+PAGE = "pages/convolution.py"
+
+
+def text(at) -> str:
+    return "\n".join([m.value for m in at.markdown] + [c.value for c in at.caption]
+                     + [c.value for c in at.code])  # fmt: skip
+
+
+def errors(at) -> list[str]:
+    return [e.value for e in at.error]
+
+
+def png(a: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(a).save(buf, "PNG")
+    return buf.getvalue()
+
+
+def test_defaults_show_sizes_formulas_and_one_cell(open_page) -> None:
+    at = open_page(PAGE)
+    assert not errors(at)
+    size = cnnviz.output_size((256, 256), 3, 1, 0)
+    assert size.dims[0].formula in text(at)
+    pool = cnnviz.output_size(size.size, 2, 2, op="pool")
+    assert pool.dims[0].formula in text(at)
+    assert "254 × 254 × 1" in text(at) and "127 × 127 × 1" in text(at)
+    assert "The arithmetic of one pixel: map 1, row 127, column 127" in text(at)
+
+
+@pytest.mark.parametrize(
+    "params, chain",
+    [
+        ({"s": "2", "p": "1"}, "128 × 128 × 1"),
+        ({"pk": "same"}, "256 × 256 × 1"),
+        ({"pk": "full", "pool": "None"}, "258 × 258 × 1"),
+        ({"pk": "valid", "d": "2"}, "252 × 252 × 1"),
+        ({"sq": "false", "s": "1", "s_w": "3", "p": "0", "p_w": "2"}, "254 × 86 × 1"),
+        ({"ch": "Per channel (depthwise)"}, "254 × 254 × 3"),
+        ({"ch": "True RGB convolution", "extra": ["sobel y", "gaussian 3"]}, "254 × 254 × 3"),
+        ({"ch": "Grayscale", "extra": "emboss"}, "254 × 254 × 2"),
+        ({"kernel": "gaussian 7"}, "250 × 250 × 1"),
+        ({"kernel": "random", "kh": "2", "kw": "5", "seed": "7"}, "255 × 252 × 1"),
+        ({"kernel": "my own", "kt": "1 2; 3 4; 5 6"}, "254 × 255 × 1"),
+        ({"pm": "reflect", "p": "3"}, "260 × 260 × 1"),
+        ({"pm": "circular", "p": "2"}, "258 × 258 × 1"),
+        ({"pm": "replicate", "p": "1", "b": "0.5"}, "256 × 256 × 1"),
+        ({"act": "Leaky ReLU", "slope": "0.2"}, "254 × 254 × 1"),
+        ({"act": "Sigmoid", "pool": "Average", "pool_k": "3", "pool_s": "1"}, "252 × 252 × 1"),
+        ({"act": "tanh", "pool": "None"}, "254 × 254 × 1"),
+        ({"act": "None", "norm": "true", "kernel": "box blur 3"}, "254 × 254 × 1"),
+        ({"div": "PuOr_r", "seq": "magma"}, "254 × 254 × 1"),
+        ({"size": "64", "sample": "dot"}, "31 × 31 × 1"),
+    ],
+)
+def test_every_control_through_the_url(open_page, params, chain) -> None:
+    at = open_page(PAGE, **params)
+    assert not errors(at), errors(at)
+    assert chain in text(at), text(at)[:600]
+    assert "The arithmetic of one pixel" in text(at)
+
+
+def test_the_clicked_pixel_shows_the_engines_number(open_page) -> None:
+    at = open_page(PAGE, s="2", p="1", ch="True RGB convolution", b="0.25")
+    at.session_state["map_click"] = {"x": 10, "y": 20, "width": 200, "height": 200,
+                                     "unix_time": 1}  # fmt: skip
+    at.run(timeout=30)
+    row, col = int(20 / 200 * 128), int(10 / 200 * 128)
+    assert f"map 1, row {row}, column {col}" in text(at)
+    image = cnnviz.sample_image("astronaut", "rgb", 256).array
+    s = playground.Settings(filters=(cnnviz.preset("sobel_x"),), channels="rgb", stride=(2, 2),
+                            padding=(1, 1), bias=0.25)  # fmt: skip
+    expected = playground.run(image, s).feature[0, row, col]
+    shown = re.search(r"holds \*\*<span data-testid='cell-value'>(.*?)</span>", text(at))
+    assert np.float32(shown.group(1)) == expected  # to the last digit
+    assert at.query_params["cell"] == f"0-{row}-{col}"
+
+
+def test_typed_kernel_becomes_custom_and_lands_in_the_url(open_page) -> None:
+    at = open_page(PAGE)
+    at.text_area(key="kernel_text_0").set_value("0 1 0; 1 -4 1; 0 1 0").run(timeout=30)
+    assert at.selectbox(key="kernel").value == "custom"
+    assert at.query_params["kt"] == "0 1 0; 1 -4 1; 0 1 0"
+    at.text_area(key="kernel_text_1").set_value("1 2 three").run(timeout=30)
+    assert any("three" in e for e in errors(at))  # the typed mistake is named, nothing breaks
+
+
+def test_kernel_resize_keeps_the_centre(open_page) -> None:
+    at = open_page(PAGE)
+    at.number_input(key="kernel_rows_0").set_value(5).run(timeout=30)
+    assert at.query_params["kt"] == "0 0 0; -1 0 1; -2 0 2; -1 0 1; 0 0 0"
+
+
+def test_impossible_conv_is_explained_and_a_fix_works(open_page) -> None:
+    at = open_page(
+        PAGE, size="64", sample="dot", kernel="random", kh="11", kw="11", d="5", pool="None"
+    )
+    assert any("cannot work" in e for e in errors(at)), errors(at)
+    assert "Input" in text(at)  # the page is not blank: the input is still there
+    fixes = [b for b in at.button if b.label.startswith("Set ")]
+    assert fixes
+    fixes[0].click().run(timeout=30)
+    assert not errors(at), errors(at)
+    assert "The arithmetic of one pixel" in text(at)
+
+
+def test_impossible_pooling_is_explained_and_its_fix_sets_the_pool(open_page) -> None:
+    at = open_page(PAGE, size="64", sample="dot", s="8", pool_k="8", pool_s="8")
+    assert any("Pooling" in e for e in errors(at)), errors(at)
+    fix = next(b for b in at.button if b.label.startswith("Set kernel size"))
+    fix.click().run(timeout=30)
+    assert not errors(at), errors(at)
+    assert at.slider(key="pool_k").value < 8
+
+
+def test_bad_link_values_fall_back_with_a_note(open_page) -> None:
+    at = open_page(PAGE, kernel="my own", kt="1 2; x", cell="nonsense", s="999", size="7")
+    assert not errors(at)
+    assert any("could not be read" in w.value for w in at.warning)
+    assert "254 × 254 × 1" in text(at)
+
+
+def test_compare_shows_both_sizes(open_page) -> None:
+    at = open_page(PAGE, cmp="true")
+    assert "A (your settings): conv 254 × 254 → pool 127 × 127" in text(at)
+    assert "B: conv 127 × 127 → pool 63 × 63" in text(at)
+    at = open_page(PAGE, cmp="true", b_s="same", b_pool="avg", b_pm="reflect", b_p="1")
+    assert "B: conv 256 × 256 → pool 128 × 128" in text(at)
+
+
+def test_code_and_downloads(open_page) -> None:
+    at = open_page(PAGE, s="2", pm="reflect", p="1")
+    code = text(at)
+    assert "nn.Conv2d(1, 1, kernel_size=3, stride=2, padding=1, padding_mode='reflect')" in code
+    assert "x = F.pad(x, (1, 1, 1, 1), mode='reflect')" in code
+    labels = [b.proto.label for b in at.get("download_button")]
+    assert labels == ["Feature maps (PNG)", "Pooled maps (PNG)"]
+
+
+@pytest.mark.parametrize(
+    "image, expect",
+    [
+        (np.zeros((40, 30, 3), np.uint8), "Working on 30 × 40 px."),
+        (np.full((20, 20), 200, np.uint8), "Working on 20 × 20 px."),
+    ],
+)
+def test_upload_a_picture(open_page, image, expect) -> None:
+    at = open_page(PAGE, src="Upload")
+    at.file_uploader(key="upload").upload("mine.png", png(image), "image/png").run(timeout=30)
+    assert not errors(at), errors(at)
+    assert expect in text(at)
+
+
+def test_a_bad_upload_gets_one_sentence_and_the_page_stays(open_page) -> None:
+    at = open_page(PAGE, src="Upload")
+    at.file_uploader(key="upload").upload("notes.png", b"just text, not a picture",
+                                          "image/png").run(timeout=30)  # fmt: skip
+    assert len(errors(at)) == 1 and "notes.png" in errors(at)[0]
+    assert "The arithmetic of one pixel" in text(at)  # the sample is used meanwhile
