@@ -7,6 +7,7 @@ the model in eval mode for one forward pass and restores every module's mode aft
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -111,21 +112,37 @@ class Histogram:
     norm: float  # L2 norm of all the values
 
 
-def histogram(values: np.ndarray, bins: int = 30) -> Histogram:
-    """Histogram of finite values; NaN/Inf are left out of the counts (n counts only finite)."""
-    v = np.asarray(values, dtype=np.float64).ravel()
-    v = v[np.isfinite(v)]
-    if v.size == 0:
+def histogram(values, bins: int = 30) -> Histogram:
+    """Histogram of the finite values (a tensor or an array) in `bins` equal bins from their
+    min to their max (the last bin includes the max); NaN/Inf are left out and `n` counts only
+    the finite values. Four passes in torch: a snapshot of 650k weights takes a few ms."""
+    t = (
+        values.detach()
+        if isinstance(values, torch.Tensor)
+        else torch.from_numpy(np.asarray(values))
+    )
+    t = t.reshape(-1).to("cpu", torch.float32)
+    if t.numel():
+        lo_t, hi_t = torch.aminmax(t)
+        lo, hi = float(lo_t), float(hi_t)
+        if not (math.isfinite(lo) and math.isfinite(hi)):
+            t = t[torch.isfinite(t)]
+            if t.numel():
+                lo_t, hi_t = torch.aminmax(t)
+                lo, hi = float(lo_t), float(hi_t)
+    n = int(t.numel())
+    if n == 0:
         return Histogram(np.zeros(bins, np.int64), np.linspace(-1, 1, bins + 1), 0, *(np.nan,) * 5)
-    lo, hi = float(v.min()), float(v.max())
-    if lo == hi:
-        pad = max(abs(lo) * 1e-3, 1e-6)
-        lo, hi = lo - pad, hi + pad
-    counts, edges = np.histogram(v, bins=bins, range=(lo, hi))
-    return Histogram(
-        counts.astype(np.int64), edges, int(v.size), float(v.mean()), float(v.std()),
-        float(v.min()), float(v.max()), float(np.sqrt(np.square(v).sum())),
-    )  # fmt: skip
+    a, b = lo, hi
+    if a == b:
+        pad = max(abs(a) * 1e-3, 1e-6)
+        a, b = a - pad, b + pad
+    counts = torch.histc(t, bins, a, b).to(torch.int64).numpy()
+    total = float(torch.sum(t, dtype=torch.float64))
+    norm = float(torch.linalg.vector_norm(t, dtype=torch.float64))
+    mean = total / n
+    std = math.sqrt(max(norm * norm / n - mean * mean, 0.0))
+    return Histogram(counts, np.linspace(a, b, bins + 1), n, mean, std, lo, hi, norm)
 
 
 @dataclass
@@ -149,10 +166,6 @@ class LayerStats:
         return self.grads.norm / self.weights.norm
 
 
-def _array(t: torch.Tensor | None) -> np.ndarray | None:
-    return None if t is None else t.detach().to("cpu", torch.float32).numpy()
-
-
 def weight_grad_stats(model: nn.Module, bins: int = 30) -> list[LayerStats]:
     """A LayerStats for every layer (top-level for an nn.Sequential, else leaf module) that has a
     `weight` parameter, with weight and gradient histograms."""
@@ -162,13 +175,12 @@ def weight_grad_stats(model: nn.Module, bins: int = 30) -> list[LayerStats]:
         if weight is None:
             continue
         bias = _main_param(m, "bias")
-        grad = _array(weight.grad)
         stats.append(
             LayerStats(
                 i, module_name(m), module_kind(m), tuple(weight.shape),
-                histogram(_array(weight), bins), None if grad is None else histogram(grad, bins),
-                None if bias is None else histogram(_array(bias), bins),
-                None if bias is None or bias.grad is None else histogram(_array(bias.grad), bins),
+                histogram(weight, bins), None if weight.grad is None else histogram(weight.grad, bins),
+                None if bias is None else histogram(bias, bins),
+                None if bias is None or bias.grad is None else histogram(bias.grad, bins),
             )
         )  # fmt: skip
     return stats

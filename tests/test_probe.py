@@ -137,8 +137,10 @@ def test_weight_grad_stats_before_and_after_backward():
             assert s.weights.counts.max() == w.size
             continue
         counts, edges = np.histogram(w64, bins=20, range=(w64.min(), w64.max()))
-        np.testing.assert_array_equal(s.weights.counts, counts)
-        np.testing.assert_allclose(s.weights.edges, edges)
+        # torch bins in float32: a value on a bin edge may land one bin over
+        assert np.abs(s.weights.counts - counts).sum() <= 2
+        np.testing.assert_allclose(s.weights.edges, edges, rtol=1e-6)
+        assert s.weights.std == pytest.approx(float(w64.std()), rel=1e-4)
         assert s.weights.mean == pytest.approx(float(w.mean()), rel=1e-5, abs=1e-7)
         assert s.biases is not None and s.biases.n == model[s.index].bias.numel()
     model.train()
