@@ -382,7 +382,8 @@ def save_run(folder, model: nn.Module, meta: dict) -> Path:
     weights, text = save(model, meta)
     info = json.loads(text)
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
-    name = _slug(info.get("name") or f"{info.get('dataset') or 'data'}-{info['arch']}")
+    preset = next((k for k, v in arch.PRESETS.items() if v == info["arch"]), info["arch"])
+    name = _slug(info.get("name") or f"{info.get('dataset') or 'data'}-{preset}")
     root.mkdir(parents=True, exist_ok=True)
     for i in range(1, 1000):
         final = root / (f"{stamp}-{name}" + (f"-{i}" if i > 1 else ""))

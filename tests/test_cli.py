@@ -1,0 +1,123 @@
+"""`python -m cnnviz`: trains end to end in a subprocess, writes a run the app lists, and
+refuses bad input in one line with exit code 2."""
+
+import os
+import pathlib
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from cnnviz import arch, checkpoint, data
+from cnnviz.__main__ import main
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+
+
+def cli(*args, cwd, env=None, timeout=120):
+    """The real command in a fresh Python process."""
+    full_env = {k: v for k, v in os.environ.items() if k != "CNNVIZ_RUNS"}
+    full_env.update(PYTHONPATH=str(ROOT), **(env or {}))
+    return subprocess.run(
+        [sys.executable, "-m", "cnnviz", *args],
+        cwd=cwd,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def test_help_lists_the_commands(tmp_path, capsys):
+    r = cli("--help", cwd=tmp_path)
+    assert r.returncode == 0
+    for command in ("train", "runs", "presets"):
+        assert command in r.stdout
+    with pytest.raises(SystemExit) as e:
+        main(["train", "--help"])
+    out = capsys.readouterr().out
+    assert e.value.code == 0 and "--optimizer" in out and "--seed" in out
+
+
+def test_train_end_to_end_writes_a_run_the_app_lists(tmp_path):
+    r = cli(
+        "train", "--data", "digits", "--arch", "minimal", "--epochs", "2", "--lr", "0.01",
+        "--n-train", "300", "--optimizer", "momentum", "--seed", "3", "--threads", "1",
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert "epoch 1/2" in r.stderr and "epoch 2/2" in r.stderr and "test accuracy" in r.stderr
+    path = tmp_path / r.stdout.strip()
+    assert path.parent == tmp_path / "runs" and path.name.endswith("digits-minimal")
+    runs = checkpoint.list_runs(tmp_path / "runs")
+    assert [x.path.resolve() for x in runs] == [path.resolve()]
+    model, meta = checkpoint.load_run(path)
+    assert meta["arch"] == arch.PRESETS["minimal"] and meta["dataset"] == "digits"
+    assert meta["config"]["optimizer"] == "momentum" and meta["config"]["seed"] == 3
+    assert meta["metrics"]["epochs_done"] == 2
+    ds = data.builtin("digits")
+    with torch.no_grad():
+        pred = model(torch.from_numpy(ds.x_test)).argmax(1).numpy()
+    assert (pred == ds.y_test).mean() == pytest.approx(meta["metrics"]["test_acc"])
+    assert meta["metrics"]["test_acc"] > 0.3  # 10 classes: chance is 0.1
+
+    listed = cli("runs", cwd=tmp_path)
+    assert listed.returncode == 0 and path.name in listed.stdout
+
+
+def test_out_and_env_choose_the_runs_folder(tmp_path, capsys, monkeypatch):
+    args = ["train", "--arch", "conv2k3-relu-max2-flat-fc", "--epochs", "1", "--n-train", "50"]
+    monkeypatch.chdir(tmp_path)
+    assert main([*args, "--out", "elsewhere", "--name", "Before class", "--quiet"]) == 0
+    out, err = capsys.readouterr()
+    assert err == "" and (tmp_path / out.strip()).parent == tmp_path / "elsewhere"
+    assert out.strip().endswith("before-class")
+    r = cli(*args, "--quiet", cwd=tmp_path, env={"CNNVIZ_RUNS": str(tmp_path / "env")})
+    assert r.returncode == 0, r.stderr
+    assert pathlib.Path(r.stdout.strip()).parent == tmp_path / "env"
+
+
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["train", "--arch", "conv8k30-relu-flat-fc"], "kernel_size"),
+        (["train", "--arch", "conv8k3-relu"], "class"),
+        (["train", "--data", "nope"], "built-in"),
+        (["train", "--data", "."], "neither"),
+        (["train", "--lr", "-1"], "lr"),
+        (["train", "--epochs", "x"], "--epochs"),
+        (["train", "--optimizer", "rmsprop"], "--optimizer"),
+        (["train", "--n-train", "0"], "n_train"),
+        (["train", "--threads", "0"], "--threads"),
+        (["train", "--bogus"], "--bogus"),
+        (["fly"], "fly"),
+        ([], "usage"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_code_2(tmp_path, args, words, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("CNNVIZ_RUNS", raising=False)
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert words in err and "Traceback" not in err
+    if args:
+        assert err.startswith("cnnviz: error: ") and err.count("\n") == 1, err
+    assert not (tmp_path / "runs").exists()
+
+
+def test_exit_code_2_from_the_real_process(tmp_path):
+    r = cli("train", "--arch", "conv8k3-nonsense", cwd=tmp_path)
+    assert r.returncode == 2 and r.stderr.startswith("cnnviz: error: ")
+    assert r.stderr.count("\n") == 1 and "Traceback" not in r.stderr
+
+
+def test_runs_and_presets(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("CNNVIZ_RUNS", raising=False)
+    assert main(["runs"]) == 0
+    assert "no runs" in capsys.readouterr().err
+    assert main(["presets"]) == 0
+    out = capsys.readouterr().out
+    for name in [*data.BUILTINS, *arch.PRESETS]:
+        assert name in out
