@@ -462,7 +462,11 @@ def transpose_walk(
                        output_padding=output_padding).size  # fmt: skip
     b = None if bias is None else np.array([bias], dtype=np.float32)
     out = conv_transpose2d(x, w[:, None], b, stride, padding, output_padding, 1, dilation)
-    canvas = (size[0] + 2 * padding[0], size[1] + 2 * padding[1])
+    # every stamp's cells, and the output's (output_padding can reach past the last stamp)
+    canvas = tuple(
+        max((n - 1) * s + d * (k - 1) + 1, p + o)
+        for n, s, d, k, p, o in zip(x.shape[1:], stride, dilation, (kh, kw), padding, size)
+    )
     z, codes = zero_inserted(x, (kh, kw), stride, padding, output_padding, dilation)
     flipped = np.ascontiguousarray(w[:, ::-1, ::-1])
     as_conv = conv_walk(z, flipped, bias, 1, 0, dilation)
@@ -539,3 +543,44 @@ def stamp_equation(walk: ScatterWalk, step: StampStep) -> list[str]:
             "stamps added: " + "; ".join(" ".join(fmt(a) for a in row) for row in step.stamp)
         )
     return lines
+
+
+def views_agree(walk: ScatterWalk) -> bool:
+    """Do the scatter view and the convolution over the zero-inserted input give the same
+    numbers? (Exactly for integer grids; within float rounding otherwise.)"""
+    return bool(np.allclose(walk.as_conv.output, walk.output, rtol=1e-5, atol=1e-5))
+
+
+def zero_insertion_text(walk: ScatterWalk) -> str:
+    """How the transposed convolution becomes a plain one, in the walk's own numbers."""
+    (h, w), (kh, kw) = walk.input.shape[-2:], walk.weight.shape[-2:]
+    (sh, sw), (ph, pw), (oh, ow) = walk.stride, walk.padding, walk.output_padding
+    (dh, dw) = walk.dilation
+    zh, zw = (h - 1) * sh + 1, (w - 1) * sw + 1
+    gh, gw = walk.as_conv.grid.shape[-2:]
+    ho, wo = walk.output.shape[-2:]
+    words = []
+    if (sh, sw) != (1, 1):
+        gap = f"{sh - 1}" if sh == sw else f"{sh - 1} (rows) and {sw - 1} (columns)"
+        words.append(
+            f"Stride {sh if sh == sw else (sh, sw)} puts {gap} zero(s) between neighbouring "
+            f"input cells: {h}×{w} → {zh}×{zw}."
+        )
+    eh, ew = dh * (kh - 1) - ph, dw * (kw - 1) - pw
+    edge = f"{eh}" if (eh, ew) == (eh, eh) else f"{eh} (rows) and {ew} (columns)"
+    how = "padded with zeros" if min(eh, ew) >= 0 else "cropped (a negative amount)"
+    words.append(
+        f"Each side is {how}: dilation·(kernel − 1) − padding = {edge}"
+        + (
+            f", and output_padding adds {oh} at the bottom and {ow} at the right"
+            if oh or ow
+            else ""
+        )
+        + f": {gh}×{gw}."
+    )
+    words.append(
+        "The kernel is flipped (turned 180°) and slides with stride 1"
+        + (f" and dilation {dh if dh == dw else (dh, dw)}" if (dh, dw) != (1, 1) else "")
+        + f": {ho}×{wo}, the same numbers as the stamps."
+    )
+    return " ".join(words)

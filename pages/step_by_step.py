@@ -1,13 +1,451 @@
-"""Step by step (being built)."""
+"""Step by step: the sliding window with every multiply and add, across channels, for
+convolution, max and average pooling, and transposed convolution (stamps, or a convolution over
+the zero-inserted input)."""
 
+from __future__ import annotations
+
+import numpy as np
 import streamlit as st
 
-from cnnviz.ui.common import run_safely
+import cnnviz
+from cnnviz import steps
+from cnnviz.kernels import KernelError, format_kernel, parse_kernel
+from cnnviz.shapes import Fix, SettingError
+from cnnviz.steps import fmt
+from cnnviz.ui.common import run_safely, show_setting_error, show_source
+from cnnviz.ui.stepper import player
+from cnnviz.walk_figures import (
+    canvas_figure,
+    frame_png,
+    input_figure,
+    kernel_figure,
+    output_figure,
+    scatter_input_figure,
+    values_figure,
+    walk_gif,
+)
+
+MODES = {
+    "conv": "Convolution",
+    "max_pool": "Max pool",
+    "avg_pool": "Average pool",
+    "conv_transpose": "Transposed conv",
+}
+VIEWS = {"stamps": "Stamps (scatter)", "conv": "Convolution over the zero-inserted input"}
+PADDINGS = ("number", "valid", "same", "full")
+MAX_INPUT, MAX_KERNEL, MAX_CHANNELS = 12, 5, 3
+# The default: small enough to check by hand (the classic 5×5 example with an X-shaped kernel).
+DEFAULT_INPUT = (
+    "1 1 1 0 0; 0 1 1 1 0; 0 0 1 1 1; 0 0 1 1 0; 0 1 1 0 0",
+    "0 1 0 1 0; 1 0 1 0 1; 0 1 0 1 0; 1 0 1 0 1; 0 1 0 1 0",
+    "2 0 0 0 2; 0 2 0 2 0; 0 0 2 0 0; 0 2 0 2 0; 2 0 0 0 2",
+)
+DEFAULT_KERNEL = ("1 0 1; 0 1 0; 1 0 1", "0 1 0; 1 0 1; 0 1 0", "1 1 1; 0 0 0; -1 -1 -1")
+PAGE_WIDTH = 1300  # pixels a wide page gives the figures, roughly
+# URL names of the number widgets (checked on load: a bad value gets a note)
+NUMBER_KEYS = ("ch", "b", "s", "p", "d", "pool_k", "pool_s", "opad")
+
+
+# --------------------------------------------------------------------------------- settings
+
+
+def grid_box(label: str, key: str, default: str, max_size: int, notes: list[str]) -> np.ndarray:
+    """A text box for one grid (rows separated by ';' or new lines), bound to the URL; text
+    that cannot be read falls back to the default, with a note saying why."""
+    text = st.text_area(label, default, key=key, bind="query-params", height=92,
+                        help="Numbers separated by spaces, rows by ';' or new lines.")  # fmt: skip
+    try:
+        return parse_kernel(text, max_size=max_size)
+    except KernelError as err:
+        notes.append(f"{label} could not be read ({err}) Using the default instead.")
+        return parse_kernel(default, max_size=max_size)
+
+
+def same_shape(grids: list[np.ndarray], what: str) -> np.ndarray:
+    shapes = {g.shape for g in grids}
+    if len(shapes) > 1:
+        sizes = ", ".join(
+            f"channel {i + 1}: {g.shape[0]}×{g.shape[1]}" for i, g in enumerate(grids)
+        )
+        raise SettingError(f"Every channel's {what} needs the same size ({sizes}).")
+    return np.stack(grids)
+
+
+def randomize() -> None:
+    """Button callback: new random small integers in every grid (same sizes)."""
+    rng = np.random.default_rng()
+    for i in range(MAX_CHANNELS):
+        for key, default, lo, hi in (
+            (f"x{i}", DEFAULT_INPUT[i], 0, 5),
+            (f"k{i}", DEFAULT_KERNEL[i], -2, 2),
+        ):
+            try:
+                shape = parse_kernel(st.session_state.get(key, default), max_size=MAX_INPUT).shape
+            except KernelError:
+                shape = parse_kernel(default).shape
+            st.session_state[key] = format_kernel(rng.integers(lo, hi + 1, shape))
+
+
+def reset_grids() -> None:
+    for i in range(MAX_CHANNELS):
+        st.session_state[f"x{i}"] = DEFAULT_INPUT[i]
+        st.session_state[f"k{i}"] = DEFAULT_KERNEL[i]
+
+
+def controls(notes: list[str]) -> dict:
+    s: dict = {}
+    s["mode"] = st.segmented_control(
+        "What slides over the grid", list(MODES), format_func=MODES.get, default="conv",
+        required=True, key="mode", bind="query-params",
+    )  # fmt: skip
+    mode = s["mode"]
+    uses_kernel = mode in ("conv", "conv_transpose")
+    with st.expander("Grids and settings", expanded=True, icon=":material/tune:"):
+        left, right = st.columns([1, 2], gap="large")
+        with left:
+            s["channels"] = st.number_input("Input channels", 1, MAX_CHANNELS, 1, key="ch",
+                                            bind="query-params")  # fmt: skip
+            if mode in ("max_pool", "avg_pool"):
+                k = st.number_input("Window size", 1, MAX_KERNEL, 2, key="pool_k",
+                                    bind="query-params")  # fmt: skip
+                s["kernel_size"] = k
+                s["stride"] = st.number_input("Stride", 1, 5, 2, key="pool_s",
+                                              bind="query-params",
+                                              help="PyTorch's default is the window size")  # fmt: skip
+            else:
+                s["stride"] = st.number_input("Stride", 1, 5, 1, key="s", bind="query-params",
+                                              help="how far the window moves each step")  # fmt: skip
+            kind = "number"
+            if mode == "conv":
+                kind = st.segmented_control("Padding", PADDINGS, default="number",
+                                            required=True, key="pk", bind="query-params")  # fmt: skip
+            if kind == "number":
+                s["padding"] = st.number_input("Padding", 0, 4, 0, key="p", bind="query-params",
+                                               help="cells added on each side")  # fmt: skip
+            else:
+                s["padding"] = kind
+            if mode != "avg_pool":
+                s["dilation"] = st.number_input("Dilation", 1, 4, 1, key="d",
+                                                bind="query-params",
+                                                help="spacing between kernel taps")  # fmt: skip
+            if mode == "conv":
+                s["padding_mode"] = st.selectbox(
+                    "Padding mode", ("zeros", "reflect", "replicate", "circular"), key="pm",
+                    bind="query-params", help="what the padding frame holds",
+                )  # fmt: skip
+            if mode == "conv_transpose":
+                s["output_padding"] = st.number_input(
+                    "Output padding", 0, 3, 0, key="opad", bind="query-params",
+                    help="extra rows/columns at the bottom/right",
+                )  # fmt: skip
+            if mode in ("max_pool", "avg_pool"):
+                s["ceil_mode"] = st.toggle("ceil_mode (keep a last, partial window)", False,
+                                           key="ceil", bind="query-params")  # fmt: skip
+            if mode == "avg_pool":
+                s["count_include_pad"] = st.toggle(
+                    "count_include_pad (padding counts in the divisor)", True, key="cip",
+                    bind="query-params",
+                )  # fmt: skip
+            if uses_kernel:
+                s["bias"] = st.number_input("Bias", -99, 99, 0, key="b", bind="query-params",
+                                            help="added once, after the channels' sums")  # fmt: skip
+        with right:
+            c = int(s["channels"])
+            cols = st.columns(c)
+            xs, ks = [], []
+            for i in range(c):
+                with cols[i]:
+                    name = f"Input channel {i + 1}" if c > 1 else "Input"
+                    xs.append(grid_box(name, f"x{i}", DEFAULT_INPUT[i], MAX_INPUT, notes))
+                    if uses_kernel:
+                        kname = f"Kernel slice {i + 1}" if c > 1 else "Kernel"
+                        ks.append(grid_box(kname, f"k{i}", DEFAULT_KERNEL[i], MAX_KERNEL, notes))
+            st.caption(
+                f"Grids up to {MAX_INPUT}×{MAX_INPUT}, kernels up to {MAX_KERNEL}×{MAX_KERNEL}: "
+                "numbers separated by spaces, rows by ';'."
+            )
+            with st.container(horizontal=True):
+                st.button("Random numbers", key="random", on_click=randomize,
+                          icon=":material/casino:")  # fmt: skip
+                st.button("Back to the example", key="reset", on_click=reset_grids,
+                          icon=":material/restart_alt:")  # fmt: skip
+    s["input"] = same_shape(xs, "input grid")
+    s["weight"] = same_shape(ks, "kernel slice") if uses_kernel else None
+    return s
+
+
+def url_notes(raw: dict[str, str | None], notes: list[str]) -> None:
+    """A note for each number in the link that was not used (Streamlit fell back to the
+    default, or kept the value inside its range)."""
+    for key, text in raw.items():
+        if text is None or key not in st.session_state:
+            continue
+        value = st.session_state[key]
+        if text.strip() != str(value):
+            notes.append(f"The link's {key}={text!r} is not a valid value here; using {value}.")
+
+
+KEYS = {"padding": "p", "stride": "s", "dilation": "d", "output_padding": "opad"}
+
+
+def fix_keys(mode: str) -> dict[str, str]:
+    if mode in ("max_pool", "avg_pool"):
+        return {**KEYS, "stride": "pool_s", "kernel_size": "pool_k"}
+    return KEYS
+
+
+def apply_fix(fix: Fix) -> None:
+    """Button callback: set the widgets (and so the URL) to a fix the engine offered."""
+    keys = fix_keys(st.session_state.get("mode", "conv"))
+    for name, value in fix.changes:
+        if name == "padding_mode":
+            st.session_state["pm"] = value
+        elif name in keys:
+            if name == "padding":
+                st.session_state["pk"] = "number"
+            st.session_state[keys[name]] = int(value)
+
+
+def usable(err: SettingError, mode: str) -> SettingError:
+    """The same refusal, keeping only the fixes this page can apply with a button."""
+    keys = set(fix_keys(mode)) | {"padding_mode"}
+    fixes = [f for f in err.fixes if f.changes and all(n in keys for n, _ in f.changes)]
+    out = SettingError(str(err), fixes)
+    return out
+
+
+# ------------------------------------------------------------------------------- the walk
+
+
+def make_walk(s: dict):
+    return steps.make_walk(
+        s["mode"], s["input"], s["weight"], (s.get("bias") or None),
+        kernel_size=s.get("kernel_size"), stride=s["stride"], padding=s["padding"],
+        dilation=s.get("dilation", 1), padding_mode=s.get("padding_mode", "zeros"),
+        output_padding=s.get("output_padding", 0), ceil_mode=s.get("ceil_mode", False),
+        count_include_pad=s.get("count_include_pad", True),
+    )  # fmt: skip
+
+
+def size_sentence(s: dict) -> None:
+    """How the output size came out: the formula with the user's numbers (as Output size)."""
+    mode = s["mode"]
+    hw = s["input"].shape[-2:]
+    if mode in ("max_pool", "avg_pool"):
+        out = cnnviz.output_size(hw, s["kernel_size"], s["stride"], s["padding"],
+                                 s.get("dilation", 1), op="pool",
+                                 ceil_mode=s.get("ceil_mode", False))  # fmt: skip
+    elif mode == "conv":
+        out = cnnviz.output_size(hw, s["weight"].shape[-2:], s["stride"], s["padding"],
+                                 s["dilation"], padding_mode=s["padding_mode"])  # fmt: skip
+    else:
+        out = cnnviz.output_size(hw, s["weight"].shape[-2:], s["stride"], s["padding"],
+                                 s["dilation"], op="conv_transpose",
+                                 output_padding=s["output_padding"])  # fmt: skip
+    h, w = out.size
+    dims = out.dims[:1] if out.symmetric else out.dims
+    parts = []
+    for d in dims:
+        label = "height and width" if len(dims) == 1 else d.axis
+        parts.append(f"{label}: `{d.formula}`")
+    st.markdown(f"#### Output {h} × {w}", help="The formula is the one on the Output size page.")
+    st.markdown("  \n".join(parts))
+
+
+def channel_sentence(s: dict, walk) -> None:
+    c = s["input"].shape[0]
+    mode = s["mode"]
+    if mode == "conv":
+        kh, kw = s["weight"].shape[-2:]
+        st.info(
+            f"**One filter spans all input channels and yields one output channel.** This "
+            f"filter is {c}×{kh}×{kw}: one {kh}×{kw} kernel slice per input channel. At every "
+            f"step each slice multiplies its own channel's window, each channel gives a sum, "
+            f"and the sums (plus the bias) add up to one number in the single output map. A "
+            f"layer with 8 filters does this 8 times and makes 8 output channels.",
+            icon=":material/layers:",
+        )
+    elif mode in ("max_pool", "avg_pool"):
+        st.info(
+            f"**Pooling works on each channel on its own:** {c} channel{'s' * (c > 1)} in, "
+            f"{c} out, no weights. The window takes the "
+            + ("largest number (max pooling pads with −∞, so padding never wins)."
+               if mode == "max_pool" else "average of the numbers it covers.")
+            ,
+            icon=":material/grid_view:",
+        )  # fmt: skip
+    else:
+        st.info(
+            f"**One filter spans all input channels and yields one output channel.** Each "
+            f"input cell stamps its channel's kernel slice, scaled by the cell's value, onto the "
+            f"output; the {c} channel{'s' * (c > 1)}' stamps and overlapping stamps add up; "
+            f"stride spaces the stamps apart, padding crops the border, output_padding adds a "
+            f"row and column at the bottom and right, and the bias is added at the end.",
+            icon=":material/layers:",
+        )
+
+
+def big(text: str, key: str | None = None) -> None:
+    """A line of arithmetic in large type (a speaker projects this page)."""
+    box = st.container(key=key) if key else st.container()
+    box.markdown(f"<div style='font-size:1.45rem;line-height:1.5'>{text}</div>",
+                 unsafe_allow_html=True)  # fmt: skip
+
+
+def chart(fig, key: str) -> None:
+    st.plotly_chart(fig, width="content", config={"displayModeBar": False}, key=key)
+
+
+def draw_window_step(walk, k: int, s: dict, label: str) -> None:
+    """One convolution or pooling step: each channel's window, kernel slice and arithmetic;
+    the output so far."""
+    step = walk.step(k)
+    c = walk.grid.shape[0]
+    pool = walk.mode in ("max_pool", "avg_pool")
+    width = PAGE_WIDTH // (c + 1)
+    cols = st.columns(c + 1, gap="medium")
+    lines = steps.pool_equation(step, walk.mode[:3]) if pool else steps.conv_equation(step)
+    is_t = walk.mode == "conv_transpose_as_conv"
+    for part, col in zip(step.parts, cols):
+        with col:
+            title = None
+            if is_t:
+                title = "Zero-inserted input" + (f", channel {part.channel + 1}" if c > 1 else "")
+            chart(input_figure(walk, step, part.channel, width, title), f"in_{part.channel}")
+            if part.weights is not None:
+                kname = "Kernel, flipped" if is_t else "Kernel"
+                kname += f" slice {part.channel + 1}" if c > 1 else ""
+                a, b = st.columns(2)
+                with a:
+                    chart(kernel_figure(part.weights, walk.dilation, kname, width // 2),
+                          f"k_{part.channel}")  # fmt: skip
+                with b:
+                    chart(values_figure(part.products, "Products", "window", width // 2),
+                          f"prod_{part.channel}")  # fmt: skip
+            big(lines[part.channel].replace("×", " × "))
+    with cols[-1]:
+        out = walk.output_until(k)
+        for o in range(out.shape[0]):
+            title = "Output" if out.shape[0] == 1 else f"Output, channel {o + 1}"
+            chart(output_figure(out[o], (step.row, step.col), title, width), f"out_{o}")
+        values = ", ".join(fmt(v) for v in step.values)
+        big(f"Step {k + 1} of {walk.n_steps}: output cell (row {step.row + 1}, column "
+            f"{step.col + 1}) = <b>{values}</b>", key="cell_value")  # fmt: skip
+        if not pool and len(lines) > len(step.parts):
+            big(lines[-1], key="total")
+        if pool and walk.mode == "max_pool":
+            st.caption("Dark cell: the winner (the first one in reading order on a tie).")
+    legend(walk)
+    export(walk, k, label)
+
+
+def legend(walk) -> None:
+    codes = set(np.unique(walk.codes).tolist())
+    words = ["orange: the window's taps, outlined"]
+    if steps.PADDING in codes:
+        fill = "−∞" if walk.mode == "max_pool" else "its value"
+        words.append(f"grey: padding ({fill})")
+    if steps.INSERTED in codes:
+        words.append("lilac: zeros inserted between input cells (stride)")
+    if steps.OVERHANG in codes:
+        words.append("light grey at the bottom/right: ceil_mode's overhang past the padding")
+    if tuple(walk.dilation) != (1, 1):
+        words.append("dilation: the kernel's taps are spread out, the cells between are skipped")
+    st.caption(" · ".join(words) + ". Output cells not computed yet stay empty.")
+
+
+def draw_stamp_step(walk: steps.ScatterWalk, k: int, label: str) -> None:
+    step = walk.step(k)
+    c = walk.input.shape[0]
+    lines = steps.stamp_equation(walk, step)
+    width = PAGE_WIDTH // (c + 2)
+    cols = st.columns(c + 2, gap="medium")
+    for ch in range(c):
+        with cols[ch]:
+            chart(scatter_input_figure(walk, step, ch, width), f"sin_{ch}")
+            a, b = st.columns(2)
+            with a:
+                kname = "Kernel" + (f" slice {ch + 1}" if c > 1 else "")
+                chart(kernel_figure(walk.weight[ch], walk.dilation, kname, width // 2),
+                      f"sk_{ch}")  # fmt: skip
+            with b:
+                chart(values_figure(step.stamps[ch], "Stamp", "window", width // 2), f"st_{ch}")
+            big(lines[ch].replace("×", " × "))
+    with cols[-2]:
+        chart(canvas_figure(walk, step, width), "canvas")
+        if c > 1:
+            big(lines[-1])
+    with cols[-1]:
+        bias = "" if walk.bias is None else f" + bias {fmt(walk.bias)}"
+        chart(output_figure(step.output, None, "Output (cropped" + bias + ")", width), "out_0")
+        big(f"Step {k + 1} of {walk.n_steps}: input cell (row {step.row + 1}, column "
+            f"{step.col + 1}) = <b>{', '.join(fmt(v) for v in step.values)}</b> stamps its "
+            f"kernel", key="cell_value")  # fmt: skip
+    st.caption(
+        "Orange: the current input cell and where its stamp lands. Blue input cells have "
+        "stamped already. The canvas adds every stamp; the grey border is what padding crops"
+        + (", and output_padding adds the empty cells at the bottom/right"
+           if any(walk.output_padding) else "")
+        + ". The output is the canvas inside the frame, plus the bias."
+    )  # fmt: skip
+    export(walk, k, label)
+
+
+def export(walk, k: int, label: str) -> None:
+    """PNG of this frame and a GIF of the whole walk, made only when asked for."""
+    with st.container(horizontal=True, key="export"):
+        st.download_button("This step as PNG", lambda: frame_png(walk, k, label),
+                           file_name=f"step_{k + 1}.png", mime="image/png", on_click="ignore",
+                           icon=":material/image:", key="png")  # fmt: skip
+        st.download_button("The whole walk as GIF", lambda: walk_gif(walk, label),
+                           file_name="walk.gif", mime="image/gif", on_click="ignore",
+                           icon=":material/animation:", key="gif")  # fmt: skip
 
 
 def page() -> None:
     st.title("Step by step")
-    st.info("This page is being built.")
+    st.write(
+        "The window starts at the top-left corner, multiplies, adds, writes one number, and "
+        "moves on. Every number below is the one the engine (and PyTorch) computes."
+    )
+    raw = {k: st.query_params.get(k) for k in NUMBER_KEYS}
+    notes: list[str] = []
+    s = controls(notes)
+    url_notes(raw, notes)
+    for note in notes:
+        st.warning(note, icon=":material/info:")
+    mode = s["mode"]
+    try:
+        walk = make_walk(s)
+        size_sentence(s)
+    except SettingError as err:
+        show_setting_error(usable(err, mode), apply=apply_fix)
+        return
+    channel_sentence(s, walk)
+    label = MODES[mode]
+    if mode == "conv_transpose":
+        view = st.segmented_control("Show it as", list(VIEWS), format_func=VIEWS.get,
+                                    default="stamps", required=True, key="view",
+                                    bind="query-params")  # fmt: skip
+        same = "the same numbers" if steps.views_agree(walk) else "DIFFERENT numbers (a bug!)"
+        st.markdown(
+            f"Both views give {same}: the stamps and the convolution over the zero-inserted "
+            f"input are one operation. " + steps.zero_insertion_text(walk)
+        )
+        if view == "conv":
+            conv = walk.as_conv
+            player(conv.n_steps, lambda k: draw_window_step(conv, k, s, label + " as conv"))
+        else:
+            player(walk.n_steps, lambda k: draw_stamp_step(walk, k, label))
+    else:
+        player(walk.n_steps, lambda k: draw_window_step(walk, k, s, label))
+    if mode == "conv":
+        show_source(steps.conv_walk, cnnviz.trace)
+    elif mode == "conv_transpose":
+        show_source(steps.transpose_walk, steps.zero_inserted, cnnviz.conv_transpose2d)
+    else:
+        show_source(steps.pool_walk,
+                    cnnviz.max_pool2d if mode == "max_pool" else cnnviz.avg_pool2d)  # fmt: skip
 
 
 run_safely(page)
