@@ -1,0 +1,125 @@
+"""Convolution page in a real browser: upload a photo, choose a kernel, move sliders, read the
+sizes and the formula, click a pixel and read its total, reopen the shared link."""
+
+from __future__ import annotations
+
+import io
+import re
+
+import numpy as np
+from PIL import Image
+from playwright.sync_api import expect
+
+import cnnviz
+from cnnviz import playground
+
+
+def choose(page, key: str, option: str, wait_idle) -> None:
+    """Type into the select box to filter (long lists render only what is in view), pick."""
+    box = page.locator(f".st-key-{key}").get_by_role("combobox")
+    box.click()
+    box.fill(option)
+    page.get_by_role("option", name=option, exact=True).click()
+    wait_idle(page)
+
+
+def slide_to(page, key: str, value: int, wait_idle) -> None:
+    """Keyboard on the slider's thumb, as a user without a mouse would."""
+    thumb = slider(page, key)
+    for _ in range(40):
+        now = int(float(thumb.input_value()))
+        if now == value:
+            return
+        thumb.press("ArrowRight" if now < value else "ArrowLeft")
+        wait_idle(page)
+        expect(thumb).not_to_have_value(str(now))
+    raise AssertionError(f"slider {key} never reached {value}")
+
+
+def slider(page, key: str):
+    return page.locator(f".st-key-{key} input[type='range']")
+
+
+def photo_bytes() -> tuple[bytes, np.ndarray]:
+    rng = np.random.default_rng(1)
+    base = cnnviz.sample_image("coffee", "rgb", 512).array  # 512 x 400 photo
+    noisy = np.clip(base + rng.normal(0, 0.02, base.shape), 0, 1)
+    buf = io.BytesIO()
+    Image.fromarray((noisy * 255).round().astype(np.uint8)).save(buf, "JPEG", quality=90)
+    data = buf.getvalue()
+    return data, cnnviz.load_image(data, mode="rgb", max_side=256).array
+
+
+def cell_value(page):
+    return page.get_by_test_id("cell-value")
+
+
+def test_upload_kernel_stride_padding_click(server, page, wait_idle, tmp_path):
+    data, image = photo_bytes()
+    (tmp_path / "photo.jpg").write_bytes(data)
+    page.goto(server + "/convolution?kernel=identity")
+    wait_idle(page)
+    page.locator(".st-key-src").get_by_role("radio", name="Upload").click()
+    wait_idle(page)
+    page.locator(".st-key-upload input[type='file']").set_input_files(tmp_path / "photo.jpg")
+    h, w = image.shape[:2]
+    expect(page.get_by_text(f"Working on {w} × {h} px.")).to_be_visible(timeout=20_000)
+    choose(page, "kernel", "sobel x", wait_idle)
+    slide_to(page, "s", 2, wait_idle)
+    slide_to(page, "p", 1, wait_idle)
+    want = cnnviz.output_size((h, w), 3, 2, 1)
+    ho, wo = want.size
+    main = page.get_by_test_id("stMain")
+    expect(main).to_contain_text(f"{h} × {w} × 1 → conv → {ho} × {wo} × 1")
+    for d in want.dims:
+        expect(main.locator("code", has_text=d.formula)).to_have_count(1)
+    # click a pixel of the feature map: the page explains exactly that cell
+    frame = page.frame_locator(
+        "iframe[title='streamlit_image_coordinates.streamlit_image_coordinates']"
+    )
+    img = frame.locator("img")
+    expect(img).to_be_visible()
+    box = img.bounding_box()
+    x, y = box["width"] * 0.3, box["height"] * 0.6
+    img.click(position={"x": x, "y": y})
+    row, col = int(y / box["height"] * ho), int(x / box["width"] * wo)
+    heading = page.get_by_text(re.compile(r"The arithmetic of one pixel: map 1, row \d+"))
+    expect(heading).to_contain_text(f"row {row}, column {col}", timeout=20_000)
+    s = playground.Settings(filters=(cnnviz.preset("sobel_x"),), stride=(2, 2), padding=(1, 1))
+    expected = playground.run(image, s).feature[0, row, col]
+    expect(cell_value(page)).to_have_text(np.format_float_positional(expected, unique=True,
+                                                                     trim="-"))  # fmt: skip
+    assert f"cell=0-{row}-{col}" in page.url
+
+
+def test_shared_link_reopens_the_same_state(server, page, wait_idle):
+    page.goto(server + "/convolution?kernel=laplacian+4&s=3&pm=reflect&p=2&pool=Average&cell=0-5-7")
+    wait_idle(page)
+    expect(page.get_by_text("The arithmetic of one pixel: map 1, row 5, column 7")).to_be_visible()
+    page.get_by_role("button", name="Copy link").click()
+    link = page.get_by_test_id("stCode").filter(has_text="http").first
+    expect(link).to_contain_text("s=3")
+    url = link.inner_text().strip()
+    assert "kernel=laplacian+4" in url and "pm=reflect" in url and "cell=0-5-7" in url
+    other = page.context.new_page()
+    other.goto(url)
+    wait_idle(other)
+    expect(slider(other, "s")).to_have_value("3")
+    expect(other.locator(".st-key-pm").get_by_role("combobox")).to_have_value("reflect")
+    expect(other.get_by_text("The arithmetic of one pixel: map 1, row 5, column 7")).to_be_visible()
+    want = cnnviz.output_size((256, 256), 3, 3, 2, padding_mode="reflect")
+    expect(
+        other.get_by_test_id("stMain").locator("code", has_text=want.dims[0].formula)
+    ).to_have_count(1)
+
+
+def test_impossible_settings_are_red_with_a_fix_and_no_traceback(server, page, wait_idle):
+    page.goto(server + "/convolution?size=64&sample=dot&kernel=random&kh=11&kw=11&d=5&pool=None")
+    errors = wait_idle(page)
+    alert = page.get_by_test_id("stAlertContentError")
+    expect(alert).to_contain_text("cannot work")
+    page.get_by_role("button", name=re.compile(r"^Set ")).first.click()
+    wait_idle(page)
+    expect(page.get_by_text(re.compile("The arithmetic of one pixel"))).to_be_visible()
+    assert not page.get_by_test_id("stException").count()
+    assert not errors
