@@ -42,8 +42,8 @@ def page_for(stage: str) -> PageInfo | None:
 
 # pipeline stage -> the page that lets a user touch it (later pages add theirs)
 TOUCH: dict[str, str] = {
-    "conv": "pages/output_size.py",
-    "pool": "pages/output_size.py",
+    "conv": "pages/convolution.py",
+    "pool": "pages/pooling.py",
     "relu": "pages/activations.py",
     "softmax": "pages/activations.py",
 }

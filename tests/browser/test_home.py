@@ -13,9 +13,9 @@ def test_home_draws_the_pipeline_and_links_onwards(server, page, wait_idle):
     # the input, conv, ReLU, pool and flatten pictures are images, not float heatmaps
     expect(main.locator("[data-testid='stImage'] img").nth(4)).to_be_visible()
     assert not errors
-    page.get_by_role("link", name="Try it: Output size").first.click()
-    page.wait_for_url(server + "/output_size")
-    expect(page.locator("h1", has_text="Output size")).to_be_visible()
+    page.get_by_role("link", name="Try it: Convolution").first.click()
+    page.wait_for_url(server + "/convolution")
+    expect(page.locator("h1", has_text="Convolution")).to_be_visible()
 
 
 def test_home_sample_picker_changes_the_picture(server, page, wait_idle):

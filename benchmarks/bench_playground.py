@@ -1,0 +1,174 @@
+"""Convolution page, end to end in headless Chromium: from a slider change to the new feature map
+painted, on a 512 x 512 RGB image, and the bytes the browser received for that update.
+
+    python benchmarks/bench_playground.py [--changes 50] [--size 512]
+
+Starts its own `streamlit run app.py` on a free port (the repository's config), opens
+/convolution?size=512 (the 512 x 512 astronaut photo), then moves sliders with the keyboard,
+round-robin: bias (every value changes), stride 1 <-> 2, padding 0 <-> 1, dilation 1 <-> 2.
+An update is done when the feature map's <img> has a new source, has decoded, and a frame has
+been painted. Bytes = WebSocket frames + HTTP bodies (media PNG/JPEG) received in that window.
+Beside it, the same update computed in-process without a browser (engine + PNG encoding), as a
+reference for how much of the time is Streamlit and the browser.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+CHROMIUM = os.environ.get("CNNVIZ_CHROMIUM", "/usr/bin/chromium")
+FRAME = "iframe[title='streamlit_image_coordinates.streamlit_image_coordinates']"
+IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
+SLIDERS = (("b", "bias"), ("s", "stride"), ("p", "padding"), ("d", "dilation"))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(port: int) -> subprocess.Popen:
+    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", f"--server.port={port}",
+           "--server.address=127.0.0.1", "--server.headless=true"]  # fmt: skip
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(240):
+        try:
+            if urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health").read() == b"ok":
+                return proc
+        except OSError:
+            time.sleep(0.25)
+    proc.kill()
+    raise SystemExit("the server did not start")
+
+
+def pct(values: list[float], q: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, int(round(q * (len(values) - 1))))]
+
+
+def reference(size: int, repeats: int = 11) -> dict[str, float]:
+    """The same updates without Streamlit or a browser: engine run + the pictures' encoding."""
+    from cnnviz import playground
+    from cnnviz.colors import map_image, map_png, value_range
+    from cnnviz.images import sample_image
+    from cnnviz.kernels import preset
+    from cnnviz.ui.maps import picture_bytes
+
+    image = sample_image("astronaut", "rgb", size).array
+    out = {}
+    for key, name in SLIDERS:
+        kw = {"b": {"bias": 0.05}, "s": {"stride": (2, 2)}, "p": {"padding": (1, 1)},
+              "d": {"dilation": (2, 2)}}[key]  # fmt: skip
+        s = playground.Settings(filters=(preset("sobel_x"),), activation="relu", pool="max", **kw)
+        times = []
+        for _ in range(repeats):
+            t = time.perf_counter()
+            r = playground.run(image, s)
+            picture_bytes(playground.picture(r.padded, r.pads, (0, 0, 2, 2)))
+            im, _ = map_image(r.feature[0], None, value_range(r.feature[0]), 256)
+            im.save(__import__("io").BytesIO(), "PNG", compress_level=1)
+            map_png(r.activated[0], min_side=256)
+            map_png(r.pooled[0], min_side=256)
+            times.append((time.perf_counter() - t) * 1000)
+        out[name] = statistics.median(times)
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--changes", type=int, default=50)
+    ap.add_argument("--size", type=int, default=512)
+    args = ap.parse_args()
+    from playwright.sync_api import sync_playwright
+
+    port = free_port()
+    proc = start_server(port)
+    received = [0]
+    try:
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=CHROMIUM,
+                                         args=["--headless", "--no-sandbox", "--disable-gpu"])  # fmt: skip
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+
+            def on_ws(ws):
+                ws.on("framereceived", lambda payload: received.__setitem__(
+                    0, received[0] + len(payload)))  # fmt: skip
+
+            def on_response(resp):
+                if "/media/" in resp.url or "/component/" in resp.url:
+                    try:
+                        received[0] += len(resp.body())
+                    except Exception:  # noqa: BLE001 - a cancelled request has no body
+                        pass
+
+            page.on("websocket", on_ws)
+            page.on("response", on_response)
+            page.goto(f"http://127.0.0.1:{port}/convolution?size={args.size}&sample=astronaut")
+            page.wait_for_selector(IDLE, timeout=120_000)
+            img = page.frame_locator(FRAME).locator("img")
+            img.wait_for(timeout=60_000)
+            page.wait_for_timeout(1500)
+            results: dict[str, list[tuple[float, int]]] = {name: [] for _, name in SLIDERS}
+            for i in range(args.changes):
+                key, name = SLIDERS[i % len(SLIDERS)]
+                thumb = page.locator(f".st-key-{key} input[type='range']")
+                before = img.get_attribute("src")
+                value = float(thumb.input_value())
+                step = "ArrowRight" if (i // len(SLIDERS)) % 2 == 0 else "ArrowLeft"
+                if key == "b" and value >= 2.0:
+                    step = "ArrowLeft"
+                received[0] = 0
+                t0 = time.perf_counter()
+                thumb.press(step)
+                frame = page.frame(url=lambda u: "streamlit_image_coordinates" in u)
+                frame.wait_for_function(
+                    """old => { const i = document.getElementById('image');
+                        return i && i.src !== old && i.complete && i.naturalWidth > 0; }""",
+                    arg=before, timeout=30_000, polling="raf",
+                )
+                frame.evaluate("() => new Promise(r => requestAnimationFrame(() => r()))")
+                ms = (time.perf_counter() - t0) * 1000
+                page.wait_for_selector(IDLE, timeout=30_000)
+                page.wait_for_timeout(150)  # trailing bytes of this update (media fetches)
+                results[name].append((ms, received[0]))
+            browser.close()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    ref = reference(args.size)
+    print(f"Convolution page, {args.size}x{args.size} RGB (astronaut), grayscale Sobel x, "
+          f"ReLU, max pool 2; {args.changes} slider changes in headless Chromium")  # fmt: skip
+    print(f"{'slider':<10}{'n':>4}{'p50 ms':>9}{'p95 ms':>9}{'KB p50':>9}{'KB max':>9}"
+          f"{'engine+PNG ms':>15}{'ratio':>7}")  # fmt: skip
+    every = []
+    for _, name in SLIDERS:
+        rows = results[name]
+        if not rows:
+            continue
+        ms = [m for m, _ in rows]
+        kb = [b / 1024 for _, b in rows]
+        every += rows
+        p50 = statistics.median(ms)
+        print(f"{name:<10}{len(rows):>4}{p50:>9.0f}{pct(ms, 0.95):>9.0f}"
+              f"{statistics.median(kb):>9.0f}{max(kb):>9.0f}{ref[name]:>15.0f}"
+              f"{p50 / ref[name]:>7.1f}")  # fmt: skip
+    ms = [m for m, _ in every]
+    kb = [b / 1024 for _, b in every]
+    print(f"{'all':<10}{len(every):>4}{statistics.median(ms):>9.0f}{pct(ms, 0.95):>9.0f}"
+          f"{statistics.median(kb):>9.0f}{max(kb):>9.0f}")  # fmt: skip
+    print("targets: p50 <= 150 ms, p95 <= 300 ms, <= 200 KB per update")
+
+
+if __name__ == "__main__":
+    main()
