@@ -16,19 +16,19 @@ INTRO = (
 
 
 def lesson_overfit() -> None:
-    tr.set_settings(ntrain="50", aug=False, drop="0", wd=0.0, epochs=40, bs=16, opt="adam",
+    tr.set_settings(ntrain="50", aug=False, drop="0", wd=0.0, epochs=40, bs=16, opt="Adam",
                     lr=0.001, sched="constant")  # fmt: skip
     st.session_state["_autostart"] = True
 
 
 def lesson_regularise() -> None:
-    tr.set_settings(ntrain="50", aug=True, drop="0.5", wd=0.001, epochs=40, bs=16, opt="adam",
+    tr.set_settings(ntrain="50", aug=True, drop="0.5", wd=0.001, epochs=40, bs=16, opt="Adam",
                     lr=0.001, sched="constant")  # fmt: skip
     st.session_state["_autostart"] = True
 
 
 def lesson_more_data() -> None:
-    tr.set_settings(ntrain="all", aug=True, drop="0.3", wd=0.0001, epochs=5, bs=64, opt="adam",
+    tr.set_settings(ntrain="all", aug=True, drop="0.3", wd=0.0001, epochs=5, bs=64, opt="Adam",
                     lr=0.001, sched="constant")  # fmt: skip
     st.session_state["_autostart"] = True
 
@@ -114,7 +114,7 @@ def page() -> None:
     probe = probe_picker(dataset)
     tr.follow_probe(ts, probe)
     if problem:
-        st.error(f"This architecture cannot be trained yet: {problem}", icon=":material/block:")
+        st.caption("Start is off until the architecture above can be trained (see its red box).")
     if ts.trainer is not None and tr.settings_differ(ts, spec, dataset, config):
         st.caption("The settings above changed since this training started: press **Reset** "
                    "then **Start** to train with them.")  # fmt: skip

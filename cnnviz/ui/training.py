@@ -18,7 +18,7 @@ import numpy as np
 import streamlit as st
 
 from cnnviz.colors import Range, colorize, tile, value_range
-from cnnviz.images import array_to_png
+from cnnviz.images import array_to_png, to_uint8
 
 LIVE = ("waiting", "running")  # statuses whose numbers change by themselves
 DONE = ("finished", "stopped", "failed")
@@ -113,21 +113,25 @@ def training_session() -> TrainingSession:
 # ---------------------------------------------------------------------------------------------
 # Settings bound to the URL (static defaults: a default value never appears in the URL)
 
-OPTIMIZERS = {"sgd": "SGD", "momentum": "SGD + momentum", "adam": "Adam"}
-SCHEDULES = {"constant": "constant", "step": "step decay", "cosine": "cosine"}
+# Options are what the URL shows: Streamlit 1.67 writes a bound widget's *formatted* label to
+# the URL and reads it back the same way, so bound widgets here have no format_func that changes
+# a value (opt=Momentum, not opt=SGD+%2B+momentum).
+OPTIMIZERS = {"sgd": "SGD", "momentum": "Momentum", "adam": "Adam"}
+OPT_KEY = {label: key for key, label in OPTIMIZERS.items()}
+SCHEDULES = ("constant", "step", "cosine")
 LRS = (0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3)
 BATCHES = (8, 16, 32, 64, 128, 256)
 DECAYS = (0.0, 1e-5, 1e-4, 1e-3, 1e-2)
-DROPOUTS = ("arch", "0", "0.1", "0.2", "0.3", "0.5", "0.7")
+DROPOUTS = ("as built", "0", "0.1", "0.2", "0.3", "0.5", "0.7")
 N_TRAIN = ("all", "20", "50", "100", "200", "500", "1000", "5000")
 LR_FOR = {"sgd": 0.03, "momentum": 0.01, "adam": 0.001}
-DEFAULTS = dict(opt="adam", lr=0.001, sched="constant", bs=64, epochs=3, wd=0.0, drop="arch",
+DEFAULTS = dict(opt="Adam", lr=0.001, sched="constant", bs=64, epochs=3, wd=0.0, drop="as built",
                 aug=False, seed=0, ntrain="all")  # fmt: skip
 
 
 def _opt_changed() -> None:
     """A learning rate that suits the optimizer (SGD wants a larger one than Adam)."""
-    st.session_state["lr"] = LR_FOR.get(st.session_state.get("opt"), 0.001)
+    st.session_state["lr"] = LR_FOR.get(OPT_KEY.get(st.session_state.get("opt")), 0.001)
 
 
 def settings_form(dataset=None) -> dict:
@@ -135,7 +139,7 @@ def settings_form(dataset=None) -> dict:
     a, b, c = st.columns(3)
     with a:
         opt = st.segmented_control(
-            "Optimizer", list(OPTIMIZERS), format_func=OPTIMIZERS.get, default=DEFAULTS["opt"],
+            "Optimizer", list(OPT_KEY), default=DEFAULTS["opt"],
             required=True, key="opt", bind="query-params", on_change=_opt_changed,
             help="SGD: w ← w − lr·g. Momentum adds a running velocity; Adam scales each "
                  "weight's step by its own gradient history.",
@@ -143,9 +147,11 @@ def settings_form(dataset=None) -> dict:
         lr = st.select_slider("Learning rate", LRS, value=DEFAULTS["lr"], key="lr",
                               bind="query-params", format_func=lambda v: f"{v:g}")  # fmt: skip
         sched = st.segmented_control(
-            "Schedule", list(SCHEDULES), format_func=SCHEDULES.get, default=DEFAULTS["sched"],
+            "Schedule", SCHEDULES, default=DEFAULTS["sched"],
             required=True, key="sched", bind="query-params",
-            help="How the learning rate changes over the epochs.",
+            help="How the learning rate changes during training. constant: never; step: ÷10 "
+                 "after half of the steps and ÷10 again after three quarters; cosine: glides "
+                 "down to 0 along a half cosine.",
         )  # fmt: skip
     with b:
         bs = st.select_slider("Batch size", BATCHES, value=DEFAULTS["bs"], key="bs",
@@ -154,7 +160,7 @@ def settings_form(dataset=None) -> dict:
                                  bind="query-params")  # fmt: skip
         ntrain = st.select_slider(
             "Training images", N_TRAIN, value=DEFAULTS["ntrain"], key="ntrain",
-            bind="query-params", format_func=lambda v: "all" if v == "all" else v,
+            bind="query-params",
             help="Fewer images train faster and overfit sooner (validation and test stay whole).",
         )  # fmt: skip
     with c:
@@ -162,7 +168,6 @@ def settings_form(dataset=None) -> dict:
                               bind="query-params", format_func=lambda v: f"{v:g}")  # fmt: skip
         drop = st.select_slider(
             "Dropout", DROPOUTS, value=DEFAULTS["drop"], key="drop", bind="query-params",
-            format_func=lambda v: "as built" if v == "arch" else v,
             help="Overrides the p of every Dropout layer in the architecture ('as built' keeps "
                  "them). An architecture without a Dropout layer has nothing to override.",
         )  # fmt: skip
@@ -176,7 +181,7 @@ def settings_form(dataset=None) -> dict:
         seed = st.number_input("Seed", 0, 2**31 - 1, DEFAULTS["seed"], key="seed",
                                bind="query-params",
                                help="Same seed, same settings: the same training.")  # fmt: skip
-    return dict(opt=opt, lr=float(lr), sched=sched, bs=int(bs), epochs=int(epochs), wd=float(wd),
+    return dict(opt=OPT_KEY[opt], lr=float(lr), sched=sched, bs=int(bs), epochs=int(epochs), wd=float(wd),
                 drop=drop, aug=bool(aug and can_augment), seed=int(seed),
                 ntrain=ntrain)  # fmt: skip
 
@@ -193,7 +198,7 @@ def make_config(s: dict, dataset=None):
     return TrainConfig(
         optimizer=s["opt"], lr=s["lr"], schedule=s["sched"], batch_size=s["bs"],
         epochs=s["epochs"], weight_decay=s["wd"],
-        dropout=None if s["drop"] == "arch" else float(s["drop"]), augment=s["aug"],
+        dropout=None if s["drop"] == "as built" else float(s["drop"]), augment=s["aug"],
         seed=s["seed"], n_train=n_train,
     )  # fmt: skip
 
@@ -213,6 +218,11 @@ def _call(ts: TrainingSession, action: str) -> None:
     if t is None:
         return
     getattr(t, action)()
+    if action == "pause":
+        snap = t.snapshot()
+        if snap is not None:  # a fresh snapshot of the paused state (set_probe asks for one)
+            t.set_probe(snap.probe)
+        ts.tick_until = time.monotonic() + STEP_TICK
     if action == "step_batch":
         ts.tick_until = time.monotonic() + STEP_TICK
     if action in ("resume", "start"):
@@ -223,9 +233,12 @@ def _reset(ts: TrainingSession) -> None:
     ts.replace(None, None, None)
 
 
-def start_training(ts: TrainingSession, dataset, spec: str, config, probe=None) -> None:
-    """A new Trainer for these data, architecture and settings, started (it may queue).
-    A refusal (impossible net, bad setting) is kept as a sentence the page shows."""
+def start_training(
+    ts: TrainingSession, dataset, spec: str, config, probe=None, one_batch: bool = False
+) -> None:
+    """A new Trainer for these data, architecture and settings, started (it may queue); with
+    one_batch it trains a single batch and pauses. A refusal (impossible net, bad setting) is
+    kept as a sentence the page shows."""
     from cnnviz.train import Trainer
 
     st.session_state.pop("_train_error", None)
@@ -236,8 +249,20 @@ def start_training(ts: TrainingSession, dataset, spec: str, config, probe=None) 
         return
     ts.replace(trainer, spec, dataset)
     ts.probe = probe
-    trainer.start()
-    ts.tick_until = time.monotonic() + 2 * TICK
+    if one_batch:
+        trainer.step_batch()
+        ts.tick_until = time.monotonic() + STEP_TICK
+    else:
+        trainer.start()
+        ts.tick_until = time.monotonic() + 2 * TICK
+
+
+def _step(ts: TrainingSession, on_start, start_args: tuple) -> None:
+    """Step one batch: of the paused training, or of a new one that then waits paused."""
+    if ts.status() == "paused":
+        _call(ts, "step_batch")
+    else:
+        on_start(*start_args, one_batch=True)
 
 
 def follow_probe(ts: TrainingSession, probe) -> None:
@@ -263,10 +288,10 @@ def controls(ts: TrainingSession, can_start: bool, on_start, start_args: tuple =
     specs = [
         ("start", "Start", ":material/play_arrow:", on_start, start_args,
          can_start and status not in LIVE + ("paused",), "primary"),
-        ("pause", "Pause", ":material/pause:", _call, (ts, "pause"), status == "running", None),
+        ("pause", "Pause", ":material/pause:", _call, (ts, "pause"), status in LIVE, None),
         ("resume", "Resume", ":material/resume:", _call, (ts, "resume"), status == "paused", None),
-        ("step", "Step one batch", ":material/skip_next:", _call, (ts, "step_batch"),
-         status == "paused", None),
+        ("step", "Step one batch", ":material/skip_next:", _step, (ts, on_start, start_args),
+         status == "paused" or (can_start and status not in LIVE), None),
         ("stop", "Stop", ":material/stop:", _call, (ts, "stop"), status in LIVE + ("paused",), None),
         ("reset", "Reset", ":material/restart_alt:", _reset, (ts,), status != "none", None),
     ]  # fmt: skip
@@ -347,7 +372,7 @@ def grid_cols(n: int, max_cols: int = 8) -> int:
     return max(1, min(max_cols, math.ceil(math.sqrt(n))))
 
 
-def maps_png(values: np.ndarray, min_side: int = 40) -> tuple[bytes, Range, str]:
+def maps_png(values: np.ndarray, min_side: int = 44) -> tuple[bytes, Range, str]:
     """One layer's output as small multiples: (C, H, W) maps share one colour range; a vector
     (N,) becomes a strip of cells. Returns PNG bytes, the range, and a note on what is shown."""
     v = np.asarray(values, dtype=np.float32)
@@ -370,14 +395,15 @@ def maps_png(values: np.ndarray, min_side: int = 40) -> tuple[bytes, Range, str]
     padded[: flat.size] = flat
     rng = value_range(flat)
     img = colorize(padded.reshape(rows, cols), rng=rng)
-    return array_to_png(upscale(img, 14 if rows > 1 else 14)), rng, note
+    return array_to_png(np.repeat(np.repeat(img, 10, axis=0), 10, axis=1)), rng, note
 
 
 def filters_png(
-    w: np.ndarray, max_filters: int = 64, max_inputs: int = 16
+    w: np.ndarray, max_filters: int = 64, max_inputs: int = 16, rgb: bool = False
 ) -> tuple[bytes, Range, str]:
-    """Conv weights (out, in, kh, kw): RGB filters as colour pictures (3 inputs), otherwise a
-    grid with one row per filter and one column per input channel, signed colours centred on 0."""
+    """Conv weights (out, in, kh, kw). rgb (a first layer on colour images): each filter as one
+    colour picture, grey = 0. Otherwise one row per filter and one column per input channel
+    (a single input channel: the filters side by side), signed colours centred on 0."""
     w = np.asarray(w, dtype=np.float32)
     out, cin = w.shape[:2]
     note = []
@@ -385,19 +411,18 @@ def filters_png(
         note.append(f"first {max_filters} of {out} filters")
         w = w[:max_filters]
     rng = value_range(w, signed=True)
-    if cin == 3:
+    if rgb and cin == 3:
         m = rng.vmax or 1.0
-        cells = [upscale(np.clip(0.5 + f.transpose(1, 2, 0) / (2 * m), 0, 1), 36) for f in w]
-        return array_to_png(tile([(c * 255).round().astype(np.uint8) for c in cells],
-                                 grid_cols(len(cells), 16), gap=3)), rng, ", ".join(note)  # fmt: skip
+        cells = [upscale(to_uint8(0.5 + f.transpose(1, 2, 0) / (2 * m)), 44) for f in w]
+        return array_to_png(tile(cells, min(len(cells), 16), gap=6)), rng, ", ".join(note)
     if cin > max_inputs:
         note.append(f"first {max_inputs} of {cin} input channels")
         w = w[:, :max_inputs]
     cin = w.shape[1]
-    size = 24 if cin > 1 else 36
+    size = 24 if cin > 1 else 44
     cells = [upscale(colorize(k, rng=rng), size) for f in w for k in f]
-    cols = cin if cin > 1 else grid_cols(len(cells), 16)
-    return array_to_png(tile(cells, cols, gap=2)), rng, ", ".join(note)
+    cols = cin if cin > 1 else min(len(cells), 16)
+    return array_to_png(tile(cells, cols, gap=3 if cin > 1 else 6)), rng, ", ".join(note)
 
 
 def matrix_png(w: np.ndarray, max_side: int = 256) -> tuple[bytes, Range, str]:
@@ -562,7 +587,7 @@ def show_activations(ts: TrainingSession, snap, classes) -> None:
     acts = snap.activations or []
     pics = _pics(ts)
     probs = getattr(snap, "probs", None)
-    cols = st.columns(3)
+    cols = st.columns(4)
     with cols[0]:
         st.markdown(f"**input** · {fmt_shape(np.shape(snap.probe))}")
         st.image(pics.get(snap, "probe", lambda: sample_png(snap.probe)), width=160)
@@ -571,9 +596,9 @@ def show_activations(ts: TrainingSession, snap, classes) -> None:
             st.caption(f"The net says **{classes[top]}** ({probs[top]:.0%} sure).")
     for i, a in enumerate(acts):
         png, rng, note = pics.get(snap, ("act", i), lambda a=a: maps_png(a.values))
-        with cols[(i + 1) % 3]:
+        with cols[(i + 1) % 4]:
             st.markdown(f"**{a.index}. {a.name}** · {fmt_shape(a.shape)}")
-            st.image(png, width="stretch" if np.ndim(a.values) == 3 else "content")
+            st.image(png)
             st.caption(range_text(rng) + (f" · {note}" if note else ""))
 
 
@@ -592,7 +617,7 @@ def show_filters(ts: TrainingSession, snap, model) -> None:
     pics = _pics(ts)
     first = snap.filters
     if first is not None:
-        png, rng, note = pics.get(snap, "filters0", lambda: filters_png(first))
+        png, rng, note = pics.get(snap, "filters0", lambda: filters_png(first, rgb=True))
         f = first.shape
         st.markdown(f"**First convolution: {f[0]} filters of {f[1]} × {f[2]} × {f[3]}**")
         st.image(png)
@@ -692,10 +717,17 @@ def show_inside(ts: TrainingSession, trainer) -> None:
                f"{snap.time:.1f} s of training.")  # fmt: skip
 
 
+def button_state(status: str) -> str:
+    """The part of a status the buttons outside the fragment depend on."""
+    return "live" if status in LIVE else status
+
+
 def live_view(ts: TrainingSession) -> None:
     """Status, progress, curves and the inside of the net, redrawn a few times a second by a
-    fragment while the training is live; when it ends, one full rerun draws the results."""
+    fragment while the training is live. When the status changes what the buttons allow
+    (paused, ended), one full rerun redraws them, the results, and stops the timer."""
     was_live = ts.live()
+    drawn_for = button_state(ts.status())
 
     @st.fragment(run_every=TICK if was_live else None)
     def _live() -> None:
@@ -707,8 +739,8 @@ def live_view(ts: TrainingSession) -> None:
         show_status(t)
         show_curves(ts, t)
         show_inside(ts, t)
-        if was_live and not ts.live():
-            st.rerun(scope="app")  # it ended: draw the results and stop the timer
+        if was_live and (button_state(t.status) != drawn_for or not ts.live()):
+            st.rerun(scope="app")
 
     _live()
 
@@ -964,7 +996,7 @@ def opened_model_view(dataset, probe_x) -> None:
         png, rng, note = maps_png(a.values)
         with cols[i % 4]:
             st.markdown(f"**{a.index}. {a.name}** · {fmt_shape(a.shape)}")
-            st.image(png, width="stretch" if np.ndim(a.values) == 3 else "content")
+            st.image(png)
     report = _opened_report(opened, dataset)
     if report is not None:
         show_report(report, dataset, key="cm_opened")
