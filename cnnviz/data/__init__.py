@@ -15,6 +15,7 @@ from cnnviz.data.core import (
     stratified_sample,
     stratified_split,
 )
+from cnnviz.data.files import load_cifar10, load_mnist, read_idx, safe_unpickle
 
 __all__ = [
     "AUGMENTS",
@@ -23,6 +24,10 @@ __all__ = [
     "Dataset",
     "augment_batch",
     "builtin",
+    "load_cifar10",
+    "load_mnist",
+    "read_idx",
+    "safe_unpickle",
     "max_shift",
     "preview_grid",
     "stratified_sample",

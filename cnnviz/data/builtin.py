@@ -10,11 +10,14 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from cnnviz.data import colorshapes, handwriting
 from cnnviz.data.core import DataError, Dataset, make_dataset, stratified_split
 
 BUILTINS: dict[str, str] = {
     "digits": "1,797 real handwritten digits from scikit-learn (8×8 scans, shown at 16×16), 10 classes",
-    "orientations": "16×16 gray edges and stripes in four directions: first-layer filters become edge detectors",
+    "digits28": "8,000 generated 28×28 handwritten-style digits (slant, pen width, elastic bends, noise), 10 classes",
+    "shapes": "4,500 colour 32×32 pictures: circle, square, triangle, star, cross on textured backgrounds",
+    "orientations": "3,200 gray 16×16 edges and stripes in four directions: first-layer filters become edge detectors",
 }
 
 
@@ -75,7 +78,7 @@ _ANGLES = (0.0, 90.0, 45.0, 135.0)  # direction of the lines, degrees anticlockw
 def _orientation_images(rng: np.random.Generator, n: int, size: int = 16):
     """`n` images: half step edges, half stripes, lines at one of four angles (+-8 degrees),
     random position, width, contrast and a little noise."""
-    y = rng.integers(0, 4, n)
+    y = rng.permutation(np.arange(n) % 4)
     theta = np.deg2rad(np.asarray(_ANGLES)[y] + rng.uniform(-8, 8, n))
     # the coordinate across the lines: the normal of a line at angle t is (-sin t, cos t)
     c = (np.arange(size) - (size - 1) / 2).astype(np.float64)
@@ -113,4 +116,36 @@ def orientations() -> Dataset:
     )
 
 
-_MAKERS = {"digits": digits, "orientations": orientations}
+# ---------------------------------------------------------------------------------------------
+# generated sets: every split from its own random stream (the test set is never a reshuffle
+# of training images)
+
+
+def _generated(name, generate, classes, sizes, augment) -> Dataset:
+    parts = [generate(n, seed) for n, seed in zip(sizes, (1, 2, 3))]
+    return Dataset(
+        name,
+        tuple(classes),
+        *parts[0],
+        *parts[1],
+        *parts[2],
+        description=BUILTINS[name],
+        augment=augment,
+    )
+
+
+def digits28() -> Dataset:
+    """Generated 28x28 digits: 5,000 training, 1,000 validation, 2,000 test."""
+    return _generated(
+        "digits28", handwriting.generate, map(str, range(10)), (5000, 1000, 2000), "shift"
+    )
+
+
+def shapes() -> Dataset:
+    """Colour shapes, 32x32: 3,000 training, 500 validation, 1,000 test; mirror images allowed."""
+    return _generated(
+        "shapes", colorshapes.generate, colorshapes.CLASSES, (3000, 500, 1000), "shift_flip"
+    )
+
+
+_MAKERS = {"digits": digits, "digits28": digits28, "shapes": shapes, "orientations": orientations}
