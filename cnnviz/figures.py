@@ -43,7 +43,9 @@ def _grid_figure(z, hover, xlabels, ylabels, title: str, xtitle: str, names=None
             fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=name,
                                      marker=dict(size=12, color=color, symbol="square")))  # fmt: skip
     fig.update_layout(
-        title=title, height=min(120 + 26 * z.shape[0], 620), margin=dict(l=10, r=10, t=50, b=10),
+        # the x axis sits on top, under the title: room for both
+        title=dict(text=title, y=0.98, yanchor="top"), height=min(150 + 26 * z.shape[0], 650),
+        margin=dict(l=10, r=10, t=100, b=10),
         plot_bgcolor="white", legend=dict(orientation="h", y=-0.12),
         xaxis=dict(tickmode="array", tickvals=list(range(z.shape[1])), ticktext=xlabels,
                    title=xtitle, side="top", showgrid=False),
