@@ -171,3 +171,19 @@ def test_a_bad_upload_gets_one_sentence_and_the_page_stays(open_page) -> None:
                                           "image/png").run(timeout=30)  # fmt: skip
     assert len(errors(at)) == 1 and "notes.png" in errors(at)[0]
     assert "The arithmetic of one pixel" in text(at)  # the sample is used meanwhile
+
+
+def test_camera_picture_is_used_and_kept_when_switching_back(open_page) -> None:
+    at = open_page(PAGE, src="Camera")
+    assert "localhost or over HTTPS" in text(at)
+    buf = io.BytesIO()
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (48, 64, 3), dtype=np.uint8)).save(
+        buf, "JPEG"
+    )
+    at.camera_input(key="camera").set_value(("shot.jpg", buf.getvalue(), "image/jpeg"))
+    at.run(timeout=30)
+    assert not errors(at), errors(at)
+    assert "Working on 64 × 48 px." in text(at) and "46 × 62 × 1" in text(at)
+    at.segmented_control(key="src").set_value("sample").run(timeout=30)
+    at.segmented_control(key="src").set_value("upload").run(timeout=30)
+    assert "Working on 64 × 48 px." in text(at)  # the picture is kept for this session
