@@ -55,7 +55,7 @@ DARK = {"winner"}  # cells whose text is white
 
 
 def _cell_px(rows: int, cols: int, max_width: int) -> int:
-    return int(max(22, min(56, (max_width - 20) // max(cols, 1), 560 // max(rows, 1))))
+    return int(max(22, min(64, (max_width - 20) // max(cols, 1), 560 // max(rows, 1))))
 
 
 def cells_figure(
@@ -96,9 +96,9 @@ def cells_figure(
     fig.update_layout(
         title=dict(text=title, font=dict(size=18), x=0, xanchor="left"),
         width=px * cols + 20, height=px * rows + top_margin + 10,
-        margin=dict(l=10, r=10, t=top_margin, b=10), plot_bgcolor="white",
-        xaxis=dict(visible=False, range=[-0.6, cols - 0.4], constrain="domain"),
-        yaxis=dict(visible=False, range=[rows - 0.4, -0.6], scaleanchor="x", constrain="domain"),
+        margin=dict(l=10, r=10, t=top_margin, b=10), plot_bgcolor="#b0b0b0",
+        xaxis=dict(visible=False, range=[-0.53, cols - 0.47], constrain="domain"),
+        yaxis=dict(visible=False, range=[rows - 0.47, -0.53], scaleanchor="x", constrain="domain"),
     )  # fmt: skip
     return fig
 
@@ -133,8 +133,6 @@ def input_figure(walk: WindowWalk, step: WindowStep | None, channel: int = 0,
             kinds[step.rows[part.winner[0]], step.cols[part.winner[1]]] = "winner"
     if title is None:
         title = f"Input, channel {channel + 1}" if walk.grid.shape[0] > 1 else "Input"
-        if (walk.codes == PADDING).any():
-            title += " (grey: padding)"
     return cells_figure(_labels(walk.grid[channel]), kinds, title, boxes, max_width)
 
 

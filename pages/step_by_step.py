@@ -31,7 +31,7 @@ MODES = {
     "avg_pool": "Average pool",
     "conv_transpose": "Transposed conv",
 }
-VIEWS = {"stamps": "Stamps (scatter)", "conv": "Convolution over the zero-inserted input"}
+VIEWS = {"stamps": "Stamps", "conv": "Convolution over the zero-inserted input"}
 PADDINGS = ("number", "valid", "same", "full")
 MAX_INPUT, MAX_KERNEL, MAX_CHANNELS = 12, 5, 3
 # The default: small enough to check by hand (the classic 5×5 example with an X-shaped kernel).
@@ -41,7 +41,7 @@ DEFAULT_INPUT = (
     "2 0 0 0 2; 0 2 0 2 0; 0 0 2 0 0; 0 2 0 2 0; 2 0 0 0 2",
 )
 DEFAULT_KERNEL = ("1 0 1; 0 1 0; 1 0 1", "0 1 0; 1 0 1; 0 1 0", "1 1 1; 0 0 0; -1 -1 -1")
-PAGE_WIDTH = 1300  # pixels a wide page gives the figures, roughly
+PAGE_WIDTH = 1000  # pixels the page's main area gives the figures, roughly
 # URL names of the number widgets (checked on load: a bad value gets a note)
 NUMBER_KEYS = ("ch", "b", "s", "p", "d", "pool_k", "pool_s", "opad")
 
@@ -101,74 +101,86 @@ def controls(notes: list[str]) -> dict:
     mode = s["mode"]
     uses_kernel = mode in ("conv", "conv_transpose")
     with st.expander("Grids and settings", expanded=True, icon=":material/tune:"):
-        left, right = st.columns([1, 2], gap="large")
-        with left:
+        row = iter(st.columns(7))
+        with next(row):
             s["channels"] = st.number_input("Input channels", 1, MAX_CHANNELS, 1, key="ch",
                                             bind="query-params")  # fmt: skip
-            if mode in ("max_pool", "avg_pool"):
-                k = st.number_input("Window size", 1, MAX_KERNEL, 2, key="pool_k",
-                                    bind="query-params")  # fmt: skip
-                s["kernel_size"] = k
+        if mode in ("max_pool", "avg_pool"):
+            with next(row):
+                s["kernel_size"] = st.number_input("Window size", 1, MAX_KERNEL, 2,
+                                                   key="pool_k", bind="query-params")  # fmt: skip
+            with next(row):
                 s["stride"] = st.number_input("Stride", 1, 5, 2, key="pool_s",
                                               bind="query-params",
                                               help="PyTorch's default is the window size")  # fmt: skip
-            else:
+        else:
+            with next(row):
                 s["stride"] = st.number_input("Stride", 1, 5, 1, key="s", bind="query-params",
                                               help="how far the window moves each step")  # fmt: skip
-            kind = "number"
-            if mode == "conv":
-                kind = st.segmented_control("Padding", PADDINGS, default="number",
-                                            required=True, key="pk", bind="query-params")  # fmt: skip
-            if kind == "number":
-                s["padding"] = st.number_input("Padding", 0, 4, 0, key="p", bind="query-params",
+        kind = "number"
+        if mode == "conv":
+            with next(row):
+                kind = st.selectbox("Padding", PADDINGS, key="pk", bind="query-params",
+                                    help="a number, or 'valid' (0), 'same' (output as big as "
+                                    "the input), 'full' (every overlap)")  # fmt: skip
+        if kind == "number":
+            with next(row):
+                s["padding"] = st.number_input("Padding" if mode != "conv" else "Padding cells",
+                                               0, 4, 0, key="p", bind="query-params",
                                                help="cells added on each side")  # fmt: skip
-            else:
-                s["padding"] = kind
-            if mode != "avg_pool":
+        else:
+            s["padding"] = kind
+        if mode != "avg_pool":
+            with next(row):
                 s["dilation"] = st.number_input("Dilation", 1, 4, 1, key="d",
                                                 bind="query-params",
                                                 help="spacing between kernel taps")  # fmt: skip
-            if mode == "conv":
+        if mode == "conv":
+            with next(row):
                 s["padding_mode"] = st.selectbox(
                     "Padding mode", ("zeros", "reflect", "replicate", "circular"), key="pm",
                     bind="query-params", help="what the padding frame holds",
                 )  # fmt: skip
-            if mode == "conv_transpose":
+        if mode == "conv_transpose":
+            with next(row):
                 s["output_padding"] = st.number_input(
                     "Output padding", 0, 3, 0, key="opad", bind="query-params",
                     help="extra rows/columns at the bottom/right",
                 )  # fmt: skip
-            if mode in ("max_pool", "avg_pool"):
-                s["ceil_mode"] = st.toggle("ceil_mode (keep a last, partial window)", False,
-                                           key="ceil", bind="query-params")  # fmt: skip
-            if mode == "avg_pool":
-                s["count_include_pad"] = st.toggle(
-                    "count_include_pad (padding counts in the divisor)", True, key="cip",
-                    bind="query-params",
-                )  # fmt: skip
-            if uses_kernel:
+        if uses_kernel:
+            with next(row):
                 s["bias"] = st.number_input("Bias", -99, 99, 0, key="b", bind="query-params",
                                             help="added once, after the channels' sums")  # fmt: skip
-        with right:
-            c = int(s["channels"])
-            cols = st.columns(c)
-            xs, ks = [], []
-            for i in range(c):
-                with cols[i]:
-                    name = f"Input channel {i + 1}" if c > 1 else "Input"
-                    xs.append(grid_box(name, f"x{i}", DEFAULT_INPUT[i], MAX_INPUT, notes))
-                    if uses_kernel:
-                        kname = f"Kernel slice {i + 1}" if c > 1 else "Kernel"
-                        ks.append(grid_box(kname, f"k{i}", DEFAULT_KERNEL[i], MAX_KERNEL, notes))
+        if mode in ("max_pool", "avg_pool"):
+            with next(row):
+                s["ceil_mode"] = st.toggle("ceil_mode", False, key="ceil", bind="query-params",
+                                           help="keep a last, partial window")  # fmt: skip
+        if mode == "avg_pool":
+            with next(row):
+                s["count_include_pad"] = st.toggle(
+                    "count_include_pad", True, key="cip", bind="query-params",
+                    help="padding cells count in the divisor",
+                )  # fmt: skip
+        c = int(s["channels"])
+        cols = st.columns(2 * c if uses_kernel else c)
+        xs, ks = [], []
+        for i in range(c):
+            with cols[(2 if uses_kernel else 1) * i]:
+                name = f"Input channel {i + 1}" if c > 1 else "Input"
+                xs.append(grid_box(name, f"x{i}", DEFAULT_INPUT[i], MAX_INPUT, notes))
+            if uses_kernel:
+                with cols[2 * i + 1]:
+                    kname = f"Kernel slice {i + 1}" if c > 1 else "Kernel"
+                    ks.append(grid_box(kname, f"k{i}", DEFAULT_KERNEL[i], MAX_KERNEL, notes))
+        with st.container(horizontal=True, vertical_alignment="center"):
+            st.button("Random numbers", key="random", on_click=randomize,
+                      icon=":material/casino:")  # fmt: skip
+            st.button("Back to the example", key="reset", on_click=reset_grids,
+                      icon=":material/restart_alt:")  # fmt: skip
             st.caption(
-                f"Grids up to {MAX_INPUT}×{MAX_INPUT}, kernels up to {MAX_KERNEL}×{MAX_KERNEL}: "
-                "numbers separated by spaces, rows by ';'."
+                f"Grids up to {MAX_INPUT}×{MAX_INPUT}, kernels up to {MAX_KERNEL}×{MAX_KERNEL}:"
+                " numbers separated by spaces, rows by ';' or new lines."
             )
-            with st.container(horizontal=True):
-                st.button("Random numbers", key="random", on_click=randomize,
-                          icon=":material/casino:")  # fmt: skip
-                st.button("Back to the example", key="reset", on_click=reset_grids,
-                          icon=":material/restart_alt:")  # fmt: skip
     s["input"] = same_shape(xs, "input grid")
     s["weight"] = same_shape(ks, "kernel slice") if uses_kernel else None
     return s
@@ -285,10 +297,10 @@ def channel_sentence(s: dict, walk) -> None:
         )
 
 
-def big(text: str, key: str | None = None) -> None:
+def big(text: str, key: str | None = None, size: float = 1.45) -> None:
     """A line of arithmetic in large type (a speaker projects this page)."""
     box = st.container(key=key) if key else st.container()
-    box.markdown(f"<div style='font-size:1.45rem;line-height:1.5'>{text}</div>",
+    box.markdown(f"<div style='font-size:{size}rem;line-height:1.45'>{text}</div>",
                  unsafe_allow_html=True)  # fmt: skip
 
 
@@ -317,12 +329,12 @@ def draw_window_step(walk, k: int, s: dict, label: str) -> None:
                 kname += f" slice {part.channel + 1}" if c > 1 else ""
                 a, b = st.columns(2)
                 with a:
-                    chart(kernel_figure(part.weights, walk.dilation, kname, width // 2),
+                    chart(kernel_figure(part.weights, walk.dilation, kname, width // 2 - 20),
                           f"k_{part.channel}")  # fmt: skip
                 with b:
-                    chart(values_figure(part.products, "Products", "window", width // 2),
+                    chart(values_figure(part.products, "Products", "window", width // 2 - 20),
                           f"prod_{part.channel}")  # fmt: skip
-            big(lines[part.channel].replace("×", " × "))
+            big(lines[part.channel].replace("×", " × "), size=1.45 if c == 1 else 1.15)
     with cols[-1]:
         out = walk.output_until(k)
         for o in range(out.shape[0]):
@@ -366,11 +378,12 @@ def draw_stamp_step(walk: steps.ScatterWalk, k: int, label: str) -> None:
             a, b = st.columns(2)
             with a:
                 kname = "Kernel" + (f" slice {ch + 1}" if c > 1 else "")
-                chart(kernel_figure(walk.weight[ch], walk.dilation, kname, width // 2),
+                chart(kernel_figure(walk.weight[ch], walk.dilation, kname, width // 2 - 20),
                       f"sk_{ch}")  # fmt: skip
             with b:
-                chart(values_figure(step.stamps[ch], "Stamp", "window", width // 2), f"st_{ch}")
-            big(lines[ch].replace("×", " × "))
+                chart(values_figure(step.stamps[ch], "Stamp", "window", width // 2 - 20),
+                      f"st_{ch}")  # fmt: skip
+            big(lines[ch].replace("×", " × "), size=1.45 if c == 1 else 1.15)
     with cols[-2]:
         chart(canvas_figure(walk, step, width), "canvas")
         if c > 1:
