@@ -969,7 +969,7 @@ def layer_of(module: nn.Module) -> Layer | None:
         if kind == "linear":
             return Layer("linear", {"out_features": module.out_features})
         if kind == "dropout":
-            return Layer("dropout", {"p": module.p})
+            return Layer("dropout", {"p": module.p}) if type(module) is nn.Dropout else None
         if kind == "leaky_relu":
             return Layer("leaky_relu", {"negative_slope": module.negative_slope})
         if kind == "flatten":

@@ -138,10 +138,20 @@ def test_remove_move_duplicate_add():
     assert result(at) == url(at) == "conv8k3-bn-conv8k3-max2-flat-fc"
     assert at.selectbox(key="arch_preset").value == "custom"
     at.selectbox(key="arch_add_kind").select("dropout")
-    at.selectbox(key="arch_add_pos").select(6)  # at the end
+    at.selectbox(key="arch_add_pos").select(-1)  # at the end
     at.button(key="arch_add").click()
     again(at)
     assert result(at) == "conv8k3-bn-conv8k3-max2-flat-fc-drop"
+    at.selectbox(key="arch_add_pos").select(6)  # before drop
+    again(at)
+    for _ in range(3):  # that layer is gone: the box falls back, no error
+        at.button(key="arch_remove_0").click()
+        again(at)
+    assert result(at) == "max2-flat-fc-drop"
+    assert at.selectbox(key="arch_add_pos").value in (0, 1, 2, 3, -1)
+    at.button(key="arch_add").click()
+    again(at)
+    assert len(arch.parse(result(at))) == 5
 
 
 def number(at: AppTest, pos: int, name: str):

@@ -182,7 +182,7 @@ def _add() -> None:
         state[NOTE] = f"A net here has at most {arch.MAX_LAYERS} layers; remove one first."
         return
     pos = state.get("arch_add_pos")
-    pos = len(rows) if pos is None or not 0 <= pos <= len(rows) else pos
+    pos = len(rows) if pos is None or not 0 <= pos < len(rows) else pos  # -1: at the end
     rows.insert(pos, (_new_uid(), Layer(kind, dict(NEW.get(kind, {})))))
     _store(rows)
 
@@ -294,23 +294,24 @@ def _layer_rows(layers: list[Layer], bad: int | None) -> None:
             with c1:
                 _settings(uid, layer, pos == last_fc)
             with c2:
+                # no `help` on these: Streamlit 1.67 draws a button with help twice in the DOM
                 bar = st.container(horizontal=True, gap="xxsmall")
-                b = [bar] * 4
-                b[0].button("", key=f"arch_up_{pos}", icon=":material/arrow_upward:",
-                            help="move up", on_click=_move, args=(pos, -1),
-                            disabled=pos == 0)  # fmt: skip
-                b[1].button("", key=f"arch_down_{pos}", icon=":material/arrow_downward:",
-                            help="move down", on_click=_move, args=(pos, 1),
-                            disabled=pos == len(rows) - 1)  # fmt: skip
-                b[2].button("", key=f"arch_dup_{pos}", icon=":material/content_copy:",
-                            help="duplicate", on_click=_duplicate, args=(pos,))  # fmt: skip
-                b[3].button("", key=f"arch_remove_{pos}", icon=":material/delete:",
-                            help="remove", on_click=_remove, args=(pos,),
-                            disabled=len(rows) == 1)  # fmt: skip
+                bar.button("", key=f"arch_up_{pos}", icon=":material/arrow_upward:",
+                           on_click=_move, args=(pos, -1), disabled=pos == 0)  # fmt: skip
+                bar.button("", key=f"arch_down_{pos}", icon=":material/arrow_downward:",
+                           on_click=_move, args=(pos, 1),
+                           disabled=pos == len(rows) - 1)  # fmt: skip
+                bar.button("", key=f"arch_dup_{pos}", icon=":material/content_copy:",
+                           on_click=_duplicate, args=(pos,))  # fmt: skip
+                bar.button("", key=f"arch_remove_{pos}", icon=":material/delete:",
+                           on_click=_remove, args=(pos,), disabled=len(rows) == 1)  # fmt: skip
 
 
 def _add_controls(layers: list[Layer]) -> None:
     n = len(layers)
+    options = [*range(n), -1]  # -1: at the end, whatever the length
+    if st.session_state.get("arch_add_pos") not in (None, *options):
+        del st.session_state["arch_add_pos"]  # that layer is gone
     first_flat = next(
         (i for i, L in enumerate(layers) if L.kind in ("flatten", "gap", "linear")), n
     )
@@ -318,8 +319,8 @@ def _add_controls(layers: list[Layer]) -> None:
     cols[0].selectbox("Add a layer", arch.KINDS, format_func=arch.TITLES.get,
                       key="arch_add_kind")  # fmt: skip
     cols[1].selectbox(
-        "where", list(range(n + 1)), index=first_flat,
-        format_func=lambda i: "at the end" if i == n else f"before {i + 1}. {layers[i].token}",
+        "where", options, index=first_flat,
+        format_func=lambda i: f"before {i + 1}. {layers[i].token}" if 0 <= i < n else "at the end",
         key="arch_add_pos",
     )  # fmt: skip
     cols[2].button("Add", key="arch_add", icon=":material/add:", on_click=_add, width="stretch")
@@ -402,7 +403,7 @@ def _show_error(err: ArchError, title: str) -> None:
     st.error(f"**{title}.** {err}", icon=":material/block:")
     for i, (words, spec) in enumerate((w, s) for w, s in err.fixes if s):
         st.button(f"Apply: {words}", key=f"arch_fix_{i}", on_click=_apply_spec, args=(spec,),
-                  icon=":material/auto_fix_high:", help=spec)  # fmt: skip
+                  icon=":material/auto_fix_high:")  # fmt: skip
 
 
 def edit_architecture(input_shape, n_classes: int) -> str:
@@ -420,6 +421,10 @@ def edit_architecture(input_shape, n_classes: int) -> str:
         _on_preset()  # new data: the untouched preset adapts to the new input
     layers = _layers()
     text = arch.to_text(layers)
+    if state.get("arch_text") is None:  # widget state is dropped while on another page
+        state["arch_text"] = text
+    if state.get("arch_preset") is None:
+        state["arch_preset"] = _matching_preset(text)
 
     st.selectbox(
         "Start from a preset", [CUSTOM, *arch.PRESETS], key="arch_preset", on_change=_on_preset,
