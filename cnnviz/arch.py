@@ -672,6 +672,8 @@ def _impossible(
     core = re.split(r"\. (?:Try|Use) ", reason.rstrip("."))[0]
     axes, _, core = core.partition(": ") if ": " in core else ("", "", core)
     words = "; or ".join(t for t, _ in fixes[:3])
+    if "larger than" not in core:  # not about size, e.g. pool padding over half the window
+        what = "settings do"
     return ArchError(
         f"{_culprit(i, layer)}: its {what} not fit the {shape[1]}×{shape[2]} map it gets "
         f"({axes + ': ' if axes else ''}{core})"

@@ -12,6 +12,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from cnnviz import arch
 from cnnviz.arch import ArchError, Layer
+from cnnviz.shapes import receptive_field
 
 SHAPES = [(1, 28, 28), (3, 32, 32), (1, 20, 20), (3, 64, 64)]
 
@@ -279,6 +280,28 @@ def test_conv_too_big_gets_padding_fix():
     assert "kernel 5 is larger than the padded input 3" in str(err.value)
     fixes = dict(err.value.fixes)
     assert fixes["conv4k5p1 instead of conv4k5"] == "conv4k5p1-flat-fc"
+
+
+def test_pool_padding_over_half_the_window():
+    with pytest.raises(ArchError) as err:
+        arch.summarize("conv2-max2p2-flat-fc", (1, 9, 9))
+    msg = str(err.value)
+    assert msg.startswith("Layer 2 (max2p2): its settings do not fit the 7×7 map it gets")
+    assert "pooling padding 2 is more than half the window 2" in msg
+    assert dict(err.value.fixes)["max2p1 instead of max2p2"] == "conv2k3-max2p1-flat-fc"
+
+
+def test_receptive_field_agrees_with_the_shapes_module():
+    spec = "conv4k5s2p2-relu-max3s2p1-conv4k3d2-bn-avg2-conv2k1"
+    rows = arch.summarize(spec, (1, 64, 64))
+    spatial = [
+        dict(kernel_size=L.args["kernel_size"], stride=L.args["stride"],
+             padding=L.args["padding"], dilation=L.args.get("dilation", 1))
+        for L in arch.parse(spec) if L.kind in ("conv", "maxpool", "avgpool")
+    ]  # fmt: skip
+    fields = [r.size[0] for r in receptive_field(spatial)]
+    assert [r.receptive_field for r in rows if r.kind in ("conv", "maxpool", "avgpool")] == fields
+    assert fields[-1] == 5 + 2 * 2 + 2 * 2 * 4 + 1 * 4 == 29  # r += (k_eff - 1) · jump
 
 
 def test_layers_after_flatten_and_linear_before_it():
