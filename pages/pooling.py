@@ -11,7 +11,7 @@ from cnnviz.figures import pool_input_figure, pool_output_figure
 from cnnviz.images import to_uint8
 from cnnviz.kernels import KernelError, format_kernel, parse_kernel
 from cnnviz.shapes import Fix, SettingError
-from cnnviz.ui.common import run_safely, share_link, show_figure, show_source
+from cnnviz.ui.common import edited_array, run_safely, share_link, show_figure, show_source
 from cnnviz.ui.image_input import pick_image
 from cnnviz.ui.maps import picture_bytes
 from cnnviz.ui.sizes import refuse, show_formulas
@@ -22,12 +22,7 @@ KEYS = {"kernel_size": "k", "stride": "s", "padding": "p", "dilation": None}  # 
 
 
 def _grid_edited(base: np.ndarray, key: str) -> None:
-    g = np.array(base, dtype=np.float32)
-    for row, cells in st.session_state[key].get("edited_rows", {}).items():
-        for col, value in cells.items():
-            if value is not None and np.isfinite(value):
-                g[int(row), int(col)] = value
-    st.session_state["grid_text"] = format_kernel(g)
+    st.session_state["grid_text"] = format_kernel(edited_array(base, key))
     st.session_state["grid_version"] = st.session_state.get("grid_version", 0) + 1
 
 

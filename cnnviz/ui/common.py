@@ -118,3 +118,14 @@ def share_link() -> None:
         st.caption("This address reopens the page with exactly these settings: paste it into "
                    "slides, a chat or a worksheet.")  # fmt: skip
         st.code(url, language=None, wrap_lines=True)
+
+
+def edited_array(base: np.ndarray, key: str) -> np.ndarray:
+    """In a st.data_editor on_change callback: `base` with the cells the user changed (empty or
+    non-finite entries are ignored, so a grid never holds NaN)."""
+    out = np.array(base, dtype=np.float32)
+    for row, cells in st.session_state[key].get("edited_rows", {}).items():
+        for col, value in cells.items():
+            if value is not None and np.isfinite(value):
+                out[int(row), int(col)] = value
+    return out

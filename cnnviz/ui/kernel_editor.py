@@ -19,6 +19,7 @@ from cnnviz.kernels import (
     preset,
     random_kernel,
 )
+from cnnviz.ui.common import edited_array
 
 MAX_SIDE = 11
 DEFAULT = "sobel_x"
@@ -42,12 +43,7 @@ def _set_custom(k: np.ndarray) -> None:
 
 def _edited(base: np.ndarray, key: str) -> None:
     """Grid edit (callback): apply the edited cells to the kernel shown, make it custom."""
-    k = np.array(base, dtype=np.float32)
-    for row, cells in st.session_state[key].get("edited_rows", {}).items():
-        for col, value in cells.items():
-            if value is not None and np.isfinite(value):
-                k[int(row), int(col)] = value
-    _set_custom(k)
+    _set_custom(edited_array(base, key))
 
 
 def _typed(base: np.ndarray, key: str) -> None:
