@@ -16,6 +16,7 @@ from cnnviz.data.core import (
     stratified_split,
 )
 from cnnviz.data.files import load_cifar10, load_mnist, read_idx, safe_unpickle
+from cnnviz.data.user import from_images, from_zip
 
 __all__ = [
     "AUGMENTS",
@@ -24,6 +25,8 @@ __all__ = [
     "Dataset",
     "augment_batch",
     "builtin",
+    "from_images",
+    "from_zip",
     "load_cifar10",
     "load_mnist",
     "read_idx",
