@@ -282,14 +282,19 @@ def _settings(uid: int, layer: Layer, is_last_fc: bool) -> None:
         st.caption(KIND_HELP[kind])
 
 
-def _layer_rows(layers: list[Layer], bad: int | None) -> None:
+def _layer_rows(layers: list[Layer], table: list[arch.Row], bad: int | None) -> None:
     rows = st.session_state[ROWS]
     last_fc = max((i for i, L in enumerate(layers) if L.kind == "linear"), default=None)
     for pos, (uid, layer) in enumerate(rows):
         with st.container(border=True, key=f"arch_row_{pos}"):
             c0, c1, c2 = st.columns([2, 6, 2], vertical_alignment="center")
-            mark = " :red[does not fit]" if pos == bad else ""
-            c0.markdown(f"**{pos + 1}. {arch.TITLES[layer.kind]}**{mark}  \n`{layer.token}`",
+            if pos == bad:
+                out = " :red[does not fit]"
+            elif pos < len(table):
+                out = f" → {_shape(table[pos].out_shape)}"
+            else:
+                out = ""
+            c0.markdown(f"**{pos + 1}. {arch.TITLES[layer.kind]}**  \n`{layer.token}`{out}",
                         help=KIND_HELP[layer.kind])  # fmt: skip
             with c1:
                 _settings(uid, layer, pos == last_fc)
@@ -362,7 +367,7 @@ def _table(rows: list[arch.Row], input_shape, failed: tuple[int, Layer] | None) 
             "layer": st.column_config.TextColumn("layer", help="position and spec token"),
             "output": st.column_config.TextColumn("output shape", help="channels × height × width"),
             "parameters": st.column_config.TextColumn("parameters", help="weights + biases"),
-            "arithmetic": st.column_config.TextColumn("parameters: arithmetic"),
+            "arithmetic": st.column_config.TextColumn("parameters: arithmetic", width="large"),
             "flops": st.column_config.TextColumn(
                 "FLOPs",
                 help="multiply-adds for conv and linear layers; one operation per number read "
@@ -370,7 +375,7 @@ def _table(rows: list[arch.Row], input_shape, failed: tuple[int, Layer] | None) 
             "field": st.column_config.TextColumn(
                 "receptive field", help="input pixels one output number sees"),
             "size": st.column_config.TextColumn(
-                "output size formula", help="⌊(in + 2·padding − dilation·(kernel − 1) − 1) / "
+                "output size formula", width="large", help="⌊(in + 2·padding − dilation·(kernel − 1) − 1) / "
                                             "stride⌋ + 1"),
         },
     )  # fmt: skip
@@ -464,7 +469,7 @@ def edit_architecture(input_shape, n_classes: int) -> str:
             error = err
 
     with st.expander(f"Layers ({len(layers)})", expanded=True, icon=":material/stacks:"):
-        _layer_rows(layers, failed[0] if failed else None)
+        _layer_rows(layers, rows, failed[0] if failed else None)
         _add_controls(layers)
 
     st.markdown(f"**What each layer makes of a {_shape(shape)} input**")
