@@ -205,6 +205,9 @@ class Layer:
         object.__setattr__(self, "kind", kind)
         object.__setattr__(self, "args", args)
 
+    def __hash__(self) -> int:  # args is a dict: hash the canonical text instead
+        return hash(self.token)
+
     @property
     def token(self) -> str:
         """This layer in the spec text, e.g. conv8k3p1."""

@@ -215,6 +215,7 @@ def test_grammar_examples():
     assert arch.parse("avg2")[0].args["stride"] == 2
     assert arch.parse("gap-fc") == [Layer("gap"), Layer("flatten"), Layer("linear")]
     assert Layer("conv", {"out_channels": 8}) == arch.parse("conv8")[0]
+    assert len({Layer("relu"), Layer("relu"), Layer("maxpool", {"kernel_size": 2})}) == 2
     for name, text in arch.PRESETS.items():
         assert arch.to_text(arch.parse(text)) == text, name
 
