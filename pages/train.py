@@ -22,45 +22,41 @@ def lesson_overfit() -> None:
 
 
 def lesson_regularise() -> None:
+    with_dropout = tr.spec_with_dropout(st.query_params.get("arch"))
+    if with_dropout:
+        st.query_params["arch"] = with_dropout  # the architecture editor follows the URL
     tr.set_settings(ntrain="50", aug=True, drop="0.5", wd=0.001, epochs=40, bs=16, opt="Adam",
                     lr=0.001, sched="constant")  # fmt: skip
     st.session_state["_autostart"] = True
 
 
 def lesson_more_data() -> None:
-    tr.set_settings(ntrain="all", aug=True, drop="0.3", wd=0.0001, epochs=5, bs=64, opt="Adam",
+    tr.set_settings(ntrain="all", aug=True, drop="0.5", wd=0.001, epochs=5, bs=64, opt="Adam",
                     lr=0.001, sched="constant")  # fmt: skip
     st.session_state["_autostart"] = True
 
 
-def overfit_lesson(has_dropout: bool) -> None:
-    with st.expander("Lesson: overfit me (and then fix it)", icon=":material/school:"):
-        st.markdown(
-            "A net with many weights and few images learns the images by heart. Watch the two "
-            "accuracy curves: **train** climbs to 100%, **validation** stops far below. The gap "
-            "between them is overfitting."
-        )
-        a, b, c = st.columns(3)
-        a.button("1. Overfit me", key="lesson_overfit", on_click=lesson_overfit,
-                 icon=":material/trending_up:", width="stretch",
-                 help="50 training images, no augmentation, no dropout, no L2, 40 epochs; "
-                      "starts training.")  # fmt: skip
-        b.button("2. Dropout + L2 + augmentation", key="lesson_reg", on_click=lesson_regularise,
-                 icon=":material/compress:", width="stretch",
-                 help="The same 50 images with dropout 0.5, weight decay 0.001 and random shifts.")  # fmt: skip
-        c.button("3. More data", key="lesson_data", on_click=lesson_more_data,
-                 icon=":material/dataset:", width="stretch",
-                 help="All the training images: the best cure for overfitting.")  # fmt: skip
-        st.caption(
-            "Step 2 makes memorising harder: the curves come closer, train accuracy grows "
-            "slower. Step 3 gives the net more to learn from: both curves end higher."
-            + (
-                ""
-                if has_dropout
-                else " Your architecture has no Dropout layer, so the dropout "
-                "setting has nothing to change: add one in the editor (before the last Linear)."
-            )
-        )
+LESSON = [
+    ("lesson_overfit", "1. Overfit me", ":material/trending_up:", lesson_overfit,
+     "Train on 50 images only (5 per class), no augmentation, no dropout, no L2, 40 epochs. "
+     "Watch the accuracy curves: **train** climbs to 100%, **validation** stays far below. "
+     "The net learns those 50 images by heart instead of what digits look like: overfitting."),
+    ("lesson_reg", "2. Dropout + L2 + augmentation", ":material/compress:", lesson_regularise,
+     "The same 50 images, but dropout 0.5 (a Dropout layer is added before the last Linear if "
+     "the net has none), weight decay 0.001 and random shifts. Memorising gets harder: train "
+     "accuracy climbs slower and the two curves stay closer."),
+    ("lesson_data", "3. More data", ":material/dataset:", lesson_more_data,
+     "All the training images, still regularised, 5 epochs: the best cure. Both curves end "
+     "higher and close together."),
+]  # fmt: skip
+
+
+def overfit_lesson() -> None:
+    with st.expander("Lesson: overfit me, then fix it", icon=":material/school:"):
+        st.caption("Each button sets the settings above and starts training.")
+        for key, label, icon, callback, words in LESSON:
+            st.button(label, key=key, on_click=callback, icon=icon, width="stretch")
+            st.caption(words)
 
 
 def probe_picker(dataset) -> np.ndarray | None:
@@ -68,69 +64,93 @@ def probe_picker(dataset) -> np.ndarray | None:
     n = len(dataset.y_test)
     if n == 0:
         return None
-    left, right = st.columns([1, 3])
-    with left:
-        i = st.number_input(f"Sample to watch (test image 0-{n - 1})", 0, 100_000, 0,
-                            key="sample", bind="query-params")  # fmt: skip
-        i = int(min(i, n - 1))
-        x = dataset.x_test[i]
-        st.image(tr.sample_png(x), caption=f"test image {i}: {dataset.classes[dataset.y_test[i]]}")
-    with right:
-        own = st.file_uploader("…or your own image", type=None, key="probe_upload",
-                               help="Resized to the data's size; shown only to you.")  # fmt: skip
-        if own is not None:
-            try:
-                x = tr.image_as_input(own.getvalue(), dataset.input_shape)
-                st.image(tr.sample_png(x), caption="your image, as the net sees it", width=120)
-            except ValueError as err:
-                st.error(str(err), icon=":material/block:")
+    i = st.number_input(f"Sample to watch (test image 0–{n - 1})", 0, 100_000, 0, key="sample",
+                        bind="query-params")  # fmt: skip
+    i = int(min(i, n - 1))
+    x = dataset.x_test[i]
+    own = st.file_uploader("…or your own image", type=None, key="probe_upload",
+                           help="Resized to the data's size; seen only by you.")  # fmt: skip
+    if own is not None:
+        try:
+            x = tr.image_as_input(own.getvalue(), dataset.input_shape)
+        except ValueError as err:
+            st.error(str(err), icon=":material/block:")
+            return x
+        st.image(tr.sample_png(x), caption="your image, as the net sees it", width=96)
+    else:
+        st.image(tr.sample_png(x), caption=f"test image {i}: {dataset.classes[dataset.y_test[i]]}",
+                 width=96)  # fmt: skip
     return x
 
 
+STEPS = ("Data", "Architecture", "Train", "Model files")
+
+
+def go_to(step: str) -> None:
+    st.session_state["step"] = step
+
+
+def next_button(step: str) -> None:
+    st.button(f"Next: {step}", key=f"next_{step}", on_click=go_to, args=(step,),
+              icon=":material/arrow_forward:", type="primary")  # fmt: skip
+
+
 def page() -> None:
+    from cnnviz.ui.arch_editor import edit_architecture
+    from cnnviz.ui.data_picker import pick_dataset
+
     st.title("Train a CNN")
     st.write(INTRO)
     ts = tr.training_session()
+    summary = st.empty()
+    tabs = st.tabs(list(STEPS), key="step", bind="query-params")
 
-    st.header("1. Data", divider="gray")
-    from cnnviz.ui.data_picker import pick_dataset
-
-    dataset = pick_dataset()
+    with tabs[0]:
+        dataset = pick_dataset()
+        if dataset is not None:
+            next_button("Architecture")
     if dataset is None:
-        st.info("Pick a dataset above to go on.", icon=":material/info:")
-        tr.checkpoint_section(ts, None)
+        for tab in tabs[1:3]:
+            tab.info("Pick the data first (in **Data**).", icon=":material/info:")
+        with tabs[3]:
+            tr.checkpoint_section(ts, None)
         return
 
-    st.header("2. Architecture", divider="gray")
-    from cnnviz.ui.arch_editor import edit_architecture
-
-    spec = edit_architecture(dataset.input_shape, dataset.n_classes)
+    with tabs[1]:
+        spec = edit_architecture(dataset.input_shape, dataset.n_classes)
+        next_button("Train")
     problem = tr.arch_problem(spec, dataset)
 
-    st.header("3. Train", divider="gray")
-    settings = tr.settings_form(dataset)
-    config = tr.make_config(settings, dataset)
-    overfit_lesson(tr.has_dropout(spec))
-    probe = probe_picker(dataset)
-    tr.follow_probe(ts, probe)
-    if problem:
-        st.caption("Start is off until the architecture above can be trained (see its red box).")
-    if ts.trainer is not None and tr.settings_differ(ts, spec, dataset, config):
-        st.caption("The settings above changed since this training started: press **Reset** "
-                   "then **Start** to train with them.")  # fmt: skip
-    if st.session_state.pop("_autostart", False) and not problem:
-        tr.start_training(ts, dataset, spec, config, probe)
-    if st.session_state.get("_train_error"):
-        st.error(st.session_state["_train_error"], icon=":material/block:")
-    tr.controls(ts, can_start=not problem, on_start=tr.start_training,
-                start_args=(ts, dataset, spec, config, probe))  # fmt: skip
-    tr.live_view(ts)
+    with tabs[2]:
+        left, right = st.columns([1, 3], gap="large")
+        with left:
+            settings = tr.settings_form(dataset)
+            config = tr.make_config(settings, dataset)
+            overfit_lesson()
+            probe = probe_picker(dataset)
+        tr.follow_probe(ts, probe)
+        if st.session_state.pop("_autostart", False) and not problem:
+            tr.start_training(ts, dataset, spec, config, probe)
+        with right:
+            if problem:
+                st.warning("Start is off until the architecture can be trained: see the red "
+                           "box in **Architecture**.", icon=":material/block:")  # fmt: skip
+            if st.session_state.get("_train_error"):
+                st.error(st.session_state["_train_error"], icon=":material/block:")
+            if ts.trainer is not None and tr.settings_differ(ts, spec, dataset, config):
+                st.caption("The settings changed since this training started: **Reset**, then "
+                           "**Start** to train with them.")  # fmt: skip
+            tr.controls(ts, can_start=not problem, on_start=tr.start_training,
+                        start_args=(ts, dataset, spec, config, probe))  # fmt: skip
+            tr.live_view(ts)
+            if ts.status() in tr.DONE:
+                st.subheader("Results on the test images")
+                tr.results_section(ts)
 
-    if ts.status() in tr.DONE:
-        st.header("4. Results", divider="gray")
-        tr.results_section(ts)
-    st.header("5. Keep the model", divider="gray")
-    tr.checkpoint_section(ts, dataset, probe)
+    with tabs[3]:
+        tr.checkpoint_section(ts, dataset, probe)
+
+    summary.caption(tr.summary_line(ts, dataset, spec, settings))
 
 
 run_safely(page)

@@ -159,6 +159,9 @@ def test_curves_and_inside_views_while_paused(run):
     for a in snap.activations:
         assert f"**{a.index}. {a.name}** · {tr.fmt_shape(a.shape)}" in shown
     assert f"Snapshot at step {snap.step}" in shown
+    click(at, "tr_step")  # a paused step is always recorded with its update
+    wait_for(lambda: t.snapshot().update is not None and t.snapshot().step == snap.step + 1)
+    snap = t.snapshot()
     for view in ("Filters", "Histograms", "Update rule"):
         at.session_state["view"] = view
         at.run(timeout=60)
@@ -225,9 +228,13 @@ def test_overfit_lesson_sets_a_tiny_set_and_trains(run):
     at.run(timeout=60)
     no_trouble(at)
     click(at, "lesson_reg")
-    c = trainer(at).config
+    t = trainer(at)
+    c = t.config
     assert (c.n_train, c.augment, c.dropout, c.weight_decay) == (50, True, 0.5, 0.001)
-    trainer(at).stop()
+    kinds = [layer.kind for layer in arch.parse(t.spec)]
+    assert kinds[-2:] == ["dropout", "linear"]  # the minimal net had no Dropout layer: added
+    assert at.query_params["arch"] == t.spec
+    t.stop()
 
 
 def test_own_image_becomes_the_watched_sample(run):

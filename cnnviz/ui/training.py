@@ -135,54 +135,53 @@ def _opt_changed() -> None:
 
 
 def settings_form(dataset=None) -> dict:
-    """The training settings (URL-bound widgets). Returns plain values keyed like DEFAULTS."""
-    a, b, c = st.columns(3)
-    with a:
-        opt = st.segmented_control(
-            "Optimizer", list(OPT_KEY), default=DEFAULTS["opt"],
-            required=True, key="opt", bind="query-params", on_change=_opt_changed,
-            help="SGD: w ← w − lr·g. Momentum adds a running velocity; Adam scales each "
-                 "weight's step by its own gradient history.",
-        )  # fmt: skip
-        lr = st.select_slider("Learning rate", LRS, value=DEFAULTS["lr"], key="lr",
-                              bind="query-params", format_func=lambda v: f"{v:g}")  # fmt: skip
-        sched = st.segmented_control(
-            "Schedule", SCHEDULES, default=DEFAULTS["sched"],
-            required=True, key="sched", bind="query-params",
-            help="How the learning rate changes during training. constant: never; step: ÷10 "
-                 "after half of the steps and ÷10 again after three quarters; cosine: glides "
-                 "down to 0 along a half cosine.",
-        )  # fmt: skip
-    with b:
-        bs = st.select_slider("Batch size", BATCHES, value=DEFAULTS["bs"], key="bs",
-                              bind="query-params")  # fmt: skip
-        epochs = st.number_input("Epochs", 1, 100, DEFAULTS["epochs"], key="epochs",
-                                 bind="query-params")  # fmt: skip
-        ntrain = st.select_slider(
-            "Training images", N_TRAIN, value=DEFAULTS["ntrain"], key="ntrain",
-            bind="query-params",
-            help="Fewer images train faster and overfit sooner (validation and test stay whole).",
-        )  # fmt: skip
-    with c:
-        wd = st.select_slider("Weight decay (L2)", DECAYS, value=DEFAULTS["wd"], key="wd",
-                              bind="query-params", format_func=lambda v: f"{v:g}")  # fmt: skip
-        drop = st.select_slider(
-            "Dropout", DROPOUTS, value=DEFAULTS["drop"], key="drop", bind="query-params",
-            help="Overrides the p of every Dropout layer in the architecture ('as built' keeps "
-                 "them). An architecture without a Dropout layer has nothing to override.",
-        )  # fmt: skip
-        can_augment = dataset is None or getattr(dataset, "augment", "shift") != "none"
-        aug = st.toggle(
-            "Augmentation", DEFAULTS["aug"], key="aug", bind="query-params",
-            disabled=not can_augment,
-            help="Random small shifts (and mirror images where that keeps the class) of every "
-                 "training batch: more variety from the same images.",
-        )  # fmt: skip
-        seed = st.number_input("Seed", 0, 2**31 - 1, DEFAULTS["seed"], key="seed",
-                               bind="query-params",
-                               help="Same seed, same settings: the same training.")  # fmt: skip
-    return dict(opt=OPT_KEY[opt], lr=float(lr), sched=sched, bs=int(bs), epochs=int(epochs), wd=float(wd),
-                drop=drop, aug=bool(aug and can_augment), seed=int(seed),
+    """The training settings, one column (URL-bound widgets). Returns plain values keyed like
+    DEFAULTS, with the optimizer as its TrainConfig name."""
+    opt = st.segmented_control(
+        "Optimizer", list(OPT_KEY), default=DEFAULTS["opt"], required=True, key="opt",
+        bind="query-params", on_change=_opt_changed,
+        help="SGD: w ← w − lr·g. Momentum adds a running velocity; Adam scales each weight's "
+             "step by its own gradient history. See 'Update rule' while training.",
+    )  # fmt: skip
+    lr = st.select_slider("Learning rate", LRS, value=DEFAULTS["lr"], key="lr",
+                          bind="query-params", format_func=lambda v: f"{v:g}")  # fmt: skip
+    sched = st.segmented_control(
+        "Schedule", SCHEDULES, default=DEFAULTS["sched"], required=True, key="sched",
+        bind="query-params",
+        help="How the learning rate changes during training. constant: never; step: ÷10 after "
+             "half of the steps and ÷10 again after three quarters; cosine: glides down to 0 "
+             "along a half cosine.",
+    )  # fmt: skip
+    bs = st.select_slider("Batch size", BATCHES, value=DEFAULTS["bs"], key="bs",
+                          bind="query-params", help="Images per step.")  # fmt: skip
+    epochs = st.number_input("Epochs", 1, 100, DEFAULTS["epochs"], key="epochs",
+                             bind="query-params",
+                             help="Passes over the training images.")  # fmt: skip
+    ntrain = st.select_slider(
+        "Training images", N_TRAIN, value=DEFAULTS["ntrain"], key="ntrain", bind="query-params",
+        help="Fewer images train faster and overfit sooner (validation and test stay whole).",
+    )  # fmt: skip
+    wd = st.select_slider("Weight decay (L2)", DECAYS, value=DEFAULTS["wd"], key="wd",
+                          bind="query-params", format_func=lambda v: f"{v:g}",
+                          help="Pulls every weight a little towards 0 at each step.")  # fmt: skip
+    drop = st.select_slider(
+        "Dropout", DROPOUTS, value=DEFAULTS["drop"], key="drop", bind="query-params",
+        help="Overrides the p of every Dropout layer in the architecture ('as built' keeps "
+             "them). An architecture without a Dropout layer has nothing to override.",
+    )  # fmt: skip
+    can_augment = dataset is None or getattr(dataset, "augment", "shift") != "none"
+    aug = st.toggle(
+        "Augmentation", DEFAULTS["aug"], key="aug", bind="query-params",
+        disabled=not can_augment,
+        help="Random small shifts (and mirror images where that keeps the class) of every "
+             "training batch: more variety from the same images."
+             + ("" if can_augment else " These data have no augmentation that keeps labels."),
+    )  # fmt: skip
+    seed = st.number_input("Seed", 0, 2**31 - 1, DEFAULTS["seed"], key="seed",
+                           bind="query-params",
+                           help="Same seed, same settings: the same training.")  # fmt: skip
+    return dict(opt=OPT_KEY[opt], lr=float(lr), sched=sched, bs=int(bs), epochs=int(epochs),
+                wd=float(wd), drop=drop, aug=bool(aug and can_augment), seed=int(seed),
                 ntrain=ntrain)  # fmt: skip
 
 
@@ -290,13 +289,22 @@ def controls(ts: TrainingSession, can_start: bool, on_start, start_args: tuple =
          can_start and status not in LIVE + ("paused",), "primary"),
         ("pause", "Pause", ":material/pause:", _call, (ts, "pause"), status in LIVE, None),
         ("resume", "Resume", ":material/resume:", _call, (ts, "resume"), status == "paused", None),
-        ("step", "Step one batch", ":material/skip_next:", _step, (ts, on_start, start_args),
+        ("step", "Step", ":material/skip_next:", _step, (ts, on_start, start_args),
          status == "paused" or (can_start and status not in LIVE), None),
         ("stop", "Stop", ":material/stop:", _call, (ts, "stop"), status in LIVE + ("paused",), None),
         ("reset", "Reset", ":material/restart_alt:", _reset, (ts,), status != "none", None),
     ]  # fmt: skip
+    tips = {
+        "start": "Train from new random weights with the settings on the left.",
+        "pause": "Stop after this batch and keep everything: look inside, then resume.",
+        "resume": "Go on training from where it paused.",
+        "step": "Train exactly one batch, then pause (from scratch: a new training's first "
+                "batch).",
+        "stop": "End the training; the model keeps what it learned (test it, download it).",
+        "reset": "Forget this training (its saved run stays in Model files).",
+    }  # fmt: skip
     for col, (key, label, icon, cb, args, enabled, kind) in zip(cols, specs):
-        col.button(label, key=f"tr_{key}", icon=icon, on_click=cb, args=args,
+        col.button(label, key=f"tr_{key}", icon=icon, on_click=cb, args=args, help=tips[key],
                    disabled=not enabled, type=kind or "secondary",
                    width="stretch")  # fmt: skip
 
@@ -314,13 +322,32 @@ def arch_problem(spec: str | None, dataset) -> str | None:
     return None
 
 
-def has_dropout(spec: str | None) -> bool:
+def spec_with_dropout(spec: str | None, p: float = 0.5) -> str | None:
+    """The spec with a Dropout layer before its last Linear, or None if it has one already (or
+    cannot be read)."""
     from cnnviz import arch
 
     try:
-        return any(layer.kind == "dropout" for layer in arch.parse(spec or ""))
+        layers = arch.parse(spec or "")
     except ValueError:
-        return False
+        return None
+    if any(layer.kind == "dropout" for layer in layers):
+        return None
+    last = max((i for i, layer in enumerate(layers) if layer.kind == "linear"), default=None)
+    if last is None:
+        return None
+    tokens = arch.to_text(layers).split("-")
+    tokens.insert(last, f"drop{p:g}")
+    return "-".join(tokens)
+
+
+def summary_line(ts: TrainingSession, dataset, spec: str | None, s: dict) -> str:
+    """One line above the steps: what will be (or is being) trained."""
+    words = {"none": "not started", "new": "not started"}
+    status = words.get(ts.status(), ts.status())
+    return (f"**{dataset.name}** ({fmt_shape(dataset.input_shape)}, {dataset.n_classes} classes) "
+            f"· `{spec}` · {OPTIMIZERS[s['opt']]} lr {s['lr']:g}, batch {s['bs']}, "
+            f"{s['epochs']} epochs · training: {status}")  # fmt: skip
 
 
 def settings_differ(ts: TrainingSession, spec, dataset, config) -> bool:
@@ -677,7 +704,8 @@ OPT_WORDS = {
 def show_update(snap) -> None:
     u = snap.update
     if u is None:
-        st.caption("The update rule appears after the first optimizer step.")
+        st.caption("No step has been recorded yet: the next snapshot of a training step shows "
+                   "it (while paused, press **Step one batch**).")  # fmt: skip
         return
     idx = ", ".join(str(i) for i in u.index)
     st.markdown(f"**One weight, `{u.param}[{idx}]`, at step {u.step}** "
