@@ -123,3 +123,27 @@ def test_impossible_settings_are_red_with_a_fix_and_no_traceback(server, page, w
     expect(page.get_by_text(re.compile("The arithmetic of one pixel"))).to_be_visible()
     assert not page.get_by_test_id("stException").count()
     assert not errors
+
+
+def test_editing_a_kernel_cell_makes_it_your_own(server, page, wait_idle):
+    page.goto(server + "/convolution")
+    wait_idle(page)
+    grid = page.locator(".st-key-kernel_grid_0 [data-testid='stDataFrameResizable']")
+    grid.scroll_into_view_if_needed()
+    box = grid.bounding_box()
+    x, y = box["x"] + box["width"] / 6, box["y"] + 35 + 17  # first row, first column
+    page.mouse.click(x, y)  # select the cell, then open its editor
+    page.wait_for_timeout(300)
+    page.mouse.dblclick(x, y)
+    page.wait_for_timeout(500)
+    page.keyboard.type("7")
+    page.keyboard.press("Enter")
+    wait_idle(page)
+    expect(page.locator(".st-key-kernel").get_by_role("combobox")).to_have_value(
+        "my own", timeout=20_000
+    )
+    assert "kt=7+0+1%3B+-2+0+2%3B+-1+0+1" in page.url
+    # the arithmetic uses the new top-left weight
+    expect(page.get_by_test_id("stCode").filter(has_text="window × kernel slice")).to_contain_text(
+        "×    7  0  1"
+    )
