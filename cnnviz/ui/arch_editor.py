@@ -257,7 +257,7 @@ def _settings(uid: int, layer: Layer, is_last_fc: bool) -> None:
         _number(uid, layer, "stride", "stride", "steps between windows", cols[1])
         _number(uid, layer, "padding", "padding", "at most half the window", cols[2])
     elif kind in arch.ACTIVATION_KINDS:
-        cols = st.columns(5)
+        cols = st.columns([2, 1, 2])
         cols[0].selectbox(
             "function", arch.ACTIVATION_KINDS, index=arch.ACTIVATION_KINDS.index(kind),
             format_func=arch.TITLES.get, key=f"arch_{uid}_kind", on_change=_on_kind,
@@ -269,7 +269,7 @@ def _settings(uid: int, layer: Layer, is_last_fc: bool) -> None:
         cols = st.columns(5)
         _number(uid, layer, "p", "p", "fraction zeroed while training", cols[0])
     elif kind == "linear":
-        cols = st.columns(5)
+        cols = st.columns([1, 2, 2])
         if is_last_fc:
             cols[1].checkbox(
                 "one per class", layer.args["out_features"] is None, key=f"arch_{uid}_classes",
@@ -287,7 +287,7 @@ def _layer_rows(layers: list[Layer], table: list[arch.Row], bad: int | None) -> 
     last_fc = max((i for i, L in enumerate(layers) if L.kind == "linear"), default=None)
     for pos, (uid, layer) in enumerate(rows):
         with st.container(border=True, key=f"arch_row_{pos}"):
-            c0, c1, c2 = st.columns([2, 6, 2], vertical_alignment="center")
+            c0, c1, c2 = st.columns([2, 5, 2.5], vertical_alignment="center")
             if pos == bad:
                 out = " :red[does not fit]"
             elif pos < len(table):
@@ -363,11 +363,12 @@ def _table(rows: list[arch.Row], input_shape, failed: tuple[int, Layer] | None) 
                          arithmetic="", flops="", field="", size=""))  # fmt: skip
     st.dataframe(
         data, hide_index=True, key="arch_table", height=35 * (len(data) + 1) + 3,
+        column_order=("layer", "output", "parameters", "flops", "field", "size", "arithmetic"),
         column_config={
             "layer": st.column_config.TextColumn("layer", help="position and spec token"),
             "output": st.column_config.TextColumn("output shape", help="channels × height × width"),
             "parameters": st.column_config.TextColumn("parameters", help="weights + biases"),
-            "arithmetic": st.column_config.TextColumn("parameters: arithmetic", width="large"),
+            "arithmetic": st.column_config.TextColumn("parameters: arithmetic", width="medium"),
             "flops": st.column_config.TextColumn(
                 "FLOPs",
                 help="multiply-adds for conv and linear layers; one operation per number read "
