@@ -354,7 +354,7 @@ def _table(rows: list[arch.Row], input_shape, failed: tuple[int, Layer] | None) 
                 arithmetic=r.params_formula if r.params else "",
                 flops=f"{r.flops:,}",
                 field=_rf(r.receptive_field),
-                size=r.size_formula or "",
+                size=(r.size_formula or "").removeprefix("height and width: "),
             )  # fmt: skip
         )
     if failed is not None:
