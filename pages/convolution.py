@@ -14,8 +14,9 @@ from cnnviz.playground import CHANNEL_MODES, Settings
 from cnnviz.shapes import Fix, SettingError
 from cnnviz.ui import maps
 from cnnviz.ui.common import run_safely, share_link, show_source
-from cnnviz.ui.image_input import pick_image
+from cnnviz.ui.image_input import SOURCES, pick_image
 from cnnviz.ui.kernel_editor import edit_kernel
+from cnnviz.ui.kernel_editor import label as kernel_label
 from cnnviz.ui.sizes import refuse, show_formulas
 
 ACTIVATIONS = {"none": "None", "relu": "ReLU", "leaky_relu": "Leaky ReLU", "sigmoid": "Sigmoid",
@@ -205,4 +206,5 @@ def page() -> None:
         share_link()
 
 
-run_safely(page)
+run_safely(page, url_labels={"ch": CHANNEL_MODES.get, "pool": POOLS.get, "act": ACTIVATIONS.get,
+                             "src": SOURCES.get, "kernel": kernel_label})  # fmt: skip

@@ -12,7 +12,7 @@ from cnnviz.images import to_uint8
 from cnnviz.kernels import KernelError, format_kernel, parse_kernel
 from cnnviz.shapes import Fix, SettingError
 from cnnviz.ui.common import edited_array, run_safely, share_link, show_figure, show_source
-from cnnviz.ui.image_input import pick_image
+from cnnviz.ui.image_input import SOURCES, pick_image
 from cnnviz.ui.maps import picture_bytes
 from cnnviz.ui.sizes import refuse, show_formulas
 
@@ -170,4 +170,4 @@ def page() -> None:
         share_link()
 
 
-run_safely(page)
+run_safely(page, url_labels={"src": SOURCES.get})

@@ -187,3 +187,19 @@ def test_camera_picture_is_used_and_kept_when_switching_back(open_page) -> None:
     at.segmented_control(key="src").set_value("sample").run(timeout=30)
     at.segmented_control(key="src").set_value("upload").run(timeout=30)
     assert "Working on 64 × 48 px." in text(at)  # the picture is kept for this session
+
+
+def test_unusable_link_values_are_named_and_defaults_shown(open_page) -> None:
+    at = open_page(PAGE, s="999", act="Banana", sq="maybe", b="abc", pool_k="3", ch="Grayscale",
+                   pool="Max", kernel="sobel x")  # fmt: skip
+    note = " ".join(w.value for w in at.warning)
+    for bad in ("s=999", "act=Banana", "sq=maybe", "b=abc"):
+        assert bad in note
+    for fine in ("pool_k", "ch=", "pool=", "kernel="):  # valid, or the default said out loud
+        assert fine not in note
+    assert at.slider(key="s").value == 1 and at.slider(key="pool_k").value == 3
+
+
+def test_a_clean_link_gets_no_note(open_page) -> None:
+    at = open_page(PAGE, s="1", p="0", act="ReLU", src="Sample", ch="True RGB convolution")
+    assert not at.warning

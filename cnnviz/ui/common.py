@@ -51,11 +51,54 @@ def ensure_router() -> None:
         st.rerun()
 
 
-def run_safely(page: Callable[[], None]) -> None:
-    """Run a page; an unexpected error becomes a short apology, never a traceback."""
+def _same(raw: str, value, label: Callable | None) -> bool:
+    """Does the URL text `raw` mean this widget value (as written, or as its label)?"""
+
+    def norm(x) -> str:
+        return "".join(ch for ch in str(x).lower() if ch.isalnum() or ch in ".-")
+
+    if isinstance(value, bool):
+        return raw.lower() == str(value).lower()
+    if isinstance(value, (list, tuple)):
+        return True  # multi-selections: Streamlit keeps the valid ones
+    candidates = {norm(value)} | ({norm(label(value))} if label else set())
+    if norm(raw) in candidates:
+        return True
+    try:
+        return float(raw) == float(value)
+    except (TypeError, ValueError):
+        return False
+
+
+def note_unusable_link_values(initial: dict[str, str], labels: dict[str, Callable]) -> list[str]:
+    """After a run: which values of the opened link were dropped as invalid (Streamlit removes
+    them from the URL and shows the default). A note says so; never an error."""
+    dropped = []
+    for key, raw in initial.items():
+        if key in st.query_params or key not in st.session_state:
+            continue
+        if not _same(raw, st.session_state[key], labels.get(key)):
+            dropped.append(f"{key}={raw}")
+    return dropped
+
+
+def run_safely(page: Callable[[], None], url_labels: dict[str, Callable] | None = None) -> None:
+    """Run a page; an unexpected error becomes a short apology, never a traceback.
+
+    With `url_labels` (widget key -> the label function its options are shown with), values of
+    an opened link that could not be used are named in a note at the top of the page.
+    """
     ensure_router()
+    slot = st.empty() if url_labels is not None else None
+    initial = {k: st.query_params.get(k) for k in st.query_params}
     try:
         page()
+        if slot is not None and (dropped := note_unusable_link_values(initial, url_labels)):
+            slot.warning(
+                "Some settings in this link could not be used, so the defaults are shown for "
+                f"them: {', '.join(dropped)}.",
+                icon=":material/link_off:",
+            )
     except SettingError as err:
         show_setting_error(err)
     except Exception:  # noqa: BLE001 - the last line of defence for a classroom server

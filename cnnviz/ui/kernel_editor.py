@@ -26,7 +26,7 @@ DEFAULT = "sobel_x"
 OPTIONS = (*PRESETS, "random", "custom")
 
 
-def _label(name: str) -> str:
+def label(name: str) -> str:
     """The name shown and written in the URL (a bound selectbox stores what it shows)."""
     return {"random": "random", "custom": "my own"}.get(name, name.replace("_", " "))
 
@@ -79,7 +79,7 @@ def _custom_from_url() -> np.ndarray:
 def edit_kernel() -> np.ndarray:
     """The kernel the user chose (float32, 1..11 per side)."""
     choice = st.selectbox("Kernel", OPTIONS, index=OPTIONS.index(DEFAULT), key="kernel",
-                          format_func=_label, bind="query-params")  # fmt: skip
+                          format_func=label, bind="query-params")  # fmt: skip
     if choice == "random":
         a, b, c = st.columns(3)
         kh = a.number_input("Rows", 1, MAX_SIDE, 3, key="kh", bind="query-params")
