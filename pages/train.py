@@ -122,7 +122,7 @@ def page() -> None:
     problem = tr.arch_problem(spec, dataset)
 
     with tabs[2]:
-        left, right = st.columns([1, 3], gap="large")
+        left, right = st.columns([1, 2.6], gap="medium")
         with left:
             settings = tr.settings_form(dataset)
             config = tr.make_config(settings, dataset)
