@@ -42,12 +42,12 @@ MODES = ("conv", "max_pool", "avg_pool", "conv_transpose")
 
 
 def fmt(v: float) -> str:
-    """A number as a student writes it: 3 not 3.0, -0.5, 0.333, -inf; empty for NaN."""
+    """A number as a student writes it: 3 not 3.0, -0.5, 0.333, -∞; empty for NaN."""
     v = float(v)
     if math.isnan(v):
         return ""
     if math.isinf(v):
-        return "-inf" if v < 0 else "inf"
+        return "-∞" if v < 0 else "∞"
     if v == 0:
         return "0"  # also -0.0
     if v.is_integer() and abs(v) < 1e15:

@@ -213,10 +213,9 @@ def canvas_figure(walk: ScatterWalk, step: StampStep, max_width: int = 700) -> g
     inner frame is what padding crops (and output_padding's extra cells, never stamped)."""
     labels, kinds = _canvas_cells(walk, step)
     boxes = [step.box]
-    title = "Canvas: the stamps added up"
+    title = "Canvas: all stamps so far"
     if (kinds == "cropped").any():
         boxes.append(walk.crop)
-        title += " (grey: cropped by padding)"
     return cells_figure(labels, kinds.astype(str), title, boxes, max_width)
 
 
@@ -234,7 +233,9 @@ def _font(size: int):
 
 
 def _ascii(text: str) -> str:
-    return text.replace("×", "x").replace("→", "->").replace("−", "-").replace("·", "*")
+    for a, b in (("×", "x"), ("→", "->"), ("−", "-"), ("·", "*"), ("∞", "inf")):
+        text = text.replace(a, b)
+    return text
 
 
 def _draw_grid(draw, x0, y0, labels, kinds, cell, title, boxes=()) -> tuple[int, int]:
@@ -247,7 +248,7 @@ def _draw_grid(draw, x0, y0, labels, kinds, cell, title, boxes=()) -> tuple[int,
         for c in range(cols):
             box = (x0 + c * cell, y0 + r * cell, x0 + (c + 1) * cell - 2, y0 + (r + 1) * cell - 2)
             draw.rectangle(box, fill=_rgb(COLORS[kinds[r, c]]))
-            text = labels[r, c]
+            text = _ascii(labels[r, c])
             if text:
                 ink = _WHITE if kinds[r, c] in DARK else _INK
                 draw.text(((box[0] + box[2]) / 2, (box[1] + box[3]) / 2), text, fill=ink,

@@ -152,15 +152,14 @@ def controls(notes: list[str]) -> dict:
                 s["bias"] = st.number_input("Bias", -99, 99, 0, key="b", bind="query-params",
                                             help="added once, after the channels' sums")  # fmt: skip
         if mode in ("max_pool", "avg_pool"):
-            with next(row):
-                s["ceil_mode"] = st.toggle("ceil_mode", False, key="ceil", bind="query-params",
-                                           help="keep a last, partial window")  # fmt: skip
-        if mode == "avg_pool":
-            with next(row):
-                s["count_include_pad"] = st.toggle(
-                    "count_include_pad", True, key="cip", bind="query-params",
-                    help="padding cells count in the divisor",
-                )  # fmt: skip
+            with st.container(horizontal=True):
+                s["ceil_mode"] = st.toggle("ceil_mode (keep a last, partial window)", False,
+                                           key="ceil", bind="query-params")  # fmt: skip
+                if mode == "avg_pool":
+                    s["count_include_pad"] = st.toggle(
+                        "count_include_pad (padding counts in the divisor)", True, key="cip",
+                        bind="query-params",
+                    )  # fmt: skip
         c = int(s["channels"])
         cols = st.columns(2 * c if uses_kernel else c)
         xs, ks = [], []
@@ -287,10 +286,11 @@ def channel_sentence(s: dict, walk) -> None:
             icon=":material/grid_view:",
         )  # fmt: skip
     else:
+        together = f"the {c} channels' stamps and " if c > 1 else ""
         st.info(
             f"**One filter spans all input channels and yields one output channel.** Each "
             f"input cell stamps its channel's kernel slice, scaled by the cell's value, onto the "
-            f"output; the {c} channel{'s' * (c > 1)}' stamps and overlapping stamps add up; "
+            f"output; {together}overlapping stamps add up; "
             f"stride spaces the stamps apart, padding crops the border, output_padding adds a "
             f"row and column at the bottom and right, and the bias is added at the end.",
             icon=":material/layers:",

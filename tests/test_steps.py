@@ -274,5 +274,5 @@ def test_impossible_settings_are_setting_errors(kwargs):
 
 def test_fmt_is_compact():
     assert [fmt(v) for v in (3.0, -0.0, 0.5, 1 / 3, -np.inf, np.nan, 12345.0, 1e-7)] == [
-        "3", "0", "0.5", "0.333", "-inf", "", "12345", "1e-7",
+        "3", "0", "0.5", "0.333", "-∞", "", "12345", "1e-7",
     ]  # fmt: skip

@@ -1,0 +1,108 @@
+"""Step by step in a real browser: a speaker's keyboard (arrows, space) and Play to the end."""
+
+import json
+import re
+
+import numpy as np
+from playwright.sync_api import expect
+
+import cnnviz
+from cnnviz.kernels import parse_kernel
+from cnnviz.steps import fmt
+
+X = "1 1 1 0 0; 0 1 1 1 0; 0 0 1 1 1; 0 0 1 1 0; 0 1 1 0 0"  # the page's default example
+K = "1 0 1; 0 1 0; 1 0 1"
+OUT = cnnviz.conv2d(parse_kernel(X)[None], parse_kernel(K)[None, None])[0]
+
+_LABELS_JS = """
+(key) => {
+  const plot = document.querySelector(`.st-key-${key} .js-plotly-plot`);
+  return plot && plot.data ? JSON.stringify(plot.data[0].text) : null;
+}
+"""
+
+
+def cell(page):
+    return page.locator(".st-key-cell_value")
+
+
+def play_button(page):
+    return page.locator(".st-key-play button")
+
+
+def grid_labels(page, key: str = "out_0"):
+    text = page.evaluate(_LABELS_JS, key)
+    return None if text is None else json.loads(text)
+
+
+def open_page(page, server, wait_idle, query: str = "") -> None:
+    page.goto(server + "/step_by_step" + query)
+    wait_idle(page)
+    expect(cell(page)).to_contain_text("Step ")
+    page.locator("h1").first.click()  # focus on the page, not on a widget
+
+
+def test_right_arrow_n_times_reads_the_nth_output_cell(server, page, wait_idle):
+    open_page(page, server, wait_idle)
+    expect(cell(page)).to_contain_text(
+        f"Step 1 of 9: output cell (row 1, column 1) = {fmt(OUT[0, 0])}"
+    )
+    n = 5
+    for i in range(n):
+        page.keyboard.press("ArrowRight")
+        expect(cell(page)).to_contain_text(f"Step {i + 2} of 9", timeout=15_000)  # it landed
+        wait_idle(page)
+    r, c = divmod(n, 3)
+    expect(cell(page)).to_contain_text(
+        f"output cell (row {r + 1}, column {c + 1}) = {fmt(OUT[r, c])}"
+    )
+    assert re.search(r"[?&]step=6\b", page.url)  # the step is in the URL
+    page.keyboard.press("ArrowLeft")
+    wait_idle(page)
+    expect(cell(page)).to_contain_text(
+        f"Step 5 of 9: output cell (row 2, column 2) = {fmt(OUT[1, 1])}"
+    )
+    # cells not computed yet are empty
+    labels = np.array(grid_labels(page)).reshape(-1)
+    assert list(labels[:5]) == [fmt(v) for v in OUT.reshape(-1)[:5]]
+    assert list(labels[5:]) == [""] * 4
+    assert not page.locator("[data-testid='stException']").count()
+
+
+def test_play_to_the_end_gives_the_engines_grid(server, page, wait_idle):
+    open_page(page, server, wait_idle)
+    play_button(page).click()
+    expect(play_button(page)).to_contain_text("Pause")
+    expect(cell(page)).to_contain_text("Step 9 of 9", timeout=30_000)
+    expect(play_button(page)).to_contain_text("Play", timeout=10_000)  # stops by itself
+    wait_idle(page)
+    want = [[fmt(v) for v in row] for row in OUT]
+    page.wait_for_function(
+        f"() => {{ const p = document.querySelector('.st-key-out_0 .js-plotly-plot');"
+        f" return p && p.data && JSON.stringify(p.data[0].text) === {json.dumps(json.dumps(want, separators=(',', ':')))}; }}",
+        timeout=10_000,
+    )
+    assert grid_labels(page) == want
+
+
+def test_space_toggles_play(server, page, wait_idle):
+    open_page(page, server, wait_idle, "?x0=" + "; ".join(["1 2 3 4 5 6 7 8"] * 8))
+    expect(cell(page)).to_contain_text("Step 1 of 36")
+    page.keyboard.press("Space")
+    expect(play_button(page)).to_contain_text("Pause")
+    expect(cell(page)).not_to_contain_text("Step 1 of 36", timeout=10_000)  # it moves
+    page.keyboard.press("Space")
+    expect(play_button(page)).to_contain_text("Play")
+    wait_idle(page)
+    stopped = cell(page).inner_text()
+    page.wait_for_timeout(1500)  # paused: no further steps
+    assert cell(page).inner_text() == stopped
+
+
+def test_transposed_link_in_the_browser(server, page, wait_idle):
+    query = "?mode=Transposed+conv&x0=1+2%3B+3+4&k0=1+1%3B+1+1&s=2&step=4"
+    open_page(page, server, wait_idle, query)
+    expect(cell(page)).to_contain_text("Step 4 of 4: input cell (row 2, column 2) = 4")
+    want = cnnviz.conv_transpose2d(np.float32([[[1, 2], [3, 4]]]), np.ones((1, 1, 2, 2),
+                                   np.float32), stride=2)[0]  # fmt: skip
+    assert grid_labels(page) == [[fmt(v) for v in row] for row in want]
