@@ -29,6 +29,7 @@ sys.path.insert(0, str(ROOT))
 CHROMIUM = os.environ.get("CNNVIZ_CHROMIUM", "/usr/bin/chromium")
 FRAME = "iframe[title='streamlit_image_coordinates.streamlit_image_coordinates']"
 IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
+LOG = open(os.devnull, "w")  # replaced in main by a temporary file holding the server's log
 SLIDERS = (("b", "bias"), ("s", "stride"), ("p", "padding"), ("d", "dilation"))
 
 
@@ -38,10 +39,18 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(port: int) -> subprocess.Popen:
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def start_server(port: int, extra: list[str]) -> subprocess.Popen:
     cmd = [sys.executable, "-m", "streamlit", "run", "app.py", f"--server.port={port}",
-           "--server.address=127.0.0.1", "--server.headless=true"]  # fmt: skip
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+           "--server.address=127.0.0.1", "--server.headless=true", *extra]  # fmt: skip
+    env = dict(os.environ, CNNVIZ_TIMING="1")
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=LOG, stderr=subprocess.STDOUT, env=env)
     for _ in range(240):
         try:
             if urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health").read() == b"ok":
@@ -89,12 +98,30 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--changes", type=int, default=50)
     ap.add_argument("--size", type=int, default=512)
+    ap.add_argument(
+        "--warm-torch",
+        action="store_true",
+        help="open the Train page first, so the server has torch loaded (as in a "
+        "class where someone trains)",
+    )
+    ap.add_argument(
+        "--server-arg",
+        action="append",
+        default=[],
+        help="extra `streamlit run` flag, e.g. --server-arg=--runner.postScriptGC=false",
+    )
     args = ap.parse_args()
+    import re
+    import tempfile
+
     from playwright.sync_api import sync_playwright
 
+    global LOG
+    LOG = tempfile.NamedTemporaryFile("w+", suffix=".log", delete=False)
     port = free_port()
-    proc = start_server(port)
+    proc = start_server(port, args.server_arg)
     received = [0]
+    first_frame = [None]  # when the first WebSocket message of this update arrived
     try:
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM,
@@ -102,8 +129,12 @@ def main() -> None:
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
 
             def on_ws(ws):
-                ws.on("framereceived", lambda payload: received.__setitem__(
-                    0, received[0] + len(payload)))  # fmt: skip
+                def on_frame(payload):
+                    received[0] += len(payload)
+                    if first_frame[0] is None:
+                        first_frame[0] = time.perf_counter()
+
+                ws.on("framereceived", on_frame)
 
             def on_response(resp):
                 if "/media/" in resp.url or "/component/" in resp.url:
@@ -112,6 +143,9 @@ def main() -> None:
                     except Exception:  # noqa: BLE001 - a cancelled request has no body
                         pass
 
+            if args.warm_torch:
+                page.goto(f"http://127.0.0.1:{port}/train")
+                page.wait_for_selector(IDLE, timeout=120_000)
             page.on("websocket", on_ws)
             page.on("response", on_response)
             page.goto(f"http://127.0.0.1:{port}/convolution?size={args.size}&sample=astronaut")
@@ -119,7 +153,9 @@ def main() -> None:
             img = page.frame_locator(FRAME).locator("img")
             img.wait_for(timeout=60_000)
             page.wait_for_timeout(1500)
+            rss_before = rss_mb(proc.pid)
             results: dict[str, list[tuple[float, int]]] = {name: [] for _, name in SLIDERS}
+            firsts: list[float] = []
             for i in range(args.changes):
                 key, name = SLIDERS[i % len(SLIDERS)]
                 thumb = page.locator(f".st-key-{key} input[type='range']")
@@ -129,23 +165,31 @@ def main() -> None:
                 if key == "b" and value >= 2.0:
                     step = "ArrowLeft"
                 received[0] = 0
+                first_frame[0] = None
                 t0 = time.perf_counter()
                 thumb.press(step)
                 frame = page.frame(url=lambda u: "streamlit_image_coordinates" in u)
                 frame.wait_for_function(
                     """old => { const i = document.getElementById('image');
                         return i && i.src !== old && i.complete && i.naturalWidth > 0; }""",
-                    arg=before, timeout=30_000, polling="raf",
+                    arg=before,
+                    timeout=30_000,
+                    polling="raf",
                 )
                 frame.evaluate("() => new Promise(r => requestAnimationFrame(() => r()))")
                 ms = (time.perf_counter() - t0) * 1000
                 page.wait_for_selector(IDLE, timeout=30_000)
                 page.wait_for_timeout(150)  # trailing bytes of this update (media fetches)
                 results[name].append((ms, received[0]))
+                firsts.append(((first_frame[0] or t0) - t0) * 1000)
+            rss_after = rss_mb(proc.pid)
             browser.close()
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+    LOG.flush()
+    runs = [float(m) for m in re.findall(r"timing convolution\.py ([\d.]+) ms",
+                                          Path(LOG.name).read_text())]  # fmt: skip
     ref = reference(args.size)
     print(f"Convolution page, {args.size}x{args.size} RGB (astronaut), grayscale Sobel x, "
           f"ReLU, max pool 2; {args.changes} slider changes in headless Chromium")  # fmt: skip
@@ -168,6 +212,19 @@ def main() -> None:
     print(f"{'all':<10}{len(every):>4}{statistics.median(ms):>9.0f}{pct(ms, 0.95):>9.0f}"
           f"{statistics.median(kb):>9.0f}{max(kb):>9.0f}")  # fmt: skip
     print("targets: p50 <= 150 ms, p95 <= 300 ms, <= 200 KB per update")
+    if runs:
+        print(
+            f"page script run on the server: p50 {statistics.median(runs[-args.changes :]):.0f} ms "
+            f"({len(runs)} runs logged)"
+        )
+    print(
+        f"first server message after the key press: p50 {statistics.median(firsts):.0f} ms "
+        "(the rest is the script run, the transfer and the browser's drawing)"
+    )
+    print(
+        f"server RSS {rss_before:.0f} MB before the changes, {rss_after:.0f} MB after; "
+        f"torch loaded: {args.warm_torch}; extra flags: {' '.join(args.server_arg) or 'none'}"
+    )
 
 
 if __name__ == "__main__":

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import os
+import time
 from collections.abc import Callable
 
 import numpy as np
@@ -13,6 +15,7 @@ from cnnviz.images import array_to_png
 from cnnviz.shapes import Fix, SettingError
 
 log = logging.getLogger("cnnviz")
+TIMING = os.environ.get("CNNVIZ_TIMING") == "1"  # log each page run's duration (benchmarks)
 
 
 def show_setting_error(
@@ -91,8 +94,12 @@ def run_safely(page: Callable[[], None], url_labels: dict[str, Callable] | None 
     ensure_router()
     slot = st.empty() if url_labels is not None else None
     initial = {k: st.query_params.get(k) for k in st.query_params}
+    started = time.perf_counter()
     try:
         page()
+        if TIMING:
+            where = os.path.basename(page.__code__.co_filename)
+            log.warning("timing %s %.1f ms", where, (time.perf_counter() - started) * 1e3)
         if slot is not None and (dropped := note_unusable_link_values(initial, url_labels)):
             slot.warning(
                 "Some settings in this link could not be used, so the defaults are shown for "
