@@ -58,7 +58,7 @@ def capture(model: nn.Module, x) -> list[Activation]:
     try:
         model.eval()
         with torch.no_grad():
-            if isinstance(model, nn.Sequential):
+            if isinstance(model, nn.Sequential) and type(model).forward is nn.Sequential.forward:
                 h = batch
                 for i, layer in enumerate(model):
                     h = layer(h)

@@ -168,3 +168,22 @@ def test_stats_and_capture_on_a_custom_module():
     model = TwoPaths()
     stats = probe.weight_grad_stats(model)
     assert [(s.name, s.kind) for s in stats] == [("conv2k3", "conv"), ("fc4", "linear")]
+
+
+class Residual(nn.Sequential):
+    """A Sequential whose forward is not a plain chain: hooks, not layer-by-layer replay."""
+
+    def forward(self, x):
+        return self[1](self[0](x) + x)
+
+
+def test_capture_a_sequential_subclass_with_its_own_forward():
+    model = Residual(nn.Conv2d(2, 2, 3, padding=1), nn.ReLU())
+    x = torch.rand(1, 2, 5, 5)
+    acts = probe.capture(model, x)
+    with torch.no_grad():
+        inner = model[0](x)
+        expected = [inner[0].numpy(), torch.relu(inner + x)[0].numpy()]
+    for a, e in zip(acts, expected):
+        np.testing.assert_allclose(a.values, e, rtol=1e-6)
+    assert no_hooks(model)
