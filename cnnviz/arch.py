@@ -290,9 +290,9 @@ def _parse_token(tok: str, index: int) -> Layer:
     kind = ALIASES.get(name)
     if kind is None:
         close = difflib.get_close_matches(name, list(ALIASES), n=1, cutoff=0.6)
-        hint = f" Did you mean {TOKEN[ALIASES[close[0]]]!r}?" if close else ""
+        hint = f" (did you mean {TOKEN[ALIASES[close[0]]]!r}?)" if close else ""
         raise ArchError(
-            f"{where}: {name!r} is not a layer I know.{hint} Layers look like {_kind_list()}.",
+            f"{where}: {name!r} is not a layer I know{hint}; layers look like {_kind_list()}.",
             index,
             [f"use {TOKEN[ALIASES[close[0]]]}" if close else "remove this layer"],
         )
@@ -570,7 +570,7 @@ def _spec_row(i, layer, w: _Walker, layers, n_classes, is_last_fc, input_shape, 
         raise ArchError(
             f"{where}: {TITLES[kind].lower()} needs a feature map (channels × height × width), but "
             f"after the flatten at layer {w.flat_at + 1} it gets a flat vector of {shape[0]} "
-            f"numbers. Move it before the flatten.",
+            f"numbers; move it before the flatten.",
             i,
             fixes=_try_fixes(layers, i, input_shape, n_classes, ["remove"]) if explain else [],
         )
@@ -578,7 +578,7 @@ def _spec_row(i, layer, w: _Walker, layers, n_classes, is_last_fc, input_shape, 
         fixed = [*layers[:i], Layer("flatten"), *layers[i:]]
         raise ArchError(
             f"{where}: a linear layer needs a flat vector, but it gets a "
-            f"{_fmt_shape(shape)} feature map. Add flat before it.",
+            f"{_fmt_shape(shape)} feature map; add flat before it.",
             i,
             fixes=[("add flat before it", to_text(fixed))],
         )
@@ -834,9 +834,9 @@ def check(spec, input_shape, n_classes: int) -> list[Row]:
             else "use fewer filters or outputs"
         )
         raise ArchError(
-            f"The net has {params:,} parameters; a shared classroom CPU trains at most "
-            f"{MAX_PARAMS:,}. The largest is layer {big.index + 1} ({big.name}) with "
-            f"{big.params:,}: {hint}.",
+            f"The net has {params:,} parameters, more than the {MAX_PARAMS:,} a shared "
+            f"classroom CPU trains: the largest is layer {big.index + 1} ({big.name}) with "
+            f"{big.params:,}, so {hint}.",
             big.index,
             [hint],
         )
@@ -844,9 +844,9 @@ def check(spec, input_shape, n_classes: int) -> list[Row]:
     if flops > MAX_FLOPS:
         big = max(rows, key=lambda r: r.flops)
         raise ArchError(
-            f"The net does {flops:,} operations per image; a shared classroom CPU trains at "
-            f"most {MAX_FLOPS:,}. The costliest is layer {big.index + 1} ({big.name}) with "
-            f"{big.flops:,}: use fewer filters, or pool (or stride 2) earlier.",
+            f"The net does {flops:,} operations per image, more than the {MAX_FLOPS:,} a "
+            f"shared classroom CPU trains: the costliest is layer {big.index + 1} ({big.name}) "
+            f"with {big.flops:,}, so use fewer filters, or pool (or stride 2) earlier.",
             big.index,
             ["use fewer filters", "pool earlier"],
         )

@@ -2,6 +2,7 @@
 and of random stacks; the spec text round trip; every refusal names the layer and a fix that works."""
 
 import math
+import re
 
 import pytest
 import torch
@@ -73,6 +74,11 @@ def run_torch(layers, input_shape, n_classes, flop_counter=False):
             macs = m.weight.numel() if isinstance(m, nn.Linear) else None
         out.append((tuple(x.shape[1:]), n_params, macs))
     return out, None
+
+
+def one_sentence(text: str) -> bool:
+    """The contract: a refusal is one sentence (no full stop before a new capital)."""
+    return text.endswith((".", "?", ")")) and not re.search(r"[.?!] [A-Z]", text)
 
 
 def assert_matches_torch(spec, input_shape, n_classes=10, flop_counter=False):
@@ -176,6 +182,7 @@ def test_random_stacks_match_torch_or_are_refused_where_torch_fails(layers, shap
             arch.summarize(layers, shape, n_classes)
         assert err.value.layer == failed
         assert f"Layer {failed + 1} (" in str(err.value)
+        assert one_sentence(str(err.value))
         for words, spec in err.value.fixes:  # every offered spec really works
             assert words
             if spec is not None:
@@ -236,7 +243,7 @@ def test_grammar_examples():
     "text, words",
     [
         ("conv8-relu-pool2-flat-fc-foo", "'foo' is not a layer"),
-        ("conv8-rleu", "Did you mean 'relu'"),
+        ("conv8-rleu", "did you mean 'relu'"),
         ("conv", "needs its number of filters"),
         ("conv8x", "cannot read '8x'"),
         ("conv8k3k5", "given twice"),
@@ -257,6 +264,7 @@ def test_bad_text_is_refused_with_a_reason(text, words):
     with pytest.raises(ArchError) as err:
         arch.parse(text)
     assert words in str(err.value)
+    assert one_sentence(str(err.value))
     assert isinstance(err.value, ValueError)
 
 
@@ -342,8 +350,27 @@ def test_check_wants_one_score_per_class():
     assert arch.build("conv3k8-flat", (1, 8, 8), 3)(torch.zeros(1, 1, 8, 8)).shape == (1, 3)
 
 
+def test_every_refusal_in_this_file_is_one_sentence():
+    cases = [
+        ("conv8k3-relu-max2-max2-max2-flat-fc", (1, 8, 8), 10),
+        ("conv4-flat-conv4-fc", (1, 10, 10), 10),
+        ("conv4-relu", (1, 8, 8), 10),
+        ("conv4-flat-fc64", (1, 8, 8), 3),
+        ("conv64k3p1-flat-fc512-fc", (3, 64, 64), 10),
+        ("conv64k3p1-conv128k3p1-gap-fc", (3, 64, 64), 10),
+        ("conv2-max2p2-flat-fc", (1, 9, 9), 10),
+        ("flat-fc-relu-fc", (1, 4, 4), 10),
+    ]
+    for spec, shape, n in cases:
+        with pytest.raises(ArchError) as err:
+            arch.build(spec, shape, n)
+        assert one_sentence(str(err.value)), str(err.value)
+
+
 def test_caps_for_a_classroom_cpu():
-    with pytest.raises(ArchError, match=r"parameters; a shared classroom CPU trains at most") as e:
+    with pytest.raises(
+        ArchError, match=r"parameters, more than the 2,000,000 a shared classroom CPU trains"
+    ) as e:
         arch.build("conv64k3p1-flat-fc512-fc", (3, 64, 64), 10)
     assert e.value.layer == 2 and "pool" in str(e.value)
     with pytest.raises(ArchError, match="operations per image") as e:
