@@ -197,3 +197,23 @@ def picture(
         draw.rectangle([x0, y0, x1, y1], outline=WINDOW, width=width)
         out = np.asarray(im)
     return out
+
+
+def zoom(
+    padded: np.ndarray,
+    pads: tuple[int, int, int, int],
+    box: tuple[int, int, int, int],
+    margin: int = 3,
+    side: int = 240,
+) -> np.ndarray:
+    """A close-up of the padded input around one window (`box` as in `picture`), enlarged."""
+    pt, pb, pl, pr = pads
+    top, left, bottom, right = box
+    h, w = padded.shape[1:]
+    r0, r1 = max(0, top + pt - margin), min(h, bottom + pt + margin + 1)
+    c0, c1 = max(0, left + pl - margin), min(w, right + pl + margin + 1)
+    crop = padded[:, r0:r1, c0:c1]
+    cp = (max(0, pt - r0), max(0, r1 - (h - pb)), max(0, pl - c0), max(0, c1 - (w - pr)))
+    shifted = (top + pt - r0 - cp[0], left + pl - c0 - cp[2],
+               bottom + pt - r0 - cp[0], right + pl - c0 - cp[2])  # fmt: skip
+    return picture(crop, cp, shifted, min_side=side)

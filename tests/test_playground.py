@@ -25,7 +25,9 @@ TORCH_ACT = {
 @st.composite
 def cases(draw):
     h, w = draw(st.integers(1, 12)), draw(st.integers(1, 12))
-    image = draw(st.integers(0, 2**32 - 1).map(lambda s: np.random.default_rng(s).random((h, w, 3))))
+    image = draw(
+        st.integers(0, 2**32 - 1).map(lambda s: np.random.default_rng(s).random((h, w, 3)))
+    )
     kh, kw = draw(st.integers(1, 4)), draw(st.integers(1, 4))
     n = draw(st.integers(1, 3))
     rng = np.random.default_rng(draw(st.integers(0, 1000)))
@@ -138,3 +140,17 @@ def test_impossible_settings_raise_setting_errors_with_fixes() -> None:
     with pytest.raises(SettingError):
         playground.run(image, playground.Settings(filters=(np.ones((3, 3), np.float32),),
                                                   pool="max", pool_size=3))  # fmt: skip
+
+
+def test_zoom_frames_the_window_and_tints_only_padding() -> None:
+    image = np.full((10, 12, 3), 0.5, np.float32)
+    s = playground.Settings(filters=(np.ones((3, 3), np.float32),), padding=(2, 2))
+    r = playground.run(image, s)
+    # the top-left output cell reads rows/cols -2..0: two of its three rows are padding
+    z = playground.zoom(r.padded, r.pads, (-2, -2, 0, 0), margin=1, side=60)
+    assert z.dtype == np.uint8 and z.shape[0] == z.shape[1] >= 60
+    f = z.shape[0] // 4  # the crop is 4 x 4 cells: rows -2..1 (nothing above the padding)
+    gray = np.array([128, 128, 128])
+    assert np.abs(z[3 * f + f // 2, 3 * f + f // 2].astype(int) - gray).max() <= 1  # input cell
+    assert z[f // 2 + 2, 2 * f + f // 2][0] > z[f // 2 + 2, 2 * f + f // 2][2]  # padding: orange
+    assert tuple(z[0, f // 2]) == playground.WINDOW  # the frame starts at the window's corner

@@ -190,19 +190,23 @@ def show_cell(r: playground.Result, s: playground.Settings, chosen) -> None:
             lines.append(f"  {a}   ×   {b}   =   {c}")
         lines.append(f"  sum of the products = {exact(ch.sum)}")
         lines.append("")
+    left, right = st.columns([1, 3], gap="medium")
+    with left:
+        st.image(picture_bytes(playground.zoom(r.padded, r.pads, t.box)), width="stretch",
+                 caption="The window, up close (blue frame; orange = padding)")  # fmt: skip
     sums = " + ".join(exact(ch.sum) for ch in t.channels)
     total = f"{sums} + bias {exact(t.bias)} = {exact(t.total)}"
     lines.append(("channels added: " if len(t.channels) > 1 else "") + total)
-    st.code("\n".join(lines), language=None)
+    right.code("\n".join(lines), language=None)
     value = r.feature[o, row, col]
     after = ""
     if s.activation != "none":
         after = f" After {s.activation.replace('_', ' ')}: **{exact(r.activated[o, row, col])}**."
-    st.markdown(f"Total **{exact(t.total)}**: the feature map holds "
+    right.markdown(f"Total **{exact(t.total)}**: the feature map holds "
                 f"**<span data-testid='cell-value'>{exact(value)}</span>** there."
                 + after, unsafe_allow_html=True)  # fmt: skip
     if t.is_padding.any():
-        st.caption(f"{int(t.is_padding.sum())} of the window's cells are padding "
+        right.caption(f"{int(t.is_padding.sum())} of the window's cells are padding "
                    f"({s.padding_mode}).")  # fmt: skip
 
 
