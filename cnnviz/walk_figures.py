@@ -32,7 +32,7 @@ from cnnviz.steps import (
 COLORS = {
     "input": "#deebf7",
     "padding": "#d9d9d9",
-    "inserted zero": "#efedf5",
+    "inserted zero": "#ffffff",
     "ceil_mode overhang": "#f0f0f0",
     "window": "#fdae6b",
     "window on padding": "#f6cfa8",

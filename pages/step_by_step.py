@@ -358,7 +358,7 @@ def legend(walk) -> None:
         fill = "−∞" if walk.mode == "max_pool" else "its value"
         words.append(f"grey: padding ({fill})")
     if steps.INSERTED in codes:
-        words.append("lilac: zeros inserted between input cells (stride)")
+        words.append("white: zeros inserted between input cells (stride)")
     if steps.OVERHANG in codes:
         words.append("light grey at the bottom/right: ceil_mode's overhang past the padding")
     if tuple(walk.dilation) != (1, 1):

@@ -276,3 +276,72 @@ def test_fmt_is_compact():
     assert [fmt(v) for v in (3.0, -0.0, 0.5, 1 / 3, -np.inf, np.nan, 12345.0, 1e-7)] == [
         "3", "0", "0.5", "0.333", "-∞", "", "12345", "1e-7",
     ]  # fmt: skip
+
+
+# ------------------------------------------------------------------------------ pictures
+
+
+def _walks():
+    x = np.arange(1, 26, dtype=np.float32).reshape(1, 5, 5) % 7
+    x3 = np.stack([x[0], x[0] * 2 % 5, 3 - x[0]])
+    w3 = np.stack([np.eye(3, dtype=np.float32)] * 3)
+    return {
+        "conv": conv_walk(x3, w3, 1.0, padding=1, dilation=2),
+        "max": pool_walk(x3, "max", 2, 2, 1, 1, True),
+        "avg": pool_walk(x, "avg", 3, 2, 1, count_include_pad=False),
+        "transposed": transpose_walk(x3[:2, :3, :3], w3[:2, :2, :2], 1.0, 2, 1, 1),
+    }
+
+
+@pytest.mark.parametrize("name", ["conv", "max", "avg", "transposed"])
+def test_png_frame_and_gif_of_every_mode(name):
+    from io import BytesIO
+
+    from PIL import Image
+
+    from cnnviz.walk_figures import frame_png, walk_gif
+
+    walk = _walks()[name]
+    png = Image.open(BytesIO(frame_png(walk, walk.n_steps - 1, name)))
+    assert png.format == "PNG" and png.width > 200 and png.height > 100
+    gif = Image.open(BytesIO(walk_gif(walk, name, ms_per_step=300)))
+    assert gif.format == "GIF" and gif.n_frames == walk.n_steps
+    gif.seek(walk.n_steps - 1)
+    assert gif.info["duration"] == 600  # the last frame stays longer
+
+
+def test_figures_show_the_walks_numbers():
+    from cnnviz.walk_figures import (
+        canvas_figure,
+        input_figure,
+        kernel_figure,
+        output_figure,
+        scatter_input_figure,
+    )
+
+    walks = _walks()
+    conv = walks["conv"]
+    step = conv.step(4)
+    fig = input_figure(conv, step, 2)
+    labels = np.array(fig.data[0].text)
+    assert labels.shape == conv.grid.shape[1:]
+    assert list(labels.ravel()) == [fmt(v) for v in conv.grid[2].ravel()]
+    assert fig.layout.shapes[0].x0 == step.box[1] - 0.5  # the window's outline
+    k = kernel_figure(step.parts[0].weights, conv.dilation)
+    assert np.array(k.data[0].text).shape == (5, 5)  # 3 taps at dilation 2: gaps between
+    assert np.array(k.data[0].text)[1, 1] == ""
+    out = output_figure(conv.output_until(4)[0], (step.row, step.col))
+    shown = np.array(out.data[0].text).ravel()
+    assert list(shown[:5]) == [fmt(v) for v in conv.output[0].ravel()[:5]]
+    assert set(shown[5:]) == {""}
+    # max pooling: the winner is drawn (white on dark)
+    mx = walks["max"]
+    mstep = mx.step(4)
+    fig = input_figure(mx, mstep, 0)
+    assert len(fig.layout.annotations) == 1
+    assert fig.layout.annotations[0].text == f"<b>{fmt(mstep.parts[0].result)}</b>"
+    tr = walks["transposed"]
+    tstep = tr.step(tr.n_steps - 1)
+    canvas = np.array(canvas_figure(tr, tstep).data[0].text)
+    assert canvas.shape == tr.canvas_shape
+    assert np.array(scatter_input_figure(tr, tstep, 1).data[0].text).shape == (3, 3)

@@ -106,3 +106,17 @@ def test_transposed_link_in_the_browser(server, page, wait_idle):
     want = cnnviz.conv_transpose2d(np.float32([[[1, 2], [3, 4]]]), np.ones((1, 1, 2, 2),
                                    np.float32), stride=2)[0]  # fmt: skip
     assert grid_labels(page) == [[fmt(v) for v in row] for row in want]
+
+
+def test_the_frame_downloads_as_png_and_the_walk_as_gif(server, page, wait_idle):
+    from io import BytesIO
+
+    from PIL import Image
+
+    open_page(page, server, wait_idle, "?step=3")
+    for key, fmt_name, frames in (("png", "PNG", 1), ("gif", "GIF", 9)):
+        with page.expect_download(timeout=30_000) as info:
+            page.locator(f".st-key-{key} button").click()
+        image = Image.open(BytesIO(open(info.value.path(), "rb").read()))
+        assert image.format == fmt_name
+        assert getattr(image, "n_frames", 1) == frames
