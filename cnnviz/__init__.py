@@ -4,6 +4,12 @@
 >>> x = np.arange(25, dtype=np.float32).reshape(1, 5, 5)
 >>> cnnviz.conv2d(x, np.ones((1, 1, 3, 3), np.float32), stride=2).shape
 (1, 2, 2)
+
+The torch-based parts (architectures, datasets, training, checkpoints) load on first use, so
+`import cnnviz` stays light for the pages that never train:
+
+>>> [row.out_shape for row in cnnviz.summarize("conv8k3-relu-max2-flat-fc", (1, 16, 16), 10)]
+[(8, 14, 14), (8, 14, 14), (8, 7, 7), (392,), (10,)]
 """
 
 from cnnviz.images import SAMPLES, ImageError, LoadedImage, load_image, sample_image
@@ -45,6 +51,36 @@ from cnnviz.shapes import (
 )
 from cnnviz.trace import CellTrace, ChannelTrace, trace
 
+# name -> module, imported on first access (PEP 562): these need torch
+_LAZY = {
+    "ArchError": "cnnviz.arch",
+    "build": "cnnviz.arch",
+    "parse_arch": ("cnnviz.arch", "parse"),
+    "summarize": "cnnviz.arch",
+    "to_code": "cnnviz.arch",
+    "capture": "cnnviz.probe",
+    "Dataset": "cnnviz.data",
+    "DataError": "cnnviz.data",
+    "builtin_dataset": ("cnnviz.data", "builtin"),
+    "Trainer": "cnnviz.train",
+    "TrainConfig": "cnnviz.train",
+    "CheckpointError": "cnnviz.checkpoint",
+    "load_checkpoint": ("cnnviz.checkpoint", "load"),
+    "save_checkpoint": ("cnnviz.checkpoint", "save"),
+}
+
+
+def __getattr__(name: str):
+    if name not in _LAZY:
+        raise AttributeError(f"module 'cnnviz' has no attribute {name!r}")
+    import importlib
+
+    where = _LAZY[name]
+    module, attr = where if isinstance(where, tuple) else (where, name)
+    value = getattr(importlib.import_module(module), attr)
+    globals()[name] = value
+    return value
+
 __all__ = [
     "ImageError",
     "KernelError",
@@ -84,4 +120,5 @@ __all__ = [
     "sum_partials",
     "tanh",
     "trace",
+    *_LAZY,
 ]
