@@ -7,7 +7,7 @@ Grammar (layers joined by "-"; commas or spaces also separate; case does not mat
     max<K>[s<S>][p<P>]                MaxPool2d, window K, stride S (default = K), padding P
     avg<K>[s<S>][p<P>]                AvgPool2d, the same settings
     bn                                batch norm (BatchNorm2d on maps, BatchNorm1d after flat)
-    drop[<p>]                         dropout, p a fraction in [0, 1) (default 0.5)
+    drop[<p>]                         dropout, p a fraction 0-0.99 (default 0.5)
     flat                              flatten a C×H×W map into one vector of C·H·W numbers
     gap                               global average pool: one number per channel (C×1×1)
     fc[<N>]                           linear layer with N outputs; the LAST fc may leave N out:
@@ -33,9 +33,18 @@ Counting conventions (per image, batch of one):
   standard recurrence r += (k_eff − 1)·jump (it may exceed the image when padding is used);
   None once the map is flattened (every number then depends on the whole image).
 
-Caps for a shared classroom CPU: at most MAX_LAYERS layers, MAX_PARAMS parameters and
-MAX_FLOPS multiply-adds per image (`check` and `build` refuse more, with a sentence saying what
-to shrink).
+Ranges (RANGES): conv filters 1-512, kernel 1-15, stride 1-8, padding 0-15, dilation 1-8; pool
+window 1-16, stride 1-16, padding 0-8 and at most half the window (torch's rule); fc 1-8192.
+Caps for a shared classroom CPU: at most MAX_LAYERS layers and MAX_TEXT characters of text,
+MAX_PARAMS parameters and MAX_FLOPS operations per image (`check` and `build` refuse more, with
+a sentence saying what to shrink).
+
+Refusals are ArchError (a ValueError): one sentence naming the layer ("Layer 5 (max2): ..."),
+`.layer` its 0-based index, `.suggestions` the fixes in words, `.fixes` (words, whole spec text
+that was checked to work, or None).
+
+API: parse, to_text, summarize (spec or any nn.Module), check, build, to_code, totals,
+preset_for, min_input_size, pad_convs; module_kind / layer_of / module_name for torch modules.
 """
 
 from __future__ import annotations
