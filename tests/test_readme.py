@@ -18,3 +18,11 @@ def test_readme_examples_run_as_written():
     runner.run(test)
     result = runner.summarize(verbose=False)
     assert result.attempted >= 8 and result.failed == 0
+
+
+def test_package_docstring_examples_run():
+    """`help(cnnviz)` shows the engine and the lazily loaded, torch-based parts; both work."""
+    import cnnviz
+
+    failed, attempted = doctest.testmod(cnnviz, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert attempted >= 4 and failed == 0
