@@ -43,7 +43,7 @@ Refusals are ArchError (a ValueError): one sentence naming the layer ("Layer 5 (
 `.layer` its 0-based index, `.suggestions` the fixes in words, `.fixes` (words, whole spec text
 that was checked to work, or None).
 
-API: parse, to_text, summarize (spec or any nn.Module), check, build, to_code, totals,
+API: parse, to_text, summarize (spec or any nn.Module), check, build, to_code, totals, format_rows,
 preset_for, min_input_size, pad_convs; module_kind / layer_of / module_name for torch modules.
 """
 
@@ -1158,3 +1158,33 @@ def totals(rows: list[Row]) -> dict:
         "biases": sum(r.biases for r in rows),
         "flops": sum(r.flops for r in rows),
     }
+
+
+def format_rows(rows: list[Row], input_shape=None) -> str:
+    """A plain-text table of the rows (like Keras' model.summary()) for a terminal or notebook."""
+    head = ("#", "layer", "output", "params", "FLOPs", "field")
+    body = []
+    if input_shape is not None:
+        body.append(("", "input", _fmt_shape(tuple(input_shape)), "", "", ""))
+    for r in rows:
+        rf = r.receptive_field
+        field_text = (
+            "all" if rf is None else (f"{rf}" if isinstance(rf, int) else f"{rf[0]}×{rf[1]}")
+        )
+        body.append((str(r.index + 1), r.name, _fmt_shape(r.out_shape), f"{r.params:,}",
+                     f"{r.flops:,}", field_text))  # fmt: skip
+    widths = [max(len(line[i]) for line in (head, *body)) for i in range(len(head))]
+    right = {0, 3, 4, 5}
+
+    def line(cells) -> str:
+        return "  ".join(
+            c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths))
+        ).rstrip()
+
+    t = totals(rows)
+    rule = "-" * len(line(head))
+    return "\n".join(
+        [line(head), rule, *(line(b) for b in body), rule,
+         f"{t['params']:,} parameters ({t['weights']:,} weights + {t['biases']:,} biases), "
+         f"{t['flops']:,} FLOPs per image"]
+    )  # fmt: skip

@@ -482,3 +482,13 @@ def test_totals_and_flops_convention():
     conv = rows[0]
     assert conv.flops == 2 * 4 * 4 * 9 == math.prod(conv.out_shape) * 9
     assert rows[1].flops == 32 and rows[2].flops == 2 * 2 * 2 * 4 and rows[3].flops == 0
+
+
+def test_format_rows_plain_text_table():
+    rows = arch.summarize(arch.PRESETS["keras"], (1, 28, 28), 10)
+    text = arch.format_rows(rows, (1, 28, 28))
+    lines = text.splitlines()
+    assert lines[0].split() == ["#", "layer", "output", "params", "FLOPs", "field"]
+    assert lines[2].split() == ["input", "1", "×", "28", "×", "28"]
+    assert lines[3].split() == ["1", "conv32k3", "32", "×", "26", "×", "26", "320", "194,688", "3"]
+    assert lines[-1].startswith("93,322 parameters (93,088 weights + 234 biases)")
