@@ -13,7 +13,7 @@ from cnnviz.kernels import KernelError, format_kernel, parse_kernel
 from cnnviz.shapes import Fix, SettingError
 from cnnviz.steps import fmt
 from cnnviz.ui.common import run_safely, show_setting_error, show_source
-from cnnviz.ui.stepper import player
+from cnnviz.ui.stepper import grid_table, player
 from cnnviz.walk_figures import (
     canvas_figure,
     frame_png,
@@ -49,16 +49,20 @@ NUMBER_KEYS = ("ch", "b", "s", "p", "d", "pool_k", "pool_s", "opad")
 # --------------------------------------------------------------------------------- settings
 
 
-def grid_box(label: str, key: str, default: str, max_size: int, notes: list[str]) -> np.ndarray:
+def grid_box(label: str, key: str, default: str, max_size: int, notes: list[str],
+             table: bool = False) -> np.ndarray:  # fmt: skip
     """A text box for one grid (rows separated by ';' or new lines), bound to the URL; text
     that cannot be read falls back to the default, with a note saying why."""
     text = st.text_area(label, default, key=key, bind="query-params", height=92,
                         help="Numbers separated by spaces, rows by ';' or new lines.")  # fmt: skip
     try:
-        return parse_kernel(text, max_size=max_size)
+        grid = parse_kernel(text, max_size=max_size)
     except KernelError as err:
         notes.append(f"{label} could not be read ({err}) Using the default instead.")
-        return parse_kernel(default, max_size=max_size)
+        grid = parse_kernel(default, max_size=max_size)
+    if table:
+        grid_table(key, grid)
+    return grid
 
 
 def same_shape(grids: list[np.ndarray], what: str) -> np.ndarray:
@@ -161,16 +165,18 @@ def controls(notes: list[str]) -> dict:
                         bind="query-params",
                     )  # fmt: skip
         c = int(s["channels"])
+        table = st.toggle("Edit the grids in tables", False, key="tables", bind="query-params",
+                          help="a table under each text box; either one can be edited")  # fmt: skip
         cols = st.columns(2 * c if uses_kernel else c)
         xs, ks = [], []
         for i in range(c):
             with cols[(2 if uses_kernel else 1) * i]:
                 name = f"Input channel {i + 1}" if c > 1 else "Input"
-                xs.append(grid_box(name, f"x{i}", DEFAULT_INPUT[i], MAX_INPUT, notes))
+                xs.append(grid_box(name, f"x{i}", DEFAULT_INPUT[i], MAX_INPUT, notes, table))
             if uses_kernel:
                 with cols[2 * i + 1]:
                     kname = f"Kernel slice {i + 1}" if c > 1 else "Kernel"
-                    ks.append(grid_box(kname, f"k{i}", DEFAULT_KERNEL[i], MAX_KERNEL, notes))
+                    ks.append(grid_box(kname, f"k{i}", DEFAULT_KERNEL[i], MAX_KERNEL, notes, table))
         with st.container(horizontal=True, vertical_alignment="center"):
             st.button("Random numbers", key="random", on_click=randomize,
                       icon=":material/casino:")  # fmt: skip

@@ -248,3 +248,19 @@ def test_every_mode_with_three_channels_and_random_numbers(open_page, mode):
     assert cell_text(at).startswith("Step ")
     at.button(key="reset").click().run()
     assert at.text_area(key="x0").value == X
+
+
+def test_tables_show_under_the_text_boxes(open_page):
+    at = open_page(PAGE, tables="true", ch="2")
+    clean(at)
+    editors = at.get("dataframe")
+    assert len(editors) == 4  # input and kernel, per channel
+
+
+def test_a_table_edit_becomes_the_grids_text():
+    from cnnviz.ui.stepper import apply_edits
+
+    grid = parse_kernel("1 2; 3 4")
+    edited = apply_edits(grid, {0: {"1": 7}, "1": {0: None}, 1: {1: "x"}})
+    assert edited.tolist() == [[1, 7], [0, 0]]
+    assert grid.tolist() == [[1, 2], [3, 4]]  # the original is kept
