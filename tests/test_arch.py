@@ -81,11 +81,12 @@ def one_sentence(text: str) -> bool:
     return text.endswith((".", "?", ")")) and not re.search(r"[.?!] [A-Z]", text)
 
 
-def assert_matches_torch(spec, input_shape, n_classes=10, flop_counter=False):
+def assert_matches_torch(spec, input_shape, n_classes=10, flop_counter=False, real=None):
     layers = arch.parse(spec) if isinstance(spec, str) else spec
     rows = arch.summarize(layers, input_shape, n_classes)
-    real, failed = run_torch(layers, input_shape, n_classes, flop_counter)
-    assert failed is None
+    if real is None:
+        real, failed = run_torch(layers, input_shape, n_classes, flop_counter)
+        assert failed is None
     assert [r.out_shape for r in rows] == [o for o, _, _ in real]
     assert [r.params for r in rows] == [p for _, p, _ in real]
     for r, (_, _, macs) in zip(rows, real):
@@ -188,10 +189,11 @@ def test_random_stacks_match_torch_or_are_refused_where_torch_fails(layers, shap
             if spec is not None:
                 arch.summarize(spec, shape, n_classes)
         return
-    rows = assert_matches_torch(layers, shape, n_classes)
+    rows = assert_matches_torch(layers, shape, n_classes, real=real)
     assert rows[-1].out_shape == (n_classes,)
     model = arch.build(layers, shape, n_classes)
-    assert model(torch.zeros(2, *shape)).shape == (2, n_classes)  # batch norm trains on >= 2
+    with torch.no_grad():
+        assert model.eval()(torch.zeros(1, *shape)).shape == (1, n_classes)
 
 
 @given(stacks())
