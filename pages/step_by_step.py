@@ -33,6 +33,12 @@ MODES = {
 }
 VIEWS = {"stamps": "Stamps", "conv": "Convolution over the zero-inserted input"}
 PADDINGS = ("number", "valid", "same", "full")
+PADDING_WORDS = {  # padding mode -> what its frame holds
+    "zeros": "zeros",
+    "reflect": "the input mirrored at its edge",
+    "replicate": "copies of the edge cells",
+    "circular": "the input wrapped around from the other side",
+}
 MAX_INPUT, MAX_KERNEL, MAX_CHANNELS = 12, 5, 3
 # The default: small enough to check by hand (the classic 5×5 example with an X-shaped kernel).
 DEFAULT_INPUT = (
@@ -189,6 +195,24 @@ def controls(notes: list[str]) -> dict:
     s["input"] = same_shape(xs, "input grid")
     s["weight"] = same_shape(ks, "kernel slice") if uses_kernel else None
     return s
+
+
+CHOICE_KEYS = {
+    "mode": tuple(MODES.values()),
+    "pk": PADDINGS,
+    "pm": tuple(PADDING_WORDS),
+    "view": tuple(VIEWS.values()),
+}
+
+
+def choice_notes(notes: list[str]) -> None:
+    """A note for a choice in the link that is not one of the options (the default is used)."""
+    for key, options in CHOICE_KEYS.items():
+        text = st.query_params.get(key)
+        if text is not None and text not in options:
+            notes.append(
+                f"The link's {key}={text!r} is not one of {', '.join(options)}; using the default."
+            )
 
 
 def url_notes(raw: dict[str, str | None], notes: list[str]) -> None:
@@ -353,15 +377,17 @@ def draw_window_step(walk, k: int, s: dict, label: str) -> None:
             big(lines[-1], key="total")
         if pool and walk.mode == "max_pool":
             st.caption("Dark cell: the winner (the first one in reading order on a tie).")
-    legend(walk)
+    legend(walk, s)
     export(walk, k, label)
 
 
-def legend(walk) -> None:
+def legend(walk, s: dict) -> None:
     codes = set(np.unique(walk.codes).tolist())
     words = ["orange: the window's taps, outlined"]
     if steps.PADDING in codes:
-        fill = "−∞" if walk.mode == "max_pool" else "its value"
+        fill = PADDING_WORDS[s.get("padding_mode", "zeros")]
+        if walk.mode == "max_pool":
+            fill = "−∞, so it never wins"
         words.append(f"grey: padding ({fill})")
     if steps.INSERTED in codes:
         words.append("white: zeros inserted between input cells (stride)")
@@ -429,6 +455,7 @@ def page() -> None:
     )
     raw = {k: st.query_params.get(k) for k in NUMBER_KEYS}
     notes: list[str] = []
+    choice_notes(notes)
     s = controls(notes)
     url_notes(raw, notes)
     for note in notes:

@@ -102,9 +102,10 @@ def test_a_link_opens_at_its_step_with_its_grids(open_page):
 
 
 def test_bad_url_values_fall_back_with_a_note(open_page):
-    at = open_page(PAGE, x0="1 2; 3", k0="a b", d="99")
+    at = open_page(PAGE, x0="1 2; 3", k0="a b", d="99", pm="mirror")
     clean(at)
     notes = " ".join(w.value for w in at.warning)
+    assert "pm='mirror' is not one of zeros, reflect" in notes
     assert "Input could not be read" in notes and "Kernel could not be read" in notes
     assert "d='99'" in notes
     assert cell_value(at) == fmt(conv()[0, 0])  # the default example

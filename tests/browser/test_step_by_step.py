@@ -120,3 +120,15 @@ def test_the_frame_downloads_as_png_and_the_walk_as_gif(server, page, wait_idle)
         image = Image.open(BytesIO(open(info.value.path(), "rb").read()))
         assert image.format == fmt_name
         assert getattr(image, "n_frames", 1) == frames
+
+
+def test_typing_in_a_grid_box_does_not_step_or_play(server, page, wait_idle):
+    open_page(page, server, wait_idle)
+    box = page.locator(".st-key-k0 textarea")
+    box.click()
+    box.press("End")
+    for key in ("ArrowLeft", "ArrowLeft", "Space", "ArrowRight"):
+        box.press(key)
+    expect(box).to_have_value("1 0 1; 0 1 0; 1 0  1")
+    expect(cell(page)).to_contain_text("Step 1 of 9")
+    expect(play_button(page)).to_contain_text("Play")
