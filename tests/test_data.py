@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pytest
 import torch
@@ -17,10 +19,12 @@ from cnnviz.data import (
     stratified_split,
 )
 
+made = functools.cache(builtin)  # each set made once per test module (digits28 takes ~1 s)
+
 
 @pytest.fixture(scope="module", params=list(BUILTINS))
 def ds(request) -> Dataset:
-    return builtin(request.param)
+    return made(request.param)
 
 
 def test_builtin_contract(ds: Dataset):
@@ -44,7 +48,7 @@ def test_builtin_contract(ds: Dataset):
 
 
 def test_builtin_is_deterministic(ds: Dataset):
-    again = builtin(ds.name)
+    again = builtin(ds.name)  # made afresh
     for field in ("x_train", "y_train", "x_val", "y_val", "x_test", "y_test"):
         np.testing.assert_array_equal(getattr(ds, field), getattr(again, field))
 
@@ -57,21 +61,34 @@ def test_builtin_unknown_name():
 def test_digits_are_sklearn_digits():
     from sklearn.datasets import load_digits
 
+    from cnnviz.data.builtin import DIGIT_COPIES
+
     bunch = load_digits()
-    ds = builtin("digits")
-    assert len(ds.y_train) + len(ds.y_val) + len(ds.y_test) == len(bunch.target) == 1797
-    # the same label multiset, and every image an upsampled scan: downsampling by 2 x 2 mean
-    # of a bilinear 2x upsampling is close to the original
-    all_y = np.concatenate([ds.y_train, ds.y_val, ds.y_test])
-    np.testing.assert_array_equal(np.bincount(all_y), np.bincount(bunch.target))
-    x = np.concatenate([ds.x_train, ds.x_val, ds.x_test])[:, 0]
-    small = x.reshape(-1, 8, 2, 8, 2).mean(axis=(2, 4)) * 16
+    ds = made("digits")
+    n_scans = len(ds.y_train) // (DIGIT_COPIES + 1)
+    assert len(ds.y_train) == n_scans * (DIGIT_COPIES + 1)
+    assert n_scans + len(ds.y_val) + len(ds.y_test) == len(bunch.target) == 1797
+    # the scans: the same labels as scikit-learn's, and every image an upsampled scan (the 2x2
+    # mean of a bilinear 2x upsampling is close to the original 8x8 scan of the same class)
+    scans = np.concatenate([ds.x_train[:n_scans], ds.x_val, ds.x_test])[:, 0]
+    labels = np.concatenate([ds.y_train[:n_scans], ds.y_val, ds.y_test])
+    np.testing.assert_array_equal(np.bincount(labels), np.bincount(bunch.target))
+    small = scans.reshape(-1, 8, 2, 8, 2).mean(axis=(2, 4)) * 16
     ref = bunch.images.reshape(len(bunch.images), -1)
-    # each of our images matches some sklearn image of its class
     for i in range(0, len(small), 97):
         d = np.abs(ref - small[i].reshape(1, -1)).mean(axis=1)
-        assert bunch.target[d.argmin()] == all_y[i]
+        assert bunch.target[d.argmin()] == labels[i]
         assert d.min() < 1.5
+    # the jittered copies repeat the training labels and differ from their scan
+    copies = ds.x_train[n_scans:].reshape(DIGIT_COPIES, n_scans, 1, 16, 16)
+    np.testing.assert_array_equal(ds.y_train[n_scans:], np.tile(ds.y_train[:n_scans], DIGIT_COPIES))
+    assert (np.abs(copies - ds.x_train[:n_scans]).mean(axis=(2, 3, 4)) > 0.005).mean() > 0.95
+    # ... but stay close to it: a jitter, not another digit
+    corr = [
+        np.corrcoef(copies[0, i].ravel(), ds.x_train[i].ravel())[0, 1]
+        for i in range(0, n_scans, 50)
+    ]
+    assert np.median(corr) > 0.6
 
 
 def test_splits_are_disjoint_and_stratified():
@@ -87,10 +104,11 @@ def test_splits_are_disjoint_and_stratified():
 
 
 def test_subset_is_stratified_and_keeps_val_test():
-    ds = builtin("digits")
+    ds = made("digits")
     small = ds.subset(50, seed=1)
     assert len(small.y_train) == 50
     np.testing.assert_array_equal(np.bincount(small.y_train, minlength=10), [5] * 10)
+    assert any("50 of" in n for n in small.notes)
     assert small.x_val is ds.x_val and small.x_test is ds.x_test
     # the chosen images are real training images with their labels
     for img, label in zip(small.x_train[:5], small.y_train[:5]):
@@ -153,3 +171,80 @@ def test_preview_grid(ds: Dataset):
     assert grid.ndim == (2 if c == 1 else 3)
     first = ds.x_train[np.flatnonzero(ds.y_train == 0)[0]]
     np.testing.assert_array_equal(grid[:h, :w], first[0] if c == 1 else np.moveaxis(first, 0, -1))
+
+
+@pytest.mark.parametrize("name", ["digits28", "shapes", "orientations"])
+def test_generated_test_images_are_not_training_images(name):
+    ds = made(name)
+    train = {img.tobytes() for img in ds.x_train}
+    assert not any(img.tobytes() in train for img in ds.x_test)
+    assert not any(img.tobytes() in train for img in ds.x_val)
+
+
+def test_orientations_lines_run_the_named_way():
+    ds = made("orientations")
+    x = ds.x_train[:, 0].astype(np.float64)
+    steps = {  # (d_row, d_col) of one pixel step along each class's lines (rows grow downwards)
+        "horizontal": (0, 1),
+        "vertical": (1, 0),
+        "rising diagonal": (-1, 1),
+        "falling diagonal": (1, 1),
+    }
+
+    def change(dr: int, dc: int) -> np.ndarray:
+        a = x[:, 1:-1, 1:-1]
+        b = x[:, 1 + dr : x.shape[1] - 1 + dr, 1 + dc : x.shape[2] - 1 + dc]
+        return np.abs(a - b).mean(axis=(1, 2))
+
+    for k, name in enumerate(ds.classes):
+        mine = x[ds.y_train == k]
+        assert len(mine) > 0
+        along = change(*steps[name])[ds.y_train == k]
+        others = [change(*s)[ds.y_train == k] for n, s in steps.items() if n != name]
+        # along its own lines an image changes least, for nearly every image of the class
+        assert (along < np.min(others, axis=0)).mean() > 0.95, name
+
+
+def test_shapes_are_colour_and_balanced():
+    ds = made("shapes")
+    assert ds.input_shape == (3, 32, 32) and ds.augment == "shift_flip"
+    assert ds.classes == ("circle", "square", "triangle", "star", "cross")
+    assert len(set(ds.counts()["train"])) == 1
+    # the channels really differ (not gray copies)
+    assert np.abs(ds.x_train[:, 0] - ds.x_train[:, 1]).mean() > 0.05
+
+
+def test_digits28_look_like_digits():
+    ds = made("digits28")
+    x = ds.x_train[:, 0]
+    assert ds.input_shape == (1, 28, 28) and len(set(ds.counts()["train"])) == 1
+    ink = x.mean(axis=(1, 2))
+    assert 0.05 < np.median(ink) < 0.3  # strokes on a dark ground, like MNIST
+    # the ink sits inside the frame: the outer 2-pixel border is nearly empty
+    border = np.concatenate(
+        [x[:, :2].ravel(), x[:, -2:].ravel(), x[:, :, :2].ravel(), x[:, :, -2:].ravel()]
+    )
+    assert border.mean() < 0.05
+    # ones are narrow and eights wide, on average
+    width = (x > 0.5).any(axis=1).sum(axis=1)
+    assert width[ds.y_train == 1].mean() + 3 < width[ds.y_train == 8].mean()
+
+
+def test_orientations_are_learnable_by_a_tiny_cnn():
+    torch.manual_seed(0)
+    ds = made("orientations")
+    net = torch.nn.Sequential(
+        torch.nn.Conv2d(1, 8, 3), torch.nn.ReLU(), torch.nn.MaxPool2d(2), torch.nn.Flatten(),
+        torch.nn.Linear(8 * 7 * 7, 4),
+    )  # fmt: skip
+    opt = torch.optim.Adam(net.parameters(), 0.01)
+    x, y = torch.from_numpy(ds.x_train), torch.from_numpy(ds.y_train)
+    for _ in range(4):  # 128 steps of 64 images
+        for i in range(0, len(x), 64):
+            loss = torch.nn.functional.cross_entropy(net(x[i : i + 64]), y[i : i + 64])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+    with torch.no_grad():
+        acc = (net(torch.from_numpy(ds.x_test)).argmax(1).numpy() == ds.y_test).mean()
+    assert acc > 0.9

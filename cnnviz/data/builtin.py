@@ -11,11 +11,11 @@ import torch
 import torch.nn.functional as F
 
 from cnnviz.data import colorshapes, handwriting
-from cnnviz.data.core import DataError, Dataset, make_dataset, stratified_split
+from cnnviz.data.core import DataError, Dataset, stratified_split
 
 BUILTINS: dict[str, str] = {
-    "digits": "1,797 real handwritten digits from scikit-learn (8×8 scans, shown at 16×16), 10 classes",
-    "digits28": "8,000 generated 28×28 handwritten-style digits (slant, pen width, elastic bends, noise), 10 classes",
+    "digits": "1,797 real handwritten digits from scikit-learn (8×8 scans, shown at 16×16; training scans also jittered ×4), 10 classes",
+    "digits28": "13,000 generated 28×28 handwritten-style digits (slant, pen width, elastic bends, noise), 10 classes",
     "shapes": "4,500 colour 32×32 pictures: circle, square, triangle, star, cross on textured backgrounds",
     "orientations": "3,200 gray 16×16 edges and stripes in four directions: first-layer filters become edge detectors",
 }
@@ -50,19 +50,53 @@ def _sklearn_digits() -> tuple[np.ndarray, np.ndarray]:
     return np.ascontiguousarray(raw[:, :64]), raw[:, 64].astype(np.int64)
 
 
+DIGIT_COPIES = 4  # jittered copies of each training scan
+
+
+def jitter(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+    """Each (N, 1, H, W) image slightly turned (up to 12 degrees), slanted, scaled (0.9-1.1)
+    and moved (up to a sixteenth of its side): how the same hand varies from one digit to the next."""
+    n = len(x)
+
+    def u(lo: float, hi: float) -> torch.Tensor:
+        return lo + (hi - lo) * torch.rand(n, generator=gen)
+
+    turn, scale, slant = u(-0.21, 0.21), u(0.9, 1.1), u(-0.2, 0.2)
+    theta = torch.zeros(n, 2, 3)
+    theta[:, 0, 0] = torch.cos(turn) / scale
+    theta[:, 0, 1] = -torch.sin(turn) / scale + slant
+    theta[:, 1, 0] = torch.sin(turn) / scale
+    theta[:, 1, 1] = torch.cos(turn) / scale
+    theta[:, 0, 2] = u(-0.125, 0.125)
+    theta[:, 1, 2] = u(-0.125, 0.125)
+    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
+    return F.grid_sample(x, grid, align_corners=False, padding_mode="zeros").clamp(0, 1)
+
+
 def digits() -> Dataset:
-    """scikit-learn's 1,797 digits (UCI optdigits test set: 8x8, 0..16 ink counts), scaled to
-    [0, 1] and upsampled bilinearly to 16x16 so a few conv and pool layers fit."""
+    """scikit-learn's 1,797 digits (UCI optdigits: 8x8, 0..16 ink counts), scaled to [0, 1]
+    and upsampled bilinearly to 16x16 so a few conv and pool layers fit.
+
+    Validation (180) and test (360) are untouched scans; each of the 1,257 training scans also
+    comes in DIGIT_COPIES jittered copies (6,285 training pictures): with scans alone a small
+    CNN stalls near 94% on the test scans, with the copies it passes 97% within seconds.
+    """
     pixels, y = _sklearn_digits()
     x = torch.from_numpy(pixels.reshape(-1, 1, 8, 8) / np.float32(16))
     x = F.interpolate(x, size=(16, 16), mode="bilinear", align_corners=False).clamp(0, 1)
-    splits = stratified_split(y, n_val=180, n_test=360, seed=0)
-    return make_dataset(
+    tr, va, te = stratified_split(y, n_val=180, n_test=360, seed=0)
+    gen = torch.Generator().manual_seed(8)
+    x_train = torch.cat([x[tr]] + [jitter(x[tr], gen) for _ in range(DIGIT_COPIES)])
+    y_train = np.tile(y[tr], DIGIT_COPIES + 1)
+    return Dataset(
         "digits",
         tuple(str(d) for d in range(10)),
-        x.numpy(),
-        y,
-        splits,
+        x_train.numpy(),
+        y_train,
+        x[va].numpy(),
+        y[va],
+        x[te].numpy(),
+        y[te],
         description=BUILTINS["digits"],
         augment="shift",
     )
@@ -85,11 +119,11 @@ def _orientation_images(rng: np.random.Generator, n: int, size: int = 16):
     yy, xx = np.meshgrid(-c, c, indexing="ij")  # image rows grow downwards, y upwards
     across = -np.sin(theta)[:, None, None] * xx + np.cos(theta)[:, None, None] * yy
     stripes = rng.random(n) < 0.5
-    period = rng.uniform(3.0, 7.0, n)[:, None, None]
+    period = rng.uniform(4.0, 7.0, n)[:, None, None]
     phase = rng.uniform(0, 2 * np.pi, n)[:, None, None]
     wave = 0.5 + 0.5 * np.sin(2 * np.pi * across / period + phase)
-    offset = rng.uniform(-size / 4, size / 4, n)[:, None, None]
-    soft = rng.uniform(0.3, 1.2, n)[:, None, None]
+    offset = rng.uniform(-size / 5, size / 5, n)[:, None, None]
+    soft = rng.uniform(0.3, 0.8, n)[:, None, None]
     sign = rng.choice([-1.0, 1.0], n)[:, None, None]
     edge = 1 / (1 + np.exp(-sign * (across - offset) / soft))
     pattern = np.where(stripes[:, None, None], wave, edge)
@@ -135,9 +169,9 @@ def _generated(name, generate, classes, sizes, augment) -> Dataset:
 
 
 def digits28() -> Dataset:
-    """Generated 28x28 digits: 5,000 training, 1,000 validation, 2,000 test."""
+    """Generated 28x28 digits: 10,000 training, 1,000 validation, 2,000 test."""
     return _generated(
-        "digits28", handwriting.generate, map(str, range(10)), (5000, 1000, 2000), "shift"
+        "digits28", handwriting.generate, map(str, range(10)), (10000, 1000, 2000), "shift"
     )
 
 

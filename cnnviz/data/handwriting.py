@@ -91,10 +91,10 @@ TEMPLATES: dict[int, list[list[list[tuple[float, float]]]]] = {
 def _transforms(rng: np.random.Generator, n: int) -> np.ndarray:
     """(n, 2, 3) affine maps from the unit box to pixel coordinates, one writer each: slant,
     tilt, height, aspect and position."""
-    slant = rng.uniform(-0.35, 0.35, n)
-    angle = np.deg2rad(rng.uniform(-10, 10, n))
-    height = rng.uniform(17, 22, n)
-    width = height * rng.uniform(0.75, 1.15, n)
+    slant = rng.uniform(-0.3, 0.3, n)
+    angle = np.deg2rad(rng.uniform(-8, 8, n))
+    height = rng.uniform(17.5, 22, n)
+    width = height * rng.uniform(0.8, 1.1, n)
     c, s = np.cos(angle), np.sin(angle)
     # rotation @ shear(x by -slant * y) @ diag(width, height)
     m = np.empty((n, 2, 3))
@@ -135,7 +135,7 @@ def _draw_all(rng: np.random.Generator, y: np.ndarray) -> np.ndarray:
     n = len(y)
     maps = _transforms(rng, n) * _SS
     maps[:, :, 2] += _MARGIN * _SS
-    pens = rng.uniform(1.4, 3.4, n) * _SS
+    pens = rng.uniform(1.6, 3.2, n) * _SS
     wobbles = rng.normal(0, 0.025, (n, 2))
     choice = rng.random(n)
     out = np.empty((n, SIZE, SIZE), np.float32)
@@ -164,7 +164,7 @@ def _draw_all(rng: np.random.Generator, y: np.ndarray) -> np.ndarray:
     return out
 
 
-def _elastic(x: torch.Tensor, gen: torch.Generator, alpha: float = 1.0, knots: int = 4):
+def _elastic(x: torch.Tensor, gen: torch.Generator, alpha: float = 0.9, knots: int = 4):
     """Bend each image by a smooth random displacement field of about `alpha` pixels (as in
     Simard et al. 2003); the field is random on a `knots` x `knots` grid, bicubically smoothed."""
     n, _, h, w = x.shape
