@@ -15,12 +15,14 @@ INTRO = (
 )
 
 
+@tr.safely
 def lesson_overfit() -> None:
     tr.set_settings(ntrain="50", aug=False, drop="0", wd=0.0, epochs=40, bs=16, opt="Adam",
                     lr=0.001, sched="constant")  # fmt: skip
     st.session_state["_autostart"] = True
 
 
+@tr.safely
 def lesson_regularise() -> None:
     with_dropout = tr.spec_with_dropout(st.query_params.get("arch"))
     if with_dropout:
@@ -30,6 +32,7 @@ def lesson_regularise() -> None:
     st.session_state["_autostart"] = True
 
 
+@tr.safely
 def lesson_more_data() -> None:
     tr.set_settings(ntrain="all", aug=True, drop="0.5", wd=0.001, epochs=5, bs=64, opt="Adam",
                     lr=0.001, sched="constant")  # fmt: skip
@@ -86,6 +89,7 @@ def probe_picker(dataset) -> np.ndarray | None:
 STEPS = ("Data", "Architecture", "Train", "Model files")
 
 
+@tr.safely
 def go_to(step: str) -> None:
     st.session_state["step"] = step
 
@@ -135,8 +139,8 @@ def page() -> None:
             if problem:
                 st.warning("Start is off until the architecture can be trained: see the red "
                            "box in **Architecture**.", icon=":material/block:")  # fmt: skip
-            if st.session_state.get("_train_error"):
-                st.error(st.session_state["_train_error"], icon=":material/block:")
+            if st.session_state.get(tr.ERROR_KEY):
+                st.error(st.session_state[tr.ERROR_KEY], icon=":material/block:")
             if ts.trainer is not None and tr.settings_differ(ts, spec, dataset, config):
                 st.caption("The settings changed since this training started: **Reset**, then "
                            "**Start** to train with them.")  # fmt: skip

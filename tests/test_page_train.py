@@ -254,6 +254,36 @@ def test_own_image_becomes_the_watched_sample(run):
     t.stop()
 
 
+class Unreadable:
+    """Built-in digits whose training images cannot be read (a disk gone, a loader bug)."""
+
+    def __init__(self, ds):
+        self._ds = ds
+
+    def __getattr__(self, name):
+        if name == "x_train":
+            raise OSError("the disk went away")
+        return getattr(self._ds, name)
+
+
+def test_a_crash_inside_training_is_a_red_sentence_and_the_page_stays(run):
+    from cnnviz.data import builtin
+    from cnnviz.train import TrainConfig, Trainer
+
+    at = run()
+    ts = at.session_state["training"]
+    t = Trainer(Unreadable(builtin("digits")), arch.PRESETS["minimal"], TrainConfig())
+    ts.replace(t, arch.PRESETS["minimal"], builtin("digits"))
+    t.start()
+    t.join(WAIT)
+    assert t.status == "failed"
+    at.run(timeout=60)
+    assert not at.exception
+    assert [e.value for e in at.error] == ["Training failed: OSError: the disk went away."]
+    assert not at.button(key="tr_start").disabled  # try again
+    assert "Failed" in at.get("progress")[0].proto.text
+
+
 def test_a_bad_own_image_gets_a_sentence(run):
     at = run()
     at.file_uploader(key="probe_upload").upload("x.png", b"not a picture", "image/png")

@@ -8,8 +8,10 @@ that closing the tab stops that user's training (its on_release fires when the s
 
 from __future__ import annotations
 
+import functools
 import io
 import itertools
+import logging
 import math
 import threading
 import time
@@ -30,6 +32,8 @@ from cnnviz.colors import (
     value_range,
 )
 from cnnviz.images import array_to_png, to_uint8
+
+log = logging.getLogger("cnnviz")
 
 LIVE = ("waiting", "running")  # statuses whose numbers change by themselves
 DONE = ("finished", "stopped", "failed")
@@ -140,6 +144,28 @@ DEFAULTS = dict(opt="Adam", lr=0.001, sched="constant", bs=64, epochs=3, wd=0.0,
                 aug=False, seed=0, ntrain="all")  # fmt: skip
 
 
+ERROR_KEY = "_train_error"  # a sentence from a callback, shown above the buttons
+
+
+def safely(fn):
+    """For button callbacks (they run before the page, outside run_safely): a refusal becomes
+    a sentence on the page, anything else a short apology in the log's stead, never a
+    traceback."""
+
+    @functools.wraps(fn)
+    def run(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except ValueError as err:
+            st.session_state[ERROR_KEY] = str(err)
+        except Exception:  # noqa: BLE001 - the classroom server must stay up
+            log.exception("train page callback failed")
+            st.session_state[ERROR_KEY] = "That did not work. Try again, or press Reset."
+
+    return run
+
+
+@safely
 def _opt_changed() -> None:
     """A learning rate that suits the optimizer (SGD wants a larger one than Adam)."""
     st.session_state["lr"] = LR_FOR.get(OPT_KEY.get(st.session_state.get("opt")), 0.001)
@@ -223,6 +249,7 @@ def set_settings(**values) -> None:
 # Controls (outside the fragment, on_click callbacks)
 
 
+@safely
 def _call(ts: TrainingSession, action: str) -> None:
     t = ts.trainer
     if t is None:
@@ -239,10 +266,13 @@ def _call(ts: TrainingSession, action: str) -> None:
         ts.tick_until = time.monotonic() + 2 * TICK
 
 
+@safely
 def _reset(ts: TrainingSession) -> None:
+    st.session_state.pop(ERROR_KEY, None)
     ts.replace(None, None, None)
 
 
+@safely
 def start_training(
     ts: TrainingSession, dataset, spec: str, config, probe=None, one_batch: bool = False
 ) -> None:
@@ -251,12 +281,8 @@ def start_training(
     kept as a sentence the page shows."""
     from cnnviz.train import Trainer
 
-    st.session_state.pop("_train_error", None)
-    try:
-        trainer = Trainer(dataset, spec, config, probe=probe)
-    except ValueError as err:
-        st.session_state["_train_error"] = str(err)
-        return
+    st.session_state.pop(ERROR_KEY, None)
+    trainer = Trainer(dataset, spec, config, probe=probe)  # ValueError: shown by @safely
     ts.replace(trainer, spec, dataset)
     ts.probe = probe
     if one_batch:
@@ -267,6 +293,7 @@ def start_training(
         ts.tick_until = time.monotonic() + 2 * TICK
 
 
+@safely
 def _step(ts: TrainingSession, on_start, start_args: tuple) -> None:
     """Step one batch: of the paused training, or of a new one that then waits paused."""
     if ts.status() == "paused":
@@ -812,9 +839,14 @@ def live_view(ts: TrainingSession) -> None:
             st.caption("Press **Start** to train. The curves and the inside of the net appear "
                        "here and change while it learns.")  # fmt: skip
             return
-        show_status(t)
-        show_curves(ts, t)
-        show_inside(ts, t)
+        try:
+            show_status(t)
+            show_curves(ts, t)
+            show_inside(ts, t)
+        except Exception:  # noqa: BLE001 - a timer rerun runs outside run_safely
+            log.exception("live view failed")
+            st.error("The live view could not be drawn this time; it tries again at the next "
+                     "refresh.", icon=":material/warning:")  # fmt: skip
         if was_live and (button_state(t.status) != drawn_for or not ts.live()):
             st.rerun(scope="app")
 
