@@ -117,7 +117,7 @@ def page() -> None:
         for tab in tabs[1:3]:
             tab.info("Pick the data first (in **Data**).", icon=":material/info:")
         with tabs[3]:
-            tr.checkpoint_section(ts, None)
+            tr.checkpoint_section(ts, None, drawn=tabs[3].open is not False)
         return
 
     with tabs[1]:
@@ -146,13 +146,15 @@ def page() -> None:
                            "**Start** to train with them.")  # fmt: skip
             tr.controls(ts, can_start=not problem, on_start=tr.start_training,
                         start_args=(ts, dataset, spec, config, probe))  # fmt: skip
-            tr.live_view(ts)
-            if ts.status() in tr.DONE:
-                st.subheader("Results on the test images")
-                tr.results_section(ts)
+            # Only the open step is drawn live: a student reading Architecture costs no ticks.
+            if tabs[2].open is not False:
+                tr.live_view(ts)
+                if ts.status() in tr.DONE:
+                    st.subheader("Results on the test images")
+                    tr.results_section(ts)
 
     with tabs[3]:
-        tr.checkpoint_section(ts, dataset, probe)
+        tr.checkpoint_section(ts, dataset, probe, drawn=tabs[3].open is not False)
 
     summary.caption(tr.summary_line(ts, dataset, spec, settings))
 

@@ -34,7 +34,8 @@ def runs_dir(tmp_path, monkeypatch):
 
 @pytest.fixture
 def run(open_page):
-    return lambda **params: open_page(PAGE, **params)
+    """The page with these URL params, on its Train step unless `step` says otherwise."""
+    return lambda **params: open_page(PAGE, **{"step": "Train", **params})
 
 
 def no_trouble(at: AppTest) -> None:
@@ -99,6 +100,18 @@ def test_every_preset_opens_and_can_start(run, preset):
         assert not at.button(key="tr_start").disabled
 
 
+def test_other_steps_draw_no_live_view(run):
+    at = run(step="Architecture", epochs="50")
+    click(at, "tr_start")  # the buttons stay drawn (their state lives on), the live view not
+    t = trainer(at)
+    wait_for(lambda: t.progress().step > 0)
+    at.run(timeout=60)
+    no_trouble(at)
+    assert not at.get("progress") and not at.get("vega_lite_chart")
+    assert "Press **Start** to train" not in texts(at)
+    t.stop()
+
+
 def test_settings_come_from_the_url(run):
     at = run(opt="SGD", lr="0.03", sched="cosine", bs="32", epochs="2", wd="0.0001", drop="0.2",
              aug="true", seed="3", ntrain="100")  # fmt: skip
@@ -133,13 +146,15 @@ def test_start_train_and_see_results(run, runs_dir):
     assert metrics["Test images"] == f"{report.n:,}"
     assert report.accuracy > 0.5  # 10 classes: well above chance after 2 epochs
     assert at.get("plotly_chart"), "the confusion matrix"
-    assert len(at.get("download_button")) == 2
-    # the finished run was saved once, and the page lists it
+    # the finished run was saved once, and the Model files step lists it and offers both files
     runs = checkpoint.list_runs(runs_dir)
     assert len(runs) == 1 and runs[0].metrics["test_accuracy"] == pytest.approx(report.accuracy)
+    at.query_params["step"] = "Model files"
     at.run(timeout=60)
+    no_trouble(at)
     assert len(checkpoint.list_runs(runs_dir)) == 1
     assert runs[0].name in at.selectbox(key="run_choice").options[0]
+    assert len(at.get("download_button")) == 2
 
 
 def test_curves_and_inside_views_while_paused(run):
@@ -320,7 +335,7 @@ def upload(at: AppTest, weights: bytes, meta: bytes) -> AppTest:
 
 def test_uploaded_checkpoint_opens_with_its_accuracy(run, trained):
     t, weights, meta = trained
-    at = upload(run(), weights, meta)
+    at = upload(run(step="Model files"), weights, meta)
     no_trouble(at)
     assert "Opened: m.safetensors + m.json" in texts(at)
     want = t.evaluate().accuracy
@@ -350,7 +365,7 @@ def test_bad_checkpoints_are_refused_with_a_sentence(run, trained, damage):
         meta = json.dumps(m).encode()
     elif damage == "not_json":
         meta = b"{not json"
-    at = upload(run(), weights, meta)
+    at = upload(run(step="Model files"), weights, meta)
     assert at.error, "a refusal is shown"
     message = at.error[0].value
     assert message.endswith(".") and "Traceback" not in message and "\n" not in message
@@ -358,7 +373,7 @@ def test_bad_checkpoints_are_refused_with_a_sentence(run, trained, damage):
 
 
 def test_only_one_file_asks_for_the_other(run, trained):
-    at = run()
+    at = run(step="Model files")
     at.file_uploader(key="up_weights").upload(
         "m.safetensors", trained[1], "application/octet-stream"
     )
@@ -370,7 +385,7 @@ def test_only_one_file_asks_for_the_other(run, trained):
 def test_a_saved_run_is_listed_and_opens(run, trained, runs_dir):
     t, _, _ = trained
     path = checkpoint.save_run(runs_dir, t.model, dict(t.meta(), name="teacher-run"))
-    at = run()
+    at = run(step="Model files")
     assert path.name in at.selectbox(key="run_choice").value
     click(at, "open_run")
     no_trouble(at)

@@ -1129,10 +1129,14 @@ def _opened_report(opened: dict, dataset):
     return opened[key]
 
 
-def checkpoint_section(ts: TrainingSession, dataset, probe_x=None) -> None:
-    st.markdown("**Download this training's model**")
-    download_buttons(ts)
+def checkpoint_section(ts: TrainingSession, dataset, probe_x=None, drawn: bool = True) -> None:
+    """Downloads, uploads, the runs/ list and the opened model. When the tab is not open only
+    the uploaders are drawn (they keep their files); the rest costs nothing."""
+    if drawn:
+        st.markdown("**Download this training's model**")
+        download_buttons(ts)
     st.markdown("**Open a model**: upload both files, or pick a run saved on this server")
     upload_checkpoint()
-    runs_list()
-    opened_model_view(dataset, probe_x)
+    if drawn:
+        runs_list()
+        opened_model_view(dataset, probe_x)
