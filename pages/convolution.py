@@ -13,7 +13,7 @@ from cnnviz.kernels import preset
 from cnnviz.playground import CHANNEL_MODES, Settings
 from cnnviz.shapes import Fix, SettingError
 from cnnviz.ui import maps
-from cnnviz.ui.common import run_safely, share_link, show_source
+from cnnviz.ui.common import run_safely, see_also, share_link, show_source
 from cnnviz.ui.image_input import SOURCES, pick_image
 from cnnviz.ui.kernel_editor import edit_kernel
 from cnnviz.ui.kernel_editor import label as kernel_label
@@ -202,6 +202,7 @@ def page() -> None:
                 + playground.torch_code(s, x.shape[0]), language="python")  # fmt: skip
     show_source(cnnviz.conv2d, playground.run)
     maps.downloads(r, s, view, name)
+    see_also("pages/step_by_step.py", "pages/pooling.py", "pages/output_size.py")
     with top:
         share_link()
 

@@ -6,7 +6,13 @@ import cnnviz
 from cnnviz.codegen import layer_code
 from cnnviz.figures import coverage_figure, stamp_figure
 from cnnviz.shapes import Fix, SettingError, conv_dim, pool_dim, transpose_dim
-from cnnviz.ui.common import run_safely, show_figure, show_setting_error, show_source
+from cnnviz.ui.common import (
+    run_safely,
+    see_also,
+    show_figure,
+    show_setting_error,
+    show_source,
+)
 
 # torch argument name -> this page's widget key (the width's key adds "_w")
 KEYS = {
@@ -129,6 +135,7 @@ def show_result(s: dict, out: cnnviz.OutputSize) -> None:
     )
     engine = {"conv": conv_dim, "pool": pool_dim, "conv_transpose": transpose_dim}[s["op"]]
     show_source(engine)
+    see_also("pages/convolution.py", "pages/pooling.py", "pages/step_by_step.py")
 
 
 def page() -> None:

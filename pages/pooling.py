@@ -11,7 +11,14 @@ from cnnviz.figures import pool_input_figure, pool_output_figure
 from cnnviz.images import to_uint8
 from cnnviz.kernels import KernelError, format_kernel, parse_kernel
 from cnnviz.shapes import Fix, SettingError
-from cnnviz.ui.common import edited_array, run_safely, share_link, show_figure, show_source
+from cnnviz.ui.common import (
+    edited_array,
+    run_safely,
+    see_also,
+    share_link,
+    show_figure,
+    show_source,
+)
 from cnnviz.ui.image_input import SOURCES, pick_image
 from cnnviz.ui.maps import picture_bytes
 from cnnviz.ui.sizes import refuse, show_formulas
@@ -166,6 +173,7 @@ def page() -> None:
                 f"avg_pool = {layer_code('pool', *args, ceil_mode=c['ceil_mode'], pool='avg')}\n"
                 "global_avg = nn.AdaptiveAvgPool2d(1)", language="python")  # fmt: skip
     show_source(cnnviz.max_pool2d, cnnviz.avg_pool2d)
+    see_also("pages/step_by_step.py", "pages/activations.py", "pages/train.py")
     with top:
         share_link()
 

@@ -179,3 +179,14 @@ def edited_array(base: np.ndarray, key: str) -> np.ndarray:
             if value is not None and np.isfinite(value):
                 out[int(row), int(col)] = value
     return out
+
+
+def see_also(*paths: str) -> None:
+    """A row of links to related pages, at the foot of a page."""
+    from cnnviz.ui.nav import page_at
+
+    cols = st.columns(len(paths))
+    for col, path in zip(cols, paths):
+        with col:
+            info = page_at(path)
+            link_to(info, f"Next: {info.title}")

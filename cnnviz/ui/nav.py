@@ -47,3 +47,8 @@ TOUCH: dict[str, str] = {
     "relu": "pages/activations.py",
     "softmax": "pages/activations.py",
 }
+
+
+def page_at(path: str) -> PageInfo:
+    """The menu entry of a page file ("pages/convolution.py")."""
+    return next(p for p in PAGES if p.path == path)
