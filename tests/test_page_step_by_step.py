@@ -265,3 +265,8 @@ def test_a_table_edit_becomes_the_grids_text():
     edited = apply_edits(grid, {0: {"1": 7}, "1": {0: None}, 1: {1: "x"}})
     assert edited.tolist() == [[1, 7], [0, 0]]
     assert grid.tolist() == [[1, 2], [3, 4]]  # the original is kept
+
+
+def test_speed_is_in_the_url(open_page):
+    at = open_page(PAGE, speed="0.25 s")
+    assert at.select_slider(key="speed").value == 0.25

@@ -21,7 +21,7 @@ SPEEDS = (0.25, 0.5, 1.0, 2.0)  # seconds per step
 
 
 def _speed_label(s: float) -> str:
-    return f"{s:g} s per step"
+    return f"{s:g} s"
 
 
 def _set_step(value: int, n: int) -> None:
@@ -76,7 +76,7 @@ def player(n: int, draw: Callable[[int], None]) -> None:
                   args=(1, n), disabled=n <= 1, shortcut="Right")  # fmt: skip
         st.button("Last", key="last", icon=":material/last_page:", on_click=_jump,
                   args=(n, n), disabled=n <= 1, shortcut="End")  # fmt: skip
-        speed = st.select_slider("Speed", SPEEDS, value=0.5, format_func=_speed_label,
+        speed = st.select_slider("Seconds per step", SPEEDS, value=0.5, format_func=_speed_label,
                                  key="speed", bind="query-params", width=260)  # fmt: skip
     st.caption("Keyboard: → next step, ← step back, space play/pause, Home/End first/last.")
 

@@ -30,9 +30,11 @@ def play_button(page):
     return page.locator(".st-key-play button")
 
 
-def grid_labels(page, key: str = "out_0"):
-    text = page.evaluate(_LABELS_JS, key)
-    return None if text is None else json.loads(text)
+def expect_grid(page, want: list[list[str]], key: str = "out_0") -> None:
+    """Wait until the figure `key` shows exactly these cell labels (plotly draws after the run)."""
+    text = json.dumps(want, separators=(",", ":"))
+    page.wait_for_function(f"(key) => ({_LABELS_JS})(key) === {json.dumps(text)}", arg=key,
+                           timeout=15_000)  # fmt: skip
 
 
 def open_page(page, server, wait_idle, query: str = "") -> None:
@@ -63,9 +65,8 @@ def test_right_arrow_n_times_reads_the_nth_output_cell(server, page, wait_idle):
         f"Step 5 of 9: output cell (row 2, column 2) = {fmt(OUT[1, 1])}"
     )
     # cells not computed yet are empty
-    labels = np.array(grid_labels(page)).reshape(-1)
-    assert list(labels[:5]) == [fmt(v) for v in OUT.reshape(-1)[:5]]
-    assert list(labels[5:]) == [""] * 4
+    shown = [fmt(v) if i < 5 else "" for i, v in enumerate(OUT.reshape(-1))]
+    expect_grid(page, np.array(shown).reshape(3, 3).tolist())
     assert not page.locator("[data-testid='stException']").count()
 
 
@@ -76,13 +77,7 @@ def test_play_to_the_end_gives_the_engines_grid(server, page, wait_idle):
     expect(cell(page)).to_contain_text("Step 9 of 9", timeout=30_000)
     expect(play_button(page)).to_contain_text("Play", timeout=10_000)  # stops by itself
     wait_idle(page)
-    want = [[fmt(v) for v in row] for row in OUT]
-    page.wait_for_function(
-        f"() => {{ const p = document.querySelector('.st-key-out_0 .js-plotly-plot');"
-        f" return p && p.data && JSON.stringify(p.data[0].text) === {json.dumps(json.dumps(want, separators=(',', ':')))}; }}",
-        timeout=10_000,
-    )
-    assert grid_labels(page) == want
+    expect_grid(page, [[fmt(v) for v in row] for row in OUT])
 
 
 def test_space_toggles_play(server, page, wait_idle):
@@ -105,7 +100,7 @@ def test_transposed_link_in_the_browser(server, page, wait_idle):
     expect(cell(page)).to_contain_text("Step 4 of 4: input cell (row 2, column 2) = 4")
     want = cnnviz.conv_transpose2d(np.float32([[[1, 2], [3, 4]]]), np.ones((1, 1, 2, 2),
                                    np.float32), stride=2)[0]  # fmt: skip
-    assert grid_labels(page) == [[fmt(v) for v in row] for row in want]
+    expect_grid(page, [[fmt(v) for v in row] for row in want])
 
 
 def test_the_frame_downloads_as_png_and_the_walk_as_gif(server, page, wait_idle):
