@@ -383,6 +383,7 @@ class Trainer:
         gate: Gate | None = None,
         threads: int = 1,
         snapshot_interval: float = SNAPSHOT_INTERVAL_S,
+        on_epoch=None,
     ):
         self.config = (config or TrainConfig()).validate()
         self.dataset = dataset
@@ -392,6 +393,7 @@ class Trainer:
         self.gate = gate or GATE
         self.threads = max(1, int(threads))
         self.snapshot_interval = float(snapshot_interval)
+        self.on_epoch = on_epoch  # called in the worker as on_epoch(trainer, record); True stops
 
         seed = self.config.seed
         self._g_init = torch.Generator().manual_seed(seed)
@@ -825,6 +827,11 @@ class Trainer:
                     }
                 )
                 self._epoch = epoch + 1 if epoch + 1 < c.epochs else epoch
+                record = dict(self._history[-1])
+            if self.on_epoch is not None and self.on_epoch(self, record) and epoch + 1 < c.epochs:
+                self._take_snapshot(None)
+                self._set(status="stopped")
+                return
         self._take_snapshot(None)
         self._set(status="finished")
 

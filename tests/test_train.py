@@ -52,7 +52,7 @@ def long_config(**kw):
 
 
 def test_learns_well_above_chance_in_seconds(digits):
-    t = Trainer(digits, MINIMAL, TrainConfig(lr=1e-2, epochs=3), gate=Gate(1))
+    t = Trainer(digits, MINIMAL, TrainConfig(lr=1e-2, epochs=3, n_train=1500), gate=Gate(1))
     t.start()
     finished(t)
     hist = t.history()
@@ -62,7 +62,7 @@ def test_learns_well_above_chance_in_seconds(digits):
     report = t.evaluate()
     assert report.accuracy > 0.8
     p = t.progress()
-    assert p.fraction == 1.0 and p.step == p.steps == 3 * math.ceil(1257 / 64)
+    assert p.fraction == 1.0 and p.step == p.steps == 3 * math.ceil(1500 / 64)
     assert p.images_per_s > 0 and p.eta_s == 0.0
 
 
@@ -538,3 +538,17 @@ def test_trained_model_round_trips_through_a_checkpoint(tiny, tmp_path):
         assert torch.equal(model(x), t.model(x))
     assert info["metrics"]["val_acc"] == t.history()[-1]["val_acc"]
     assert TrainConfig.from_dict(info["config"]) == t.config
+
+
+def test_on_epoch_sees_each_epoch_and_can_stop_early(tiny):
+    seen = []
+
+    def on_epoch(trainer, record):
+        seen.append((record["epoch"], trainer.evaluate().n))
+        return record["epoch"] == 2
+
+    t = Trainer(tiny, SMALL, TrainConfig(epochs=5), gate=Gate(1), on_epoch=on_epoch)
+    t.start()
+    assert t.join(20)
+    assert t.status == "stopped" and seen == [(1, len(tiny.y_test)), (2, len(tiny.y_test))]
+    assert len(t.history()) == 2 and t.snapshot().step == t.progress().step
