@@ -404,6 +404,25 @@ class ScatterWalk:
     def steps(self):
         return (self.step(k) for k in range(self.n_steps))
 
+    def stamped(self, k: int) -> np.ndarray:
+        """Canvas cells that the stamps of input cells 0..k have landed on."""
+        hit = np.zeros(self.canvas_shape, dtype=bool)
+        kh, kw = self.weight.shape[-2:]
+        (sh, sw), (dh, dw) = self.stride, self.dilation
+        for i in range(k + 1):
+            r, c = self.cell(i)
+            hit[np.ix_(r * sh + dh * np.arange(kh), c * sw + dw * np.arange(kw))] = True
+        return hit
+
+    def output_until(self, k: int) -> np.ndarray:
+        """The output after stamp k (the engine's numbers); cells no stamp has reached yet are
+        empty (NaN) until the last step, when every cell, bias included, is filled in."""
+        out = self.step(k).output.astype(np.float64)
+        if k < self.n_steps - 1:
+            top, left, bottom, right = self.crop
+            out[~self.stamped(k)[top : bottom + 1, left : right + 1]] = np.nan
+        return out
+
 
 def zero_inserted(
     input, kernel_size, stride=1, padding=0, output_padding=0, dilation=1

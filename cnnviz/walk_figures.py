@@ -171,17 +171,6 @@ def output_figure(grid: np.ndarray, current: tuple[int, int] | None, title: str 
 # ------------------------------------------------------------------------------ transposed
 
 
-def _stamped(walk: ScatterWalk, k: int) -> np.ndarray:
-    """Canvas cells that some stamp 0..k has landed on."""
-    hit = np.zeros(walk.canvas_shape, dtype=bool)
-    kh, kw = walk.weight.shape[-2:]
-    (sh, sw), (dh, dw) = walk.stride, walk.dilation
-    for i in range(k + 1):
-        r, c = walk.cell(i)
-        hit[np.ix_(r * sh + dh * np.arange(kh), c * sw + dw * np.arange(kw))] = True
-    return hit
-
-
 def scatter_input_figure(walk: ScatterWalk, step: StampStep, channel: int = 0,
                          max_width: int = 600) -> go.Figure:  # fmt: skip
     """The input of one channel: cells already stamped blue, the current one orange."""
@@ -196,7 +185,7 @@ def _canvas_cells(walk: ScatterWalk, step: StampStep) -> tuple[np.ndarray, np.nd
     kinds = np.full(walk.canvas_shape, "cropped", dtype=object)
     kinds[top : bottom + 1, left : right + 1] = "input"
     labels = _labels(step.canvas)
-    labels[~_stamped(walk, step.index)] = ""
+    labels[~walk.stamped(step.index)] = ""
     kinds[np.ix_(step.rows, step.cols)] = "window"
     return labels, kinds.astype(str)
 
@@ -272,7 +261,9 @@ def _panels(walk, k: int) -> tuple[list, list[str]]:
             panels.append(_kernel_cells(walk.weight[ch], walk.dilation) + (f"kernel {ch + 1}", []))
         labels, kinds = _canvas_cells(walk, step)
         panels.append((labels, kinds, "canvas (grey: cropped)", [step.box]))
-        panels.append((_labels(step.output), _same(step.output, "done"), "output", []))
+        out = walk.output_until(k)
+        kinds = np.where(np.isnan(out), "empty", "done").astype(str)
+        panels.append((_labels(out), kinds, "output", []))
         return panels, stamp_equation(walk, step)
     step = walk.step(k)
     base = _window_kinds(walk, step)

@@ -422,7 +422,8 @@ def draw_stamp_step(walk: steps.ScatterWalk, k: int, label: str) -> None:
             big(lines[-1])
     with cols[-1]:
         bias = "" if walk.bias is None else f" + bias {fmt(walk.bias)}"
-        chart(output_figure(step.output, None, "Output (cropped" + bias + ")", width), "out_0")
+        out = walk.output_until(k)
+        chart(output_figure(out, None, "Output (cropped" + bias + ")", width), "out_0")
         big(f"Step {k + 1} of {walk.n_steps}: input cell (row {step.row + 1}, column "
             f"{step.col + 1}) = <b>{', '.join(fmt(v) for v in step.values)}</b> stamps its "
             f"kernel", key="cell_value")  # fmt: skip
@@ -431,7 +432,8 @@ def draw_stamp_step(walk: steps.ScatterWalk, k: int, label: str) -> None:
         "stamped already. The canvas adds every stamp; the grey border is what padding crops"
         + (", and output_padding adds the empty cells at the bottom/right"
            if any(walk.output_padding) else "")
-        + ". The output is the canvas inside the frame, plus the bias."
+        + ". The output is the canvas inside the frame, plus the bias; its cells no stamp has "
+        "reached yet stay empty until the last step."
     )  # fmt: skip
     export(walk, k, label)
 

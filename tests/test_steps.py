@@ -187,10 +187,14 @@ def test_transposed_scatter_and_conv_views_equal_conv_transpose2d(cfg):
         assert np.allclose(step.stamp, step.stamps.sum(axis=0))
         canvas[np.ix_(step.rows, step.cols)] += step.stamp
         assert np.array_equal(canvas, step.canvas)  # integers: exact in any order
+        shown = walk.output_until(step.index)
+        filled = ~np.isnan(shown)
+        assert np.array_equal(shown[filled], step.output[filled])
     top, left, bottom, right = walk.crop
     cropped = step.canvas[top : bottom + 1, left : right + 1] + (cfg["bias"] or 0)
     assert np.array_equal(cropped, walk.output[0])
     assert np.array_equal(step.output, walk.output[0])
+    assert np.array_equal(walk.output_until(step.index), walk.output[0])  # all filled at the end
     # conv view: the convolution over the zero-inserted input gives the same numbers
     conv = walk.as_conv
     assert np.array_equal(conv.output, walk.output)
