@@ -7,6 +7,8 @@ import functools
 import numpy as np
 import pytest
 import torch
+from hypothesis import given
+from hypothesis import strategies as st
 
 from cnnviz.data import (
     BUILTINS,
@@ -248,3 +250,83 @@ def test_orientations_are_learnable_by_a_tiny_cnn():
     with torch.no_grad():
         acc = (net(torch.from_numpy(ds.x_test)).argmax(1).numpy() == ds.y_test).mean()
     assert acc > 0.9
+
+
+# ---------------------------------------------------------------------------------------------
+# Properties
+
+
+labels_st = st.lists(st.integers(0, 5), min_size=1, max_size=300).map(
+    lambda v: np.asarray(v, dtype=np.int64)
+)
+
+
+@given(y=labels_st, a=st.floats(0, 1), b=st.floats(0, 1), seed=st.integers(0, 2**32 - 1))
+def test_stratified_split_properties(y, a, b, seed):
+    n_test = int(a * len(y))
+    n_val = int(b * (len(y) - n_test))
+    tr, va, te = stratified_split(y, n_val=n_val, n_test=n_test, seed=seed)
+    assert len(te) == n_test and len(va) == n_val
+    both = np.concatenate([tr, va, te])
+    np.testing.assert_array_equal(np.sort(both), np.arange(len(y)))  # a partition
+    left = np.bincount(y, minlength=6)
+    for part, n in ((te, n_test), (va, n_val)):  # the test cut first, validation from the rest
+        got = np.bincount(y[part], minlength=6)
+        assert (got <= left).all()
+        if n >= (left > 0).sum():  # enough for every class: each class still present gets one
+            assert (got[left > 0] >= 1).all()
+        left = left - got
+
+
+@given(y=labels_st, frac=st.floats(0, 1), seed=st.integers(0, 2**32 - 1))
+def test_stratified_sample_is_proportional(y, frac, seed):
+    from cnnviz.data import stratified_sample
+
+    n = int(frac * len(y))
+    idx = stratified_sample(y, n, seed)
+    assert len(idx) == n and len(set(idx.tolist())) == n
+    counts = np.bincount(y, minlength=6)
+    got = np.bincount(y[idx], minlength=6)
+    quota = counts * n / len(y)
+    # largest remainder, then at most one image moved to lift an empty class: within 2 of quota
+    assert (np.abs(got - quota) < 2 + (counts > 0).sum()).all()
+    assert (got <= counts).all()
+
+
+@given(
+    n=st.integers(1, 6),
+    c=st.sampled_from([1, 3]),
+    side=st.integers(1, 20),
+    kind=st.sampled_from(["shift", "shift_flip"]),
+    seed=st.integers(0, 2**31),
+)
+def test_augment_only_moves_pixels(n, c, side, kind, seed):
+    x = torch.rand(n, c, side, side, generator=torch.Generator().manual_seed(seed))
+    out = augment_batch(x, kind, torch.Generator().manual_seed(seed))
+    assert out.shape == x.shape and out.dtype == x.dtype
+    # every output pixel is some pixel of the same input image and channel
+    pool = x.reshape(n * c, -1).sort(dim=1).values
+    got = out.reshape(n * c, -1)
+    at = torch.searchsorted(pool, got).clamp_max(pool.shape[1] - 1)
+    assert torch.equal(pool.gather(1, at), got)
+
+
+@pytest.mark.parametrize("kind", ["shift", "shift_flip"])
+def test_augment_matches_a_plain_reference(kind):
+    """Same draws from the same generator (dy, dx, then flips), applied with numpy edge padding
+    and slicing, one image at a time."""
+    x = torch.rand(40, 3, 10, 10)
+    out = augment_batch(x, kind, torch.Generator().manual_seed(7))
+    g = torch.Generator().manual_seed(7)
+    s = max_shift(10)
+    dy = torch.randint(-s, s + 1, (40,), generator=g).numpy()
+    dx = torch.randint(-s, s + 1, (40,), generator=g).numpy()
+    flip = (
+        (torch.rand(40, generator=g) < 0.5).numpy() if kind == "shift_flip" else np.zeros(40, bool)
+    )
+    for i in range(40):
+        p = np.pad(x[i].numpy(), ((0, 0), (s, s), (s, s)), mode="edge")
+        want = p[:, s - dy[i] : s - dy[i] + 10, s - dx[i] : s - dx[i] + 10]
+        if flip[i]:
+            want = want[:, :, ::-1]
+        np.testing.assert_array_equal(out[i].numpy(), want)

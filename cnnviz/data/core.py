@@ -200,20 +200,23 @@ def augment_batch(x: torch.Tensor, kind: str, generator: torch.Generator) -> tor
         raise ValueError(f"augment_batch needs a (N, C, H, W) batch, not shape {tuple(x.shape)}")
     if kind == "none" or len(x) == 0:
         return x.clone()
-    n, _, h, w = x.shape
+    n, c, h, w = x.shape
     sy, sx = max_shift(h), max_shift(w)
-    dy = torch.randint(-sy, sy + 1, (n,), generator=generator, device=x.device)
-    dx = torch.randint(-sx, sx + 1, (n,), generator=generator, device=x.device)
+    dev = x.device
+    dy = torch.randint(-sy, sy + 1, (n,), generator=generator, device=dev)
+    dx = torch.randint(-sx, sx + 1, (n,), generator=generator, device=dev)
     padded = F.pad(x, (sx, sx, sy, sy), mode="replicate")
-    rows = (torch.arange(h, device=x.device)[None, :] + sy - dy[:, None])[:, None, :, None]
-    cols = (torch.arange(w, device=x.device)[None, :] + sx - dx[:, None])[:, None, None, :]
-    batch = torch.arange(n, device=x.device)[:, None, None, None]
-    chans = torch.arange(x.shape[1], device=x.device)[None, :, None, None]
-    out = padded[batch, chans, rows, cols]
+    # output pixel (i, j) of image k reads padded pixel (i + sy - dy_k, j' + sx - dx_k), where
+    # j' = j, or w - 1 - j for a mirrored image: one gather does shift and flip
+    rows = torch.arange(h, device=dev)[None, :] + sy - dy[:, None]  # (n, h)
+    cols = torch.arange(w, device=dev).expand(n, w)
     if kind == "shift_flip":
-        flip = torch.rand(n, generator=generator, device=x.device) < 0.5
-        out[flip] = out[flip].flip(-1)
-    return out
+        flip = torch.rand(n, generator=generator, device=dev) < 0.5
+        cols = torch.where(flip[:, None], cols.flip(-1), cols)
+    cols = cols + sx - dx[:, None]  # (n, w)
+    index = rows[:, :, None] * (w + 2 * sx) + cols[:, None, :]  # (n, h, w) into a padded plane
+    index = index.reshape(n, 1, h * w).expand(n, c, h * w)
+    return padded.reshape(n, c, -1).gather(2, index).reshape(n, c, h, w)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -190,7 +190,7 @@ def _members(zf: zipfile.ZipFile, tally: _Tally) -> list[tuple[zipfile.ZipInfo, 
         if _unsafe_path(name):
             raise DataError(
                 f"The zip contains an unsafe path ({name[:60]}) that points outside its folder; "
-                "cnnviz will not read it. Zip the class folders again."
+                "cnnviz will not read it; zip the class folders again."
             )
         if info.is_dir():
             continue
@@ -199,7 +199,7 @@ def _members(zf: zipfile.ZipFile, tally: _Tally) -> list[tuple[zipfile.ZipInfo, 
             continue
         if info.flag_bits & 0x1:
             raise DataError(
-                "The zip is password-protected; cnnviz cannot read encrypted zips. Zip the folders without a password."
+                "The zip is password-protected and cnnviz cannot read encrypted zips; zip the folders without a password."
             )
         if _is_symlink(info):
             tally.add("symbolic link", name)
@@ -267,7 +267,7 @@ def from_zip(data: bytes, size: int = 32, name: str = "my.zip") -> Dataset:
             if len(pairs) > MAX_IMAGES:
                 raise DataError(
                     f"The zip has {len(pairs):,} files in class folders; cnnviz takes at most "
-                    f"{MAX_IMAGES:,} pictures. Make a smaller zip."
+                    f"{MAX_IMAGES:,} pictures; make a smaller zip."
                 )
             pairs.sort(key=lambda p: (p[0].casefold(), p[1].filename))
             pictures = _decode_all(_read_members(zf, pairs, tally), size, tally)
