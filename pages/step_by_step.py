@@ -402,10 +402,15 @@ def draw_stamp_step(walk: steps.ScatterWalk, k: int, label: str) -> None:
     step = walk.step(k)
     c = walk.input.shape[0]
     lines = steps.stamp_equation(walk, step)
-    width = PAGE_WIDTH // (c + 2)
-    cols = st.columns(c + 2, gap="medium")
-    for ch in range(c):
-        with cols[ch]:
+    # one channel: everything in one row; several: the channels' row, then canvas and output
+    if c == 1:
+        cols = st.columns(3, gap="medium")
+        chan_cols, canvas_col, out_col, width = cols[:1], cols[1], cols[2], PAGE_WIDTH // 3
+    else:
+        chan_cols, width = st.columns(c, gap="medium"), PAGE_WIDTH // c
+        canvas_col, out_col = st.columns(2, gap="medium")
+    for ch, col in enumerate(chan_cols):
+        with col:
             chart(scatter_input_figure(walk, step, ch, width), f"sin_{ch}")
             a, b = st.columns(2)
             with a:
@@ -416,14 +421,15 @@ def draw_stamp_step(walk: steps.ScatterWalk, k: int, label: str) -> None:
                 chart(values_figure(step.stamps[ch], "Stamp", "window", width // 2 - 20),
                       f"st_{ch}")  # fmt: skip
             big(lines[ch].replace("×", " × "), size=1.45 if c == 1 else 1.15)
-    with cols[-2]:
-        chart(canvas_figure(walk, step, width), "canvas")
+    wide = PAGE_WIDTH // 2 if c > 1 else width
+    with canvas_col:
+        chart(canvas_figure(walk, step, wide), "canvas")
         if c > 1:
             big(lines[-1])
-    with cols[-1]:
+    with out_col:
         bias = "" if walk.bias is None else f" + bias {fmt(walk.bias)}"
         out = walk.output_until(k)
-        chart(output_figure(out, None, "Output (cropped" + bias + ")", width), "out_0")
+        chart(output_figure(out, None, "Output (cropped" + bias + ")", wide), "out_0")
         big(f"Step {k + 1} of {walk.n_steps}: input cell (row {step.row + 1}, column "
             f"{step.col + 1}) = <b>{', '.join(fmt(v) for v in step.values)}</b> stamps its "
             f"kernel", key="cell_value")  # fmt: skip
