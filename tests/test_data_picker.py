@@ -98,6 +98,13 @@ def test_good_zip_then_bad_zip():
     assert any("1 file(s) skipped" in c.value for c in at.caption)
     run(at.select_slider(key="data_size").set_value(16))
     assert picked(at)[1] == (3, 16, 16)
+    # the zip stays for the session when the uploader is emptied, until forgotten
+    run(at.file_uploader(key="data_zip").set_value(None))
+    assert picked(at)[1] == (3, 16, 16)
+    run(at.select_slider(key="data_size").set_value(28))
+    assert picked(at)[1] == (3, 28, 28)
+    run(at.button(key="data_zip_forget").click())
+    assert picked(at) is None
 
     bad = zip_of({"../escape.png": png((0, 0, 0)), "red/1.png": png((1, 1, 1))})
     at = new_app(data_src="Zip")

@@ -232,3 +232,11 @@ def test_from_images_good_and_skips_bad():
 def test_from_images_refusals(per_class, message):
     with pytest.raises(DataError, match=message):
         from_images(per_class)
+
+
+def test_zip_folder_names_become_tidy_class_names():
+    long = "a very long folder name that goes on and on and on"
+    entries = [(f"{long}/{i}.png", png()) for i in range(3)]
+    entries += [(f"tab\there/{i}.png", png((0, 9, 0))) for i in range(3)]
+    ds = from_zip(make_zip(entries))
+    assert ds.classes == (long[:39] + "…", "tabhere")

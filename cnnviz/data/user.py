@@ -74,6 +74,13 @@ def _class_name(raw: str) -> str:
     return name
 
 
+def _folder_label(folder: str) -> str:
+    """A zip folder name as a class name: control characters dropped, spaces collapsed, at
+    most 40 characters."""
+    name = " ".join(re.sub(r"[\x00-\x1f\x7f]", "", folder).split())
+    return (name[:39] + "…") if len(name) > 40 else (name or "?")
+
+
 def _square(pic: np.ndarray, size: int) -> np.ndarray:
     """Centre-crop an (H, W, 3) picture in [0, 1] to a square and resize it to size x size."""
     h, w = pic.shape[:2]
@@ -236,8 +243,8 @@ def _layout(zf: zipfile.ZipFile, members, tally: _Tally) -> tuple[list, list[str
         if len(parts) < 2:
             tally.add("not inside a class folder", "/".join(parts))
         else:
-            pairs.append((parts[0], info))
-    names = {c for c, _ in pairs} | {d[0] for d in dirs if d}
+            pairs.append((_folder_label(parts[0]), info))
+    names = {c for c, _ in pairs} | {_folder_label(d[0]) for d in dirs if d}
     return pairs, sorted(names, key=str.casefold)
 
 

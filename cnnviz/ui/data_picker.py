@@ -117,6 +117,8 @@ def _pick_zip(size: int) -> Dataset | None:
     if up is None:
         if held:
             st.caption(f"Using {held[2]}, uploaded before.")
+            st.button("Forget it", key="data_zip_forget", on_click=_store().pop, args=("zip", None),
+                      icon=":material/delete:")  # fmt: skip
             return held[1] if held[0][1] == size else _zip_again(held, size)
         st.caption("Put each class's pictures in its own folder, zip the folders, upload the zip.")
         return None
