@@ -630,8 +630,36 @@ def show_status(trainer) -> None:
     st.progress(float(min(1.0, max(0.0, p.fraction))), text=text)
 
 
+COLORS = {"train (per batch)": "#1f77b4", "validation": "#d62728"}
+
+
+def curve_spec(metric: str, epochs: int, height: int = 220) -> dict:
+    """A Vega-Lite line chart of one metric: training per batch as a line, validation per epoch
+    as a line with points; x spans the whole training. A raw spec: building it through Altair
+    (st.line_chart) took 0.3-1.1 s per redraw on the class server, this a few ms."""
+    enc = {
+        "x": {"field": "epoch", "type": "quantitative", "title": "epoch",
+              "scale": {"domain": [0, max(1, epochs)]}},
+        "y": {"field": metric, "type": "quantitative", "title": metric,
+              **({"scale": {"domain": [0, 1]}} if metric == "accuracy" else {})},
+        "color": {"field": "curve", "type": "nominal", "title": None,
+                  "scale": {"domain": list(COLORS), "range": list(COLORS.values())},
+                  "legend": {"orient": "bottom"}},
+    }  # fmt: skip
+    return {
+        "height": height,
+        "encoding": enc,
+        "layer": [
+            {"mark": {"type": "line", "strokeWidth": 1.5},
+             "transform": [{"filter": "datum.curve != 'validation'"}]},
+            {"mark": {"type": "line", "point": True, "strokeWidth": 2},
+             "transform": [{"filter": "datum.curve == 'validation'"}]},
+        ],
+    }  # fmt: skip
+
+
 def show_curves(ts: TrainingSession, trainer) -> None:
-    """Train (per batch) and validation (per epoch) loss and accuracy: Vega line charts."""
+    """Train (per batch) and validation (per epoch) loss and accuracy."""
     seen = ts.cached(("batches",), list)
     seen.extend(trainer.batch_history(since=len(seen)))
     history = trainer.history()
@@ -639,13 +667,14 @@ def show_curves(ts: TrainingSession, trainer) -> None:
     if loss is None:
         st.caption("The curves start with the first batch.")
         return
+    epochs = trainer.config.epochs
     left, right = st.columns(2)
     with left:
         st.markdown("**Loss** (lower is better)")
-        st.line_chart(loss, x="epoch", y="loss", color="curve", height=240)
+        st.vega_lite_chart(loss, curve_spec("loss", epochs), width="stretch")
     with right:
         st.markdown("**Accuracy** (higher is better)")
-        st.line_chart(acc, x="epoch", y="accuracy", color="curve", height=240)
+        st.vega_lite_chart(acc, curve_spec("accuracy", epochs), width="stretch")
     if history and history[-1].get("val_acc") is not None:
         h = history[-1]
         gap = h["train_acc"] - h["val_acc"]
