@@ -391,15 +391,18 @@ class ScatterWalk:
             stamps.append(alone[np.ix_(rows, cols)])
         canvas_one = self._canvas(one)
         mask = self.mask_until(k)
-        out = conv_transpose2d(
-            self.input * mask, self._weight(),
-            None if self.bias is None else np.array([self.bias], np.float32),
-            self.stride, self.padding, self.output_padding, 1, self.dilation,
-        )  # fmt: skip
         return StampStep(
             k, r, c, self.input[:, r, c].astype(np.float64), np.array(stamps, dtype=np.float64),
-            canvas_one[np.ix_(rows, cols)], rows, cols, self._canvas(mask), out[0],
+            canvas_one[np.ix_(rows, cols)], rows, cols, self._canvas(mask), self._output(mask),
         )  # fmt: skip
+
+    def _output(self, mask: np.ndarray) -> np.ndarray:
+        """conv_transpose2d (cropped, bias added) of the input with only the masked cells."""
+        bias = None if self.bias is None else np.array([self.bias], np.float32)
+        return conv_transpose2d(
+            self.input * mask, self._weight(), bias, self.stride, self.padding,
+            self.output_padding, 1, self.dilation,
+        )[0]  # fmt: skip
 
     def steps(self):
         return (self.step(k) for k in range(self.n_steps))
@@ -417,7 +420,7 @@ class ScatterWalk:
     def output_until(self, k: int) -> np.ndarray:
         """The output after stamp k (the engine's numbers); cells no stamp has reached yet are
         empty (NaN) until the last step, when every cell, bias included, is filled in."""
-        out = self.step(k).output.astype(np.float64)
+        out = self._output(self.mask_until(k)).astype(np.float64)
         if k < self.n_steps - 1:
             top, left, bottom, right = self.crop
             out[~self.stamped(k)[top : bottom + 1, left : right + 1]] = np.nan

@@ -37,7 +37,7 @@ def grid(draw, shape, lo=-4, hi=4, floats=False):
 @st.composite
 def conv_configs(draw):
     c = draw(st.integers(1, 3))
-    h, w = draw(st.integers(1, 7)), draw(st.integers(1, 7))
+    h, w = draw(st.integers(1, 6)), draw(st.integers(1, 6))
     kh, kw = draw(st.integers(1, 4)), draw(st.integers(1, 4))
     floats = draw(st.booleans())
     return dict(
@@ -150,7 +150,7 @@ def test_pool_steps_are_the_engine_and_torch(cfg):
 @st.composite
 def transpose_configs(draw):
     c = draw(st.integers(1, 3))
-    h, w = draw(st.integers(1, 5)), draw(st.integers(1, 5))
+    h, w = draw(st.integers(1, 4)), draw(st.integers(1, 4))
     kh, kw = draw(st.integers(1, 4)), draw(st.integers(1, 4))
     stride, dilation = draw(st.integers(1, 3)), draw(st.integers(1, 2))
     return dict(
