@@ -390,6 +390,9 @@ def test_a_saved_run_is_listed_and_opens(run, trained, runs_dir):
     click(at, "open_run")
     no_trouble(at)
     assert "Opened:" in texts(at) and "teacher-run" in texts(at)
+    assert f"{t.evaluate().accuracy:.1%}" in [m.value for m in at.metric]
+    downloads = {d.key for d in at.get("download_button")}
+    assert {"dl_run_weights", "dl_run_meta"} <= downloads  # a teacher's run, to keep
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1027,8 +1027,8 @@ def download_buttons(ts: TrainingSession) -> None:
                "metrics.")  # fmt: skip
 
 
-def _open_model(model, meta: dict, source: str) -> None:
-    st.session_state["_opened"] = {"model": model, "meta": meta, "source": source}
+def _open_model(model, meta: dict, source: str, path: str | None = None) -> None:
+    st.session_state["_opened"] = {"model": model, "meta": meta, "source": source, "path": path}
 
 
 def upload_checkpoint() -> None:
@@ -1074,7 +1074,7 @@ def runs_list() -> None:
         except ValueError as err:
             st.error(str(err), icon=":material/block:")
             return
-        _open_model(model, meta, labels[choice])
+        _open_model(model, meta, labels[choice], path=choice)
 
 
 def run_label(r) -> str:
@@ -1127,16 +1127,49 @@ def opened_model_view(dataset, probe_x) -> None:
         st.caption("Pick the data this model was trained on (same image size and classes) to "
                    "see what it sees and test it.")  # fmt: skip
         return
-    acts = probes.capture(model, probe_x)
+    if opened.get("path"):
+        _run_downloads(opened)
+    key = ("pictures", hash(np.asarray(probe_x).tobytes()))
+    if key not in opened:  # computed once per sample, not at every rerun
+        first = probes.first_filters(model)
+        opened[key] = (
+            [(a, maps_png(a.values)) for a in probes.capture(model, probe_x)],
+            None if first is None else (first.shape, filters_png(first, rgb=True)),
+        )
+    acts, filters = opened[key]
+    if filters is not None:
+        shape, (png, rng, note) = filters
+        st.markdown(f"**First convolution: {shape[0]} filters of {fmt_shape(shape[1:])}**")
+        st.image(png)
+    st.markdown("**What it sees in the chosen sample**")
     cols = st.columns(4)
-    for i, a in enumerate(acts):
-        png, rng, note = maps_png(a.values)
+    for i, (a, (png, rng, note)) in enumerate(acts):
         with cols[i % 4]:
             st.markdown(f"**{a.index}. {a.name}** · {fmt_shape(a.shape)}")
             st.image(png)
+            st.caption(range_text(rng) + (f" · {note}" if note else ""))
     report = _opened_report(opened, dataset)
     if report is not None:
         show_report(report, dataset, key="cm_opened")
+
+
+def _run_downloads(opened: dict) -> None:
+    """A run saved on the server (a teacher's pre-trained model): its two files to keep."""
+    from cnnviz import checkpoint
+
+    try:
+        weights, meta = checkpoint.run_files(opened["path"])
+    except ValueError as err:
+        st.caption(str(err))
+        return
+    stem = _file_stem(opened["meta"])
+    a, b = st.columns(2)
+    a.download_button("Weights (.safetensors)", weights, f"{stem}.safetensors",
+                      "application/octet-stream", key="dl_run_weights", on_click="ignore",
+                      icon=":material/download:", width="stretch")  # fmt: skip
+    b.download_button("Description (.json)", meta, f"{stem}.json", "application/json",
+                      key="dl_run_meta", on_click="ignore", icon=":material/description:",
+                      width="stretch")  # fmt: skip
 
 
 def _opened_report(opened: dict, dataset):
