@@ -288,7 +288,7 @@ def size_sentence(s: dict) -> None:
     parts = []
     for d in dims:
         label = "height and width" if len(dims) == 1 else d.axis
-        parts.append(f"{label}: `{d.formula}`")
+        parts.append(f"{label}: `{d.formula}` {d.explanation}")
     st.markdown(f"#### Output {h} × {w}", help="The formula is the one on the Output size page.")
     st.markdown("  \n".join(parts))
 

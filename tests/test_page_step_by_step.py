@@ -270,3 +270,12 @@ def test_a_table_edit_becomes_the_grids_text():
 def test_speed_is_in_the_url(open_page):
     at = open_page(PAGE, speed="0.25 s")
     assert at.select_slider(key="speed").value == 0.25
+
+
+def test_a_shorter_walk_keeps_the_step_inside_it(open_page):
+    at = open_page(PAGE, step="9")
+    assert cell_text(at).startswith("Step 9 of 9")
+    at.number_input(key="s").set_value(2).run()
+    clean(at)
+    assert re.match(r"Step [1-4] of 4", cell_text(at))
+    assert any("never covered" in m.value or "Every input" in m.value for m in at.markdown)
