@@ -16,7 +16,7 @@ from cnnviz.data.core import DataError, Dataset, stratified_split
 BUILTINS: dict[str, str] = {
     "digits": "1,797 real handwritten digits from scikit-learn (8×8 scans, shown at 16×16; training scans also jittered ×4), 10 classes",
     "digits28": "13,000 generated 28×28 handwritten-style digits (slant, pen width, elastic bends, noise), 10 classes",
-    "shapes": "4,500 colour 32×32 pictures: circle, square, triangle, star, cross on textured backgrounds",
+    "shapes": "6,500 colour 32×32 pictures: circle, square, triangle, star, cross on textured backgrounds",
     "orientations": "3,200 gray 16×16 edges and stripes in four directions: first-layer filters become edge detectors",
 }
 
@@ -176,9 +176,9 @@ def digits28() -> Dataset:
 
 
 def shapes() -> Dataset:
-    """Colour shapes, 32x32: 3,000 training, 500 validation, 1,000 test; mirror images allowed."""
+    """Colour shapes, 32x32: 5,000 training, 500 validation, 1,000 test; mirror images allowed."""
     return _generated(
-        "shapes", colorshapes.generate, colorshapes.CLASSES, (3000, 500, 1000), "shift_flip"
+        "shapes", colorshapes.generate, colorshapes.CLASSES, (5000, 500, 1000), "shift_flip"
     )
 
 

@@ -52,7 +52,7 @@ def _masks(rng: np.random.Generator, y: np.ndarray) -> np.ndarray:
     r = rng.uniform(7.5, 12.5, n)
     cx = SIZE / 2 + rng.uniform(-1, 1, n) * (SIZE / 2 - r - 1) * 0.6
     cy = SIZE / 2 + rng.uniform(-1, 1, n) * (SIZE / 2 - r - 1) * 0.6
-    turn = rng.uniform(0, 2 * math.pi, n)
+    turn = rng.uniform(-0.26, 0.26, n)  # upright, give or take 15 degrees
     squash = rng.uniform(0.85, 1.0, n)  # circles slightly elliptic now and then
     out = np.empty((n, SIZE, SIZE), np.float32)
     per_canvas, cols, t = 256, 16, _TILE * _SS
@@ -123,8 +123,8 @@ def _backgrounds(rng: np.random.Generator, n: int, hue: np.ndarray) -> np.ndarra
             mix[sel] = big[:, 0].numpy()
     amp = rng.uniform(0.3, 0.8, (n, 1, 1)).astype(np.float32)  # texture strength
     mix = np.clip(0.5 + (mix - 0.5) * amp, 0, 1)[:, None]
-    sat = rng.uniform(0.2, 0.8, (n, 1)) + rng.uniform(-0.15, 0.15, (n, 2)) * [0, 1]
-    val = rng.uniform(0.3, 0.9, (n, 1)) + rng.uniform(-0.25, 0.25, (n, 2)) * [0, 1]
+    sat = rng.uniform(0.15, 0.6, (n, 1)) + rng.uniform(-0.15, 0.15, (n, 2)) * [0, 1]
+    val = rng.uniform(0.3, 0.65, (n, 1)) + rng.uniform(-0.2, 0.2, (n, 2)) * [0, 1]
     sat, val = np.clip(sat, 0, 1), np.clip(val, 0, 1)
     hues = np.stack([hue, (hue + rng.uniform(-0.12, 0.12, n)) % 1], 1)
     pair = _hsv_to_rgb(hues, sat, val).astype(np.float32)  # (n, 2, 3)
@@ -139,16 +139,13 @@ def generate(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     y = rng.permutation(np.arange(n) % len(CLASSES))
     mask = _masks(rng, y)[:, None]
     hue = rng.random(n)
-    # the shape's colour: a hue a third to a half turn away, or the same hue much brighter or
-    # darker, so it always stands out in colour or in brightness
-    away = rng.random(n) < 0.7
-    shape_hue = np.where(away, (hue + rng.uniform(0.33, 0.67, n)) % 1, hue)
     bg = _backgrounds(rng, n, hue)
-    bright = bg.mean(axis=(1, 2, 3))
-    shape_val = np.where(
-        away, rng.uniform(0.5, 1.0, n), np.where(bright > 0.55, rng.uniform(0.05, 0.25, n), 1.0)
-    )
-    colour = _hsv_to_rgb(shape_hue, rng.uniform(0.5, 1.0, n), shape_val)
+    # the shape: mostly a vivid, bright colour a quarter to three quarters of a hue turn away
+    # from the muted background; one in five is nearly black instead
+    dark = rng.random(n) < 0.2
+    shape_hue = (hue + rng.uniform(0.25, 0.75, n)) % 1
+    shape_val = np.where(dark, rng.uniform(0.0, 0.12, n), rng.uniform(0.75, 1.0, n))
+    colour = _hsv_to_rgb(shape_hue, rng.uniform(0.6, 1.0, n), shape_val)
     x = bg + (colour.astype(np.float32)[:, :, None, None] - bg) * mask
     noise = rng.standard_normal(x.shape, dtype=np.float32)
     x += noise * rng.uniform(0.0, 0.05, (n, 1, 1, 1)).astype(np.float32)
