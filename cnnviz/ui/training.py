@@ -37,7 +37,8 @@ log = logging.getLogger("cnnviz")
 
 LIVE = ("waiting", "running")  # statuses whose numbers change by themselves
 DONE = ("finished", "stopped", "failed")
-TICK = 0.4  # seconds between fragment redraws while a training is live
+TICK = 0.5  # seconds between fragment redraws while a training runs (or just changed)
+WAIT_TICK = 2.0  # ... while it waits in the queue: a class of waiting students stays cheap
 STEP_TICK = 3.0  # after "Step one batch", keep redrawing this long (the step runs in the thread)
 MAX_CHANNELS = 64  # small multiples per layer; more channels are summarised in the caption
 _ids = itertools.count(1)
@@ -83,7 +84,14 @@ class TrainingSession:
         return "none" if self.trainer is None else str(self.trainer.status)
 
     def live(self) -> bool:
-        return self.status() in LIVE or time.monotonic() < self.tick_until
+        return self.tick() is not None
+
+    def tick(self) -> float | None:
+        """Seconds between redraws of the live view now, or None: nothing changes by itself."""
+        status = self.status()
+        if status == "running" or time.monotonic() < self.tick_until:
+            return TICK
+        return WAIT_TICK if status == "waiting" else None
 
     def cached(self, key: tuple, compute):
         """compute() once per (generation, *key); the cache is dropped with the Trainer."""
@@ -855,13 +863,14 @@ def button_state(status: str) -> str:
 
 
 def live_view(ts: TrainingSession) -> None:
-    """Status, progress, curves and the inside of the net, redrawn a few times a second by a
-    fragment while the training is live. When the status changes what the buttons allow
-    (paused, ended), one full rerun redraws them, the results, and stops the timer."""
-    was_live = ts.live()
-    drawn_for = button_state(ts.status())
+    """Status, progress, curves and the inside of the net, redrawn by a fragment while the
+    training runs (every TICK s; every WAIT_TICK s in the queue). When the status changes what
+    the buttons allow or how often to redraw, one full rerun redraws the buttons and results
+    and sets the new timer (the timer is fixed when the fragment is defined)."""
+    every = ts.tick()
+    drawn_for = (button_state(ts.status()), every)
 
-    @st.fragment(run_every=TICK if was_live else None)
+    @st.fragment(run_every=every)
     def _live() -> None:
         t = ts.trainer
         if t is None:
@@ -876,7 +885,7 @@ def live_view(ts: TrainingSession) -> None:
             log.exception("live view failed")
             st.error("The live view could not be drawn this time; it tries again at the next "
                      "refresh.", icon=":material/warning:")  # fmt: skip
-        if was_live and (button_state(t.status) != drawn_for or not ts.live()):
+        if every is not None and (button_state(t.status), ts.tick()) != drawn_for:
             st.rerun(scope="app")
 
     _live()
