@@ -347,6 +347,7 @@ def frame_png(walk, k: int, title: str = "") -> bytes:
 
 
 MAX_GIF_FRAMES = 200
+MAX_GIF_PIXELS = 100_000_000  # all frames together: ~0.1 GB of RGB while encoding
 
 
 def _palette() -> Image.Image:
@@ -364,14 +365,21 @@ def _palette() -> Image.Image:
     return pal
 
 
+def gif_steps(n: int, frame_pixels: int) -> list[int]:
+    """The steps a GIF keeps: all of them, or evenly spaced ones (first and last included) when
+    there are more than MAX_GIF_FRAMES or the frames would pass MAX_GIF_PIXELS in all."""
+    most = max(2, min(MAX_GIF_FRAMES, MAX_GIF_PIXELS // max(frame_pixels, 1)))
+    if n <= most:
+        return list(range(n))
+    return sorted(set(np.linspace(0, n - 1, most).round().astype(int).tolist()))
+
+
 def walk_gif(walk, title: str = "", ms_per_step: int = 800) -> bytes:
-    """The whole walk as an animated GIF (at most MAX_GIF_FRAMES steps, then evenly spaced);
-    the last frame stays twice as long. Every frame is padded to the largest frame's size."""
-    n = walk.n_steps
-    ks = list(range(n)) if n <= MAX_GIF_FRAMES else sorted(
-        set(np.linspace(0, n - 1, MAX_GIF_FRAMES).round().astype(int).tolist())
-    )  # fmt: skip
-    frames = [render_frame(walk, k, title) for k in ks]
+    """The whole walk as an animated GIF; the last frame stays twice as long. Long or large walks
+    keep evenly spaced steps (see gif_steps), so the file stays a slide's size."""
+    first = render_frame(walk, 0, title)
+    ks = gif_steps(walk.n_steps, first.width * first.height)
+    frames = [first] + [render_frame(walk, k, title) for k in ks[1:]]
     w = max(f.width for f in frames)
     h = max(f.height for f in frames)
     palette = _palette()

@@ -349,3 +349,14 @@ def test_figures_show_the_walks_numbers():
     canvas = np.array(canvas_figure(tr, tstep).data[0].text)
     assert canvas.shape == tr.canvas_shape
     assert np.array(scatter_input_figure(tr, tstep, 1).data[0].text).shape == (3, 3)
+
+
+def test_gif_keeps_evenly_spaced_steps_of_long_or_large_walks():
+    from cnnviz.walk_figures import MAX_GIF_FRAMES, MAX_GIF_PIXELS, gif_steps
+
+    assert gif_steps(9, 10_000) == list(range(9))
+    long = gif_steps(1000, 10_000)
+    assert len(long) == MAX_GIF_FRAMES and long[0] == 0 and long[-1] == 999
+    large = gif_steps(144, MAX_GIF_PIXELS // 20)
+    assert len(large) == 20 and large[-1] == 143
+    assert gif_steps(50, MAX_GIF_PIXELS * 2) == [0, 49]  # at least the first and the last
