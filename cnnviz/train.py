@@ -421,6 +421,7 @@ class Trainer:
         self._history: list[dict] = []
         self._batches: list[dict] = []
         self._snapshot: Snapshot | None = None
+        self._snapshot_count = 0
         self._epoch = 0
         self._batch = 0
         self._step = 0
@@ -555,7 +556,8 @@ class Trainer:
             )
 
     def history(self) -> list[dict]:
-        """Per finished epoch: epoch, train_loss, train_acc, val_loss, val_acc, lr, seconds,
+        """Per finished epoch: epoch, train_loss, train_acc, val_loss, val_acc, lr, seconds
+        (training + validation so far), train_seconds (training only, snapshots included),
         batch_losses (the loss of each of its batches)."""
         with self._cond:
             return [dict(h, batch_losses=list(h["batch_losses"])) for h in self._history]
@@ -565,6 +567,12 @@ class Trainer:
         `since`: skip the first `since` entries (for incremental polling)."""
         with self._cond:
             return [dict(b) for b in self._batches[since:]]
+
+    @property
+    def snapshot_count(self) -> int:
+        """Snapshots taken so far (the benchmark divides their cost by this)."""
+        with self._cond:
+            return self._snapshot_count
 
     def snapshot(self) -> Snapshot | None:
         """The latest live snapshot. Before start and after the end (when no worker refreshes
@@ -823,6 +831,7 @@ class Trainer:
                         "val_acc": val_acc,
                         "lr": lr,
                         "seconds": self._train_seconds + self._val_seconds,
+                        "train_seconds": self._train_seconds,
                         "batch_losses": losses,
                     }
                 )
@@ -973,6 +982,7 @@ class Trainer:
         )
         with self._cond:
             self._snapshot = snap
+            self._snapshot_count += 1
 
 
 @torch.no_grad()

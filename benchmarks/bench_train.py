@@ -1,0 +1,212 @@
+"""Training speed, each figure side by side in one run (issue 5's targets):
+
+1. time to >= 97% test accuracy on each built-in digits set with 2 threads (target <= 15 s):
+   the Trainer as the app runs it (metrics, live snapshots), test accuracy checked after each
+   epoch from the `on_epoch` callback (evaluation time not counted);
+2. Trainer throughput with metrics and live snapshots (4 a second) vs a bare torch loop on the
+   same net, data, batches and optimizer, 1 thread each as in the app (overhead target <= 15%);
+3. activation capture of every layer for one image, each preset (target <= 20 ms).
+
+    python benchmarks/bench_train.py            # everything (about a minute on 2 idle cores)
+    python benchmarks/bench_train.py --quick    # fewer repeats
+
+Prints one markdown table. Timings on a shared machine vary; the load average is printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import pathlib
+import platform
+import statistics
+import sys
+import time
+
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
+from cnnviz import arch, data, probe, train  # noqa: E402
+
+FAST = "conv8k3p1-bn-relu-max2-conv16k3p1-bn-relu-max2-flat-fc"
+RUNS_97 = [  # (dataset, label, spec, lr)
+    ("digits", "fast (2 conv + BN)", FAST, 5e-3),
+    ("digits", "LeNet-5 preset", arch.PRESETS["lenet5"], 3e-3),
+    ("digits28", "fast (2 conv + BN)", FAST, 5e-3),
+    ("digits28", "LeNet-5 preset", arch.PRESETS["lenet5"], 3e-3),
+]
+THROUGHPUT = [("digits", FAST), ("digits28", arch.PRESETS["lenet5"])]
+
+
+def time_to_97(ds, spec: str, lr: float, max_epochs: int) -> tuple[float | None, int, float]:
+    """(training seconds until test accuracy >= 97%, or None; epochs; best accuracy)."""
+    best, reached = 0.0, None
+
+    def on_epoch(trainer, record):
+        nonlocal best, reached
+        acc = trainer.evaluate().accuracy
+        best = max(best, acc)
+        if acc >= 0.97:
+            reached = record["seconds"]
+            return True
+        return False
+
+    cfg = train.TrainConfig(lr=lr, epochs=max_epochs, batch_size=64)
+    t = train.Trainer(ds, spec, cfg, gate=train.Gate(1), threads=2, on_epoch=on_epoch)
+    t.start()
+    t.join()
+    if t.error:
+        raise RuntimeError(t.error)
+    return reached, len(t.history()), best
+
+
+def bare_loop(ds, spec: str, epochs: int, seed: int = 0) -> float:
+    """Images per second of the plainest loop: shuffle, forward, loss, backward, Adam step."""
+    torch.manual_seed(seed)
+    model = arch.build(spec, ds.input_shape, ds.n_classes)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3, foreach=False)
+    x, y = torch.from_numpy(ds.x_train), torch.from_numpy(ds.y_train)
+    g = torch.Generator().manual_seed(seed)
+    n, bs = len(y), 64
+    model.train()
+    t0 = time.perf_counter()
+    for _ in range(epochs):
+        order = torch.randperm(n, generator=g)
+        for b in range(math.ceil(n / bs)):
+            idx = order[b * bs : (b + 1) * bs]
+            opt.zero_grad(set_to_none=True)
+            loss = F.cross_entropy(model(x[idx]), y[idx])
+            loss.backward()
+            opt.step()
+            loss.item()
+    return n * epochs / (time.perf_counter() - t0)
+
+
+def trainer_run(ds, spec: str, epochs: int) -> tuple[float, float, int, float]:
+    """(images/s over training time, images/s over wall time incl. validation, snapshots,
+    snapshots per second) for the Trainer with live snapshots at its default rate."""
+    cfg = train.TrainConfig(lr=1e-3, epochs=epochs, batch_size=64)
+    t = train.Trainer(ds, spec, cfg, gate=train.Gate(1), threads=1)
+    t0 = time.perf_counter()
+    t.start()
+    t.join()
+    wall = time.perf_counter() - t0
+    hist = t.history()
+    images = len(ds.y_train) * epochs
+    return (
+        images / hist[-1]["train_seconds"],
+        images / wall,
+        t.snapshot_count,
+        t.snapshot_count / wall,
+    )
+
+
+def snapshot_ms(ds, spec: str, repeat: int) -> float:
+    t = train.Trainer(ds, spec, train.TrainConfig(), gate=train.Gate(1))
+    t.step_batch()
+    while t.progress().step < 1:
+        time.sleep(0.001)
+    t.stop()
+    t.join()
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        t._take_snapshot(None)
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times) * 1e3
+
+
+def capture_ms(spec: str, shape, n_classes: int, repeat: int) -> float:
+    model = arch.build(spec, shape, n_classes)
+    x = torch.rand(1, *shape)
+    probe.capture(model, x)
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        probe.capture(model, x)
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times) * 1e3
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="one throughput repeat, fewer samples")
+    ap.add_argument("--max-epochs", type=int, default=15)
+    args = ap.parse_args()
+    repeat = 1 if args.quick else 3
+    torch.set_num_threads(1)
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(
+        f"# cnnviz training, torch {torch.__version__}, {platform.processor() or platform.machine()}, "
+        f"{os.cpu_count()} cores, load average {load:.1f} at start"
+    )
+    print("| measure | data | net | figure | target | ok |")
+    print("|---|---|---|---|---|---|")
+    sets = {}
+    for name in ("digits", "digits28"):
+        t0 = time.perf_counter()
+        sets[name] = data.builtin(name)
+        made = time.perf_counter() - t0
+        n = len(sets[name].y_train)
+        print(f"| make the data set ({n:,} training images) | {name} | - | {made:.2f} s | - | - |")
+
+    for name, label, spec, lr in RUNS_97:
+        secs, epochs, best = time_to_97(sets[name], spec, lr, args.max_epochs)
+        if secs is None:
+            fig, ok = f"not reached in {epochs} epochs (best {best:.1%})", "no"
+        else:
+            fig, ok = (
+                f"{secs:.1f} s ({epochs} epochs, Adam lr {lr:g}, 2 threads)",
+                ("yes" if secs <= 15 else "no"),
+            )
+        print(f"| time to >= 97% test accuracy | {name} | {label} | {fig} | <= 15 s | {ok} |")
+
+    for name, spec in THROUGHPUT:
+        ds = sets[name]
+        epochs = 2 if len(ds.y_train) < 8000 else 1
+        bare, trained, walls, snaps, rates = [], [], [], [], []
+        for _ in range(repeat):  # interleaved, so a burst of load hits both
+            bare.append(bare_loop(ds, spec, epochs))
+            ips, wall_ips, n_snap, rate = trainer_run(ds, spec, epochs)
+            trained.append(ips)
+            walls.append(wall_ips)
+            snaps.append(n_snap)
+            rates.append(rate)
+        b, t, w = statistics.median(bare), statistics.median(trained), statistics.median(walls)
+        label = "fast (2 conv + BN)" if spec == FAST else "LeNet-5 preset"
+        overhead = 1 - t / b
+        print(f"| bare torch loop, 1 thread | {name} | {label} | {b:,.0f} img/s | - | - |")
+        print(
+            f"| Trainer, metrics + {statistics.median(rates):.1f} snapshots/s, 1 thread | {name} | "
+            f"{label} | {t:,.0f} img/s (overhead {overhead:.1%}) | <= 15% | "
+            f"{'yes' if overhead <= 0.15 else 'no'} |"
+        )
+        print(
+            f"| same, wall clock incl. validation each epoch | {name} | {label} | {w:,.0f} img/s "
+            f"({1 - w / b:.1%} below bare) | - | - |"
+        )
+        ms = snapshot_ms(ds, spec, 10 if args.quick else 30)
+        print(
+            f"| one live snapshot (activations, filters, histograms, update) | {name} | {label} "
+            f"| {ms:.1f} ms | - | - |"
+        )
+
+    shapes = {"digits": (1, 16, 16), "digits28": (1, 28, 28), "shapes": (3, 32, 32)}
+    for preset, spec in arch.PRESETS.items():
+        for name, shape in shapes.items():
+            try:
+                ms = capture_ms(spec, shape, 10, 20 if args.quick else 100)
+            except arch.ArchError:
+                continue
+            print(
+                f"| activation capture, all layers, one image | {name} {'x'.join(map(str, shape))} "
+                f"| {preset} | {ms:.2f} ms | <= 20 ms | {'yes' if ms <= 20 else 'no'} |"
+            )
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(f"\nload average {load:.1f} at the end (2 cores: above 2 means other work competed)")
+
+
+if __name__ == "__main__":
+    main()
