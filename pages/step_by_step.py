@@ -251,8 +251,7 @@ def usable(err: SettingError, mode: str) -> SettingError:
     """The same refusal, keeping only the fixes this page can apply with a button."""
     keys = set(fix_keys(mode)) | {"padding_mode"}
     fixes = [f for f in err.fixes if f.changes and all(n in keys for n, _ in f.changes)]
-    out = SettingError(str(err), fixes)
-    return out
+    return SettingError(str(err), fixes)
 
 
 # ------------------------------------------------------------------------------- the walk
@@ -293,7 +292,8 @@ def size_sentence(s: dict) -> None:
     st.markdown("  \n".join(parts))
 
 
-def channel_sentence(s: dict, walk) -> None:
+def channel_sentence(s: dict) -> None:
+    """What one filter (or pooling) does with the channels, said plainly."""
     c = s["input"].shape[0]
     mode = s["mode"]
     if mode == "conv":
@@ -307,14 +307,16 @@ def channel_sentence(s: dict, walk) -> None:
             icon=":material/layers:",
         )
     elif mode in ("max_pool", "avg_pool"):
+        what = (
+            "largest number (max pooling pads with −∞, so padding never wins)"
+            if mode == "max_pool"
+            else "average of the numbers it covers"
+        )
         st.info(
             f"**Pooling works on each channel on its own:** {c} channel{'s' * (c > 1)} in, "
-            f"{c} out, no weights. The window takes the "
-            + ("largest number (max pooling pads with −∞, so padding never wins)."
-               if mode == "max_pool" else "average of the numbers it covers.")
-            ,
+            f"{c} out, no weights. The window takes the {what}.",
             icon=":material/grid_view:",
-        )  # fmt: skip
+        )
     else:
         together = f"the {c} channels' stamps and " if c > 1 else ""
         st.info(
@@ -477,7 +479,7 @@ def page() -> None:
     except SettingError as err:
         show_setting_error(usable(err, mode), apply=apply_fix)
         return
-    channel_sentence(s, walk)
+    channel_sentence(s)
     label = MODES[mode]
     if mode == "conv_transpose":
         view = st.segmented_control("Show it as", list(VIEWS), format_func=VIEWS.get,
