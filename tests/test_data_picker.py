@@ -138,6 +138,7 @@ def test_pictures_per_class_uploads_and_camera():
     run(at)
     assert "'sea' has 2 picture" in at.error[0].value
     run(at.toggle(key="data_camon1").set_value(True))
+    assert any("localhost" in c.value and "HTTPS" in c.value for c in at.caption)
     buf = io.BytesIO()
     Image.new("RGB", (40, 30), (0, 50, 190)).save(buf, "JPEG")
     run(at.camera_input(key="data_cam1").upload("shot.jpg", buf.getvalue()))

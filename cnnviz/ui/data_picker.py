@@ -164,16 +164,17 @@ def _pick_own(size: int) -> Dataset | None:
     shots = _store().setdefault("shots", {})
     per_class: dict[str, list[bytes]] = {}
     names = []
+    columns = st.columns(2)
     for i in range(int(n)):
-        with st.container(border=True):
+        with columns[i % 2], st.container(border=True):
             name = st.text_input(
                 f"Class {i + 1}", f"class {i + 1}", key=f"data_cls{i}", max_chars=40
             )
             files = st.file_uploader(f"Pictures of {name or f'class {i + 1}'}", type=None,
                                      accept_multiple_files=True, key=f"data_up{i}")  # fmt: skip
-            if st.toggle("Camera", key=f"data_camon{i}",
-                         help="Works when the app is opened as http://localhost or over HTTPS "
-                              "(a browser rule); on a plain http:// address it stays dark."):  # fmt: skip
+            if st.toggle("Camera", key=f"data_camon{i}"):
+                st.caption("The camera works when the app is opened as http://localhost or over "
+                           "HTTPS (a browser rule); on a plain http:// address it stays dark.")  # fmt: skip
                 st.camera_input("Take a picture", key=f"data_cam{i}")
                 a, b = st.columns(2)
                 a.button("Add this shot", key=f"data_add{i}", on_click=_add_shot, args=(i,),
