@@ -16,6 +16,7 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from cnnviz import arch, checkpoint
+from cnnviz.data import builtin
 from cnnviz.ui import training as tr
 
 torch.set_num_threads(1)
@@ -121,6 +122,21 @@ def test_settings_come_from_the_url(run):
     assert (c.optimizer, c.lr, c.schedule, c.batch_size, c.epochs) == ("sgd", 0.03, "cosine", 32, 2)
     assert (c.weight_decay, c.dropout, c.augment, c.seed, c.n_train) == (1e-4, 0.2, True, 3, 100)
     trainer(at).stop()
+
+
+def test_a_link_with_nonsense_falls_back_to_defaults(run):
+    at = run(lr="abc", bs="7", epochs="-3", drop="2", opt="Foo", step="Nope", sample="99999",
+             view="zzz", ntrain="x", wd="-1", seed="-5", aug="maybe", sched="linear")  # fmt: skip
+    no_trouble(at)
+    for key in ("lr", "bs", "epochs", "drop", "opt", "step", "ntrain", "wd", "seed", "sched"):
+        assert key not in at.query_params, key  # dropped: the defaults are used
+    digits = builtin("digits")
+    assert f"test image 0–{len(digits.y_test) - 1}" in at.number_input(key="sample").label
+    click(at, "tr_step")  # sample 99999 is clamped to the last test image
+    t = trainer(at)
+    wait_for(lambda: t.snapshot() is not None)
+    np.testing.assert_array_equal(t.snapshot().probe, digits.x_test[-1])
+    t.stop()
 
 
 def test_choosing_sgd_picks_a_learning_rate_that_suits_it(run):
@@ -282,7 +298,6 @@ class Unreadable:
 
 
 def test_a_crash_inside_training_is_a_red_sentence_and_the_page_stays(run):
-    from cnnviz.data import builtin
     from cnnviz.train import TrainConfig, Trainer
 
     at = run()
@@ -314,7 +329,6 @@ def test_a_bad_own_image_gets_a_sentence(run):
 @pytest.fixture(scope="module")
 def trained():
     """A small trained model of the page's default data and architecture, as checkpoint files."""
-    from cnnviz.data import builtin
     from cnnviz.train import TrainConfig, Trainer
 
     ds = builtin("digits")
