@@ -199,7 +199,7 @@ def cmd_train(args) -> int:
     report = trainer.evaluate() if len(dataset.y_test) else None
     meta = trainer.meta()
     if report is not None:
-        meta["metrics"]["test_acc"] = report.accuracy
+        meta["metrics"]["test_accuracy"] = report.accuracy
         meta["metrics"]["test_loss"] = report.loss
     if args.name:
         meta["name"] = args.name
@@ -221,7 +221,7 @@ def cmd_runs(args) -> int:
             f"no runs in {Path(args.out) if args.out else checkpoint.runs_dir()}", file=sys.stderr
         )
     for r in runs:
-        acc = r.metrics.get("test_acc", r.metrics.get("val_acc"))
+        acc = r.metrics.get("test_accuracy", r.metrics.get("val_acc"))
         acc_text = f"{acc * 100:5.1f}%" if isinstance(acc, (int, float)) else "   -  "
         print(f"{r.path}  {r.created}  {r.dataset:<12} {acc_text}  {r.arch}")
     return 0

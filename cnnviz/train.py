@@ -589,29 +589,10 @@ class Trainer:
         return snap
 
     def evaluate(self, split: str = "test") -> TestReport:
-        """Accuracy, confusion matrix, per-class accuracy and misclassified indices on a split."""
-        x = getattr(self.dataset, f"x_{split}")
-        y = np.asarray(getattr(self.dataset, f"y_{split}"), dtype=np.int64)
-        if len(y) == 0:
-            raise TrainError(f"The {split} split has no images to evaluate on.")
+        """Accuracy, confusion matrix, per-class accuracy and misclassified indices on a split
+        ("test", "val" or "train"); safe while training runs (waits for the current batch)."""
         with self._model_lock:
-            loss, pred = _predict(self.model, x, y)
-        k = len(self.classes)
-        confusion = np.zeros((k, k), dtype=np.int64)
-        np.add.at(confusion, (y, pred), 1)
-        totals = confusion.sum(axis=1)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            per_class = np.where(totals > 0, np.diag(confusion) / np.maximum(totals, 1), np.nan)
-        return TestReport(
-            accuracy=float((pred == y).mean()),
-            loss=loss,
-            confusion=confusion,
-            per_class=per_class,
-            misclassified=np.flatnonzero(pred != y),
-            predictions=pred,
-            classes=self.classes,
-            n=len(y),
-        )
+            return evaluate_model(self.model, self.dataset, split)
 
     def meta(self) -> dict:
         """What a checkpoint of this run records besides the weights."""
@@ -983,6 +964,42 @@ class Trainer:
         with self._cond:
             self._snapshot = snap
             self._snapshot_count += 1
+
+
+def evaluate_model(model: nn.Module, dataset, split: str = "test") -> TestReport:
+    """A TestReport of any classifier (e.g. one loaded from a checkpoint) on a dataset split."""
+    if split not in ("train", "val", "test"):
+        raise TrainError(f"The split must be train, val or test, not {split!r}.")
+    x = getattr(dataset, f"x_{split}")
+    y = np.asarray(getattr(dataset, f"y_{split}"), dtype=np.int64)
+    classes = tuple(dataset.classes)
+    if len(y) == 0:
+        raise TrainError(f"The {split} split has no images to evaluate on.")
+    if tuple(x.shape[1:]) != tuple(dataset.input_shape):
+        raise TrainError(f"The {split} images have shape {tuple(x.shape[1:])}.")
+    try:
+        loss, pred = _predict(model, x, y)
+    except RuntimeError as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise TrainError(f"The model does not fit these images ({first}).") from None
+    k = len(classes)
+    if pred.max(initial=0) >= k:
+        raise TrainError(f"The model gives more scores than the data's {k} classes.")
+    confusion = np.zeros((k, k), dtype=np.int64)
+    np.add.at(confusion, (y, pred), 1)
+    totals = confusion.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        per_class = np.where(totals > 0, np.diag(confusion) / np.maximum(totals, 1), np.nan)
+    return TestReport(
+        accuracy=float((pred == y).mean()),
+        loss=loss,
+        confusion=confusion,
+        per_class=per_class,
+        misclassified=np.flatnonzero(pred != y),
+        predictions=pred,
+        classes=classes,
+        n=len(y),
+    )
 
 
 @torch.no_grad()

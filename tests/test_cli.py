@@ -42,7 +42,7 @@ def test_help_lists_the_commands(tmp_path, capsys):
 
 def test_train_end_to_end_writes_a_run_the_app_lists(tmp_path):
     r = cli(
-        "train", "--data", "digits", "--arch", "minimal", "--epochs", "2", "--lr", "0.01",
+        "train", "--data", "digits", "--arch", "minimal", "--epochs", "2", "--lr", "0.1", "--batch-size", "16",
         "--n-train", "300", "--optimizer", "momentum", "--seed", "3", "--threads", "1",
         cwd=tmp_path,
     )  # fmt: skip
@@ -59,8 +59,8 @@ def test_train_end_to_end_writes_a_run_the_app_lists(tmp_path):
     ds = data.builtin("digits")
     with torch.no_grad():
         pred = model(torch.from_numpy(ds.x_test)).argmax(1).numpy()
-    assert (pred == ds.y_test).mean() == pytest.approx(meta["metrics"]["test_acc"])
-    assert meta["metrics"]["test_acc"] > 0.3  # 10 classes: chance is 0.1
+    assert (pred == ds.y_test).mean() == pytest.approx(meta["metrics"]["test_accuracy"])
+    assert meta["metrics"]["test_accuracy"] > 0.5  # 10 classes: chance is 0.1
 
     listed = cli("runs", cwd=tmp_path)
     assert listed.returncode == 0 and path.name in listed.stdout

@@ -552,3 +552,15 @@ def test_on_epoch_sees_each_epoch_and_can_stop_early(tiny):
     assert t.join(20)
     assert t.status == "stopped" and seen == [(1, len(tiny.y_test)), (2, len(tiny.y_test))]
     assert len(t.history()) == 2 and t.snapshot().step == t.progress().step
+
+
+def test_evaluate_model_on_a_loaded_checkpoint(tiny, digits):
+    t = run(tiny, SMALL, epochs=1)
+    model, _ = checkpoint.load(*checkpoint.save(t.model, t.meta()))
+    a, b = t.evaluate("val"), train.evaluate_model(model, tiny, "val")
+    assert a.accuracy == b.accuracy and np.array_equal(a.confusion, b.confusion)
+    other = arch.build(SMALL, (1, 28, 28), 10)
+    with pytest.raises(TrainError, match="does not fit"):
+        train.evaluate_model(other, digits)
+    with pytest.raises(TrainError, match="split"):
+        train.evaluate_model(model, digits, "holdout")
