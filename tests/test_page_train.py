@@ -322,6 +322,38 @@ def test_a_bad_own_image_gets_a_sentence(run):
     assert at.error and at.error[0].value.endswith(".")
 
 
+def colour_zip(per_class: int = 24) -> bytes:
+    """A teacher's zip of two class folders: reddish and bluish photos with noise."""
+    import zipfile
+
+    rng = np.random.default_rng(0)
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        for name, channel in (("red", 0), ("blue", 2)):
+            for i in range(per_class):
+                a = rng.integers(0, 90, (40, 40, 3), dtype=np.uint8)
+                a[..., channel] = rng.integers(170, 255, (40, 40))
+                png = io.BytesIO()
+                Image.fromarray(a).save(png, "PNG")
+                z.writestr(f"{name}/{i}.png", png.getvalue())
+    return buf.getvalue()
+
+
+def test_a_teacher_trains_on_a_zip_of_photos(run):
+    at = run(data_src="Zip", epochs="15")
+    at.file_uploader(key="data_zip").upload("photos.zip", colour_zip(), "application/zip")
+    at.run(timeout=60)
+    no_trouble(at)
+    click(at, "tr_start")
+    t = wait_done(at)
+    assert t.status == "finished", t.error
+    assert t.classes == ("blue", "red") and t.input_shape[0] == 3
+    at.run(timeout=60)
+    no_trouble(at)
+    assert t.evaluate().accuracy == 1.0  # red from blue: easy
+    assert {m.label: m.value for m in at.metric}["Test accuracy"] == "100.0%"
+
+
 # ---------------------------------------------------------------------------------------------
 # checkpoints
 
