@@ -330,3 +330,13 @@ def test_augment_matches_a_plain_reference(kind):
         if flip[i]:
             want = want[:, :, ::-1]
         np.testing.assert_array_equal(out[i].numpy(), want)
+
+
+def test_elastic_field_matrix_is_torchs_bicubic():
+    from cnnviz.data.handwriting import _bicubic_matrix
+
+    f = torch.randn(3, 2, 4, 4, generator=torch.Generator().manual_seed(0))
+    want = torch.nn.functional.interpolate(f, size=(28, 28), mode="bicubic", align_corners=True)
+    m = _bicubic_matrix(4, 28)
+    got = torch.einsum("ik,nckl,jl->ncij", m, f, m)
+    torch.testing.assert_close(got, want, rtol=0, atol=1e-5)
