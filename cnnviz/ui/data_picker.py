@@ -120,7 +120,9 @@ def _pick_zip(size: int) -> Dataset | None:
             st.button("Forget it", key="data_zip_forget", on_click=_store().pop, args=("zip", None),
                       icon=":material/delete:")  # fmt: skip
             return held[1] if held[0][1] == size else _zip_again(held, size)
-        st.caption("Put each class's pictures in its own folder, zip the folders, upload the zip.")
+        st.caption("Put each class's pictures in its own folder, zip the folders, upload the zip. "
+                   "Pictures are shrunk to a few dozen pixels anyway: photos resized to about "
+                   "256 px before zipping fit many more under the upload limit.")  # fmt: skip
         return None
     data = up.getvalue()
     key = (_digest(data), size)
