@@ -741,6 +741,37 @@ def show_activations(ts: TrainingSession, snap, classes) -> None:
             st.markdown(f"**{a.index}. {a.name}** · {fmt_shape(a.shape)}")
             st.image(png)
             st.caption(range_text(rng) + (f" · {note}" if note else ""))
+    if probs is not None and len(probs) == len(classes) <= 30:
+        with cols[(len(acts) + 1) % 4]:
+            st.markdown("**softmax** · what the net says")
+            spec = probs_spec(len(classes))
+            st.vega_lite_chart(probs_frame(probs, classes), spec, width="stretch",
+                               height=spec["height"] + 40)  # fmt: skip
+
+
+def probs_frame(probs: np.ndarray, classes):
+    import pandas as pd
+
+    p = np.asarray(probs, dtype=np.float64)
+    return pd.DataFrame({"class": [str(c) for c in classes], "probability": p,
+                         "top": np.arange(len(p)) == int(np.argmax(p))})  # fmt: skip
+
+
+def probs_spec(n: int) -> dict:
+    """Horizontal bars, one per class, the most likely one red; x always 0..1."""
+    return {
+        "height": max(60, 20 * n),
+        "mark": {"type": "bar"},
+        "encoding": {
+            "y": {"field": "class", "type": "nominal", "sort": None, "title": None,
+                  "axis": {"labelOverlap": False, "labelLimit": 90}},
+            "x": {"field": "probability", "type": "quantitative", "title": None,
+                  "scale": {"domain": [0, 1]}, "axis": {"format": "%"}},
+            "color": {"condition": {"test": "datum.top", "value": "#d62728"},
+                      "value": "#1f77b4"},
+            "tooltip": [{"field": "class"}, {"field": "probability", "format": ".1%"}],
+        },
+    }  # fmt: skip
 
 
 def layer_weights(model) -> list[tuple[int, str, np.ndarray]]:
