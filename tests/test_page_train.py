@@ -184,7 +184,7 @@ def test_curves_and_inside_views_while_paused(run):
     at.run(timeout=60)
     no_trouble(at)
     assert "Paused" in at.get("progress")[0].proto.text
-    assert len(at.get("vega_lite_chart")) == 2  # loss and accuracy
+    assert len(at.get("vega_lite_chart")) == 3  # loss, accuracy, and the softmax bars
     snap = t.snapshot()
     shown = texts(at)
     for a in snap.activations:
