@@ -456,7 +456,8 @@ class Trainer:
         self._launch(paused=False)
 
     def step_batch(self) -> None:
-        """Train exactly one more batch, then pause (from "new": start paused and do one)."""
+        """Train exactly one more batch, then pause. From "new": start paused and do one;
+        while running: just pause after the current batch; when done: nothing."""
         with self._cond:
             if self._status in DONE:
                 return
@@ -667,12 +668,8 @@ class Trainer:
             with self._cond:
                 if self._stop.is_set():
                     return False
-                if self._steps_pending > 0:
-                    self._steps_pending -= 1
-                    stepping = True
-                elif not self._paused:
-                    stepping = False
-                else:
+                go = self._steps_pending > 0 or not self._paused
+                if not go:
                     self._status = "paused"
                     if paused_since is None:
                         paused_since = time.monotonic()
@@ -681,18 +678,25 @@ class Trainer:
                         self._cond.wait(0.25)
                         want = self._snapshot_wanted
                     hold_over = time.monotonic() - paused_since > PAUSE_HOLD_S
-                    stepping = None
-            if stepping is None:
+            if not go:
                 if want:
                     self._take_snapshot(None)
                 if hold_over and self.gate.waiting and self.gate.holds(self):
                     self.gate.release(self)  # let a waiting user train; queue again on resume
                 continue
-            if not self._hold():
+            if not self._hold():  # queues (status "waiting") if the slot was given up
                 return False
             with self._cond:
-                self._status = "paused" if stepping else "running"
-            return True
+                if self._stop.is_set():
+                    return False
+                if self._steps_pending > 0:
+                    self._steps_pending -= 1
+                    self._status = "paused"
+                    return True
+                if not self._paused:
+                    self._status = "running"
+                    return True
+            # paused again while queued: keep the slot and wait
 
     def _run(self) -> None:
         try:

@@ -387,16 +387,25 @@ def test_a_long_pause_gives_the_slot_to_a_waiting_user(tiny, monkeypatch):
     monkeypatch.setattr(train, "PAUSE_HOLD_S", 0.2)
     gate = Gate(1)
     a = Trainer(tiny, SMALL, long_config(), gate=gate)
-    b = Trainer(tiny, SMALL, TrainConfig(epochs=1), gate=gate)
+    b = Trainer(tiny, SMALL, long_config(), gate=gate)
     a.step_batch()
     wait_for(lambda: a.status == "paused")
     b.start()
-    wait_for(lambda: b.status == "waiting")
-    finished(b)  # a released its slot after the hold
+    wait_for(lambda: b.status == "waiting" and b.queue_position == 1)
+    wait_for(lambda: b.status == "running", what="a to give up its slot")  # after the hold
+    assert a.status == "paused" and not gate.holds(a)
+    a.resume()  # queues behind the running b
+    wait_for(lambda: a.status == "waiting" and a.queue_position == 1)
+    steps = a.progress().step
+    a.pause()  # paused again while queued: still waiting for the slot
+    b.stop()
+    assert b.join(5)
+    wait_for(lambda: a.status == "paused" and gate.holds(a))
+    assert a.progress().step == steps
     a.resume()
-    wait_for(lambda: a.progress().step > 5)
+    wait_for(lambda: a.progress().step > steps + 5)
     a.stop()
-    assert a.join(5)
+    assert a.join(5) and gate.running == 0
 
 
 def test_paused_trainer_keeps_its_slot_when_nobody_waits(tiny, monkeypatch):
