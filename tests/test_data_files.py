@@ -319,3 +319,12 @@ def test_safe_unpickle_round_trips_plain_data_and_refuses_code():
     ):
         with pytest.raises(pickle.UnpicklingError):
             safe_unpickle(evil)
+
+
+def test_mnist_validation_shrinks_with_max_train(tmp_path):
+    folder = write_mnist(tmp_path / "m", mnist_arrays(n_train=400, n_test=20))
+    full = load_mnist(folder)
+    assert len(full.y_val) == 40 and len(full.y_train) == 360
+    part = load_mnist(folder, max_train=180)
+    assert len(part.y_train) == 180 and len(part.y_val) == 20  # a ninth of 180
+    assert part.counts()["val"] == [2] * 10

@@ -191,10 +191,12 @@ def _split_pool(
     max_train: int | None,
     max_test: int | None,
 ) -> tuple[tuple[np.ndarray, ...], list[str]]:
-    """Validation cut from the training files (10%, at most 5,000), then optional caps; the
-    uint8 pixels become float32 in [0, 1] only for what is kept."""
+    """Validation cut from the training files (10%, at most 5,000; with `max_train`, about a
+    ninth of that), then optional caps; uint8 pixels become float32 only for what is kept."""
     notes = []
     n_val = min(5000, max(1, round(0.1 * len(y))))
+    if max_train is not None:  # validation stays about a tenth of what is kept for training
+        n_val = min(n_val, max(int(y.max()) + 1, -(-max_train // 9)))
     tr, va, _ = stratified_split(y, n_val=n_val, n_test=0, seed=0)
     if max_train is not None and max_train < len(tr):
         tr = tr[stratified_sample(y[tr], max_train, seed=0)]
