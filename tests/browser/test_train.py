@@ -49,8 +49,8 @@ def test_student_trains_lenet_watches_it_and_keeps_it(server, page, wait_idle):
     button(page, "tr_start").click()
     expect(progress(page)).to_contain_text("Training", timeout=LONG)
     expect(page.locator(".stVegaLiteChart, [data-testid='stVegaLiteChart']")).to_have_count(
-        2, timeout=LONG
-    )  # loss and accuracy
+        3, timeout=LONG
+    )  # loss, accuracy, and the softmax of the watched sample
     expect(page.locator(".st-key-view")).to_contain_text("0. conv6k5p2 · 6 × 16 × 16")
     first = layer_maps(page).get_attribute("src")
     expect(layer_maps(page)).not_to_have_attribute("src", first, timeout=LONG)  # it learns
