@@ -242,6 +242,14 @@ def test_step_from_scratch_trains_exactly_one_batch(run):
     no_trouble(at)
     assert t.snapshot().update.rule in [c.value for c in at.code]
     assert not at.button(key="tr_resume").disabled
+    # follow a weight of the last layer instead: it shows from the next step
+    key = f"follow_{at.session_state['training'].generation}"
+    at.selectbox(key=key).set_value("4.weight").run(timeout=60)
+    click(at, "tr_step")
+    wait_for(lambda: t.snapshot().update.param == "4.weight" and t.snapshot().step == 2)
+    at.run(timeout=60)
+    no_trouble(at)
+    assert t.snapshot().update.rule in [c.value for c in at.code]
     t.stop()
 
 

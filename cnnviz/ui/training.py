@@ -844,11 +844,45 @@ OPT_WORDS = {
 }  # fmt: skip
 
 
-def show_update(snap) -> None:
+@safely
+def _follow(ts: TrainingSession, key: str) -> None:
+    """Follow a random weight of the chosen parameter from the next step on."""
+    t = ts.trainer
+    name = st.session_state.get(key)
+    params = {} if t is None else dict(t.model.named_parameters())
+    if name not in params:
+        return
+    ts.follow_count = getattr(ts, "follow_count", 0) + 1
+    rng = np.random.default_rng(ts.follow_count)
+    index = tuple(int(rng.integers(n)) for n in params[name].shape)
+    t.set_highlight(name, index)
+    ts.tick_until = time.monotonic() + STEP_TICK
+
+
+def weight_picker(ts: TrainingSession, current: str | None) -> None:
+    """Which weight the update rule follows: a parameter, and a random weight inside it."""
+    t = ts.trainer
+    names = [n for n, p in t.model.named_parameters() if n.endswith("weight")]
+    if not names:
+        return
+    key = f"follow_{ts.generation}"
+    if st.session_state.get(key) not in names:
+        st.session_state[key] = current if current in names else names[0]
+    a, b = st.columns([2, 1], vertical_alignment="bottom")
+    a.selectbox("Follow a weight of", names, key=key, on_change=_follow, args=(ts, key),
+                help="state_dict names: '0.weight' is the first layer's weights.")  # fmt: skip
+    b.button("Another weight", key="follow_other", on_click=_follow, args=(ts, key),
+             icon=":material/shuffle:", width="stretch")  # fmt: skip
+    st.caption("The new weight shows from the next training step (while paused: **Step**).")
+
+
+def show_update(ts: TrainingSession, snap) -> None:
     u = snap.update
+    if ts.trainer is not None:
+        weight_picker(ts, None if u is None else u.param)
     if u is None:
         st.caption("No step has been recorded yet: the next snapshot of a training step shows "
-                   "it (while paused, press **Step one batch**).")  # fmt: skip
+                   "it (while paused, press **Step**).")  # fmt: skip
         return
     idx = ", ".join(str(i) for i in u.index)
     st.markdown(f"**One weight, `{u.param}[{idx}]`, at step {u.step}** "
@@ -878,7 +912,7 @@ def show_inside(ts: TrainingSession, trainer) -> None:
         lambda: show_activations(ts, snap, trainer.classes),
         lambda: show_filters(ts, snap, trainer.model),
         lambda: show_histograms(ts, snap),
-        lambda: show_update(snap),
+        lambda: show_update(ts, snap),
     )
     for tab, fn in zip(tabs, draw):
         with tab:
