@@ -430,6 +430,7 @@ class Trainer:
         self._recent: collections.deque = collections.deque(maxlen=50)  # (images, seconds)
         self._val_seconds = 0.0
         self._train_seconds = 0.0
+        self._train_cpu = 0.0  # CPU time of the worker thread while training (benchmarks)
 
     # ---- controls: all return at once -------------------------------------------------------
 
@@ -559,6 +560,7 @@ class Trainer:
     def history(self) -> list[dict]:
         """Per finished epoch: epoch, train_loss, train_acc, val_loss, val_acc, lr, seconds
         (training + validation so far), train_seconds (training only, snapshots included),
+        train_cpu_seconds (the worker thread's CPU time in training: immune to other load),
         batch_losses (the loss of each of its batches)."""
         with self._cond:
             return [dict(h, batch_losses=list(h["batch_losses"])) for h in self._history]
@@ -745,7 +747,7 @@ class Trainer:
             for b in range(per_epoch):
                 if not self._wait_turn():
                     return
-                t0 = time.perf_counter()
+                t0, c0 = time.perf_counter(), time.thread_time()
                 idx = order[b * bs : (b + 1) * bs]
                 xb, yb = x_train[idx], y_train[idx]
                 if aug_kind != "none":
@@ -797,6 +799,7 @@ class Trainer:
                 with self._cond:
                     self._recent.append((len(yb), dt))
                     self._train_seconds += dt
+                    self._train_cpu += time.thread_time() - c0
             t0 = time.perf_counter()
             if len(y_val):
                 with self._model_lock:
@@ -817,6 +820,7 @@ class Trainer:
                         "lr": lr,
                         "seconds": self._train_seconds + self._val_seconds,
                         "train_seconds": self._train_seconds,
+                        "train_cpu_seconds": self._train_cpu,
                         "batch_losses": losses,
                     }
                 )
