@@ -425,8 +425,11 @@ class Trainer:
         self._epoch = 0
         self._batch = 0
         self._step = 0
-        self._batches_per_epoch = 0
-        self._total_steps = 0
+        n = len(dataset.y_train)
+        n = min(n, self.config.n_train) if self.config.n_train else n
+        bs = max(1, min(self.config.batch_size, n))
+        self._batches_per_epoch = math.ceil(n / bs) if n else 0  # shown while queued; the
+        self._total_steps = self._batches_per_epoch * self.config.epochs  # worker re-counts
         self._recent: collections.deque = collections.deque(maxlen=50)  # (images, seconds)
         self._val_seconds = 0.0
         self._train_seconds = 0.0

@@ -573,3 +573,9 @@ def test_evaluate_model_on_a_loaded_checkpoint(tiny, digits):
         train.evaluate_model(other, digits)
     with pytest.raises(TrainError, match="split"):
         train.evaluate_model(model, digits, "holdout")
+
+
+def test_progress_knows_the_run_length_before_it_starts(digits):
+    t = Trainer(digits, SMALL, TrainConfig(n_train=500, batch_size=100, epochs=3), gate=Gate(1))
+    p = t.progress()
+    assert (p.batches, p.steps, p.step, p.fraction, p.eta_s) == (5, 15, 0, 0.0, None)
