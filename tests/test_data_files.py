@@ -328,3 +328,42 @@ def test_mnist_validation_shrinks_with_max_train(tmp_path):
     part = load_mnist(folder, max_train=180)
     assert len(part.y_train) == 180 and len(part.y_val) == 20  # a ninth of 180
     assert part.counts()["val"] == [2] * 10
+
+
+def test_safe_unpickle_does_not_allocate_what_a_pickle_claims():
+    import struct
+    import tracemalloc
+
+    memo_bomb = b"\x80\x02}r" + struct.pack("<I", 0x02000000) + b"."  # the C unpickler: 512 MB
+    bytearray_bomb = b"\x80\x05\x96" + struct.pack("<Q", 2**33) + b"abc."  # 8 GB bytearray
+    tracemalloc.start()
+    try:
+        assert safe_unpickle(memo_bomb) == {}
+        with pytest.raises(pickle.UnpicklingError, match="longer than the whole file"):
+            safe_unpickle(bytearray_bomb)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 20 * 2**20, f"{peak / 2**20:.0f} MB allocated"
+
+
+def test_cifar_fuzzed_batches_are_refused_with_a_sentence_or_read(tmp_path):
+    """Random byte changes in a valid batch: each load either works or raises DataError."""
+    import random
+
+    rng = random.Random(0)
+    folder = write_cifar(tmp_path / "c", n_batches=1, n=10, n_test=10)
+    good = (folder / "data_batch_1").read_bytes()
+    outcomes = set()
+    for _ in range(150):
+        b = bytearray(good)
+        for _ in range(rng.randint(1, 3)):
+            b[rng.randrange(len(b))] = rng.randrange(256)
+        (folder / "data_batch_1").write_bytes(bytes(b))
+        try:
+            load_cifar10(folder)
+            outcomes.add("read")
+        except DataError as err:
+            assert "\n" not in str(err)
+            outcomes.add("refused")
+    assert outcomes == {"read", "refused"}

@@ -12,6 +12,7 @@ import gzip
 import io
 import os
 import pickle
+import struct
 import zlib
 from pathlib import Path
 
@@ -316,7 +317,8 @@ def _checked_array(raw, dtype: _DType, shape, order: str) -> np.ndarray:
     shape = tuple(shape) if isinstance(shape, (tuple, list)) else (shape,)
     if any(not isinstance(s, int) or s < 0 for s in shape):
         raise ForbiddenPickle("array shape must be whole numbers")
-    nbytes = len(memoryview(raw).cast("B"))
+    with memoryview(raw) as view:
+        nbytes = view.nbytes
     if nbytes > _MAX_ARRAY_BYTES or int(np.prod(shape)) * dtype.dtype.itemsize != nbytes:
         raise ForbiddenPickle("array size does not match its data")
     return np.frombuffer(raw, dtype.dtype).reshape(shape, order=order).copy()
@@ -354,11 +356,33 @@ _ALLOWED = {
 }
 
 
-class _SafeUnpickler(pickle.Unpickler):
-    """Rebuilds dicts, lists, strings, bytes, numbers and plain numeric numpy arrays only."""
+class _SafeUnpickler(pickle._Unpickler):  # type: ignore[name-defined]
+    """Rebuilds dicts, lists, strings, bytes, numbers and plain numeric numpy arrays only.
+
+    Built on the pure-Python unpickler: the C one grows its memo table to whatever index a
+    (damaged or planted) pickle names and zero-fills it, gigabytes for a four-byte change;
+    here the memo is a dict and every read is bounded by the data actually present.
+    """
 
     def persistent_load(self, pid):
         raise ForbiddenPickle("persistent references are not allowed")
+
+    def __init__(self, data: bytes):
+        super().__init__(io.BytesIO(data), encoding="bytes")
+        self._size = len(data)
+
+    def _load_bytearray8(self):
+        # the stock loader allocates (and zero-fills) whatever length the pickle claims first
+        (size,) = struct.unpack("<Q", self.read(8))
+        if size > self._size:
+            raise ForbiddenPickle("a bytearray longer than the whole file")
+        data = self.read(size)
+        if len(data) != size:
+            raise pickle.UnpicklingError("pickle data was truncated")
+        self.append(bytearray(data))
+
+    dispatch = dict(pickle._Unpickler.dispatch)  # type: ignore[attr-defined]
+    dispatch[pickle.BYTEARRAY8[0]] = _load_bytearray8
 
     def find_class(self, module: str, name: str):
         try:
@@ -387,7 +411,7 @@ def safe_unpickle(data: bytes):
     """Unpickle `data` allowing only plain containers and numeric numpy arrays; any other class
     or function (the way a pickle runs code) raises pickle.UnpicklingError. numpy never sees
     the pickle's state: arrays are rebuilt here from checked bytes."""
-    return _unwrap(_SafeUnpickler(io.BytesIO(data), encoding="bytes").load())
+    return _unwrap(_SafeUnpickler(bytes(data)).load())
 
 
 def _key(d: dict, name: str):
