@@ -360,6 +360,7 @@ def test_gate_queues_and_frees_slots(tiny):
     a.start()
     wait_for(lambda: a.status == "running")
     b.start()
+    wait_for(lambda: b.queue_position == 1, what="b queued")
     c.start()
     wait_for(lambda: b.queue_position == 1 and c.queue_position == 2, what="queue positions")
     assert b.status == c.status == "waiting" and a.queue_position is None
@@ -378,9 +379,11 @@ def test_finished_and_failed_trainers_free_their_slot(tiny):
     bad = Trainer(Exploding(tiny), SMALL, TrainConfig(), gate=gate)
     ok = Trainer(tiny, SMALL, TrainConfig(epochs=1), gate=gate)
     bad.start()
+    assert bad.join(10) and bad.status == "failed"
+    assert gate.running == 0
     ok.start()
     finished(ok)
-    assert bad.status == "failed"
+    assert gate.running == 0
 
 
 def test_a_long_pause_gives_the_slot_to_a_waiting_user(tiny, monkeypatch):
