@@ -146,6 +146,7 @@ def page() -> None:
                            "**Start** to train with them.")  # fmt: skip
             tr.controls(ts, can_start=not problem, on_start=tr.start_training,
                         start_args=(ts, dataset, spec, config, probe))  # fmt: skip
+            tr.save_finished_run(ts)  # whichever step is open: runs/ keeps every finished run
             # Only the open step is drawn live: a student reading Architecture costs no ticks.
             if tabs[2].open is not False:
                 tr.live_view(ts)

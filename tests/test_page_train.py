@@ -113,6 +113,28 @@ def test_other_steps_draw_no_live_view(run):
     t.stop()
 
 
+def test_a_run_finished_on_another_step_is_saved(run, runs_dir):
+    at = run(step="Architecture", epochs="1")
+    click(at, "tr_start")
+    wait_done(at)
+    at.run(timeout=60)  # the next page run, whichever step is open
+    runs = checkpoint.list_runs(runs_dir)
+    assert len(runs) == 1 and "test_accuracy" in runs[0].metrics
+
+
+def test_closing_the_tab_keeps_a_finished_run_the_page_never_saw(run, runs_dir):
+    at = run(epochs="5")
+    click(at, "tr_start")
+    wait_done(at)
+    ts = at.session_state["training"]
+    assert ts.generation not in ts.saved  # the page's last run was before the end
+    tr._Lease(ts).release()  # what the session-scoped resource does when the tab closes
+    assert len(checkpoint.list_runs(runs_dir)) == 1
+    tr._Lease(ts).release()  # once only
+    at.run(timeout=60)
+    assert len(checkpoint.list_runs(runs_dir)) == 1
+
+
 def test_settings_come_from_the_url(run):
     at = run(opt="SGD", lr="0.03", sched="cosine", bs="32", epochs="2", wd="0.0001", drop="0.2",
              aug="true", seed="3", ntrain="100")  # fmt: skip

@@ -112,6 +112,10 @@ class _Lease:
 
     def release(self) -> None:
         self.ts.stop()
+        try:  # a training that finished after the page last ran is still kept in runs/
+            save_finished_run(self.ts)
+        except Exception:  # noqa: BLE001 - releasing must not fail
+            log.exception("could not save a run at session end")
 
 
 @st.cache_resource(scope="session", on_release=lambda lease: lease.release(), show_spinner=False)
@@ -1029,7 +1033,12 @@ def results_section(ts: TrainingSession) -> None:
         st.error(str(err), icon=":material/block:")
         return
     show_report(report, ts.dataset)
-    save_finished_run(ts, report)
+    where = ts.saved.get(ts.generation)
+    if where:
+        st.caption(f"Saved on the server as `{where}`: it is listed in **Model files**.")
+    elif where == "":
+        st.warning("Could not save this run on the server (see the server log).",
+                   icon=":material/warning:")  # fmt: skip
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1045,29 +1054,32 @@ def _runs_dir():
 def trainer_meta(ts: TrainingSession, report=None) -> dict:
     meta = dict(ts.trainer.meta())
     if report is not None:
-        meta.setdefault("metrics", {})
-        meta["metrics"] = dict(meta["metrics"], test_accuracy=float(report.accuracy),
+        meta["metrics"] = dict(meta.get("metrics") or {}, test_accuracy=float(report.accuracy),
                                test_loss=float(report.loss))  # fmt: skip
     return meta
 
 
-def save_finished_run(ts: TrainingSession, report) -> None:
-    """A finished training is written to runs/ once, so a server restart loses nothing."""
+def save_finished_run(ts: TrainingSession) -> str | None:
+    """A finished training is written to runs/ once (with its test accuracy), so a server
+    restart loses nothing; safe from any thread (the page's run, or the session's release when
+    the tab closed before the page saw the end). Returns the folder ("" if it failed)."""
     from cnnviz import checkpoint
 
-    t = ts.trainer
-    if t.status != "finished" or ts.generation in ts.saved:
-        if ts.generation in ts.saved:
-            st.caption(f"Saved on the server as `{ts.saved[ts.generation]}`.")
-        return
-    try:
-        path = checkpoint.save_run(_runs_dir(), t.model, trainer_meta(ts, report))
-    except (OSError, ValueError) as err:
-        ts.saved[ts.generation] = ""
-        st.warning(f"Could not save this run on the server: {err}", icon=":material/warning:")
-        return
-    ts.saved[ts.generation] = str(path)
-    st.caption(f"Saved on the server as `{path}`.")
+    with ts.lock:
+        t = ts.trainer
+        if t is None or t.status != "finished" or ts.generation in ts.saved:
+            return ts.saved.get(ts.generation)
+        try:
+            report = ts.cached(("report",), t.evaluate)
+            meta = dict(t.meta())
+            meta["metrics"] = dict(meta.get("metrics") or {}, test_accuracy=float(report.accuracy),
+                                   test_loss=float(report.loss))  # fmt: skip
+            path = str(checkpoint.save_run(_runs_dir(), t.model, meta))
+        except (OSError, ValueError):
+            log.exception("could not save a finished run")
+            path = ""
+        ts.saved[ts.generation] = path
+        return path
 
 
 def _file_stem(meta: dict) -> str:
