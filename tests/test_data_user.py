@@ -240,3 +240,24 @@ def test_zip_folder_names_become_tidy_class_names():
     entries += [(f"tab\there/{i}.png", png((0, 9, 0))) for i in range(3)]
     ds = from_zip(make_zip(entries))
     assert ds.classes == (long[:39] + "…", "tabhere")
+
+
+def test_fuzzed_zips_are_read_or_refused_with_a_sentence():
+    """Random byte changes in a good zip (damaged headers, bad deflate streams, odd versions):
+    each one either loads or raises DataError, never another exception."""
+    import random
+
+    rng = random.Random(0)
+    good = make_zip(good_entries((3, 3)))
+    outcomes = set()
+    for _ in range(300):
+        b = bytearray(good)
+        for _ in range(rng.randint(1, 4)):
+            b[rng.randrange(len(b))] = rng.randrange(256)
+        try:
+            from_zip(bytes(b))
+            outcomes.add("read")
+        except DataError as err:
+            assert "\n" not in str(err)
+            outcomes.add("refused")
+    assert outcomes == {"read", "refused"}

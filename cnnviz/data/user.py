@@ -280,7 +280,7 @@ def from_zip(data: bytes, size: int = 32, name: str = "my.zip") -> Dataset:
             pictures = _decode_all(_read_members(zf, pairs, tally), size, tally)
     except DataError:
         raise
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError) as exc:
+    except Exception as exc:  # zipfile raises BadZipFile, NotImplementedError, struct.error, ...
         raise DataError(
             "This file is not a zip archive cnnviz can read (it is damaged or another format); "
             "make a .zip of your class folders."
@@ -301,14 +301,7 @@ def _read_members(zf: zipfile.ZipFile, pairs, tally: _Tally):
         try:
             with zf.open(info) as f:
                 blob = f.read(info.file_size + 1)
-        except (
-            zipfile.BadZipFile,
-            NotImplementedError,
-            OSError,
-            EOFError,
-            ValueError,
-            RuntimeError,
-        ):
+        except Exception:  # zlib.error, BadZipFile (bad CRC), NotImplementedError (method), ...
             tally.add("damaged inside the zip", info.filename)
             continue
         if len(blob) != info.file_size:
