@@ -188,3 +188,15 @@ def test_folder_of_mnist_files(tmp_path):
     name, shape, counts, _ = picked(at)
     assert name == "mnist" and shape == (1, 28, 28) and sum(counts["test"]) == 20
     assert not at.error
+
+
+def test_folder_outside_the_data_root_refused(tmp_path, monkeypatch):
+    (tmp_path / "root").mkdir()
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.setenv("CNNVIZ_DATA_ROOT", str(tmp_path / "root"))
+    at = new_app(data_src="Folder")
+    assert any("inside" in c.value and "root" in c.value for c in at.caption)
+    run(at.text_input(key="data_folder").set_value(str(tmp_path / "elsewhere")))
+    run(at.button(key="data_load").click())
+    assert "only reads datasets inside" in at.error[0].value
+    assert picked(at) is None

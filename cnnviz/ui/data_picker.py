@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import os
 
 import numpy as np
 import streamlit as st
@@ -24,6 +25,7 @@ from cnnviz.data import (
     load_mnist,
     preview_grid,
 )
+from cnnviz.data.files import DATA_ROOT_ENV
 from cnnviz.images import array_to_png
 
 SOURCES = {"builtin": "Built-in", "folder": "Folder", "zip": "Zip", "own": "Pictures"}
@@ -74,8 +76,11 @@ def _pick_builtin() -> Dataset:
 def _pick_folder() -> Dataset | None:
     kind = st.radio("Format", list(FOLDER_KINDS), format_func=FOLDER_KINDS.get, key="data_fmt",
                     horizontal=True)  # fmt: skip
+    root = os.environ.get(DATA_ROOT_ENV)
+    if root:
+        st.caption(f"This server reads datasets from folders inside {root}.")
     path = st.text_input("Folder on the server", key="data_folder",
-                         placeholder="/data/mnist",
+                         placeholder=root or "/data/mnist",
                          help="The folder that holds train-images-idx3-ubyte(.gz) and the "
                               "other three MNIST files, or CIFAR-10's data_batch_1…5 and "
                               "test_batch. Files are read on the server, not uploaded.")  # fmt: skip
