@@ -165,7 +165,7 @@ def main() -> None:
             fig, ok = f"not reached in {epochs} epochs (best {best:.1%})", "no"
         else:
             fig, ok = (
-                f"{secs:.1f} s ({epochs} epochs, Adam lr {lr:g}, 2 threads)",
+                f"{secs:.1f} s ({epochs} epochs, Adam lr {lr:g}, {args.threads} threads)",
                 ("yes" if secs <= 15 else "no"),
             )
         print(f"| time to >= 97% test accuracy | {name} | {label} | {fig} | <= 15 s | {ok} |")
