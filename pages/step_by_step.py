@@ -454,9 +454,9 @@ def export(walk, k: int, label: str) -> None:
                            icon=":material/image:", key="png")  # fmt: skip
         st.download_button("The whole walk as GIF", lambda: walk_gif(walk, label),
                            file_name="walk.gif", mime="image/gif", on_click="ignore",
-                           icon=":material/animation:", key="gif",
-                           help="Long or large walks keep evenly spaced steps, first and last "
-                           "included, so the file stays a slide's size.")  # fmt: skip
+                           icon=":material/animation:", key="gif")  # fmt: skip
+        st.caption("A long or large walk keeps evenly spaced steps in the GIF, first and last "
+                   "included, so the file stays a slide's size.")  # fmt: skip
 
 
 def page() -> None:

@@ -41,6 +41,11 @@ def open_page(page, server, wait_idle, query: str = "") -> None:
     page.goto(server + "/step_by_step" + query)
     wait_idle(page)
     expect(cell(page)).to_contain_text("Step ")
+    # Streamlit registers the buttons' keyboard shortcuts only once the lazily loaded plotly
+    # charts have rendered (before that, about 1 key press in 2 was dropped): wait for them.
+    page.wait_for_function(
+        "() => document.querySelectorAll('[data-testid=stMain] .js-plotly-plot').length >= 2"
+    )
     page.locator("h1").first.click()  # focus on the page, not on a widget
 
 
