@@ -64,7 +64,8 @@ def grid_box(label: str, key: str, default: str, max_size: int, notes: list[str]
     try:
         grid = parse_kernel(text, max_size=max_size)
     except KernelError as err:
-        notes.append(f"{label} could not be read ({err}) Using the default instead.")
+        why = str(err) if "Kernel" in label else str(err).replace("kernel", "grid")
+        notes.append(f"{label} could not be read ({why}) Using the default instead.")
         grid = parse_kernel(default, max_size=max_size)
     if table:
         grid_table(key, grid)
@@ -480,6 +481,12 @@ def page() -> None:
         show_setting_error(usable(err, mode), apply=apply_fix)
         return
     channel_sentence(s)
+    if mode != "max_pool" and not np.isfinite(walk.output).all():
+        st.warning(
+            "Some results are too large for 32-bit floats (beyond about 3.4e38) and show as ∞, "
+            "as they would in PyTorch.",
+            icon=":material/warning:",
+        )
     label = MODES[mode]
     if mode == "conv_transpose":
         view = st.segmented_control("Show it as", list(VIEWS), format_func=VIEWS.get,

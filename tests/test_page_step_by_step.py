@@ -279,3 +279,12 @@ def test_a_shorter_walk_keeps_the_step_inside_it(open_page):
     clean(at)
     assert re.match(r"Step [1-4] of 4", cell_text(at))
     assert any("never covered" in m.value or "Every input" in m.value for m in at.markdown)
+
+
+def test_overflow_and_empty_text_are_explained(open_page):
+    at = open_page(PAGE, x0="1e30 1e30; 1e30 1e30", k0="1e30")
+    clean(at)
+    assert cell_value(at) == "∞"
+    assert "too large for 32-bit floats" in " ".join(w.value for w in at.warning)
+    at = open_page(PAGE, x0=" ")
+    assert "The grid is empty" in " ".join(w.value for w in at.warning)
