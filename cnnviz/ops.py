@@ -287,7 +287,7 @@ def conv_transpose2d(
     return _unbatch(np.ascontiguousarray(out), squeeze)
 
 
-def _pool_windows(
+def pool_windows(
     x: np.ndarray,
     kernel_size: int | tuple[int, int],
     stride: int | tuple[int, int] | None,
@@ -331,7 +331,7 @@ def max_pool2d(
     """
     x, squeeze = _as_batch(input)
     h, w = x.shape[-2:]
-    xp, taps, (ho, wo), _, (ph, pw) = _pool_windows(
+    xp, taps, (ho, wo), _, (ph, pw) = pool_windows(
         x, kernel_size, stride, padding, dilation, ceil_mode, -np.inf
     )
     if not return_indices:  # np.maximum propagates NaN, as torch does
@@ -369,7 +369,7 @@ def avg_pool2d(
     """
     x, squeeze = _as_batch(input)
     h, w = x.shape[-2:]
-    xp, taps, (ho, wo), (sh, sw), (ph, pw) = _pool_windows(
+    xp, taps, (ho, wo), (sh, sw), (ph, pw) = pool_windows(
         x, kernel_size, stride, padding, 1, ceil_mode, 0.0
     )
     kh, kw = pair(kernel_size, "kernel_size")

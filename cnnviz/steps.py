@@ -20,12 +20,12 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from cnnviz.ops import (
-    _pool_windows,
     avg_pool2d,
     conv2d,
     conv_prepare,
     conv_transpose2d,
     max_pool2d,
+    pool_windows,
 )
 from cnnviz.shapes import SettingError, output_size, pair, resolve_conv_padding
 from cnnviz.trace import trace
@@ -251,7 +251,7 @@ def pool_walk(
     output_size(x.shape[-2:], kernel_size, stride, padding, dilation, op="pool",
                 ceil_mode=ceil_mode)  # fmt: skip
     fill = -np.inf if kind == "max" else 0.0
-    xp, _, _, (sh, sw), (ph, pw) = _pool_windows(
+    xp, _, _, (sh, sw), (ph, pw) = pool_windows(
         x, kernel_size, stride, padding, dilation, ceil_mode, fill
     )
     h, w = x.shape[-2:]
