@@ -71,7 +71,7 @@ def probe_picker(dataset) -> np.ndarray | None:
                         bind="query-params")  # fmt: skip
     i = int(min(i, n - 1))
     x = dataset.x_test[i]
-    own = st.file_uploader("…or your own image", type=None, key="probe_upload",
+    own = st.file_uploader("…or your own image", type=None, key="probe_upload", max_upload_size=20,
                            help="Resized to the data's size; seen only by you.")  # fmt: skip
     if own is not None:
         try:

@@ -119,7 +119,7 @@ def _digest(*blobs: bytes) -> str:
 
 
 def _pick_zip(size: int) -> Dataset | None:
-    up = st.file_uploader("Zip of class folders", type=["zip"], key="data_zip",
+    up = st.file_uploader("Zip of class folders", type=["zip"], key="data_zip", max_upload_size=100,
                           help="One folder per class, pictures inside: cats/1.jpg, dogs/2.png… "
                                "The zip is read in memory, never unpacked on the server.")  # fmt: skip
     held = _store().get("zip")
@@ -182,7 +182,8 @@ def _pick_own(size: int) -> Dataset | None:
                 f"Class {i + 1}", f"class {i + 1}", key=f"data_cls{i}", max_chars=40
             )
             files = st.file_uploader(f"Pictures of {name or f'class {i + 1}'}", type=None,
-                                     accept_multiple_files=True, key=f"data_up{i}")  # fmt: skip
+                                     accept_multiple_files=True, key=f"data_up{i}",
+                                     max_upload_size=20)  # fmt: skip
             if st.toggle("Camera", key=f"data_camon{i}"):
                 st.caption("The camera works when the app is opened as http://localhost or over "
                            "HTTPS (a browser rule); on a plain http:// address it stays dark.")  # fmt: skip

@@ -50,8 +50,8 @@ def pick_image(
     chosen: LoadedImage | None = None
     name = ""
     if src == "upload":
-        up = st.file_uploader("Your image", type=None, key="upload",
-                              help="PNG, JPEG, GIF, WebP, BMP or TIFF; up to 25 MB.")  # fmt: skip
+        up = st.file_uploader("Your image", type=None, key="upload", max_upload_size=20,
+                              help="PNG, JPEG, GIF, WebP, BMP or TIFF; up to 20 MB.")  # fmt: skip
         if up is not None:
             chosen, name = _remember(up.name, up.getvalue(), size), up.name
         elif stored:

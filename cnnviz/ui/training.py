@@ -1121,8 +1121,9 @@ def upload_checkpoint() -> None:
     from cnnviz import checkpoint
 
     a, b = st.columns(2)
-    w = a.file_uploader("Weights (.safetensors)", type=["safetensors"], key="up_weights")
-    m = b.file_uploader("Description (.json)", type=["json"], key="up_meta")
+    w = a.file_uploader("Weights (.safetensors)", type=["safetensors"], key="up_weights",
+                        max_upload_size=25)  # fmt: skip
+    m = b.file_uploader("Description (.json)", type=["json"], key="up_meta", max_upload_size=1)
     if w is None or m is None:
         if w is not None or m is not None:
             st.caption("Upload both files: the weights and their description.")
