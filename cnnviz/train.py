@@ -395,14 +395,14 @@ class Trainer:
         self.snapshot_interval = float(snapshot_interval)
         self.on_epoch = on_epoch  # called in the worker as on_epoch(trainer, record); True stops
 
-        seed = self.config.seed
+        # four independent streams per seed (seed s never reuses seed s+1's numbers)
+        seed = 4 * self.config.seed
         self._g_init = torch.Generator().manual_seed(seed)
         self._g_shuffle = torch.Generator().manual_seed(seed + 1)
         self._g_augment = torch.Generator().manual_seed(seed + 2)
         self._g_dropout = torch.Generator().manual_seed(seed + 3)
-        self.model = arch.build(
-            spec, self.input_shape, len(self.classes)
-        )  # ArchError if impossible
+        # ArchError (a ValueError with the culprit layer) if the net cannot work
+        self.model = arch.build(spec, self.input_shape, len(self.classes))
         _seeded_init(self.model, self._g_init)
         _seed_dropouts(self.model, self.config.dropout, self._g_dropout)
         self.optimizer = self._make_optimizer()
