@@ -141,6 +141,13 @@ def lr_at(config: TrainConfig, step: int, total_steps: int) -> float:
 # the gate
 
 
+def batch_count(n: int, batch_size: int) -> int:
+    """Batches per epoch. A lone image left over joins the batch before it: batch norm cannot
+    train on a batch of one (torch raises), and one image is a poor gradient anyway."""
+    count = math.ceil(n / batch_size)
+    return count - 1 if count > 1 and n % batch_size == 1 else count
+
+
 def default_max_running() -> int:
     """Concurrent trainings this machine carries: CNNVIZ_MAX_TRAININGS, else cores - 1 (>= 1)."""
     env = os.environ.get("CNNVIZ_MAX_TRAININGS", "").strip()
@@ -428,7 +435,7 @@ class Trainer:
         n = len(dataset.y_train)
         n = min(n, self.config.n_train) if self.config.n_train else n
         bs = max(1, min(self.config.batch_size, n))
-        self._batches_per_epoch = math.ceil(n / bs) if n else 0  # shown while queued; the
+        self._batches_per_epoch = batch_count(n, bs) if n else 0  # shown while queued; the
         self._total_steps = self._batches_per_epoch * self.config.epochs  # worker re-counts
         self._recent: collections.deque = collections.deque(maxlen=50)  # (images, seconds)
         self._val_seconds = 0.0
@@ -731,7 +738,7 @@ class Trainer:
         if n == 0:
             raise TrainError("The training set has no images.")
         bs = min(c.batch_size, n)
-        per_epoch = math.ceil(n / bs)
+        per_epoch = batch_count(n, bs)
         total = per_epoch * c.epochs
         aug_kind = getattr(ds, "augment", "none") if c.augment else "none"
         self._set(batches_per_epoch=per_epoch, total_steps=total)
@@ -751,7 +758,7 @@ class Trainer:
                 if not self._wait_turn():
                     return
                 t0, c0 = time.perf_counter(), time.thread_time()
-                idx = order[b * bs : (b + 1) * bs]
+                idx = order[b * bs : n if b == per_epoch - 1 else (b + 1) * bs]
                 xb, yb = x_train[idx], y_train[idx]
                 if aug_kind != "none":
                     xb = augment_batch(xb, aug_kind, self._g_augment)

@@ -582,3 +582,11 @@ def test_progress_knows_the_run_length_before_it_starts(digits):
     t = Trainer(digits, SMALL, TrainConfig(n_train=500, batch_size=100, epochs=3), gate=Gate(1))
     p = t.progress()
     assert (p.batches, p.steps, p.step, p.fraction, p.eta_s) == (5, 15, 0, 0.0, None)
+
+
+def test_a_lone_last_image_joins_the_batch_before_it(tiny):
+    """200 images in batches of 199 would leave a batch of one, which batch norm refuses."""
+    assert train.batch_count(200, 199) == 1 and train.batch_count(201, 100) == 2
+    assert train.batch_count(10, 3) == 3 and train.batch_count(1, 64) == 1
+    t = run(tiny, spec="conv4k3-bn-relu-max2-flat-fc", batch_size=199, epochs=1)
+    assert t.progress().batches == 1
