@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import time
@@ -128,14 +129,20 @@ def show_rgb(image: np.ndarray, caption: str | None = None) -> None:
     st.image(array_to_png(image), caption=caption, width="stretch")
 
 
-def show_source(*functions: Callable, label: str = "The cnnviz code that computed this") -> None:
-    """An expander with the engine functions' own source: what the page shows, as code."""
+@functools.lru_cache(maxsize=64)
+def _source(fn: Callable) -> str:
+    """A function's source, read once per server (the files do not change while it runs)."""
     import inspect
 
+    return inspect.getsource(fn)
+
+
+def show_source(*functions: Callable, label: str = "The cnnviz code that computed this") -> None:
+    """An expander with the engine functions' own source: what the page shows, as code."""
     with st.expander(label, icon=":material/code:"):
         for fn in functions:
             st.caption(f"{fn.__module__}.{fn.__qualname__}")
-            st.code(inspect.getsource(fn), language="python")
+            st.code(_source(fn), language="python")
 
 
 def link_to(page, label: str) -> None:

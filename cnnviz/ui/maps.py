@@ -3,6 +3,7 @@ the clicked pixel's arithmetic, the comparison, downloads. Maps travel as palett
 
 from __future__ import annotations
 
+import functools
 from dataclasses import replace
 
 import numpy as np
@@ -46,8 +47,13 @@ def picture_bytes(rgb: np.ndarray) -> bytes:
     return buf.getvalue()
 
 
+@functools.lru_cache(maxsize=16)
+def _colorbar_png(cmap: str) -> bytes:
+    return array_to_png(colorbar(cmap, 256, 10))
+
+
 def legend(rng: Range, view: dict) -> None:
-    st.image(colorbar(cmap_for(rng, view), 256, 10), width="stretch")
+    st.image(_colorbar_png(cmap_for(rng, view)), width="stretch")
     st.caption(range_caption(rng))
 
 
