@@ -9,9 +9,13 @@ COPY requirements.txt .
 RUN pip install --index-url https://download.pytorch.org/whl/cpu torch==2.13.0 \
  && pip install -r requirements.txt
 
-RUN useradd --create-home --uid 1000 cnnviz
+RUN useradd --create-home --uid 1000 cnnviz && mkdir -p /data /runs && chown cnnviz /data /runs
 COPY --chown=cnnviz:cnnviz . .
 USER cnnviz
+# Dataset folders (MNIST/CIFAR files) are read only under /data; finished training runs go to
+# /runs: mount both (`-v $PWD/runs:/runs`) so a new container keeps the class's models.
+ENV CNNVIZ_DATA_ROOT=/data CNNVIZ_RUNS=/runs
+VOLUME ["/runs"]
 
 EXPOSE 8501
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
