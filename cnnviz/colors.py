@@ -118,9 +118,7 @@ def upscale(a: np.ndarray, min_side: int) -> np.ndarray:
     return a if f == 1 else np.repeat(np.repeat(a, f, axis=0), f, axis=1)
 
 
-def map_image(
-    a: np.ndarray, cmap: str | None = None, rng: Range | None = None, min_side: int = 0
-):
+def map_image(a: np.ndarray, cmap: str | None = None, rng: Range | None = None, min_side: int = 0):
     """One (H, W) map as a PIL palette image of MAP_LEVELS colours, and its range."""
     from PIL import Image
 
