@@ -47,10 +47,10 @@ format: $(VENV)/.dev
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-# Every script in benchmarks/, whatever exists (none yet is fine).
+# Every benchmarks/bench_*.py, whatever exists (none yet is fine).
 bench: $(VENV)/.dev
-	@shopt -s nullglob; scripts=(benchmarks/*.py); \
-	[ $${#scripts[@]} -gt 0 ] || echo "no benchmarks/*.py yet"; \
+	@shopt -s nullglob; scripts=(benchmarks/bench_*.py); \
+	[ $${#scripts[@]} -gt 0 ] || echo "no benchmarks/bench_*.py yet"; \
 	for f in "$${scripts[@]}"; do \
 	  echo "== $$f"; PYTHONPATH="$(CURDIR)" $(PY) "$$f" || exit $$?; \
 	done

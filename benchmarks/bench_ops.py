@@ -13,9 +13,7 @@ from __future__ import annotations
 import argparse
 import pathlib
 import platform
-import statistics
 import sys
-import time
 from functools import partial
 
 import numpy as np
@@ -23,17 +21,9 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
+from timing import median_ms  # noqa: E402
+
 import cnnviz  # noqa: E402
-
-
-def median_ms(fn, repeat: int) -> float:
-    fn()  # warm up
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times) * 1e3
 
 
 def torch_ms(fn, repeat: int, threads: int) -> float:

@@ -13,27 +13,17 @@ from __future__ import annotations
 import argparse
 import pathlib
 import platform
-import statistics
 import sys
-import time
 
 import torch
 from torch import nn
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
+from timing import median_ms  # noqa: E402
+
 from cnnviz import arch, probe  # noqa: E402
 
 TARGET_MS = 20.0
-
-
-def median_ms(fn, repeat: int) -> float:
-    fn()  # warm up
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times) * 1e3
 
 
 def main() -> None:

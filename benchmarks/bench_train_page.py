@@ -21,29 +21,19 @@ import logging
 import os
 import pathlib
 import platform
-import statistics
 import sys
 import tempfile
-import time
 
 import numpy as np
 import torch
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from timing import median_ms  # noqa: E402
+
 from cnnviz import arch, probe  # noqa: E402
 from cnnviz.data import builtin  # noqa: E402
 from cnnviz.ui import training as tr  # noqa: E402
-
-
-def median_ms(fn, repeat: int) -> float:
-    fn()
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times) * 1e3
 
 
 def pictures(datasets: list[str], repeat: int) -> None:

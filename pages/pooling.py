@@ -9,10 +9,11 @@ import cnnviz
 from cnnviz.colors import upscale
 from cnnviz.figures import pool_input_figure, pool_output_figure
 from cnnviz.images import to_uint8
-from cnnviz.kernels import KernelError, format_kernel, parse_kernel
+from cnnviz.kernels import format_kernel
 from cnnviz.shapes import Fix, SettingError
 from cnnviz.ui.common import (
     edited_array,
+    grid_from_link,
     run_safely,
     see_also,
     share_link,
@@ -48,14 +49,7 @@ def _grid_resized(base: np.ndarray) -> None:
 
 def grid_input() -> np.ndarray:
     """The small grid: from the session, else the URL (`grid`), else the default."""
-    text = st.session_state.get("grid_text") or st.query_params.get("grid") or DEFAULT_GRID
-    try:
-        g = parse_kernel(text, max_size=MAX_GRID)
-    except KernelError as err:
-        st.warning(f"The grid in the link could not be read ({err}); showing the default.",
-                   icon=":material/link_off:")  # fmt: skip
-        g = parse_kernel(DEFAULT_GRID)
-    st.session_state["grid_text"] = format_kernel(g)
+    g = grid_from_link("grid_text", "grid", DEFAULT_GRID, MAX_GRID, "grid")
     if st.session_state["grid_text"] != DEFAULT_GRID:
         st.query_params["grid"] = st.session_state["grid_text"]
     elif "grid" in st.query_params:

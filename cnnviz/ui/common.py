@@ -197,3 +197,19 @@ def see_also(*paths: str) -> None:
         with col:
             info = page_at(path)
             link_to(info, f"Next: {info.title}")
+
+
+def grid_from_link(state_key: str, url_key: str, default: str, max_size: int, what: str):
+    """A number grid kept as text: this session's, else the link's (`?url_key=`), else
+    `default`. A link that cannot be read gives a note and the default, never an error."""
+    from cnnviz.kernels import KernelError, format_kernel, parse_kernel
+
+    text = st.session_state.get(state_key) or st.query_params.get(url_key) or default
+    try:
+        grid = parse_kernel(text, max_size=max_size)
+    except KernelError as err:
+        st.warning(f"The {what} in the link could not be read ({err}), so the default is shown.",
+                   icon=":material/link_off:")  # fmt: skip
+        grid = parse_kernel(default, max_size=max_size)
+    st.session_state[state_key] = format_kernel(grid)
+    return grid

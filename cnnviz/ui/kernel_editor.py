@@ -19,7 +19,7 @@ from cnnviz.kernels import (
     preset,
     random_kernel,
 )
-from cnnviz.ui.common import edited_array
+from cnnviz.ui.common import edited_array, grid_from_link
 
 MAX_SIDE = 11
 DEFAULT = "sobel_x"
@@ -65,15 +65,7 @@ def _resized(base: np.ndarray, rows_key: str, cols_key: str) -> None:
 
 
 def _custom_from_url() -> np.ndarray:
-    text = st.session_state.get("kt") or st.query_params.get("kt") or format_kernel(preset(DEFAULT))
-    try:
-        k = parse_kernel(text, max_size=MAX_SIDE)
-    except KernelError as err:
-        st.warning(f"The kernel in the link could not be read ({err}) so the default is shown.",
-                   icon=":material/link_off:")  # fmt: skip
-        k = preset(DEFAULT)
-    st.session_state["kt"] = format_kernel(k)
-    return k
+    return grid_from_link("kt", "kt", format_kernel(preset(DEFAULT)), MAX_SIDE, "kernel")
 
 
 def edit_kernel() -> np.ndarray:
