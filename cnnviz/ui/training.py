@@ -1082,6 +1082,17 @@ def save_finished_run(ts: TrainingSession) -> str | None:
         return path
 
 
+def model_downloads(weights: bytes, meta: bytes, stem: str, key: str) -> None:
+    """The two files of a model, side by side: weights (safetensors) and description (JSON)."""
+    a, b = st.columns(2)
+    a.download_button("Weights (.safetensors)", weights, f"{stem}.safetensors",
+                      "application/octet-stream", key=f"{key}_weights", on_click="ignore",
+                      icon=":material/download:", width="stretch")  # fmt: skip
+    b.download_button("Description (.json)", meta, f"{stem}.json", "application/json",
+                      key=f"{key}_meta", on_click="ignore", icon=":material/description:",
+                      width="stretch")  # fmt: skip
+
+
 def _file_stem(meta: dict) -> str:
     import re
 
@@ -1100,14 +1111,7 @@ def download_buttons(ts: TrainingSession) -> None:
     report = ts.cache.get((ts.generation, "report"))
     weights, meta_json = ts.cached(("checkpoint", step, report is not None),
                                    lambda: checkpoint.save(t.model, trainer_meta(ts, report)))  # fmt: skip
-    stem = _file_stem(t.meta())
-    a, b = st.columns(2)
-    a.download_button("Weights (.safetensors)", weights, f"{stem}.safetensors",
-                      "application/octet-stream", key="dl_weights", on_click="ignore",
-                      icon=":material/download:", width="stretch")  # fmt: skip
-    b.download_button("Description (.json)", meta_json, f"{stem}.json", "application/json",
-                      key="dl_meta", on_click="ignore", icon=":material/description:",
-                      width="stretch")  # fmt: skip
+    model_downloads(weights, meta_json, _file_stem(t.meta()), "dl")
     st.caption(f"Both files together reopen the model here (step {step}). The weights file holds "
                "numbers only (safetensors: no code), the JSON the architecture, data and "
                "metrics.")  # fmt: skip
@@ -1249,14 +1253,7 @@ def _run_downloads(opened: dict) -> None:
     except ValueError as err:
         st.caption(str(err))
         return
-    stem = _file_stem(opened["meta"])
-    a, b = st.columns(2)
-    a.download_button("Weights (.safetensors)", weights, f"{stem}.safetensors",
-                      "application/octet-stream", key="dl_run_weights", on_click="ignore",
-                      icon=":material/download:", width="stretch")  # fmt: skip
-    b.download_button("Description (.json)", meta, f"{stem}.json", "application/json",
-                      key="dl_run_meta", on_click="ignore", icon=":material/description:",
-                      width="stretch")  # fmt: skip
+    model_downloads(weights, meta, _file_stem(opened["meta"]), "dl_run")
 
 
 def _opened_report(opened: dict, dataset):
