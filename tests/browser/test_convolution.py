@@ -147,3 +147,33 @@ def test_editing_a_kernel_cell_makes_it_your_own(server, page, wait_idle):
     expect(page.get_by_test_id("stCode").filter(has_text="window × kernel slice")).to_contain_text(
         "×    7  0  1"
     )
+
+
+def test_two_students_uploads_stay_their_own(server, browser, wait_idle, tmp_path):
+    """One server, two browsers: each sees only the picture they uploaded."""
+    pictures = {}
+    for name, size in (("a", (40, 30)), ("b", (24, 64))):
+        buf = io.BytesIO()
+        Image.fromarray(np.full((*size, 3), 90, np.uint8)).save(buf, "PNG")
+        (tmp_path / f"{name}.png").write_bytes(buf.getvalue())
+        pictures[name] = size
+    tabs = {}
+    for name in pictures:
+        context = browser.new_context(viewport={"width": 1400, "height": 900})
+        tab = context.new_page()
+        tab.goto(server + "/convolution?src=Upload")
+        wait_idle(tab)
+        tabs[name] = tab
+    for name, tab in tabs.items():
+        tab.locator(".st-key-upload input[type='file']").set_input_files(tmp_path / f"{name}.png")
+    for name, tab in tabs.items():
+        h, w = pictures[name]
+        expect(tab.get_by_text(f"Working on {w} × {h} px.")).to_be_visible(timeout=20_000)
+    # a change in one tab reruns only that session; the other keeps its own picture
+    slide_to(tabs["a"], "s", 2, wait_idle)
+    slide_to(tabs["b"], "p", 1, wait_idle)
+    expect(tabs["a"].get_by_test_id("stMain")).to_contain_text("40 × 30 × 1 → conv → 19 × 14 × 1")
+    expect(tabs["b"].get_by_test_id("stMain")).to_contain_text("24 × 64 × 1 → conv → 24 × 64 × 1")
+    expect(tabs["b"].get_by_text("Working on 64 × 24 px.")).to_be_visible()
+    for tab in tabs.values():
+        tab.context.close()
