@@ -203,3 +203,27 @@ def test_unusable_link_values_are_named_and_defaults_shown(open_page) -> None:
 def test_a_clean_link_gets_no_note(open_page) -> None:
     at = open_page(PAGE, s="1", p="0", act="ReLU", src="Sample", ch="True RGB convolution")
     assert not at.warning
+
+
+def test_an_upload_survives_a_new_session_through_its_link(open_page) -> None:
+    at = open_page(PAGE, src="Upload")
+    picture = np.random.default_rng(3).integers(0, 255, (40, 30, 3), dtype=np.uint8)
+    at.file_uploader(key="upload").upload("mine.png", png(picture), "image/png").run(timeout=30)
+    token = at.query_params["img"]
+    assert len(token) == 32
+    again = open_page(PAGE, src="Upload", img=token)  # a reload: a new session, the same link
+    assert "Working on 30 × 40 px." in text(again) and not errors(again)
+    gone = open_page(PAGE, src="Upload", img="0" * 32)
+    assert "no longer on the server" in text(gone) and "Working on 256 × 256 px." in text(gone)
+    sample = open_page(PAGE, src="Sample", img=token)
+    assert "Working on 256 × 256 px." in text(sample) and "img" not in sample.query_params
+
+
+def test_the_shelf_forgets_the_oldest_pictures_first(monkeypatch) -> None:
+    from cnnviz.ui import image_input
+
+    monkeypatch.setattr(image_input, "SHELF_BYTES", 10)
+    monkeypatch.setattr(image_input, "_shelf", type(image_input._shelf)())
+    first = image_input.shelve("a", b"123456")
+    second = image_input.shelve("b", b"abcdef")
+    assert image_input.unshelve(first) is None and image_input.unshelve(second) == ("b", b"abcdef")

@@ -1,12 +1,17 @@
 """The image a page works on: a bundled sample, the user's upload, or the camera.
 
-An upload is decoded once by the guarded loader and kept in the session (not a global cache), so
-it survives switching pages and changing settings; a bad file gets one sentence, never a traceback.
+An upload is decoded once by the guarded loader and kept in the session, so it survives switching
+pages and changing settings; a bad file gets one sentence, never a traceback. Its bytes are also
+put on a small server-wide shelf under their SHA-256 (`?img=` in the URL): a reload, which starts
+a new Streamlit session, or a link pasted elsewhere finds the picture again while the server runs.
+Only someone holding the link can ask for it (the key is the picture's own hash).
 """
 
 from __future__ import annotations
 
 import hashlib
+import threading
+from collections import OrderedDict
 
 import streamlit as st
 
@@ -14,7 +19,29 @@ from cnnviz.images import SAMPLES, ImageError, LoadedImage, load_image, sample_i
 
 SOURCES = {"sample": "Sample", "upload": "Upload", "camera": "Camera"}
 SIZES = (64, 128, 256, 512)
-_STORE = "cnnviz_user_image"  # session_state: {"name", "digest", "bytes"} of the last good upload
+_STORE = "cnnviz_user_image"  # session_state: {"name", "bytes"} of the last good upload
+SHELF_BYTES = 256 * 2**20  # every user's pictures kept for reloads and links, at most
+_shelf: OrderedDict[str, tuple[str, bytes]] = OrderedDict()  # token -> (name, bytes), LRU
+_shelf_lock = threading.Lock()
+
+
+def shelve(name: str, data: bytes) -> str:
+    """Keep a good upload for reloads and links; the least recently used go first."""
+    token = hashlib.sha256(data).hexdigest()[:32]
+    with _shelf_lock:
+        _shelf[token] = (name, data)
+        _shelf.move_to_end(token)
+        while sum(len(d) for _, d in _shelf.values()) > SHELF_BYTES and len(_shelf) > 1:
+            _shelf.popitem(last=False)
+    return token
+
+
+def unshelve(token: str) -> tuple[str, bytes] | None:
+    with _shelf_lock:
+        found = _shelf.get(token)
+        if found:
+            _shelf.move_to_end(token)
+        return found
 
 
 def _decode(data: bytes, size: int) -> LoadedImage:
@@ -33,8 +60,23 @@ def _remember(name: str, data: bytes, size: int) -> LoadedImage | None:
     except ImageError as err:
         st.error(f"**{name}**: {err}", icon=":material/broken_image:")
         return None
-    st.session_state[_STORE] = {"name": name, "bytes": data}
+    st.session_state[_STORE] = {"name": name, "bytes": data, "token": shelve(name, data)}
     return image
+
+
+def _from_link() -> dict | None:
+    """The picture named by the link (`?img=`), back in this session if the server has it."""
+    token = st.query_params.get("img")
+    if not token:
+        return None
+    found = unshelve(token)
+    if found is None:
+        st.caption("The picture in this link is no longer on the server (it restarted, or made "
+                   "room for newer ones): upload it again.")  # fmt: skip
+        del st.query_params["img"]
+        return None
+    st.session_state[_STORE] = {"name": found[0], "bytes": found[1], "token": token}
+    return st.session_state[_STORE]
 
 
 def pick_image(
@@ -46,7 +88,7 @@ def pick_image(
     size = st.select_slider("Working size (longest side, px)", SIZES, value=default_size,
                             key="size", bind="query-params",
                             help="Bigger images are shrunk to this size first.")  # fmt: skip
-    stored = st.session_state.get(_STORE)
+    stored = st.session_state.get(_STORE) or (_from_link() if src != "sample" else None)
     chosen: LoadedImage | None = None
     name = ""
     if src == "upload":
@@ -64,6 +106,11 @@ def pick_image(
             chosen, name = _remember("camera picture", shot.getvalue(), size), "camera picture"
         elif stored:
             chosen, name = _decode(stored["bytes"], size), stored["name"]
+    held = st.session_state.get(_STORE)
+    if chosen is not None and held:
+        st.query_params["img"] = held["token"]
+    elif "img" in st.query_params and src == "sample":
+        del st.query_params["img"]
     if chosen is None:
         if src != "sample":
             st.caption("Showing a sample until you give a picture of your own.")

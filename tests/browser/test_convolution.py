@@ -177,3 +177,17 @@ def test_two_students_uploads_stay_their_own(server, browser, wait_idle, tmp_pat
     expect(tabs["b"].get_by_text("Working on 64 × 24 px.")).to_be_visible()
     for tab in tabs.values():
         tab.context.close()
+
+
+def test_a_reload_keeps_the_uploaded_picture(server, page, wait_idle, tmp_path):
+    buf = io.BytesIO()
+    Image.fromarray(np.full((36, 52, 3), 200, np.uint8)).save(buf, "PNG")
+    (tmp_path / "mine.png").write_bytes(buf.getvalue())
+    page.goto(server + "/convolution?src=Upload")
+    wait_idle(page)
+    page.locator(".st-key-upload input[type='file']").set_input_files(tmp_path / "mine.png")
+    expect(page.get_by_text("Working on 52 × 36 px.")).to_be_visible(timeout=20_000)
+    expect(page).to_have_url(re.compile(r"img=[0-9a-f]{32}"))
+    page.reload()  # a new Streamlit session: the link brings the picture back
+    wait_idle(page)
+    expect(page.get_by_text("Working on 52 × 36 px.")).to_be_visible(timeout=20_000)
