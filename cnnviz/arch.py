@@ -371,6 +371,15 @@ def _check_layer(layer: Layer, index: int) -> None:
             )
 
 
+def _check_count(n: int) -> None:
+    if not n:
+        raise ArchError(f"The architecture is empty; try {PRESETS[DEFAULT_PRESET]!r}.")
+    if n > MAX_LAYERS:
+        raise ArchError(
+            f"The architecture has {n} layers; a classroom CPU trains at most {MAX_LAYERS}."
+        )
+
+
 def parse(text: str, notes: list[str] | None = None) -> list[Layer]:
     """Layers from spec text; ArchError (naming the layer) on anything unreadable.
 
@@ -383,13 +392,7 @@ def parse(text: str, notes: list[str] | None = None) -> list[Layer]:
             f"The architecture text is {len(text)} characters long; at most {MAX_TEXT} are read."
         )
     tokens = [t for t in _SPLIT.split(text.strip().lower()) if t]
-    if not tokens:
-        raise ArchError(f"The architecture is empty; try {PRESETS[DEFAULT_PRESET]!r}.")
-    if len(tokens) > MAX_LAYERS:
-        raise ArchError(
-            f"The architecture has {len(tokens)} layers; a classroom CPU trains at most "
-            f"{MAX_LAYERS}."
-        )
+    _check_count(len(tokens))
     layers = [_parse_token(tok, i) for i, tok in enumerate(tokens)]
     return _insert_flatten(layers, notes)
 
@@ -428,13 +431,7 @@ def _layers(spec) -> list[Layer]:
         if not isinstance(layer, Layer):
             raise ArchError(f"Layer {i + 1} is a {type(layer).__name__}, not a Layer.", i)
         _check_layer(layer, i)
-    if not layers:
-        raise ArchError(f"The architecture is empty; try {PRESETS[DEFAULT_PRESET]!r}.")
-    if len(layers) > MAX_LAYERS:
-        raise ArchError(
-            f"The architecture has {len(layers)} layers; a classroom CPU trains at most "
-            f"{MAX_LAYERS}."
-        )
+    _check_count(len(layers))
     return layers
 
 

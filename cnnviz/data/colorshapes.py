@@ -14,6 +14,8 @@ import torch
 import torch.nn.functional as F
 from PIL import Image, ImageDraw
 
+from cnnviz.data.core import cut_tiles
+
 SIZE = 32
 CLASSES = ("circle", "square", "triangle", "star", "cross")
 _SS = 4  # supersampling for smooth shape edges
@@ -71,10 +73,7 @@ def _masks(rng: np.random.Generator, y: np.ndarray) -> np.ndarray:
                 draw.ellipse((x - rx, yy - ry, x + rx, yy + ry), fill=255)
             else:
                 draw.polygon(poly, fill=255)
-        small = canvas.resize((cols * _TILE, rows * _TILE), Image.Resampling.BOX)
-        tiles = np.asarray(small, dtype=np.float32).reshape(rows, _TILE, cols, _TILE)
-        tiles = tiles.transpose(0, 2, 1, 3).reshape(rows * cols, _TILE, _TILE)[:count]
-        out[start : start + count] = tiles[:, _MARGIN:-_MARGIN, _MARGIN:-_MARGIN] / 255
+        out[start : start + count] = cut_tiles(canvas, rows, cols, count, _TILE, _MARGIN)
     return out
 
 

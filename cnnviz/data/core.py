@@ -241,3 +241,14 @@ def preview_grid(
         r, q = divmod(i, cols)
         grid[:, r * (h + gap) : r * (h + gap) + h, q * (w + gap) : q * (w + gap) + w] = pic
     return grid[0] if c == 1 else np.moveaxis(grid, 0, -1)
+
+
+def cut_tiles(canvas, rows: int, cols: int, count: int, tile: int, margin: int) -> np.ndarray:
+    """Pictures drawn side by side on one big canvas (drawn SCALE times larger): shrink it with a
+    box filter (antialiasing), cut the tiles, drop their margins, scale to [0, 1]."""
+    from PIL import Image
+
+    small = canvas.resize((cols * tile, rows * tile), Image.Resampling.BOX)
+    tiles = np.asarray(small, dtype=np.float32).reshape(rows, tile, cols, tile)
+    tiles = tiles.transpose(0, 2, 1, 3).reshape(rows * cols, tile, tile)[:count]
+    return tiles[:, margin:-margin, margin:-margin] / 255

@@ -15,6 +15,8 @@ import torch
 import torch.nn.functional as F
 from PIL import Image, ImageDraw
 
+from cnnviz.data.core import cut_tiles
+
 SIZE = 28
 _SS = 2  # supersampling factor for anti-aliased strokes
 
@@ -175,10 +177,7 @@ def _draw_all(rng: np.random.Generator, y: np.ndarray) -> np.ndarray:
                 draw.line(line, fill=255, width=widths[i])
             for box in dots[i]:
                 draw.ellipse(box, fill=255)
-        small = canvas.resize((cols * _TILE, rows * _TILE), Image.Resampling.BOX)
-        tiles = np.asarray(small, dtype=np.float32).reshape(rows, _TILE, cols, _TILE)
-        tiles = tiles.transpose(0, 2, 1, 3).reshape(rows * cols, _TILE, _TILE)[:count]
-        out[start : start + count] = tiles[:, _MARGIN:-_MARGIN, _MARGIN:-_MARGIN] / 255
+        out[start : start + count] = cut_tiles(canvas, rows, cols, count, _TILE, _MARGIN)
     return out
 
 
