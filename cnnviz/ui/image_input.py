@@ -25,9 +25,14 @@ _shelf: OrderedDict[str, tuple[str, bytes]] = OrderedDict()  # token -> (name, b
 _shelf_lock = threading.Lock()
 
 
-def shelve(name: str, data: bytes) -> str:
+def digest(data: bytes) -> str:
+    """The picture's name on the shelf and in the URL."""
+    return hashlib.sha256(data).hexdigest()[:32]
+
+
+def shelve(name: str, data: bytes, token: str | None = None) -> str:
     """Keep a good upload for reloads and links; the least recently used go first."""
-    token = hashlib.sha256(data).hexdigest()[:32]
+    token = token or digest(data)
     with _shelf_lock:
         _shelf[token] = (name, data)
         _shelf.move_to_end(token)
@@ -44,9 +49,9 @@ def unshelve(token: str) -> tuple[str, bytes] | None:
         return found
 
 
-def _decode(data: bytes, size: int) -> LoadedImage:
+def _decode(data: bytes, size: int, token: str) -> LoadedImage:
     """Decode in the session, memoised per (digest, size): reruns don't decode again."""
-    key = (hashlib.sha256(data).hexdigest(), size)
+    key = (token, size)
     memo = st.session_state.setdefault("cnnviz_decoded", {})
     if key not in memo:
         memo.clear()  # keep one decoded image per session
@@ -54,13 +59,22 @@ def _decode(data: bytes, size: int) -> LoadedImage:
     return memo[key]
 
 
-def _remember(name: str, data: bytes, size: int) -> LoadedImage | None:
+def _remember(file, size: int, name: str | None = None) -> LoadedImage | None:
+    """An uploaded file (or camera shot): decoded and kept; hashed once per upload, not per
+    rerun (the uploader hands the same file to every rerun)."""
+    held = st.session_state.get(_STORE)
+    if held and held.get("id") == file.file_id:
+        return _decode(held["bytes"], size, held["token"])
+    name = name or file.name
+    data = file.getvalue()
+    token = digest(data)
     try:
-        image = _decode(data, size)
+        image = _decode(data, size, token)
     except ImageError as err:
         st.error(f"**{name}**: {err}", icon=":material/broken_image:")
         return None
-    st.session_state[_STORE] = {"name": name, "bytes": data, "token": shelve(name, data)}
+    shelve(name, data, token)
+    st.session_state[_STORE] = {"name": name, "bytes": data, "token": token, "id": file.file_id}
     return image
 
 
@@ -95,17 +109,17 @@ def pick_image(
         up = st.file_uploader("Your image", type=None, key="upload", max_upload_size=20,
                               help="PNG, JPEG, GIF, WebP, BMP or TIFF; up to 20 MB.")  # fmt: skip
         if up is not None:
-            chosen, name = _remember(up.name, up.getvalue(), size), up.name
+            chosen, name = _remember(up, size), up.name
         elif stored:
-            chosen, name = _decode(stored["bytes"], size), stored["name"]
+            chosen, name = _decode(stored["bytes"], size, stored["token"]), stored["name"]
     elif src == "camera":
         st.caption("The camera works when this page is opened as http://localhost or over HTTPS "
                    "(a browser rule); on a plain http:// address it stays dark.")  # fmt: skip
         shot = st.camera_input("Take a picture", key="camera")
         if shot is not None:
-            chosen, name = _remember("camera picture", shot.getvalue(), size), "camera picture"
+            chosen, name = _remember(shot, size, "camera picture"), "camera picture"
         elif stored:
-            chosen, name = _decode(stored["bytes"], size), stored["name"]
+            chosen, name = _decode(stored["bytes"], size, stored["token"]), stored["name"]
     held = st.session_state.get(_STORE)
     if chosen is not None and held:
         st.query_params["img"] = held["token"]
