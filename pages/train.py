@@ -67,7 +67,7 @@ def probe_picker(dataset) -> np.ndarray | None:
     n = len(dataset.y_test)
     if n == 0:
         return None
-    i = st.number_input(f"Sample to watch (test image 0–{n - 1})", 0, 100_000, 0, key="sample",
+    i = st.number_input(f"Sample to watch (test image 0–{n - 1})", 0, 100_000, 0, key="watch",
                         bind="query-params")  # fmt: skip
     i = int(min(i, n - 1))
     x = dataset.x_test[i]

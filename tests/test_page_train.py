@@ -147,13 +147,13 @@ def test_settings_come_from_the_url(run):
 
 
 def test_a_link_with_nonsense_falls_back_to_defaults(run):
-    at = run(lr="abc", bs="7", epochs="-3", drop="2", opt="Foo", step="Nope", sample="99999",
+    at = run(lr="abc", bs="7", epochs="-3", drop="2", opt="Foo", step="Nope", watch="99999",
              view="zzz", ntrain="x", wd="-1", seed="-5", aug="maybe", sched="linear")  # fmt: skip
     no_trouble(at)
     for key in ("lr", "bs", "epochs", "drop", "opt", "step", "ntrain", "wd", "seed", "sched"):
         assert key not in at.query_params, key  # dropped: the defaults are used
     digits = builtin("digits")
-    assert f"test image 0–{len(digits.y_test) - 1}" in at.number_input(key="sample").label
+    assert f"test image 0–{len(digits.y_test) - 1}" in at.number_input(key="watch").label
     click(at, "tr_step")  # sample 99999 is clamped to the last test image
     t = trainer(at)
     wait_for(lambda: t.snapshot() is not None)

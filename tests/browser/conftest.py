@@ -127,6 +127,29 @@ def fresh_server(request: pytest.FixtureRequest):
     return lambda: _serve(logs.append)
 
 
+@pytest.fixture(autouse=True)
+def _no_hidden_page_failure(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Fail a test during which a server it used logged "page failed": run_safely turns a page's
+    crash into a polite box, which a test that reads other text would never notice."""
+    uses_server = "server" in request.fixturenames
+    session_log = request.config.stash.get(_LOG_KEY, None) if uses_server else None
+    start = session_log.stat().st_size if session_log is not None and session_log.exists() else 0
+    yield
+    # the first test of a session starts the server after this fixture's setup: look again
+    session_log = request.config.stash.get(_LOG_KEY, None) if uses_server else None
+    texts = []
+    if session_log is not None and session_log.exists():
+        with open(session_log, "rb") as f:
+            f.seek(start)
+            texts.append(f.read().decode("utf-8", "replace"))
+    texts += [p.read_text("utf-8", "replace") for p in request.node.stash.get(_ITEM_LOGS_KEY, [])
+              if p.exists()]  # fmt: skip
+    failures = [t[t.index("page failed") :][:3000] for t in texts if "page failed" in t]
+    if failures:
+        pytest.fail("a page crashed during this test (the user saw the apology box):\n"
+                    + failures[0], pytrace=False)  # fmt: skip
+
+
 @contextlib.contextmanager
 def _serve(register_log) -> Iterator[str]:
     port = _free_port()
