@@ -6,6 +6,10 @@ PY := $(VENV)/bin/python
 PORT ?= 8501
 # Extra pytest arguments, e.g. `make test PYTEST_ARGS="-x -k output_size"`.
 PYTEST_ARGS ?=
+# Test processes (pytest-xdist): one per core by default; TEST_WORKERS=0 runs in this process.
+TEST_WORKERS ?= auto
+# Debian packages the browser tests need: the browser and a font to render text with.
+TEST_DEBIAN := chromium fonts-dejavu-core
 # If set, `make test` writes pytest's own exit code there when it fails (.ci/run uses it:
 # make itself always exits 2 when a recipe fails).
 PYTEST_RC_FILE ?=
@@ -34,10 +38,12 @@ run: $(VENV)/.runtime
 	$(PY) -m streamlit run app.py --server.port=$(PORT)
 
 test: $(VENV)/.dev
-	$(PY) -m pytest $(PYTEST_ARGS) || { rc=$$?; [ -z "$(PYTEST_RC_FILE)" ] || echo $$rc > "$(PYTEST_RC_FILE)"; exit $$rc; }
+	@bash scripts/debian-packages.sh $(TEST_DEBIAN)
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS) || { rc=$$?; [ -z "$(PYTEST_RC_FILE)" ] || echo $$rc > "$(PYTEST_RC_FILE)"; exit $$rc; }
 
 test-deep: $(VENV)/.dev
-	HYPOTHESIS_PROFILE=deep $(PY) -m pytest $(PYTEST_ARGS)
+	@bash scripts/debian-packages.sh $(TEST_DEBIAN)
+	HYPOTHESIS_PROFILE=deep $(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 lint: $(VENV)/.dev
 	$(VENV)/bin/ruff check .
