@@ -12,6 +12,8 @@ The torch-based parts (architectures, datasets, training, checkpoints) load on f
 [(8, 14, 14), (8, 14, 14), (8, 7, 7), (392,), (10,)]
 """
 
+__version__ = "0.6.0"  # recorded in every checkpoint's JSON (cnnviz_version)
+
 from cnnviz.images import SAMPLES, ImageError, LoadedImage, load_image, sample_image
 from cnnviz.kernels import (
     PRESETS,
@@ -83,6 +85,7 @@ def __getattr__(name: str):
 
 
 __all__ = [
+    "__version__",
     "ImageError",
     "KernelError",
     "LoadedImage",

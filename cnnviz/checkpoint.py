@@ -232,7 +232,7 @@ def _parse_header(weights: bytes) -> dict[str, tuple[str, tuple[int, ...]]]:
 def _version() -> str:
     import cnnviz
 
-    return str(getattr(cnnviz, "__version__", "0.5"))
+    return cnnviz.__version__
 
 
 def _expected(model: nn.Module) -> dict[str, torch.Tensor]:

@@ -2,7 +2,8 @@
 
 input -> conv (4 filters) -> ReLU -> max pool -> flatten -> dense (10) -> softmax. The conv
 filters are hand-made presets so their maps mean something; the dense layer is untrained
-(seeded random weights), and says so.
+(seeded random weights, no bias; its 10 sums are centred on their mean so the bars start from 0),
+and says so.
 """
 
 from __future__ import annotations
@@ -76,8 +77,10 @@ def run_pipeline(gray: np.ndarray, seed: int = 0) -> list[Stage]:
               f"Lay the {c}×{h}×{wd} numbers out in one row of {flat.size}: no numbers change, "
               "only their arrangement."),
         Stage("dense", "Fully connected", logits,
-              f"Each of {len(CLASSES)} outputs is a weighted sum of all {flat.size} inputs plus a "
-              "bias: one score per class (these weights are untrained)."),
+              f"Each of {len(CLASSES)} outputs is a weighted sum of all {flat.size} inputs, "
+              f"with no bias; then the mean of the {len(CLASSES)} sums is subtracted from each "
+              "(which changes no probability below): one score per class (these weights are "
+              "untrained)."),
         Stage("softmax", "Softmax", probs,
               "Turn the scores into probabilities that are positive and add up to 1; training "
               "(loss, backpropagation, an optimizer such as SGD or Adam) tunes every weight so "

@@ -334,3 +334,16 @@ def test_load_run_refuses_an_oversized_file(tmp_path):
         f.truncate(checkpoint.MAX_WEIGHTS_BYTES + 1)
     with pytest.raises(CheckpointError, match="at most"):
         checkpoint.load_run(path)
+
+
+def test_checkpoint_records_the_real_version():
+    """cnnviz has a __version__ and a checkpoint records it (it used to say "0.5" always,
+    because the attribute it read did not exist)."""
+    import re
+
+    import cnnviz
+
+    assert re.fullmatch(r"\d+\.\d+\.\d+", cnnviz.__version__)
+    spec = "conv4k3-relu-flat-fc"
+    _, text = checkpoint.save(make_model(spec), meta(spec))
+    assert json.loads(text)["cnnviz_version"] == cnnviz.__version__

@@ -53,3 +53,20 @@ def test_home_sample_comes_from_the_url():
     at.run(timeout=60)
     assert not at.exception
     assert at.selectbox(key="sample").value == "checkerboard"
+
+
+def test_dense_sentence_says_what_is_computed():
+    """The fully connected step has no bias: the logits are W·x shifted by their mean, and the
+    sentence says so (it used to promise 'plus a bias')."""
+    gray = sample_image("cameraman", mode="gray", max_side=64).array
+    stages = {s.key: s for s in run_pipeline(gray, seed=3)}
+    flat, logits = stages["flatten"].output, stages["dense"].output
+    rng = np.random.default_rng(3)
+    w = rng.standard_normal((10, flat.size)).astype(np.float32) / np.sqrt(flat.size)
+    sums = w @ flat
+    np.testing.assert_allclose(logits, sums - sums.mean(), rtol=1e-5, atol=1e-6)
+    sentence = stages["dense"].sentence
+    assert "plus a bias" not in sentence
+    assert "no bias" in sentence and "mean" in sentence
+    # shifting every score by the same amount changes no probability
+    np.testing.assert_allclose(stages["softmax"].output, cnnviz.softmax(sums), rtol=1e-5)
