@@ -154,8 +154,16 @@ PRESETS: dict[str, str] = {
 PRESET_INFO: dict[str, tuple[str, str]] = {
     "minimal": ("Minimal: one conv", "One 3×3 conv with 8 filters, ReLU, a 2×2 max pool and a "
                 "linear layer: the smallest net that still learns edges."),
-    "lenet5": ("LeNet-5", "LeCun et al. 1998: two 5×5 convs (6 and 16 filters) with tanh and "
-               "average pooling, then 120 → 84 → classes. Needs an input of at least 12×12."),
+    "lenet5": ("LeNet-5 (modern form)", "LeNet-5 as most tutorials rebuild it: two 5×5 convs "
+               "(6 and 16 filters, the first padded by 2 so a 28×28 digit keeps its size), plain "
+               "tanh, 2×2 average pooling, then fully connected 120 → 84 → one linear score per "
+               "class (61,706 parameters on 28×28 digits, 10 classes). LeCun et al.'s 1998 net "
+               "differs: a 32×32 input with no padding; C3 joins each of its 16 maps to only 3-6 "
+               "of the 6 S2 maps (a connection table: 1,516 parameters instead of 2,416); the "
+               "squashing is 1.7159·tanh(2x/3); each subsampling layer adds up a 2×2 block, "
+               "multiplies it by a trainable coefficient and adds a trainable bias (then "
+               "squashes); the output is 10 RBF units (the squared distance to fixed 7×12 "
+               "codes), not a linear layer. Needs an input of at least 12×12."),
     "tinyvgg": ("Tiny VGG (CNN Explainer)", "Two blocks of two 3×3 convs (10 filters) + ReLU + "
                 "2×2 max pool, then one linear layer, as in CNN Explainer. Needs at least 16×16."),
     "keras": ("Keras tutorial net", "Conv 32 3×3 → MaxPool 2 → Conv 64 3×3 → MaxPool 2 → Conv "

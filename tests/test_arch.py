@@ -494,3 +494,19 @@ def test_format_rows_plain_text_table():
     assert lines[2].split() == ["input", "1", "×", "28", "×", "28"]
     assert lines[3].split() == ["1", "conv32k3", "32", "×", "26", "×", "26", "320", "194,688", "3"]
     assert lines[-1].startswith("93,322 parameters (93,088 weights + 234 biases)")
+
+
+def test_lenet5_text_says_it_is_the_modern_form_and_how_1998_differs():
+    title, text = arch.PRESET_INFO["lenet5"]
+    assert "modern" in title and "1998" in text
+    assert "1998:" not in text.split("differs")[0]  # not presented as the 1998 net itself
+    for words in ("C3", "connection table", "1.7159·tanh(2x/3)", "trainable coefficient",
+                  "RBF", "32×32 input with no padding"):  # fmt: skip
+        assert words in text
+    # the numbers it states are the ones the table computes
+    rows = arch.summarize(arch.PRESETS["lenet5"], (1, 28, 28), 10)
+    assert f"{sum(r.params for r in rows):,} parameters" in text
+    c3_full = 16 * 6 * 5 * 5 + 16
+    c3_1998 = (6 * 3 + 9 * 4 + 1 * 6) * 5 * 5 + 16  # LeCun et al. 1998, table I
+    assert rows[3].params == c3_full
+    assert f"{c3_1998:,} parameters instead of {c3_full:,}" in text
