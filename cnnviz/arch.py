@@ -25,10 +25,13 @@ A list of Layer objects given directly is never changed: a missing flat is an Ar
 Counting conventions (per image, batch of one):
 - params: weights + biases as torch counts them (``sum(p.numel())``); batch norm's scale (γ)
   and shift (β) count as its weights and biases; its running mean/variance are buffers, not params.
-- flops: multiply-adds (MACs). A conv does C_in·K·K multiply-adds for each output number
-  (C_out·H_out·W_out of them); a linear layer in·out. Other layers count one operation per number
-  they read: a pool K·K per output, an activation, batch norm or dropout one per element, global
-  average pooling H·W per channel; flatten 0. Bias additions are not counted.
+- macs: multiply-adds (MACs) of conv and linear layers only. A conv does C_in·K·K multiply-adds
+  for each output number (C_out·H_out·W_out of them; C_in/groups with groups); a linear layer
+  in·out. Bias additions are not counted. torch's FlopCounterMode counts each multiply-add as 2
+  FLOPs (a multiply and an add), so its total is exactly 2 × the MACs (`Row.flops`).
+- ops: every other layer's operations, kept apart from the MACs: one per number a layer reads
+  (a pool K·K per output, an activation, batch norm or dropout one per element, global average
+  pooling H·W per channel); flatten 0; 0 for conv and linear.
 - receptive field: input pixels (per side) that one output unit of the layer sees, by the
   standard recurrence r += (k_eff − 1)·jump (it may exceed the image when padding is used);
   None once the map is flattened (every number then depends on the whole image).
@@ -36,7 +39,7 @@ Counting conventions (per image, batch of one):
 Ranges (RANGES): conv filters 1-512, kernel 1-15, stride 1-8, padding 0-15, dilation 1-8; pool
 window 1-16, stride 1-16, padding 0-8 and at most half the window (torch's rule); fc 1-8192.
 Caps for a shared classroom CPU: at most MAX_LAYERS layers and MAX_TEXT characters of text,
-MAX_PARAMS parameters and MAX_FLOPS operations per image (`check` and `build` refuse more, with
+MAX_PARAMS parameters and MAX_OPS operations (multiply-adds + other operations) per image (`check` and `build` refuse more, with
 a sentence saying what to shrink).
 
 Refusals are ArchError (a ValueError): one sentence naming the layer ("Layer 5 (max2): ..."),
@@ -62,7 +65,7 @@ from cnnviz.shapes import SettingError, output_size
 
 MAX_LAYERS = 40
 MAX_PARAMS = 2_000_000
-MAX_FLOPS = 50_000_000
+MAX_OPS = 50_000_000  # multiply-adds + other operations per image
 MAX_TEXT = 400
 
 ACTIVATION_KINDS = ("relu", "leaky_relu", "sigmoid", "tanh", "gelu")
@@ -460,13 +463,20 @@ class Row:
     biases: int
     params: int
     params_formula: str  # e.g. "8 × 1 × 3 × 3 weights + 8 biases = 80"
-    flops: int  # multiply-adds (conv, linear) or operations per number read (see module doc)
+    macs: int  # multiply-adds (conv and linear layers; 0 for the others)
+    ops: int  # the other layers' operations, one per number read (0 for conv and linear)
     receptive_field: int | tuple | None
     size_formula: str | None  # conv/pool: the output-size formula with its numbers
     in_shape: tuple = ()
     title: str = ""  # in words, e.g. "Convolution: 8 filters 3×3"
-    flops_formula: str = ""
+    cost_formula: str = ""  # e.g. "1600 outputs × 150 multiply-adds = 240000"
     module: str = ""  # the torch module, e.g. "Conv2d(1, 8, kernel_size=(3, 3), stride=(1, 1))"
+
+    @property
+    def flops(self) -> int:
+        """Floating-point operations of the multiply-adds as torch's FlopCounterMode counts them:
+        2 per multiply-add (conv and linear layers; 0 for the others)."""
+        return 2 * self.macs
 
 
 def _fmt_shape(shape: Shape) -> str:
@@ -501,17 +511,20 @@ def _size_formula(out) -> str:
     return "; ".join(f"{d.axis}: {d.formula}" for d in dims)
 
 
-def _flops(kind: str, in_shape: Shape, out_shape: Shape, per_out: int = 1) -> tuple[int, str]:
+def _cost(kind: str, in_shape: Shape, out_shape: Shape, per_out: int = 1) -> tuple[int, int, str]:
+    """(multiply-adds, other operations, the arithmetic in words) of one layer."""
     n_out = math.prod(out_shape)
     n_in = math.prod(in_shape)
-    if kind in ("conv", "linear", "maxpool", "avgpool"):
-        what = {"conv": "multiply-adds", "linear": "multiply-adds"}.get(kind, "reads")
-        return n_out * per_out, f"{n_out} outputs × {per_out} {what} = {n_out * per_out}"
+    if kind in ("conv", "linear"):
+        macs = n_out * per_out
+        return macs, 0, f"{n_out} outputs × {per_out} multiply-adds = {macs}"
+    if kind in ("maxpool", "avgpool"):
+        return 0, n_out * per_out, f"{n_out} outputs × {per_out} reads = {n_out * per_out}"
     if kind == "gap":
-        return n_in, f"{in_shape[0]} channels × {n_in // in_shape[0]} numbers = {n_in}"
+        return 0, n_in, f"{in_shape[0]} channels × {n_in // in_shape[0]} numbers = {n_in}"
     if kind == "flatten":
-        return 0, "0 (only the shape changes)"
-    return n_in, f"{n_in} elements × 1 = {n_in}"
+        return 0, 0, "0 (only the shape changes)"
+    return 0, n_in, f"{n_in} elements × 1 = {n_in}"
 
 
 @dataclass
@@ -653,10 +666,10 @@ def _spec_row(i, layer, w: _Walker, layers, n_classes, is_last_fc, input_shape, 
     else:
         out_shape = shape
     weights, biases, params, pformula = _params_formula(kind, weight_dims, bias)
-    flops, fformula = _flops(kind, shape, out_shape, per_out)
+    macs, ops, fformula = _cost(kind, shape, out_shape, per_out)
     w.shape = out_shape
     row = Row(
-        i, layer.token, kind, out_shape, weights, biases, params, pformula, flops, w.rf,
+        i, layer.token, kind, out_shape, weights, biases, params, pformula, macs, ops, w.rf,
         size_formula, shape, layer.title, fformula,
     )  # fmt: skip
     row.module = _code(layer, row)
@@ -854,13 +867,14 @@ def check(spec, input_shape, n_classes: int) -> list[Row]:
             big.index,
             [hint],
         )
-    flops = sum(r.flops for r in rows)
-    if flops > MAX_FLOPS:
-        big = max(rows, key=lambda r: r.flops)
+    macs, ops = sum(r.macs for r in rows), sum(r.ops for r in rows)
+    if macs + ops > MAX_OPS:
+        big = max(rows, key=lambda r: r.macs + r.ops)
         raise ArchError(
-            f"The net does {flops:,} operations per image, more than the {MAX_FLOPS:,} a "
-            f"shared classroom CPU trains: the costliest is layer {big.index + 1} ({big.name}) "
-            f"with {big.flops:,}, so use fewer filters, or pool (or stride 2) earlier.",
+            f"The net does {macs + ops:,} operations per image ({macs:,} multiply-adds + "
+            f"{ops:,} others), more than the {MAX_OPS:,} a shared classroom CPU trains: the "
+            f"costliest is layer {big.index + 1} ({big.name}) with {big.macs + big.ops:,}, so "
+            f"use fewer filters, or pool (or stride 2) earlier.",
             big.index,
             ["use fewer filters", "pool earlier"],
         )
@@ -1120,13 +1134,13 @@ def _module_row(i, m: nn.Module, in_shape, out_shape, w: _Walker, count_params: 
     if not count_params:
         pformula = "shared with an earlier call of the same module (counted there)"
     if kind == "other":
-        flops, fformula = 0, "not counted (a module cnnviz does not know)"
+        macs, ops, fformula = 0, 0, "not counted (a module cnnviz does not know)"
     else:
-        flops, fformula = _flops(kind, in_shape, out_shape, per_out)
+        macs, ops, fformula = _cost(kind, in_shape, out_shape, per_out)
     rf = w.rf if w.r != [0, 0] else None
     layer = layer_of(m)
     return Row(
-        i, module_name(m), kind, out_shape, weights, biases, params, pformula, flops, rf,
+        i, module_name(m), kind, out_shape, weights, biases, params, pformula, macs, ops, rf,
         size_formula, in_shape, layer.title if layer else type(m).__name__, fformula,
         repr(m) if len(repr(m)) < 200 else type(m).__name__,
     )  # fmt: skip
@@ -1141,7 +1155,8 @@ def _spatial_module(w: _Walker, k, s, padding, d) -> None:
 
 
 def summarize(model_or_spec, input_shape, n_classes: int | None = None) -> list[Row]:
-    """One Row per layer: output shape, parameters (with the arithmetic), FLOPs, receptive field,
+    """One Row per layer: output shape, parameters (with the arithmetic), multiply-adds and other
+    operations, receptive field,
     and for conv/pool rows the output-size formula with its numbers.
 
     A spec (text or layers) is computed from its settings (an impossible layer is an ArchError
@@ -1156,30 +1171,34 @@ def summarize(model_or_spec, input_shape, n_classes: int | None = None) -> list[
 
 
 def totals(rows: list[Row]) -> dict:
-    """Sums for the table's last line: params, weights, biases, flops."""
+    """Sums for the table's last line: params, weights, biases, macs (multiply-adds of conv
+    and linear layers), ops (the other layers' operations)."""
     return {
         "params": sum(r.params for r in rows),
         "weights": sum(r.weights for r in rows),
         "biases": sum(r.biases for r in rows),
-        "flops": sum(r.flops for r in rows),
+        "macs": sum(r.macs for r in rows),
+        "ops": sum(r.ops for r in rows),
     }
 
 
 def format_rows(rows: list[Row], input_shape=None) -> str:
-    """A plain-text table of the rows (like Keras' model.summary()) for a terminal or notebook."""
-    head = ("#", "layer", "output", "params", "FLOPs", "field")
+    """A plain-text table of the rows (like Keras' model.summary()) for a terminal or notebook:
+    multiply-adds (MACs, conv and linear) and the other layers' operations in columns of their
+    own."""
+    head = ("#", "layer", "output", "params", "MACs", "other ops", "field")
     body = []
     if input_shape is not None:
-        body.append(("", "input", _fmt_shape(tuple(input_shape)), "", "", ""))
+        body.append(("", "input", _fmt_shape(tuple(input_shape)), "", "", "", ""))
     for r in rows:
         rf = r.receptive_field
         field_text = (
             "all" if rf is None else (f"{rf}" if isinstance(rf, int) else f"{rf[0]}×{rf[1]}")
         )
         body.append((str(r.index + 1), r.name, _fmt_shape(r.out_shape), f"{r.params:,}",
-                     f"{r.flops:,}", field_text))  # fmt: skip
+                     f"{r.macs:,}", f"{r.ops:,}", field_text))  # fmt: skip
     widths = [max(len(line[i]) for line in (head, *body)) for i in range(len(head))]
-    right = {0, 3, 4, 5}
+    right = {0, 3, 4, 5, 6}
 
     def line(cells) -> str:
         return "  ".join(
@@ -1191,5 +1210,6 @@ def format_rows(rows: list[Row], input_shape=None) -> str:
     return "\n".join(
         [line(head), rule, *(line(b) for b in body), rule,
          f"{t['params']:,} parameters ({t['weights']:,} weights + {t['biases']:,} biases), "
-         f"{t['flops']:,} FLOPs per image"]
+         f"{t['macs']:,} multiply-adds (MACs; {2 * t['macs']:,} FLOPs as torch counts them) + "
+         f"{t['ops']:,} other operations per image"]
     )  # fmt: skip

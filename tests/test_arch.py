@@ -91,7 +91,9 @@ def assert_matches_torch(spec, input_shape, n_classes=10, flop_counter=False, re
     assert [r.params for r in rows] == [p for _, p, _ in real]
     for r, (_, _, macs) in zip(rows, real):
         if r.kind in ("conv", "linear"):
-            assert r.flops == macs
+            assert r.macs == macs and r.ops == 0
+        else:
+            assert r.macs == 0
     for r in rows:
         assert r.params == r.weights + r.biases
         assert r.params_formula.endswith(f"= {r.params}") or r.params == 0
@@ -111,8 +113,8 @@ def test_presets_match_torch(name, shape):
     # the same table from the built module, through forward hooks
     hooked = arch.summarize(model, shape)
     for a, b in zip(rows, hooked):
-        assert (a.out_shape, a.params, a.weights, a.biases, a.flops, a.receptive_field) == (
-            b.out_shape, b.params, b.weights, b.biases, b.flops, b.receptive_field,
+        assert (a.out_shape, a.params, a.weights, a.biases, a.macs, a.ops, a.receptive_field) == (
+            b.out_shape, b.params, b.weights, b.biases, b.macs, b.ops, b.receptive_field,
         )  # fmt: skip
         assert a.size_formula == b.size_formula
         assert a.name == b.name or (a.name == "fc" and b.name == "fc10")
@@ -134,7 +136,7 @@ def test_lenet5_classic_numbers():
     assert conv.params_formula == "6 × 1 × 5 × 5 weights + 6 biases = 156"
     assert conv.size_formula.startswith("height and width: ⌊(28 + 2·2 − 1·(5 − 1) − 1) / 1⌋")
     assert conv.size_formula.endswith("= 28")
-    assert rows[3].flops_formula == "1600 outputs × 150 multiply-adds = 240000"
+    assert rows[3].cost_formula == "1600 outputs × 150 multiply-adds = 240000"
 
 
 # ---------------------------------------------------------------- random stacks
@@ -380,7 +382,7 @@ def test_caps_for_a_classroom_cpu():
     assert e.value.layer == 1
     # the table itself still works for a big net (the page shows it with the refusal)
     rows = arch.summarize("conv64k3p1-conv128k3p1-gap-fc", (3, 64, 64), 10)
-    assert sum(r.flops for r in rows) > arch.MAX_FLOPS
+    assert sum(r.macs + r.ops for r in rows) > arch.MAX_OPS
 
 
 @pytest.mark.parametrize(
@@ -477,23 +479,29 @@ def test_module_kinds_and_tokens():
     assert arch.layer_of(nn.Dropout(0.3)) == Layer("dropout", {"p": 0.3})
 
 
-def test_totals_and_flops_convention():
+def test_totals_and_cost_convention():
     rows = arch.summarize("conv2k3-relu-max2-flat-fc", (1, 6, 6), 3)
     t = arch.totals(rows)
     assert t["params"] == 20 + 3 * 8 + 3
     conv = rows[0]
-    assert conv.flops == 2 * 4 * 4 * 9 == math.prod(conv.out_shape) * 9
-    assert rows[1].flops == 32 and rows[2].flops == 2 * 2 * 2 * 4 and rows[3].flops == 0
+    assert conv.macs == 2 * 4 * 4 * 9 == math.prod(conv.out_shape) * 9 and conv.ops == 0
+    # pooling and activations are operations of their own, not multiply-adds
+    assert rows[1].ops == 32 and rows[2].ops == 2 * 2 * 2 * 4 and rows[3].ops == 0
+    assert rows[1].macs == rows[2].macs == rows[3].macs == 0
+    assert t["macs"] == conv.macs + 8 * 3 and t["ops"] == 32 + 32
 
 
 def test_format_rows_plain_text_table():
     rows = arch.summarize(arch.PRESETS["keras"], (1, 28, 28), 10)
     text = arch.format_rows(rows, (1, 28, 28))
     lines = text.splitlines()
-    assert lines[0].split() == ["#", "layer", "output", "params", "FLOPs", "field"]
+    assert lines[0].split() == ["#", "layer", "output", "params", "MACs", "other", "ops", "field"]
     assert lines[2].split() == ["input", "1", "×", "28", "×", "28"]
-    assert lines[3].split() == ["1", "conv32k3", "32", "×", "26", "×", "26", "320", "194,688", "3"]
+    assert lines[3].split() == [
+        "1", "conv32k3", "32", "×", "26", "×", "26", "320", "194,688", "0", "3",
+    ]  # fmt: skip
     assert lines[-1].startswith("93,322 parameters (93,088 weights + 234 biases)")
+    assert "FLOPs per image" not in text and "multiply-adds (MACs" in lines[-1]
 
 
 def test_lenet5_text_says_it_is_the_modern_form_and_how_1998_differs():
@@ -510,3 +518,17 @@ def test_lenet5_text_says_it_is_the_modern_form_and_how_1998_differs():
     c3_1998 = (6 * 3 + 9 * 4 + 1 * 6) * 5 * 5 + 16  # LeCun et al. 1998, table I
     assert rows[3].params == c3_full
     assert f"{c3_1998:,} parameters instead of {c3_full:,}" in text
+
+
+@pytest.mark.parametrize("name", list(arch.PRESETS))
+def test_macs_are_half_of_torchs_flop_count(name):
+    """torch's FlopCounterMode counts 2 FLOPs per multiply-add of a conv or linear layer and
+    nothing for pooling or activations: its total is exactly twice the table's MACs."""
+    shape = (3, 32, 32)
+    model = arch.build(arch.PRESETS[name], shape, 10).eval()
+    with torch.no_grad(), FlopCounterMode(display=False) as counter:
+        model(torch.zeros(1, *shape))
+    rows = arch.summarize(arch.PRESETS[name], shape, 10)
+    t = arch.totals(rows)
+    assert counter.get_total_flops() == 2 * t["macs"] == sum(r.flops for r in rows)
+    assert t["ops"] > 0  # the pools and activations are counted, in a column of their own

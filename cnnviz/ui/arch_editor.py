@@ -344,7 +344,7 @@ def _rf(value) -> str:
 
 def _table(rows: list[arch.Row], input_shape, failed: tuple[int, Layer] | None) -> None:
     data = [dict(layer="input", output=_shape(input_shape), parameters="", arithmetic="",
-                 flops="", field="1 × 1", size="")]  # fmt: skip
+                 macs="", ops="", field="1 × 1", size="")]  # fmt: skip
     for r in rows:
         data.append(
             dict(
@@ -352,7 +352,8 @@ def _table(rows: list[arch.Row], input_shape, failed: tuple[int, Layer] | None) 
                 output=_shape(r.out_shape),
                 parameters=f"{r.params:,}",
                 arithmetic=r.params_formula if r.params else "",
-                flops=f"{r.flops:,}",
+                macs=f"{r.macs:,}" if r.kind in ("conv", "linear") else "",
+                ops=f"{r.ops:,}" if r.kind not in ("conv", "linear") else "",
                 field=_rf(r.receptive_field),
                 size=(r.size_formula or "").removeprefix("height and width: "),
             )  # fmt: skip
@@ -360,19 +361,23 @@ def _table(rows: list[arch.Row], input_shape, failed: tuple[int, Layer] | None) 
     if failed is not None:
         i, layer = failed
         data.append(dict(layer=f"{i + 1}. {layer.token}", output="does not fit", parameters="",
-                         arithmetic="", flops="", field="", size=""))  # fmt: skip
+                         arithmetic="", macs="", ops="", field="", size=""))  # fmt: skip
     st.dataframe(
         data, hide_index=True, key="arch_table", height=35 * (len(data) + 1) + 3,
-        column_order=("layer", "output", "parameters", "flops", "field", "size", "arithmetic"),
+        column_order=("layer", "output", "parameters", "macs", "ops", "field", "size",
+                      "arithmetic"),
         column_config={
             "layer": st.column_config.TextColumn("layer", help="position and spec token"),
             "output": st.column_config.TextColumn("output shape", help="channels × height × width"),
             "parameters": st.column_config.TextColumn("parameters", help="weights + biases"),
             "arithmetic": st.column_config.TextColumn("parameters: arithmetic", width="medium"),
-            "flops": st.column_config.TextColumn(
-                "FLOPs",
-                help="multiply-adds for conv and linear layers; one operation per number read "
-                     "for the others"),
+            "macs": st.column_config.TextColumn(
+                "multiply-adds (MACs)",
+                help="conv and linear layers: one multiply and one add per weight used per "
+                     "output (torch's FlopCounterMode counts each as 2 FLOPs)"),
+            "ops": st.column_config.TextColumn(
+                "other operations",
+                help="pooling, activations, batch norm, dropout: one operation per number read"),
             "field": st.column_config.TextColumn(
                 "receptive field", help="input pixels one output number sees"),
             "size": st.column_config.TextColumn(
@@ -384,8 +389,9 @@ def _table(rows: list[arch.Row], input_shape, failed: tuple[int, Layer] | None) 
         t = arch.totals(rows)
         st.caption(
             f"Total: **{t['params']:,} parameters** ({t['weights']:,} weights + {t['biases']:,} "
-            f"biases) and **{t['flops']:,} FLOPs** per image (multiply-adds for conv and linear "
-            f"layers, one operation per number read for the others)."
+            f"biases), **{t['macs']:,} multiply-adds (MACs)** per image in the conv and linear "
+            f"layers ({2 * t['macs']:,} FLOPs, a multiply and an add each, as torch counts them), "
+            f"and {t['ops']:,} other operations (pooling, activations...: one per number read)."
         )
 
 
@@ -397,7 +403,8 @@ def _details(rows: list[arch.Row]) -> None:
             if r.size_formula:
                 lines.append(f"- output size: {r.size_formula}")
             lines.append(f"- parameters: {r.params_formula}")
-            lines.append(f"- FLOPs: {r.flops_formula}")
+            what = "multiply-adds" if r.kind in ("conv", "linear") else "operations"
+            lines.append(f"- {what}: {r.cost_formula}")
             lines.append(f"- receptive field: {_rf(r.receptive_field)}")
             if r.module:
                 lines.append(f"- PyTorch: `{r.module}`")
