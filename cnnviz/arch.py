@@ -58,6 +58,7 @@ import re
 from dataclasses import dataclass, field
 
 import torch
+import torch.fx
 from torch import nn
 
 from cnnviz.codegen import layer_code
@@ -1046,8 +1047,16 @@ def rows_of(model: nn.Module) -> list[nn.Module]:
 
 
 def _module_summary(model: nn.Module, input_shape: Shape) -> list[Row]:
-    """Rows from running the model once on zeros with forward hooks (real torch shapes)."""
+    """Rows from running the model once on zeros (real torch shapes). An nn.Sequential is a
+    chain: forward hooks on its layers, the receptive field layer after layer. Any other module
+    may branch (a ResNet's shortcut), so it is traced (torch.fx) and the field follows the real
+    graph: each layer grows the field of the tensor it consumed, a merge (add, cat) keeps the
+    larger field. A module fx cannot trace gets hooks and no receptive field."""
     shape = _check_input_shape(input_shape)
+    if not isinstance(model, nn.Sequential):
+        traced = _traced_summary(model, shape)
+        if traced is not None:
+            return traced
     calls: list[tuple[nn.Module, Shape, Shape]] = []
 
     def hook(module, inputs, output):
@@ -1076,10 +1085,127 @@ def _module_summary(model: nn.Module, input_shape: Shape) -> list[Row]:
     rows: list[Row] = []
     seen: set[int] = set()
     w = _Walker(shape)
+    chain = isinstance(model, nn.Sequential)
     for i, (m, in_shape, out_shape) in enumerate(calls):
         first_call = id(m) not in seen
         seen.add(id(m))
-        rows.append(_module_row(i, m, in_shape, out_shape, w, first_call))
+        row = _module_row(i, m, in_shape, out_shape, w, first_call)
+        if not chain:  # the call order of a branched net is not its graph: no field is known
+            row.receptive_field = None
+        rows.append(row)
+    return rows
+
+
+_UNKNOWN = "unknown"  # a spatial op cnnviz cannot follow: no field from here on
+_FLAT = "flat"  # not a feature map any more: every number depends on the whole image
+
+
+def _merge(fields: list) -> object:
+    """The field of a tensor made from several (add, cat, mul...): the larger one."""
+    maps = [f for f in fields if isinstance(f, tuple)]
+    if _UNKNOWN in fields:
+        return _UNKNOWN
+    if not maps:
+        return _FLAT if _FLAT in fields else None
+    if _FLAT in fields:
+        return _FLAT
+    return max(maps, key=lambda f: (f[0] + f[1], f[0]))
+
+
+def _grow(field: tuple, k, s, d) -> tuple:
+    """(r_h, r_w, j_h, j_w) after a window k, stride s, dilation d (pairs)."""
+    rh, rw, jh, jw = field
+    return (rh + d[0] * (k[0] - 1) * jh, rw + d[1] * (k[1] - 1) * jw, jh * s[0], jw * s[1])
+
+
+class _LeafTracer(torch.fx.Tracer):
+    """Every module without children is one node, as the table has one row per leaf."""
+
+    def is_leaf_module(self, m: nn.Module, qualname: str) -> bool:
+        return not list(m.children()) or super().is_leaf_module(m, qualname)
+
+
+def _traced_summary(model: nn.Module, shape: Shape) -> list[Row] | None:
+    """Rows of a module traced with torch.fx, fields along its graph; None if it cannot be
+    traced (data-dependent control flow...)."""
+    try:
+        graph = _LeafTracer().trace(model)
+        gm = torch.fx.GraphModule(model, graph)
+    except Exception:  # noqa: BLE001 - any user module may refuse to be traced
+        return None
+    calls: list[tuple[nn.Module, Shape, Shape, object]] = []
+
+    class Run(torch.fx.Interpreter):
+        def __init__(self, module):
+            super().__init__(module)
+            self.fields: dict = {}
+
+        def run_node(self, n):
+            out = super().run_node(n)
+            t_out = _first_tensor(out)
+            ins = [self.fields.get(a) for a in n.all_input_nodes]
+            if n.op == "placeholder":
+                field = (1, 1, 1, 1) if t_out is not None and t_out.dim() == 4 else None
+            elif t_out is None or n.op == "get_attr" or all(f is None for f in ins):
+                field = None  # sizes, constants, parameters: not made from the image
+            elif t_out.dim() != 4:
+                field = _FLAT if _merge(ins) != _UNKNOWN else _UNKNOWN
+            else:
+                field = self._field(n, t_out, ins)
+            self.fields[n] = field
+            if n.op == "call_module":
+                args, _ = self.fetch_args_kwargs_from_env(n)
+                t_in = _first_tensor(args)
+                if t_in is not None and t_out is not None:
+                    m = self.fetch_attr(n.target)
+                    calls.append((m, tuple(t_in.shape[1:]), tuple(t_out.shape[1:]), field))
+            return out
+
+        def _field(self, n, t_out, ins) -> object:
+            field = _merge(ins)
+            if not isinstance(field, tuple):
+                return field
+            sizes = {tuple(self.env[a].shape[2:]) for a in n.all_input_nodes
+                     if isinstance(self.env.get(a), torch.Tensor) and self.env[a].dim() == 4}  # fmt: skip
+            kind = module_kind(self.fetch_attr(n.target)) if n.op == "call_module" else None
+            if kind == "conv":
+                m = self.fetch_attr(n.target)
+                return _grow(field, _pair(m.kernel_size), _pair(m.stride), _pair(m.dilation))
+            if kind in ("maxpool", "avgpool"):
+                m = self.fetch_attr(n.target)
+                k = _pair(m.kernel_size)
+                s = _pair(m.stride or m.kernel_size)
+                return _grow(field, k, s, _pair(getattr(m, "dilation", 1)))
+            if kind == "gap":
+                (h, w_), = sizes or {(1, 1)}
+                return (field[0] + (h - 1) * field[2], field[1] + (w_ - 1) * field[3], *field[2:])
+            if sizes == {tuple(t_out.shape[2:])}:
+                return field  # elementwise, batch norm, an add or a cat of same-size maps
+            return _UNKNOWN
+
+    modes = [(m, m.training) for m in model.modules()]
+    try:
+        model.eval()
+        param = next(model.parameters(), None)
+        device = param.device if param is not None else "cpu"
+        dtype = param.dtype if param is not None and param.is_floating_point() else torch.float32
+        with torch.no_grad():
+            Run(gm).run(torch.zeros((1, *shape), device=device, dtype=dtype))
+    except Exception as err:  # noqa: BLE001 - a user's module can fail in any way
+        raise ArchError(
+            f"The model does not run on a {_fmt_shape(shape)} input: {str(err).splitlines()[0]}"
+        ) from None
+    finally:
+        for m, training in modes:
+            m.training = training
+    rows: list[Row] = []
+    seen: set[int] = set()
+    for i, (m, in_shape, out_shape, field) in enumerate(calls):
+        first_call = id(m) not in seen
+        seen.add(id(m))
+        row = _module_row(i, m, in_shape, out_shape, _Walker(shape), first_call)
+        row.receptive_field = _field(list(field[:2])) if isinstance(field, tuple) else None
+        rows.append(row)
     return rows
 
 
