@@ -1177,7 +1177,7 @@ def _traced_summary(model: nn.Module, shape: Shape) -> list[Row] | None:
                 s = _pair(m.stride or m.kernel_size)
                 return _grow(field, k, s, _pair(getattr(m, "dilation", 1)))
             if kind == "gap":
-                (h, w_), = sizes or {(1, 1)}
+                ((h, w_),) = sizes or {(1, 1)}
                 return (field[0] + (h - 1) * field[2], field[1] + (w_ - 1) * field[3], *field[2:])
             if sizes == {tuple(t_out.shape[2:])}:
                 return field  # elementwise, batch norm, an add or a cat of same-size maps
@@ -1200,11 +1200,11 @@ def _traced_summary(model: nn.Module, shape: Shape) -> list[Row] | None:
             m.training = training
     rows: list[Row] = []
     seen: set[int] = set()
-    for i, (m, in_shape, out_shape, field) in enumerate(calls):
+    for i, (m, in_shape, out_shape, state) in enumerate(calls):
         first_call = id(m) not in seen
         seen.add(id(m))
         row = _module_row(i, m, in_shape, out_shape, _Walker(shape), first_call)
-        row.receptive_field = _field(list(field[:2])) if isinstance(field, tuple) else None
+        row.receptive_field = _field(list(state[:2])) if isinstance(state, tuple) else None
         rows.append(row)
     return rows
 
