@@ -51,11 +51,15 @@ def _parser() -> argparse.ArgumentParser:
         help="a preset name (see `presets`) or architecture text such as "
         "conv8k3-relu-max2-flat-fc (default: lenet5)",
     )
-    t.add_argument("--epochs", type=int, default=d.epochs)
-    t.add_argument("--lr", type=float, default=d.lr, help=f"learning rate (default: {d.lr:g})")
-    t.add_argument("--optimizer", choices=OPTIMIZERS, default=d.optimizer)
+    preset = "a preset's own (see `presets`), else"
+    t.add_argument("--epochs", type=int, default=None, help=f"default: {preset} {d.epochs}")
+    t.add_argument("--lr", type=float, default=None,
+                   help=f"learning rate (default: {preset} {d.lr:g})")  # fmt: skip
+    t.add_argument("--optimizer", choices=OPTIMIZERS, default=None,
+                   help=f"default: {preset} {d.optimizer}")  # fmt: skip
     t.add_argument("--schedule", choices=SCHEDULES, default=d.schedule)
-    t.add_argument("--batch-size", type=int, default=d.batch_size)
+    t.add_argument("--batch-size", type=int, default=None,
+                   help=f"default: {preset} {d.batch_size}")  # fmt: skip
     t.add_argument("--weight-decay", type=float, default=d.weight_decay, help="L2 penalty")
     t.add_argument("--dropout", type=float, default=None, help="override every dropout's p")
     t.add_argument("--augment", action="store_true", help="the dataset's own augmentation")
@@ -136,22 +140,38 @@ def epoch_line(h: dict, epochs: int) -> str:
     return line + f"  ({h['seconds']:.1f} s)"
 
 
-def cmd_train(args) -> int:
-    from cnnviz import checkpoint
-    from cnnviz.train import Gate, TrainConfig, Trainer
+def train_config(args):
+    """The TrainConfig of `train`'s arguments: optimizer, lr, batch size and epochs not given
+    are the preset's measured defaults (arch.PRESET_TRAINING) when --arch names a preset, else
+    TrainConfig's."""
+    from cnnviz import arch
+    from cnnviz.train import TrainConfig
 
-    config = TrainConfig(
-        optimizer=args.optimizer,
-        lr=args.lr,
+    base = {**TrainConfig().to_dict()}
+    if args.arch in arch.PRESET_TRAINING:
+        base.update(arch.preset_training(args.arch))
+    given = {"optimizer": args.optimizer, "lr": args.lr, "batch_size": args.batch_size,
+             "epochs": args.epochs}  # fmt: skip
+    base.update({k: v for k, v in given.items() if v is not None})
+    return TrainConfig(
+        optimizer=base["optimizer"],
+        lr=base["lr"],
         schedule=args.schedule,
-        batch_size=args.batch_size,
-        epochs=args.epochs,
+        batch_size=base["batch_size"],
+        epochs=base["epochs"],
         weight_decay=args.weight_decay,
         dropout=args.dropout,
         augment=args.augment,
         seed=args.seed,
         n_train=args.n_train,
     ).validate()
+
+
+def cmd_train(args) -> int:
+    from cnnviz import checkpoint
+    from cnnviz.train import Gate, Trainer
+
+    config = train_config(args)
     if args.threads is not None and not 1 <= args.threads <= 256:
         raise CliError(f"--threads must be between 1 and 256, not {args.threads}.")
     dataset = load_data(args.data)

@@ -15,51 +15,42 @@ INTRO = (
 )
 
 
-@tr.safely
-def lesson_overfit() -> None:
-    tr.set_settings(ntrain="50", aug=False, drop="0", wd=0.0, epochs=40, bs=16, opt="Adam",
-                    lr=0.001, sched="constant")  # fmt: skip
-    st.session_state["_autostart"] = True
+def widget_values(settings: dict) -> dict:
+    """A lesson step's TrainConfig settings as the Train page's widget values (URL-bound)."""
+    n = settings.get("n_train")
+    p = settings.get("dropout")
+    return dict(
+        opt=tr.OPTIMIZERS[settings["optimizer"]], lr=settings["lr"], sched=settings["schedule"],
+        bs=settings["batch_size"], epochs=settings["epochs"], wd=settings["weight_decay"],
+        drop="as built" if p is None else f"{p:g}", aug=settings["augment"],
+        seed=settings["seed"], ntrain="all" if n is None else str(n),
+    )  # fmt: skip
 
 
 @tr.safely
-def lesson_regularise() -> None:
-    with_dropout = tr.spec_with_dropout(st.query_params.get("arch"))
-    if with_dropout:
-        st.query_params["arch"] = with_dropout  # the architecture editor follows the URL
-    tr.set_settings(ntrain="50", aug=True, drop="0.5", wd=0.001, epochs=40, bs=16, opt="Adam",
-                    lr=0.001, sched="constant")  # fmt: skip
+def run_lesson_step(key: str) -> None:
+    """Set the step's settings (and its Dropout layer) and start training."""
+    from cnnviz import lessons
+
+    s = lessons.step(key)
+    if s.add_dropout:
+        spec = st.query_params.get("arch")
+        with_dropout = lessons.with_dropout(spec, s.settings.get("dropout") or 0.5)
+        if with_dropout:
+            st.query_params["arch"] = with_dropout  # the architecture editor follows the URL
+    tr.set_settings(**widget_values(s.settings))
     st.session_state["_autostart"] = True
 
 
-@tr.safely
-def lesson_more_data() -> None:
-    tr.set_settings(ntrain="all", aug=True, drop="0.5", wd=0.001, epochs=5, bs=64, opt="Adam",
-                    lr=0.001, sched="constant")  # fmt: skip
-    st.session_state["_autostart"] = True
+def overfit_lesson(dataset) -> None:
+    from cnnviz import lessons
 
-
-LESSON = [
-    ("lesson_overfit", "1. Overfit me", ":material/trending_up:", lesson_overfit,
-     "Train on 50 images only (5 per class), no augmentation, no dropout, no L2, 40 epochs. "
-     "Watch the accuracy curves: **train** climbs to 100%, **validation** stays far below. "
-     "The net learns those 50 images by heart instead of what digits look like: overfitting."),
-    ("lesson_reg", "2. Dropout + L2 + augmentation", ":material/compress:", lesson_regularise,
-     "The same 50 images, but dropout 0.5 (a Dropout layer is added before the last Linear if "
-     "the net has none), weight decay 0.001 and random shifts. Memorising gets harder: train "
-     "accuracy climbs slower and the two curves stay closer."),
-    ("lesson_data", "3. More data", ":material/dataset:", lesson_more_data,
-     "All the training images, still regularised, 5 epochs: the best cure. Both curves end "
-     "higher and close together."),
-]  # fmt: skip
-
-
-def overfit_lesson() -> None:
     with st.expander("Lesson: overfit me, then fix it", icon=":material/school:"):
         st.caption("Each button sets the settings above and starts training.")
-        for key, label, icon, callback, words in LESSON:
-            st.button(label, key=key, on_click=callback, icon=icon, width="stretch")
-            st.caption(words)
+        for s in lessons.OVERFIT:
+            st.button(s.label, key=s.key, on_click=run_lesson_step, args=(s.key,), icon=s.icon,
+                      width="stretch")  # fmt: skip
+            st.caption(f"{s.text} {lessons.measured_text(s, dataset.name)}".strip())
 
 
 def probe_picker(dataset) -> np.ndarray | None:
@@ -130,7 +121,7 @@ def page() -> None:
         with left:
             settings = tr.settings_form(dataset)
             config = tr.make_config(settings, dataset)
-            overfit_lesson()
+            overfit_lesson(dataset)
             probe = probe_picker(dataset)
         tr.follow_probe(ts, probe)
         if st.session_state.pop("_autostart", False) and not problem:

@@ -532,3 +532,33 @@ def test_macs_are_half_of_torchs_flop_count(name):
     t = arch.totals(rows)
     assert counter.get_total_flops() == 2 * t["macs"] == sum(r.flops for r in rows)
     assert t["ops"] > 0  # the pools and activations are counted, in a column of their own
+
+
+def test_keras_net_on_shapes10_has_the_tutorials_cifar10_numbers():
+    """The TensorFlow CNN tutorial on CIFAR-10 (32×32×3, 10 classes): 122,570 parameters."""
+    from cnnviz.data import BUILTINS
+
+    assert "shapes10" in BUILTINS  # a built-in set of that shape, made here
+    rows = arch.summarize(arch.PRESETS["keras"], (3, 32, 32), 10)
+    assert [r.params for r in rows if r.params] == [896, 18496, 36928, 65600, 650]
+    assert sum(r.params for r in rows) == 122570
+    assert "122,570" in arch.PRESET_INFO["keras"][1]
+    # Keras' model.summary() writes height × width × channels
+    text = arch.format_rows(rows, (3, 32, 32), order="HWC")
+    assert "32 × 32 × 3" in text and "30 × 30 × 32" in text and "4 × 4 × 64" in text
+    assert "1024" in text  # a flat vector is the same in both orders
+    assert arch.shape_text((64, 4, 4)) == "64 × 4 × 4"
+    assert arch.shape_text((64, 4, 4), "HWC") == "4 × 4 × 64"
+    with pytest.raises(ValueError, match="order"):
+        arch.shape_text((1, 2, 3), "WHC")
+
+
+def test_every_preset_has_training_defaults_and_says_what_they_reach():
+    for name in arch.PRESETS:
+        t = arch.PRESET_TRAINING[name]
+        from cnnviz.data import BUILTINS
+
+        assert t["data"] in BUILTINS
+        assert set(arch.preset_training(name)) == {"optimizer", "lr", "batch_size", "epochs"}
+        words = arch.preset_training_text(name)
+        assert f"{t['val_acc'] * 100:.0f} % validation accuracy on {t['data']}" in words

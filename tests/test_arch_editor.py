@@ -211,3 +211,38 @@ def test_two_outputs_net_ending_with_a_map_gets_the_tail_added():
     next(b for b in at.button if b.label.startswith("Apply: add -flat-fc")).click()
     again(at)
     assert result(at) == "conv4k3-relu-flat-fc" and not at.error
+
+
+def test_keras_order_toggle_writes_height_width_channels():
+    at = run(shape=(3, 32, 32), arch="keras")
+    table = at.dataframe[0].value
+    assert list(table["output"])[:2] == ["3 × 32 × 32", "32 × 30 × 30"]
+    at.toggle(key="arch_hwc").set_value(True)
+    again(at)
+    table = at.dataframe[0].value
+    assert list(table["output"])[:2] == ["32 × 32 × 3", "30 × 30 × 32"]
+    assert "1024" in list(table["output"])
+    # a link keeps the order
+    at = run(shape=(3, 32, 32), arch="keras", arch_hwc="true")
+    assert list(at.dataframe[0].value["output"])[:2] == ["32 × 32 × 3", "30 × 30 × 32"]
+
+
+def test_table_labels_multiply_adds_and_keeps_other_operations_apart():
+    at = run()
+    table = at.dataframe[0].value
+    assert table["macs"][1] == f"{8 * 26 * 26 * 9:,}" and table["ops"][1] == ""
+    assert table["macs"][2] == "" and table["ops"][2] == f"{8 * 26 * 26:,}"  # the ReLU
+    words = " ".join(c.value for c in at.caption)
+    assert "multiply-adds (MACs)" in words and "FLOPs per image" not in words
+
+
+def test_picking_a_preset_sets_its_training_defaults():
+    at = run()
+    for k in ("opt", "lr", "bs", "epochs"):  # the Train page's widgets, as the page has them
+        at.session_state[k] = None
+    at.selectbox(key="arch_preset").set_value("lenet5")
+    again(at)
+    t = arch.PRESET_TRAINING["lenet5"]
+    assert at.session_state["lr"] == t["lr"] and at.session_state["epochs"] == t["epochs"]
+    assert at.session_state["bs"] == t["batch_size"] and at.session_state["opt"] == "Adam"
+    assert "pass 97 % validation accuracy on digits" in " ".join(c.value for c in at.caption)

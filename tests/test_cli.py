@@ -121,3 +121,19 @@ def test_runs_and_presets(tmp_path, capsys, monkeypatch):
     out = capsys.readouterr().out
     for name in [*data.BUILTINS, *arch.PRESETS]:
         assert name in out
+
+
+def test_a_preset_trains_with_its_measured_defaults_unless_told_otherwise():
+    from cnnviz import arch
+    from cnnviz.__main__ import _parser as parser
+    from cnnviz.__main__ import train_config
+
+    config = train_config(parser().parse_args(["train", "--arch", "lenet5"]))
+    t = arch.PRESET_TRAINING["lenet5"]
+    assert (config.optimizer, config.lr, config.batch_size, config.epochs) == (
+        t["optimizer"], t["lr"], t["batch_size"], t["epochs"],
+    )  # fmt: skip
+    config = train_config(parser().parse_args(["train", "--arch", "lenet5", "--lr", "0.01"]))
+    assert config.lr == 0.01 and config.epochs == t["epochs"]
+    config = train_config(parser().parse_args(["train", "--arch", "conv2k3-flat-fc"]))
+    assert config.lr == 0.001 and config.epochs == 3  # not a preset: TrainConfig's own

@@ -340,3 +340,14 @@ def test_elastic_field_matrix_is_torchs_bicubic():
     m = _bicubic_matrix(4, 28)
     got = torch.einsum("ik,nckl,jl->ncij", m, f, m)
     torch.testing.assert_close(got, want, rtol=0, atol=1e-5)
+
+
+def test_shapes10_is_a_ten_class_colour_set_at_cifar10s_size():
+    ds = made("shapes10")
+    assert ds.input_shape == (3, 32, 32) and ds.n_classes == 10 and ds.augment == "shift_flip"
+    assert ds.classes[:5] == made("shapes").classes
+    assert ds.classes[5:] == ("diamond", "ring", "crescent", "hexagon", "arrow")
+    counts = ds.counts()
+    assert set(counts["train"]) == {500} and set(counts["val"]) == {100}
+    assert np.abs(ds.x_train[:, 0] - ds.x_train[:, 1]).mean() > 0.05  # colour, not gray
+    assert ds.x_test.shape == (1000, 3, 32, 32)

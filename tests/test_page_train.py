@@ -276,13 +276,20 @@ def test_step_from_scratch_trains_exactly_one_batch(run):
 
 
 def test_overfit_lesson_sets_a_tiny_set_and_trains(run):
+    from cnnviz import lessons
+
     at = run()
+    one, two = lessons.OVERFIT[0].settings, lessons.OVERFIT[1].settings
+    # each step's caption quotes the numbers measured on the data in use
+    assert lessons.measured_text(lessons.OVERFIT[0], "digits") in texts(at)
     click(at, "lesson_overfit")
     t = trainer(at)
     assert t is not None, "the lesson starts training at once"
     c = t.config
-    assert (c.n_train, c.augment, c.dropout, c.weight_decay) == (50, False, 0.0, 0.0)
-    assert at.query_params["ntrain"] == "50"
+    assert (c.n_train, c.augment, c.dropout, c.weight_decay, c.lr, c.epochs) == (
+        one["n_train"], False, 0.0, 0.0, one["lr"], one["epochs"],
+    )  # fmt: skip
+    assert at.query_params["ntrain"] == str(one["n_train"])
     wait_done(at)
     h = t.history()[-1]
     assert h["train_acc"] > h["val_acc"]  # the curves part
@@ -291,7 +298,9 @@ def test_overfit_lesson_sets_a_tiny_set_and_trains(run):
     click(at, "lesson_reg")
     t = trainer(at)
     c = t.config
-    assert (c.n_train, c.augment, c.dropout, c.weight_decay) == (50, True, 0.5, 0.001)
+    assert (c.n_train, c.augment, c.dropout, c.weight_decay, c.epochs) == (
+        two["n_train"], True, two["dropout"], two["weight_decay"], two["epochs"],
+    )  # fmt: skip
     kinds = [layer.kind for layer in arch.parse(t.spec)]
     assert kinds[-2:] == ["dropout", "linear"]  # the minimal net had no Dropout layer: added
     assert at.query_params["arch"] == t.spec

@@ -17,6 +17,7 @@ BUILTINS: dict[str, str] = {
     "digits": "1,797 real handwritten digits from scikit-learn (8×8 scans, shown at 16×16; training scans also jittered ×4), 10 classes",
     "digits28": "13,000 generated 28×28 handwritten-style digits (slant, pen width, elastic bends, noise), 10 classes",
     "shapes": "6,500 colour 32×32 pictures: circle, square, triangle, star, cross on textured backgrounds",
+    "shapes10": "7,000 colour 32×32 pictures of 10 shapes (the five of shapes, diamond, ring, crescent, hexagon, arrow) on textured backgrounds: CIFAR-10's size and class count",
     "orientations": "3,200 gray 16×16 edges and stripes in four directions: first-layer filters become edge detectors",
 }
 
@@ -182,4 +183,22 @@ def shapes() -> Dataset:
     )
 
 
-_MAKERS = {"digits": digits, "digits28": digits28, "shapes": shapes, "orientations": orientations}
+def shapes10() -> Dataset:
+    """Ten colour shapes, 32x32 like CIFAR-10: 5,000 training, 1,000 validation, 1,000 test;
+    mirror images allowed (a mirrored crescent or arrow is still one)."""
+    return _generated(
+        "shapes10",
+        lambda n, seed: colorshapes.generate(n, seed + 10, n_classes=10),
+        colorshapes.CLASSES10,
+        (5000, 1000, 1000),
+        "shift_flip",
+    )
+
+
+_MAKERS = {
+    "digits": digits,
+    "digits28": digits28,
+    "shapes": shapes,
+    "shapes10": shapes10,
+    "orientations": orientations,
+}

@@ -18,13 +18,17 @@ from cnnviz.data.core import cut_tiles
 
 SIZE = 32
 CLASSES = ("circle", "square", "triangle", "star", "cross")
+# the 10-class set (`shapes10`): the same five, then five more; ring and crescent are drawn as a
+# disc with a hole or a bite, the others as polygons
+CLASSES10 = (*CLASSES, "diamond", "ring", "crescent", "hexagon", "arrow")
 _SS = 4  # supersampling for smooth shape edges
 _MARGIN = 4
 _TILE = SIZE + 2 * _MARGIN
 
 
 def _outline(kind: int, cx: float, cy: float, r: float, turn: float) -> list[float] | None:
-    """Polygon points (flat x, y list) of a shape of circumradius r, or None for a circle."""
+    """Polygon points (flat x, y list) of shape `kind` (an index into CLASSES10) of
+    circumradius about r, or None for a circle."""
     if kind == 0:
         return None
     if kind == 1:
@@ -36,7 +40,18 @@ def _outline(kind: int, cx: float, cy: float, r: float, turn: float) -> list[flo
     elif kind == 3:
         corners = [turn - math.pi / 2 + k * math.pi / 5 for k in range(10)]
         radii = [r * 1.1 if k % 2 == 0 else r * 0.45 for k in range(10)]
-    else:  # a plus sign: 12 corners with arms a third of the width
+    elif kind == 5:  # diamond: a rhombus taller than wide
+        corners = [turn - math.pi / 2 + k * math.pi / 2 for k in range(4)]
+        radii = [r * 1.15, r * 0.6, r * 1.15, r * 0.6]
+    elif kind == 8:  # hexagon
+        corners = [turn + k * math.pi / 3 for k in range(6)]
+        radii = [r] * 6
+    elif kind == 9:  # an arrow pointing up: a triangular head on a shaft
+        base = [(0, -r), (0.8 * r, -0.1 * r), (0.3 * r, -0.1 * r), (0.3 * r, r),
+                (-0.3 * r, r), (-0.3 * r, -0.1 * r), (-0.8 * r, -0.1 * r)]  # fmt: skip
+        c, s = math.cos(turn), math.sin(turn)
+        return [v for x, y in base for v in (cx + c * x - s * y, cy + s * x + c * y)]
+    elif kind == 4:  # a plus sign: 12 corners with arms a third of the width
         a = r * 0.95
         b = a / 3
         base = [(b, a), (b, b), (a, b), (a, -b), (b, -b), (b, -a)]
@@ -67,7 +82,15 @@ def _masks(rng: np.random.Generator, y: np.ndarray) -> np.ndarray:
             i = start + k
             ox, oy = (k % cols) * t + _MARGIN * _SS, (k // cols) * t + _MARGIN * _SS
             x, yy, rr = ox + cx[i] * _SS, oy + cy[i] * _SS, r[i] * _SS
-            poly = _outline(int(y[i]), x, yy, rr, turn[i])
+            kind = int(y[i])
+            if kind in (6, 7):  # ring: a disc with a hole; crescent: a disc with a bite
+                draw.ellipse((x - rr, yy - rr, x + rr, yy + rr), fill=255)
+                h = rr * (0.55 if kind == 6 else 0.85)
+                dx = 0.0 if kind == 6 else rr * 0.55 * math.cos(turn[i])
+                dy = 0.0 if kind == 6 else rr * 0.55 * math.sin(turn[i])
+                draw.ellipse((x + dx - h, yy + dy - h, x + dx + h, yy + dy + h), fill=0)
+                continue
+            poly = _outline(kind, x, yy, rr, turn[i])
             if poly is None:
                 rx, ry = rr, rr * squash[i]
                 draw.ellipse((x - rx, yy - ry, x + rx, yy + ry), fill=255)
@@ -132,10 +155,11 @@ def _backgrounds(rng: np.random.Generator, n: int, hue: np.ndarray) -> np.ndarra
     return a + (b - a) * mix
 
 
-def generate(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """`n` pictures, classes in turn then shuffled: ((n, 3, 32, 32) float32 in [0, 1], labels)."""
+def generate(n: int, seed: int, n_classes: int = len(CLASSES)) -> tuple[np.ndarray, np.ndarray]:
+    """`n` pictures, classes in turn then shuffled: ((n, 3, 32, 32) float32 in [0, 1], labels).
+    n_classes 5 draws CLASSES, 10 draws CLASSES10 (the first five are the same shapes)."""
     rng = np.random.default_rng(np.random.SeedSequence(seed))
-    y = rng.permutation(np.arange(n) % len(CLASSES))
+    y = rng.permutation(np.arange(n) % n_classes)
     mask = _masks(rng, y)[:, None]
     hue = rng.random(n)
     bg = _backgrounds(rng, n, hue)

@@ -127,6 +127,19 @@ def _on_preset() -> None:
         _set_layers(arch.parse(spec), note)
 
 
+def _on_preset_picked() -> None:
+    """A preset picked from the box: its layers, and the training settings it was measured
+    with (arch.PRESET_TRAINING) on the Train step; the URL follows both."""
+    _on_preset()
+    name = st.session_state.get("arch_preset")
+    if name in arch.PRESET_TRAINING:
+        t = arch.preset_training(name)
+        labels = {"sgd": "SGD", "momentum": "Momentum", "adam": "Adam"}  # the Train page's
+        st.session_state.update(
+            opt=labels[t["optimizer"]], lr=t["lr"], bs=t["batch_size"], epochs=t["epochs"]
+        )
+
+
 def _on_text() -> None:
     text = st.session_state.get("arch_text") or ""
     notes: list[str] = []
@@ -332,7 +345,7 @@ def _add_controls(layers: list[Layer]) -> None:
 
 
 def _shape(shape: tuple) -> str:
-    return " × ".join(str(s) for s in shape)
+    return arch.shape_text(shape, "HWC" if st.session_state.get("arch_hwc") else "CHW")
 
 
 def _rf(value) -> str:
@@ -368,7 +381,11 @@ def _table(rows: list[arch.Row], input_shape, failed: tuple[int, Layer] | None) 
                       "arithmetic"),
         column_config={
             "layer": st.column_config.TextColumn("layer", help="position and spec token"),
-            "output": st.column_config.TextColumn("output shape", help="channels × height × width"),
+            "output": st.column_config.TextColumn(
+                "output shape",
+                help="height × width × channels (Keras' order)"
+                if st.session_state.get("arch_hwc")
+                else "channels × height × width (PyTorch's order)"),
             "parameters": st.column_config.TextColumn("parameters", help="weights + biases"),
             "arithmetic": st.column_config.TextColumn("parameters: arithmetic", width="medium"),
             "macs": st.column_config.TextColumn(
@@ -440,12 +457,14 @@ def edit_architecture(input_shape, n_classes: int) -> str:
         state["arch_preset"] = _matching_preset(text)
 
     st.selectbox(
-        "Start from a preset", [CUSTOM, *arch.PRESETS], key="arch_preset", on_change=_on_preset,
+        "Start from a preset", [CUSTOM, *arch.PRESETS], key="arch_preset",
+        on_change=_on_preset_picked,
         format_func=lambda k: "your own (edited)" if k == CUSTOM else arch.PRESET_INFO[k][0],
         help="a classic net; then change it below",
     )  # fmt: skip
     if state.get("arch_preset") in arch.PRESETS:
-        st.caption(arch.PRESET_INFO[state["arch_preset"]][1])
+        name = state["arch_preset"]
+        st.caption(f"{arch.PRESET_INFO[name][1]} {arch.preset_training_text(name)}")
     st.text_input(
         "The net as text (also in the page's link)", key="arch_text", on_change=_on_text,
         help="layers joined by '-': conv8k3p1 (8 filters 3×3, padding 1), relu, max2, avg2, bn, "
@@ -480,7 +499,13 @@ def edit_architecture(input_shape, n_classes: int) -> str:
         _layer_rows(layers, rows, failed[0] if failed else None)
         _add_controls(layers)
 
-    st.markdown(f"**What each layer makes of a {_shape(shape)} input**")
+    head, switch = st.columns([3, 2], vertical_alignment="bottom")
+    switch.toggle(
+        "H × W × C (Keras order)", key="arch_hwc", bind="query-params",
+        help="Write shapes as Keras and TensorFlow do, height × width × channels, instead of "
+             "PyTorch's channels × height × width. The numbers do not change.",
+    )  # fmt: skip
+    head.markdown(f"**What each layer makes of a {_shape(shape)} input**")
     _table(rows, shape, failed)
     if error is not None:
         _show_error(error, "This net cannot work" if failed else "This net cannot be trained here")

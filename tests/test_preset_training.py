@@ -1,0 +1,51 @@
+"""Each architecture preset trained with its own default settings on its own data (seed 0)
+reaches the validation accuracy its text states; the Train page's static defaults are the
+default preset's."""
+
+import functools
+
+import pytest
+import torch
+
+from cnnviz import arch, data
+from cnnviz.train import Gate, TrainConfig, Trainer
+
+torch.set_num_threads(1)
+made = functools.cache(data.builtin)
+
+
+@pytest.mark.parametrize("name", list(arch.PRESETS))
+def test_preset_defaults_reach_the_stated_accuracy(name):
+    t = arch.PRESET_TRAINING[name]
+    ds = made(t["data"])
+    spec, note = arch.preset_for(name, ds.input_shape, ds.n_classes)
+    assert note is None  # the preset fits its own data as it is
+    trainer = Trainer(ds, spec, TrainConfig(seed=0, **arch.preset_training(name)), gate=Gate(1))
+    trainer.start()
+    assert trainer.join(300) and trainer.status == "finished", trainer.error
+    history = trainer.history()
+    assert len(history) == t["epochs"]
+    assert history[-1]["val_acc"] >= t["val_acc"], [h["val_acc"] for h in history]
+
+
+def test_the_train_pages_defaults_are_the_default_presets():
+    from cnnviz.ui import training as tr
+
+    t = arch.preset_training(arch.DEFAULT_PRESET)
+    d = tr.DEFAULTS
+    assert (tr.OPT_KEY[d["opt"]], d["lr"], d["bs"], d["epochs"]) == (
+        t["optimizer"], t["lr"], t["batch_size"], t["epochs"],
+    )  # fmt: skip
+    assert t["lr"] in tr.LRS and t["batch_size"] in tr.BATCHES
+
+
+def test_the_curve_marks_where_validation_passes_97_percent():
+    from cnnviz.ui import training as tr
+
+    history = [{"epoch": 1, "val_acc": 0.9}, {"epoch": 2, "val_acc": 0.971},
+               {"epoch": 3, "val_acc": 0.96}]  # fmt: skip
+    assert tr.passed_at(history) == 2 and tr.passed_at(history[:1]) is None
+    spec = tr.curve_spec("accuracy", 3, passed=2)
+    rules = [layer for layer in spec["layer"] if layer["mark"]["type"] == "rule"]
+    assert rules and rules[0]["encoding"]["x"]["datum"] == 2
+    assert not [x for x in tr.curve_spec("accuracy", 3)["layer"] if x["mark"]["type"] == "rule"]
