@@ -246,3 +246,9 @@ def test_picking_a_preset_sets_its_training_defaults():
     assert at.session_state["lr"] == t["lr"] and at.session_state["epochs"] == t["epochs"]
     assert at.session_state["bs"] == t["batch_size"] and at.session_state["opt"] == "Adam"
     assert "pass 97 % validation accuracy on digits" in " ".join(c.value for c in at.caption)
+    # a setting the user chose is kept; the others follow the next preset
+    at.session_state["epochs"] = 40
+    at.selectbox(key="arch_preset").set_value("tinyvgg")
+    again(at)
+    t = arch.PRESET_TRAINING["tinyvgg"]
+    assert at.session_state["epochs"] == 40 and at.session_state["lr"] == t["lr"]

@@ -127,17 +127,29 @@ def _on_preset() -> None:
         _set_layers(arch.parse(spec), note)
 
 
+APPLIED = "arch_applied_training"  # the training settings the last picked preset set
+
+
 def _on_preset_picked() -> None:
     """A preset picked from the box: its layers, and the training settings it was measured
-    with (arch.PRESET_TRAINING) on the Train step; the URL follows both."""
+    with (arch.PRESET_TRAINING) on the Train step, except those the user has set to something
+    else (a value that is neither the page's default nor the last preset's is kept); the URL
+    follows."""
+    from cnnviz.ui.training import DEFAULTS, OPTIMIZERS
+
     _on_preset()
-    name = st.session_state.get("arch_preset")
-    if name in arch.PRESET_TRAINING:
-        t = arch.preset_training(name)
-        labels = {"sgd": "SGD", "momentum": "Momentum", "adam": "Adam"}  # the Train page's
-        st.session_state.update(
-            opt=labels[t["optimizer"]], lr=t["lr"], bs=t["batch_size"], epochs=t["epochs"]
-        )
+    state = st.session_state
+    name = state.get("arch_preset")
+    if name not in arch.PRESET_TRAINING:
+        return
+    t = arch.preset_training(name)
+    new = {"opt": OPTIMIZERS[t["optimizer"]], "lr": t["lr"], "bs": t["batch_size"],
+           "epochs": t["epochs"]}  # fmt: skip
+    before = state.get(APPLIED, {})
+    for key, value in new.items():
+        if state.get(key) in (None, DEFAULTS[key], before.get(key)):
+            state[key] = value
+    state[APPLIED] = new
 
 
 def _on_text() -> None:
