@@ -39,11 +39,11 @@ run: $(VENV)/.runtime
 
 test: $(VENV)/.dev
 	@bash scripts/debian-packages.sh $(TEST_DEBIAN)
-	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS) || { rc=$$?; [ -z "$(PYTEST_RC_FILE)" ] || echo $$rc > "$(PYTEST_RC_FILE)"; exit $$rc; }
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist worksteal $(PYTEST_ARGS) || { rc=$$?; [ -z "$(PYTEST_RC_FILE)" ] || echo $$rc > "$(PYTEST_RC_FILE)"; exit $$rc; }
 
 test-deep: $(VENV)/.dev
 	@bash scripts/debian-packages.sh $(TEST_DEBIAN)
-	HYPOTHESIS_PROFILE=deep $(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
+	HYPOTHESIS_PROFILE=deep $(PY) -m pytest -n $(TEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
 
 lint: $(VENV)/.dev
 	$(VENV)/bin/ruff check .
