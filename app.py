@@ -5,6 +5,7 @@ from pathlib import Path
 import streamlit as st
 
 from cnnviz.ui.nav import PAGES
+from cnnviz.ui.present import presentation_toggle
 
 ASSETS = Path(__file__).parent / "assets"
 
@@ -17,4 +18,5 @@ pages = [
 ]
 with st.sidebar:
     st.caption("cnnviz: every number is computed here, on this server. Nothing is downloaded.")
+presentation_toggle()  # ?present=1: big type, no sidebar, result first (cnnviz/ui/present.py)
 st.navigation(pages).run()

@@ -152,6 +152,25 @@ def _kernel_cells(weights: np.ndarray, dilation) -> tuple[np.ndarray, np.ndarray
     return labels.astype(str), kinds.astype(str)
 
 
+def pair_figure(weights: np.ndarray, dilation, values: np.ndarray, title: str,
+                max_width: int = 400) -> go.Figure:  # fmt: skip
+    """The kernel slice and its products (or stamp) as one figure, side by side with an empty
+    column between: one figure fits a narrow column where two nested columns would not."""
+    kl, kk = _kernel_cells(weights, dilation)
+    vl, vk = _labels(values), _same(values, "window")
+    rows = max(kl.shape[0], vl.shape[0])
+
+    def pad(a: np.ndarray, fill: str) -> np.ndarray:
+        out = np.full((rows, a.shape[1]), fill, dtype=object)
+        out[: a.shape[0]] = a
+        return out.astype(str)
+
+    gap_l, gap_k = np.full((rows, 1), "", dtype=object), np.full((rows, 1), "gap", dtype=object)
+    labels = np.hstack([pad(kl, ""), gap_l, pad(vl, "")]).astype(str)
+    kinds = np.hstack([pad(kk, "gap"), gap_k, pad(vk, "gap")]).astype(str)
+    return cells_figure(labels, kinds, title, (), max_width)
+
+
 def values_figure(values: np.ndarray, title: str, kind: str = "weight",
                   max_width: int = 400) -> go.Figure:  # fmt: skip
     """A small grid of numbers (products, a stamp) in one colour."""

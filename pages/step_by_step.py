@@ -13,6 +13,7 @@ from cnnviz.kernels import KernelError, format_kernel, parse_kernel
 from cnnviz.shapes import Fix, SettingError
 from cnnviz.steps import fmt
 from cnnviz.ui.common import run_safely, show_setting_error, show_source
+from cnnviz.ui.present import presentation_mode, settings_box
 from cnnviz.ui.stepper import grid_table, player
 from cnnviz.walk_figures import (
     canvas_figure,
@@ -20,6 +21,7 @@ from cnnviz.walk_figures import (
     input_figure,
     kernel_figure,
     output_figure,
+    pair_figure,
     scatter_input_figure,
     values_figure,
     walk_gif,
@@ -48,6 +50,7 @@ DEFAULT_INPUT = (
 )
 DEFAULT_KERNEL = ("1 0 1; 0 1 0; 1 0 1", "0 1 0; 1 0 1; 0 1 0", "1 1 1; 0 0 0; -1 -1 -1")
 PAGE_WIDTH = 1000  # pixels the page's main area gives the figures, roughly
+PRESENT_WIDTH = 1200  # the same without the sidebar (presentation mode)
 # URL names of the number widgets (checked on load: a bad value gets a note)
 NUMBER_KEYS = ("ch", "b", "s", "p", "d", "pool_k", "pool_s", "opad")
 
@@ -111,7 +114,10 @@ def controls(notes: list[str]) -> dict:
     )  # fmt: skip
     mode = s["mode"]
     uses_kernel = mode in ("conv", "conv_transpose")
-    with st.expander("Grids and settings", expanded=True, icon=":material/tune:"):
+    # presentation mode: the page already wraps all settings in one expander (none nested)
+    box = st.container() if presentation_mode() else (
+        st.expander("Grids and settings", expanded=True, icon=":material/tune:"))  # fmt: skip
+    with box:
         row = iter(st.columns(7))
         with next(row):
             s["channels"] = st.number_input("Input channels", 1, MAX_CHANNELS, 1, key="ch",
@@ -337,8 +343,13 @@ def big(text: str, key: str | None = None, size: float = 1.45) -> None:
                  unsafe_allow_html=True)  # fmt: skip
 
 
-def chart(fig, key: str) -> None:
-    st.plotly_chart(fig, width="content", config={"displayModeBar": False}, key=key)
+def chart(fig, key: str, fit: bool = False) -> None:
+    """A grid figure at its own size, or (`fit`, and always when presenting) as wide as its
+    column: a narrow column (150 % zoom, a small screen) must never cut a grid's numbers."""
+    width = "stretch" if fit or presentation_mode() else "content"
+    if width == "stretch":
+        fig.update_layout(width=None, autosize=True)  # a fixed width would win over the column's
+    st.plotly_chart(fig, width=width, config={"displayModeBar": False}, key=key)
 
 
 def draw_window_step(walk, k: int, s: dict, label: str) -> None:
@@ -347,8 +358,10 @@ def draw_window_step(walk, k: int, s: dict, label: str) -> None:
     step = walk.step(k)
     c = walk.grid.shape[0]
     pool = walk.mode in ("max_pool", "avg_pool")
-    width = PAGE_WIDTH // (c + 1)
-    cols = st.columns(c + 1, gap="medium")
+    # presenting one channel: input | kernel, products and sum | output, all on one screen
+    three = presentation_mode() and c == 1
+    width = (PRESENT_WIDTH if three else PAGE_WIDTH) // (3 if three else c + 1)
+    cols = st.columns(3 if three else c + 1, gap="medium")
     lines = steps.pool_equation(step, walk.mode[:3]) if pool else steps.conv_equation(step)
     is_t = walk.mode == "conv_transpose_as_conv"
     for part, col in zip(step.parts, cols):
@@ -357,16 +370,21 @@ def draw_window_step(walk, k: int, s: dict, label: str) -> None:
             if is_t:
                 title = "Zero-inserted input" + (f", channel {part.channel + 1}" if c > 1 else "")
             chart(input_figure(walk, step, part.channel, width, title), f"in_{part.channel}")
-            if part.weights is not None:
+        with cols[1] if three else col:
+            if part.weights is not None and three:
+                kname = "Kernel, flipped" if is_t else "Kernel"
+                chart(pair_figure(part.weights, walk.dilation, part.products,
+                                  f"{kname}  |  Products", width), f"kp_{part.channel}")  # fmt: skip
+            elif part.weights is not None:
                 kname = "Kernel, flipped" if is_t else "Kernel"
                 kname += f" slice {part.channel + 1}" if c > 1 else ""
                 a, b = st.columns(2)
                 with a:
                     chart(kernel_figure(part.weights, walk.dilation, kname, width // 2 - 20),
-                          f"k_{part.channel}")  # fmt: skip
+                          f"k_{part.channel}", fit=True)  # fmt: skip
                 with b:
                     chart(values_figure(part.products, "Products", "window", width // 2 - 20),
-                          f"prod_{part.channel}")  # fmt: skip
+                          f"prod_{part.channel}", fit=True)  # fmt: skip
             big(lines[part.channel].replace("×", " × "), size=1.45 if c == 1 else 1.15)
     with cols[-1]:
         out = walk.output_until(k)
@@ -419,10 +437,10 @@ def draw_stamp_step(walk: steps.ScatterWalk, k: int, label: str) -> None:
             with a:
                 kname = "Kernel" + (f" slice {ch + 1}" if c > 1 else "")
                 chart(kernel_figure(walk.weight[ch], walk.dilation, kname, width // 2 - 20),
-                      f"sk_{ch}")  # fmt: skip
+                      f"sk_{ch}", fit=True)  # fmt: skip
             with b:
                 chart(values_figure(step.stamps[ch], "Stamp", "window", width // 2 - 20),
-                      f"st_{ch}")  # fmt: skip
+                      f"st_{ch}", fit=True)  # fmt: skip
             big(lines[ch].replace("×", " × "), size=1.45 if c == 1 else 1.15)
     wide = PAGE_WIDTH // 2 if c > 1 else width
     with canvas_col:
@@ -462,25 +480,47 @@ def export(walk, k: int, label: str) -> None:
 
 def page() -> None:
     st.title("Step by step")
-    st.write(
-        "The window starts at the top-left corner, multiplies, adds, writes one number, and "
-        "moves on. Every number below is the one the engine (and PyTorch) computes."
-    )
+    present = presentation_mode()
+    if not present:
+        st.write(
+            "The window starts at the top-left corner, multiplies, adds, writes one number, "
+            "and moves on. Every number below is the one the engine (and PyTorch) computes."
+        )
     raw = {k: st.query_params.get(k) for k in NUMBER_KEYS}
     notes: list[str] = []
     choice_notes(notes)
-    s = controls(notes)
+    with settings_box("Grids and settings", sidebar=False):
+        s = controls(notes)
     url_notes(raw, notes)
     for note in notes:
         st.warning(note, icon=":material/info:")
+    # presenting: the grids and their arithmetic first, the explanations under them
+    first, second = st.container(), st.container()
+    walk_box, words = (first, second) if present else (second, first)
     mode = s["mode"]
     try:
         walk = make_walk(s)
-        size_sentence(s)
+        with words:
+            size_sentence(s)
     except SettingError as err:
         show_setting_error(usable(err, mode), apply=apply_fix)
         return
-    channel_sentence(s)
+    with words:
+        channel_sentence(s)
+    with walk_box:
+        walk_section(walk, s)
+    if mode == "conv":
+        show_source(steps.conv_walk, cnnviz.trace)
+    elif mode == "conv_transpose":
+        show_source(steps.transpose_walk, steps.zero_inserted, cnnviz.conv_transpose2d)
+    else:
+        show_source(steps.pool_walk,
+                    cnnviz.max_pool2d if mode == "max_pool" else cnnviz.avg_pool2d)  # fmt: skip
+
+
+def walk_section(walk, s: dict) -> None:
+    """The player and the grids of the current step."""
+    mode = s["mode"]
     if mode != "max_pool" and not np.isfinite(walk.output).all():
         st.warning(
             "Some results are too large for 32-bit floats (beyond about 3.4e38) and show as ∞, "
@@ -504,13 +544,6 @@ def page() -> None:
             player(walk.n_steps, lambda k: draw_stamp_step(walk, k, label))
     else:
         player(walk.n_steps, lambda k: draw_window_step(walk, k, s, label))
-    if mode == "conv":
-        show_source(steps.conv_walk, cnnviz.trace)
-    elif mode == "conv_transpose":
-        show_source(steps.transpose_walk, steps.zero_inserted, cnnviz.conv_transpose2d)
-    else:
-        show_source(steps.pool_walk,
-                    cnnviz.max_pool2d if mode == "max_pool" else cnnviz.avg_pool2d)  # fmt: skip
 
 
 run_safely(page)

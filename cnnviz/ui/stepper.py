@@ -17,6 +17,8 @@ from collections.abc import Callable
 import numpy as np
 import streamlit as st
 
+from cnnviz.ui.present import presentation_mode
+
 SPEEDS = (0.25, 0.5, 1.0, 2.0)  # seconds per step
 
 
@@ -78,7 +80,9 @@ def player(n: int, draw: Callable[[int], None]) -> None:
                   args=(n, n), disabled=n <= 1, shortcut="End")  # fmt: skip
         speed = st.select_slider("Seconds per step", SPEEDS, value=0.5, format_func=_speed_label,
                                  key="speed", bind="query-params", width=260)  # fmt: skip
-    st.caption("Keyboard: → next step, ← step back, space play/pause, Home/End first/last.")
+    present = presentation_mode()
+    if not present:
+        st.caption("Keyboard: → next step, ← step back, space play/pause, Home/End first/last.")
 
     @st.fragment(run_every=speed if playing else None)
     def stage() -> None:
@@ -88,12 +92,16 @@ def player(n: int, draw: Callable[[int], None]) -> None:
                 st.rerun()  # the whole page: the timer stops, Play shows again
             ss["_tick"] = time.monotonic()
             _set_step(ss.get("step", 1) + 1, n)
-        if n > 1:
-            k = st.slider(f"Step (of {n})", 1, n, key="step", bind="query-params")
-        else:
-            k = 1
-            st.caption("There is a single step: the window fits in one place only.")
-        draw(k - 1)
+        # presenting: the grids right under the buttons, the scrubber under the grids
+        above, below = (st.container(), st.container())
+        with below if present else above:
+            if n > 1:
+                k = st.slider(f"Step (of {n})", 1, n, key="step", bind="query-params")
+            else:
+                k = 1
+                st.caption("There is a single step: the window fits in one place only.")
+        with above if present else below:
+            draw(k - 1)
 
     stage()
 
