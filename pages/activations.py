@@ -8,6 +8,7 @@ import cnnviz
 from cnnviz.figures import bars_figure
 from cnnviz.kernels import KernelError, parse_kernel
 from cnnviz.ui.common import run_safely, show_figure, show_source
+from cnnviz.ui.present import presentation_mode
 
 CURVES = {
     "relu": "ReLU",
@@ -23,6 +24,13 @@ def activation(name: str, x: np.ndarray, slope: float) -> np.ndarray:
     return cnnviz.leaky_relu(x, slope) if name == "leaky_relu" else cnnviz.ACTIVATIONS[name](x)
 
 
+def sides():
+    """Settings beside the result; presenting: the result first, settings in one expander."""
+    if presentation_mode():
+        return st.expander("Settings", icon=":material/tune:"), st.container()
+    return st.columns([1, 2], gap="large")
+
+
 def curves_section() -> None:
     st.subheader("Activation functions")
     st.write(
@@ -30,7 +38,7 @@ def curves_section() -> None:
         "positives as they are (no upper limit) and turns negatives into 0; sigmoid squashes "
         "into (0, 1), tanh into (−1, 1)."
     )
-    left, right = st.columns([1, 2], gap="large")
+    left, right = sides()
     with left:
         chosen = st.pills(
             "Functions", list(CURVES), format_func=CURVES.get, selection_mode="multi",
@@ -65,7 +73,7 @@ def softmax_section() -> None:
         "probabilities: p_i = e^(z_i / T) / Σ_j e^(z_j / T). Positive, adding up to 1, the "
         "largest score gets the largest share. The loss for the right class is −log p."
     )
-    left, right = st.columns([1, 2], gap="large")
+    left, right = sides()
     with left:
         text = st.text_input("Scores (logits), one per class", DEFAULT_LOGITS, key="logits",
                              bind="query-params")  # fmt: skip

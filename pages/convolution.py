@@ -17,6 +17,7 @@ from cnnviz.ui.common import run_safely, see_also, share_link, show_source
 from cnnviz.ui.image_input import SOURCES, pick_image
 from cnnviz.ui.kernel_editor import edit_kernel
 from cnnviz.ui.kernel_editor import label as kernel_label
+from cnnviz.ui.present import settings_box
 from cnnviz.ui.sizes import refuse, show_formulas
 
 ACTIVATIONS = {"none": "None", "relu": "ReLU", "leaky_relu": "Leaky ReLU", "sigmoid": "Sigmoid",
@@ -173,7 +174,7 @@ def page() -> None:
     st.write("Slide a kernel over a picture. Every map below is computed here, now, by the code "
              "you can open at the bottom; click a pixel of the feature map to see its sum.")  # fmt: skip
     top = st.container(horizontal=True, horizontal_alignment="right")
-    with st.sidebar:
+    with settings_box():  # the sidebar; one expander in presentation mode
         image, name, s, view = controls()
     square = st.session_state.get("sq", True)
     x = playground.as_input(image, s.channels)

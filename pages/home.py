@@ -9,6 +9,7 @@ from cnnviz.images import SAMPLES, sample_image
 from cnnviz.pipeline import CLASSES, run_pipeline
 from cnnviz.ui.common import link_to, range_caption, run_safely, show_figure, show_rgb
 from cnnviz.ui.nav import page_for
+from cnnviz.ui.present import settings_box
 
 PHOTOS = ("cameraman", "cat", "coins", "checkerboard", "text", "rocket", "brick")
 MISCONCEPTIONS = (
@@ -66,8 +67,9 @@ def home() -> None:
         "#### How a convolutional neural network turns pixels into a prediction, step by step, "
         "with real numbers."
     )
-    sample = st.selectbox("Image", PHOTOS, key="sample", bind="query-params")
-    st.caption(SAMPLES[sample])
+    with settings_box("Image", sidebar=False):
+        sample = st.selectbox("Image", PHOTOS, key="sample", bind="query-params")
+        st.caption(SAMPLES[sample])
     stages = pipeline_for(sample)
     st.graphviz_chart(overview(stages), width="stretch")
     for stage in stages:

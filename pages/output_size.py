@@ -13,6 +13,7 @@ from cnnviz.ui.common import (
     show_setting_error,
     show_source,
 )
+from cnnviz.ui.present import presentation_mode
 
 # torch argument name -> this page's widget key (the width's key adds "_w")
 KEYS = {
@@ -144,7 +145,10 @@ def page() -> None:
         "How big is a layer's output? Set the numbers: the formula fills itself in, and the "
         "picture shows which input cells every window reads."
     )
-    left, right = st.columns([1, 2], gap="large")
+    if presentation_mode():  # the result first, the settings in one collapsed expander
+        left, right = st.expander("Settings", icon=":material/tune:"), st.container()
+    else:
+        left, right = st.columns([1, 2], gap="large")
     with left:
         s = controls()
     with right:

@@ -22,6 +22,7 @@ from cnnviz.ui.common import (
 )
 from cnnviz.ui.image_input import SOURCES, pick_image
 from cnnviz.ui.maps import picture_bytes
+from cnnviz.ui.present import settings_box
 from cnnviz.ui.sizes import refuse, show_formulas
 
 DEFAULT_GRID = "1 3 2 1; 4 6 5 0; 3 1 1 2; 0 2 4 3"
@@ -90,7 +91,10 @@ def grid_section(g: np.ndarray, c: dict) -> None:
     mx, win = cnnviz.max_pool2d(x, **c, return_indices=True)
     avg = cnnviz.avg_pool2d(x, **c)
     gap = cnnviz.global_avg_pool2d(x)
-    cols = st.columns([1.3, 1, 1, 0.7])
+    # fixed-width boxes in a wrapping row: on a narrow screen (150 % zoom, a projector) a grid
+    # moves to the next line instead of being cut
+    row = st.container(horizontal=True, gap="small")
+    cols = [row.container(width=w) for w in (230, 165, 165, 150)]
     with cols[0]:
         show_figure(pool_input_figure(g, c["kernel_size"], c["stride"], c["padding"], size.size,
                                       win[0], "Input · max winners ringed"),
@@ -143,7 +147,7 @@ def page() -> None:
     st.write("Pooling slides a window like a convolution but has no weights: it keeps the "
              "largest number (max) or the mean (average) of each window.")  # fmt: skip
     top = st.container(horizontal=True, horizontal_alignment="right")
-    with st.sidebar:
+    with settings_box():  # the sidebar; one expander in presentation mode
         c = controls()
         with st.container(border=True):
             st.markdown("**The small grid**")

@@ -19,11 +19,9 @@ from cnnviz.walk_figures import (
     canvas_figure,
     frame_png,
     input_figure,
-    kernel_figure,
     output_figure,
     pair_figure,
     scatter_input_figure,
-    values_figure,
     walk_gif,
 )
 
@@ -371,20 +369,12 @@ def draw_window_step(walk, k: int, s: dict, label: str) -> None:
                 title = "Zero-inserted input" + (f", channel {part.channel + 1}" if c > 1 else "")
             chart(input_figure(walk, step, part.channel, width, title), f"in_{part.channel}")
         with cols[1] if three else col:
-            if part.weights is not None and three:
-                kname = "Kernel, flipped" if is_t else "Kernel"
-                chart(pair_figure(part.weights, walk.dilation, part.products,
-                                  f"{kname}  |  Products", width), f"kp_{part.channel}")  # fmt: skip
-            elif part.weights is not None:
+            if part.weights is not None:  # one figure: it fits a narrow column
                 kname = "Kernel, flipped" if is_t else "Kernel"
                 kname += f" slice {part.channel + 1}" if c > 1 else ""
-                a, b = st.columns(2)
-                with a:
-                    chart(kernel_figure(part.weights, walk.dilation, kname, width // 2 - 20),
-                          f"k_{part.channel}", fit=True)  # fmt: skip
-                with b:
-                    chart(values_figure(part.products, "Products", "window", width // 2 - 20),
-                          f"prod_{part.channel}", fit=True)  # fmt: skip
+                chart(pair_figure(part.weights, walk.dilation, part.products,
+                                  f"{kname}  |  Products", width), f"kp_{part.channel}",
+                      fit=True)  # fmt: skip
             big(lines[part.channel].replace("×", " × "), size=1.45 if c == 1 else 1.15)
     with cols[-1]:
         out = walk.output_until(k)
@@ -433,14 +423,9 @@ def draw_stamp_step(walk: steps.ScatterWalk, k: int, label: str) -> None:
     for ch, col in enumerate(chan_cols):
         with col:
             chart(scatter_input_figure(walk, step, ch, width), f"sin_{ch}")
-            a, b = st.columns(2)
-            with a:
-                kname = "Kernel" + (f" slice {ch + 1}" if c > 1 else "")
-                chart(kernel_figure(walk.weight[ch], walk.dilation, kname, width // 2 - 20),
-                      f"sk_{ch}", fit=True)  # fmt: skip
-            with b:
-                chart(values_figure(step.stamps[ch], "Stamp", "window", width // 2 - 20),
-                      f"st_{ch}", fit=True)  # fmt: skip
+            kname = "Kernel" + (f" slice {ch + 1}" if c > 1 else "")
+            chart(pair_figure(walk.weight[ch], walk.dilation, step.stamps[ch],
+                              f"{kname}  |  Stamp", width), f"sk_{ch}", fit=True)  # fmt: skip
             big(lines[ch].replace("×", " × "), size=1.45 if c == 1 else 1.15)
     wide = PAGE_WIDTH // 2 if c > 1 else width
     with canvas_col:
