@@ -14,7 +14,7 @@ TEST_DEBIAN := chromium fonts-dejavu-core
 # make itself always exits 2 when a recipe fails).
 PYTEST_RC_FILE ?=
 
-.PHONY: run test test-deep lint format bench clean
+.PHONY: run test test-deep lint format bench clean screenshots
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -52,6 +52,13 @@ lint: $(VENV)/.dev
 format: $(VENV)/.dev
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
+
+# docs/screenshots/*.png (every page at 1280x720, normal and presenting, for the README), made
+# by the browser tests that also check nothing on those pages is cut.
+screenshots: $(VENV)/.dev
+	CNNVIZ_SCREENSHOTS=1 $(PY) -m pytest tests/browser/test_present.py -q \
+	  -k "fits_a_720p or (normal_mode and 1280x720)"
+	@du -ch docs/screenshots/*.png | tail -1
 
 # Every benchmarks/bench_*.py, whatever exists (none yet is fine).
 bench: $(VENV)/.dev

@@ -3,7 +3,8 @@
 Pure functions from a walk (`cnnviz.steps`) and a step to a picture; no streamlit. The numbers
 written in the cells are the walk's own (formatted by `cnnviz.steps.fmt`). Colours are a
 colour-blind-safe blue/orange/grey set; every cell carries its number, so colour is never the
-only cue. Pillow text is ASCII (the default font has no ×, − or ∞) in Pillow's bundled font.
+only cue. PNG and GIF frames are slides (>= 1280 px wide, a title, a colour key), their text in
+DejaVu Sans when installed, else ASCII in Pillow's bundled font (see cnnviz.slides).
 """
 
 from __future__ import annotations
@@ -12,8 +13,9 @@ import io
 
 import numpy as np
 import plotly.graph_objects as go
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw
 
+from cnnviz import slides
 from cnnviz.steps import (
     INPUT,
     INSERTED,
@@ -236,21 +238,36 @@ def _rgb(hex_color: str) -> tuple[int, int, int]:
     return tuple(int(hex_color[i : i + 2], 16) for i in (1, 3, 5))  # type: ignore[return-value]
 
 
-def _font(size: int):
-    return ImageFont.load_default(size=size)
+def _font(size: int, bold: bool = False):
+    return slides.font(size, bold)
 
 
 def _ascii(text: str) -> str:
-    for a, b in (("×", "x"), ("→", "->"), ("−", "-"), ("·", "*"), ("∞", "inf")):
-        text = text.replace(a, b)
-    return text
+    """The text as the frame's font can draw it (unchanged with DejaVu)."""
+    return slides.text(text)
+
+
+# what each cell colour means, for the frame's colour key ("gap" and "empty" need no words)
+KEY_WORDS = {
+    "input": "input",
+    "padding": "padding",
+    "inserted zero": "inserted zero",
+    "ceil_mode overhang": "ceil_mode overhang",
+    "window": "the window's taps",
+    "window on padding": "window on padding",
+    "winner": "max: the winner",
+    "weight": "kernel",
+    "done": "output so far",
+    "current": "this step's output",
+    "cropped": "cropped by padding",
+}
 
 
 def _draw_grid(draw, x0, y0, labels, kinds, cell, title, boxes=()) -> tuple[int, int]:
     """Draw one labelled grid at (x0, y0); return its (width, height) including the title."""
-    font, small = _font(max(10, int(cell * 0.4))), _font(16)
+    font, small = _font(max(10, int(cell * 0.4))), _font(20)
     draw.text((x0, y0), title, fill=_INK, font=small)
-    y0 += 24
+    y0 += 28
     rows, cols = labels.shape
     for r in range(rows):
         for c in range(cols):
@@ -264,7 +281,7 @@ def _draw_grid(draw, x0, y0, labels, kinds, cell, title, boxes=()) -> tuple[int,
     for top, left, bottom, right in boxes:
         draw.rectangle((x0 + left * cell - 2, y0 + top * cell - 2, x0 + (right + 1) * cell,
                         y0 + (bottom + 1) * cell), outline=_rgb(BOX), width=4)  # fmt: skip
-    return max(cols * cell, int(small.getlength(title))), rows * cell + 24
+    return max(cols * cell, int(small.getlength(title))), rows * cell + 28
 
 
 def _panels(walk, k: int) -> tuple[list, list[str]]:
@@ -315,33 +332,42 @@ def _same(a: np.ndarray, kind: str) -> np.ndarray:
 MAX_FRAME_WIDTH = 1600
 
 
-def render_frame(walk, k: int, title: str = "", cell: int = 40) -> Image.Image:
-    """Step k as one RGB picture: the grids side by side, the arithmetic underneath."""
+def render_frame(walk, k: int, title: str = "", cell: int = 64) -> Image.Image:
+    """Step k as one slide (>= slides.SLIDE_WIDTH px wide): a title, the grids side by side,
+    the arithmetic underneath, and a key saying what each cell colour means."""
     panels, lines = _panels(walk, k)
     cols = sum(p[0].shape[1] for p in panels)
     cell = int(max(22, min(cell, (MAX_FRAME_WIDTH - 30 * (len(panels) + 1)) // max(cols, 1))))
-    head = f"{title}  step {k + 1} of {walk.n_steps}".strip()
+    head = _ascii(f"{title}: step {k + 1} of {walk.n_steps}" if title else
+                  f"Step {k + 1} of {walk.n_steps}")  # fmt: skip
     lines = [_ascii(t) for t in lines]
-    font = _font(18)
-    sizes = [(p[0].shape[1] * cell, p[0].shape[0] * cell + 24) for p in panels]
+    font, line_h = _font(24), 34
+    sizes = [(p[0].shape[1] * cell, p[0].shape[0] * cell + 28) for p in panels]
     width = sum(w for w, _ in sizes) + 30 * (len(panels) + 1)
-    text_w = max([font.getlength(t) for t in lines + [head]] + [0]) + 60
-    width = int(max(width, min(text_w, 1800)))
+    text_w = max([font.getlength(t) for t in lines] + [0]) + 60
+    width = int(max(width, min(text_w, 1800), slides.SLIDE_WIDTH))
     wrapped = [_wrap(t, font, width - 60) for t in lines]
     n_lines = sum(len(w) for w in wrapped)
-    height = 50 + max(h for _, h in sizes) + 30 + 26 * n_lines + 20
+    kinds_seen = {str(v) for p in panels for v in np.unique(p[1])}
+    key = slides.legend_image(
+        [(_rgb(COLORS[n]), w) for n, w in KEY_WORDS.items() if n in kinds_seen], width - 60
+    )
+    top = 70
+    grids_h = max(h for _, h in sizes)
+    height = top + grids_h + 30 + line_h * n_lines + 20 + key.height + 20
     img = Image.new("RGB", (width, height), _WHITE)
     draw = ImageDraw.Draw(img)
-    draw.text((30, 14), head, fill=_INK, font=_font(20))
+    draw.text((30, 16), head, fill=_INK, font=_font(32, bold=True))
     x = 30
     for labels, kinds, name, boxes in panels:
-        w, _ = _draw_grid(draw, x, 50, labels, kinds, cell, name, boxes)
+        w, _ = _draw_grid(draw, x, top, labels, kinds, cell, name, boxes)
         x += w + 30
-    y = 50 + max(h for _, h in sizes) + 24
+    y = top + grids_h + 24
     for chunk in wrapped:
         for t in chunk:
             draw.text((30, y), t, fill=_INK, font=font)
-            y += 26
+            y += line_h
+    img.paste(key, (30, y + 20))
     return img
 
 

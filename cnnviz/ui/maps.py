@@ -260,20 +260,26 @@ def show_compare(image: np.ndarray, s: playground.Settings, r: playground.Result
 
 
 def downloads(r: playground.Result, s: playground.Settings, view: dict, name: str) -> None:
-    def maps_png(maps: np.ndarray):
+    """Slide-ready PNGs (>= 1280 px wide): a title, the maps on one colour range, its bar."""
+    from cnnviz import slides
+
+    def maps_png(maps: np.ndarray, what: str):
         def make() -> bytes:
             rng = value_range(maps)
-            return array_to_png(tile([colorize(m, cmap_for(rng, view), rng) for m in maps],
-                                     cols=min(len(maps), 4), gap=4))  # fmt: skip
+            sheet = tile([colorize(m, cmap_for(rng, view), rng) for m in maps],
+                         cols=min(len(maps), 4), gap=4)  # fmt: skip
+            n, h, w = maps.shape
+            title = f"{name}: {what}, {n} × {h} × {w}"
+            return slides.png_bytes(slides.maps_slide(sheet, title, cmap_for(rng, view), rng))
 
         return make
 
     stem = "".join(ch if ch.isalnum() else "_" for ch in name)[:40] or "image"
     a, b = st.columns(2)
-    a.download_button("Feature maps (PNG)", maps_png(r.feature), f"{stem}_feature_maps.png",
+    a.download_button("Feature maps (PNG)", maps_png(r.feature, "feature maps"), f"{stem}_feature_maps.png",
                       "image/png", key="dl_feature", icon=":material/download:",
                       on_click="ignore")  # fmt: skip
     if r.pooled is not None:
-        b.download_button("Pooled maps (PNG)", maps_png(r.pooled), f"{stem}_pooled_maps.png",
+        b.download_button("Pooled maps (PNG)", maps_png(r.pooled, f"after {s.pool} pooling"), f"{stem}_pooled_maps.png",
                           "image/png", key="dl_pooled", icon=":material/download:",
                           on_click="ignore")  # fmt: skip

@@ -5,10 +5,11 @@ chrome, sets large high-contrast type and lets the main area use the whole scree
 `presentation_mode()` to put their result first and gather their settings in one collapsed
 expander (`settings_box()`).
 
-State: the session's `present` value is the truth once the session started; the URL mirrors it
+State: the session's `_present` value is the truth once the session started; the URL mirrors it
 (`present=1`, removed when off), so a copied link opens in the same mode. A toggle widget bound
 with Streamlit's `bind="query-params"` would only read `true`/`false`, not the `1` a teacher
-types, hence the hand-made binding.
+types; and a widget's state is per page (its id includes the page's hash: a page switch would
+turn the mode off), hence the hand-made binding.
 
 This is the only Streamlit glue for the mode: app.py calls `presentation_toggle()` once per run.
 """
@@ -20,7 +21,8 @@ from collections.abc import Iterator
 
 import streamlit as st
 
-KEY = "present"  # URL name and session key
+KEY = "present"  # URL name and the toggle's key
+STATE = "_present"  # session key: the mode, across pages
 ON = ("1", "true", "yes", "on")
 BODY_PX = 24  # body text size in presentation mode (CSS px)
 
@@ -82,13 +84,18 @@ def _from_url() -> bool:
 
 def presentation_mode() -> bool:
     """Is this session in presentation mode? (The URL's `present` decides on a first run.)"""
-    if KEY in st.session_state:
-        return bool(st.session_state[KEY])
+    if STATE in st.session_state:
+        return bool(st.session_state[STATE])
     return _from_url()
 
 
+def _toggled() -> None:
+    st.session_state[STATE] = bool(st.session_state[KEY])
+    _sync_url()
+
+
 def _sync_url() -> None:
-    if st.session_state.get(KEY):
+    if st.session_state.get(STATE):
         if st.query_params.get(KEY) != "1":
             st.query_params[KEY] = "1"
     elif KEY in st.query_params:
@@ -98,12 +105,12 @@ def _sync_url() -> None:
 def presentation_toggle() -> bool:
     """The toggle (in the sidebar; pinned to the top right when the sidebar is hidden), the
     URL kept in step, and the mode's CSS; returns whether the mode is on. Call once per run."""
-    if KEY not in st.session_state:
-        st.session_state[KEY] = _from_url()
-    on = bool(st.session_state[KEY])
+    if STATE not in st.session_state:
+        st.session_state[STATE] = _from_url()
+    on = bool(st.session_state[STATE])
     where = st.container(key="present_toggle") if on else st.sidebar
     with where:
-        st.toggle("Presentation mode", key=KEY, on_change=_sync_url,
+        st.toggle("Presentation mode", value=on, key=KEY, on_change=_toggled,
                   help="Large type, no sidebar, the result first: for a projector. "
                   "A link with ?present=1 opens this way.")  # fmt: skip
     _sync_url()  # page switches drop the query string: put the mode back
