@@ -17,7 +17,7 @@
   const seen = new Set();
   const visible = (el) => {
     const r = el.getBoundingClientRect();
-    if (r.width < 1 || r.height < 1) return false;
+    if (r.width < 2 || r.height < 2) return false; // also screen-reader-only text (1 px, clipped)
     const cs = getComputedStyle(el);
     return cs.visibility !== "hidden" && cs.display !== "none";
   };

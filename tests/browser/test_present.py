@@ -160,3 +160,31 @@ def test_step_by_step_keys_work_without_a_click(server: str, browser) -> None:
         tab.locator(".st-key-cell_value", has_text="Step 2 of").wait_for(timeout=15_000)
     finally:
         context.close()
+
+
+# States a default page load does not reach: Train's other tabs, with the Keras net's table.
+KERAS = "conv32k3-relu-max2-conv64k3-relu-max2-conv64k3-relu-flat-fc64-relu-fc"
+STATES = {
+    "train-architecture-keras": f"/train?step=Architecture&arch={KERAS}",
+    "train-train-tab": "/train?step=Train",
+    "step-by-step-3-channels": "/step_by_step?ch=3",
+    "step-by-step-transposed": "/step_by_step?mode=Transposed+conv",
+}
+
+
+@pytest.mark.parametrize("present", [False, True], ids=["normal", "presenting"])
+@pytest.mark.parametrize("screen", [SCREEN, ZOOM_150], ids=["1280x720", "zoom150"])
+@pytest.mark.parametrize("name", list(STATES))
+def test_deeper_states_cut_nothing(
+    server: str, browser, name: str, screen: dict, present: bool
+) -> None:
+    context = browser.new_context(**screen)
+    tab = context.new_page()
+    try:
+        tab.goto(server + STATES[name] + ("&present=1" if present else ""))
+        _settle(tab)
+        assert tab.locator("[data-testid='stException']").count() == 0
+        problems = _problems(tab)
+        assert not problems, f"{name} {screen['viewport']}, present={present}:\n{problems}"
+    finally:
+        context.close()
