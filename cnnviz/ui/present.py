@@ -44,9 +44,10 @@ html {{ font-size: {BODY_PX}px; }}
 [data-testid="stMarkdownContainer"] p, [data-testid="stMarkdownContainer"] li {{
   font-size: 1rem; line-height: 1.4;
 }}
-[data-testid="stCaptionContainer"], [data-testid="stCaptionContainer"] p {{
-  color: #1a1a1a !important; font-size: 0.8rem;
+[data-testid="stCaptionContainer"], [data-testid="stCaptionContainer"] * {{
+  color: #1a1a1a !important;
 }}
+[data-testid="stCaptionContainer"] {{ font-size: 0.8rem; }}
 [data-testid="stWidgetLabel"] p {{ font-size: 0.85rem; }}
 h1 {{ font-size: 1.9rem !important; padding-top: 0 !important; }}
 a {{ color: #0b3d91; }}
