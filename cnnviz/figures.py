@@ -155,18 +155,24 @@ def _num(v: float) -> str:
     return f"{v:.3g}" if np.isfinite(v) else ("−∞" if v < 0 else "∞")
 
 
+OVERHANG_MARK = "—"  # a cell past the padded input that ceil_mode's last window hangs over
+
+
 def pool_input_figure(grid: np.ndarray, kernel: int, stride: int, padding: int,
                       out_shape: tuple[int, int], winners: np.ndarray | None = None,
                       title: str = "Input") -> go.Figure:  # fmt: skip
-    """The (H, W) grid with its padding, each window outlined in its own colour and, for max
-    pooling, the winning cell of each window (flat indices from max_pool2d) ringed."""
+    """The (H, W) grid with its padding ("pad"), each window outlined in its own colour and, for
+    max pooling, the winning cell of each window (flat indices from max_pool2d) ringed. Cells past
+    the padded input that a ceil_mode window hangs over are marked OVERHANG_MARK: they hold
+    nothing, are never read, and are not counted by average pooling."""
     h, w = grid.shape
     ho, wo = out_shape
     ph = h + 2 * padding + max(0, (ho - 1) * stride + kernel - (h + 2 * padding))
     pw = w + 2 * padding + max(0, (wo - 1) * stride + kernel - (w + 2 * padding))
     z = np.full((ph, pw), np.nan)
     z[padding : padding + h, padding : padding + w] = grid
-    text = np.full((ph, pw), "pad", dtype=object)
+    text = np.full((ph, pw), OVERHANG_MARK, dtype=object)  # past the padded input: nothing there
+    text[: h + 2 * padding, : w + 2 * padding] = "pad"
     text[padding : padding + h, padding : padding + w] = np.vectorize(_num)(grid)
     fig = go.Figure(go.Heatmap(z=z, colorscale="Greys", showscale=False, xgap=2, ygap=2,
                                text=text, texttemplate="%{text}", textfont=dict(size=18),

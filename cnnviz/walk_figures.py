@@ -199,7 +199,9 @@ def _scatter_input_kinds(walk: ScatterWalk, step: StampStep) -> np.ndarray:
 
 def canvas_figure(walk: ScatterWalk, step: StampStep, max_width: int = 700) -> go.Figure:
     """The uncropped canvas: every stamp so far added up, the current stamp outlined; outside the
-    inner frame is what padding crops (and output_padding's extra cells, never stamped)."""
+    inner frame is what padding crops. output_padding moves the frame's bottom/right edge out:
+    over stamped cells padding would have cut, then past the last stamp (cells no stamp reaches,
+    blank here; the output holds only the bias there)."""
     labels, kinds = _canvas_cells(walk, step)
     boxes = [step.box]
     title = "Canvas: all stamps so far"

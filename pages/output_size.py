@@ -13,6 +13,7 @@ from cnnviz.ui.common import (
     show_setting_error,
     show_source,
 )
+from cnnviz.ui.sizes import CEIL_HELP, CEIL_LABEL, OUTPUT_PADDING_HELP
 
 # torch argument name -> this page's widget key (the width's key adds "_w")
 KEYS = {
@@ -69,11 +70,11 @@ def controls() -> dict:
             bind="query-params", help="what the padding cells contain",
         )  # fmt: skip
     if op == "pool":
-        s["ceil_mode"] = st.toggle("ceil_mode (keep a last, partial window)", False, key="ceil",
-                                   bind="query-params")  # fmt: skip
+        s["ceil_mode"] = st.toggle(CEIL_LABEL, False, key="ceil", bind="query-params",
+                                   help=CEIL_HELP)  # fmt: skip
     if op == "conv_transpose":
         s["output_padding"] = pair_input("Output padding", "opad", 0, 63, 0, same,
-                                         "extra rows/columns at the bottom/right")  # fmt: skip
+                                         OUTPUT_PADDING_HELP)  # fmt: skip
     return s
 
 

@@ -13,6 +13,7 @@ from cnnviz.kernels import KernelError, format_kernel, parse_kernel
 from cnnviz.shapes import Fix, SettingError
 from cnnviz.steps import fmt
 from cnnviz.ui.common import run_safely, show_setting_error, show_source
+from cnnviz.ui.sizes import CEIL_HELP, CEIL_LABEL, OUTPUT_PADDING_HELP
 from cnnviz.ui.stepper import grid_table, player
 from cnnviz.walk_figures import (
     canvas_figure,
@@ -156,7 +157,7 @@ def controls(notes: list[str]) -> dict:
             with next(row):
                 s["output_padding"] = st.number_input(
                     "Output padding", 0, 3, 0, key="opad", bind="query-params",
-                    help="extra rows/columns at the bottom/right",
+                    help=OUTPUT_PADDING_HELP,
                 )  # fmt: skip
         if uses_kernel:
             with next(row):
@@ -164,8 +165,8 @@ def controls(notes: list[str]) -> dict:
                                             help="added once, after the channels' sums")  # fmt: skip
         if mode in ("max_pool", "avg_pool"):
             with st.container(horizontal=True):
-                s["ceil_mode"] = st.toggle("ceil_mode (keep a last, partial window)", False,
-                                           key="ceil", bind="query-params")  # fmt: skip
+                s["ceil_mode"] = st.toggle(CEIL_LABEL, False, key="ceil", bind="query-params",
+                                           help=CEIL_HELP)  # fmt: skip
                 if mode == "avg_pool":
                     s["count_include_pad"] = st.toggle(
                         "count_include_pad (padding counts in the divisor)", True, key="cip",
@@ -324,8 +325,10 @@ def channel_sentence(s: dict) -> None:
             f"**One filter spans all input channels and yields one output channel.** Each "
             f"input cell stamps its channel's kernel slice, scaled by the cell's value, onto the "
             f"output; {together}overlapping stamps add up; "
-            f"stride spaces the stamps apart, padding crops the border, output_padding adds a "
-            f"row and column at the bottom and right, and the bias is added at the end.",
+            f"stride spaces the stamps apart, padding crops the border, output_padding makes the "
+            f"output longer at the bottom/right (first over stamped cells padding would have "
+            f"cut, then past the last stamp, where only the bias lands), and the bias is added "
+            f"at the end.",
             icon=":material/layers:",
         )
 
@@ -438,10 +441,9 @@ def draw_stamp_step(walk: steps.ScatterWalk, k: int, label: str) -> None:
             f"kernel", key="cell_value")  # fmt: skip
     st.caption(
         "Orange: the current input cell and where its stamp lands. Blue input cells have "
-        "stamped already. The canvas adds every stamp; the grey border is what padding crops"
-        + (", and output_padding adds the empty cells at the bottom/right"
-           if any(walk.output_padding) else "")
-        + ". The output is the canvas inside the frame, plus the bias; its cells no stamp has "
+        "stamped already. The canvas adds every stamp; the grey border (if any) is what padding crops. "
+        + steps.canvas_text(walk)
+        + " The output is the canvas inside the frame, plus the bias; its cells no stamp has "
         "reached yet stay empty until the last step."
     )  # fmt: skip
     export(walk, k, label)
