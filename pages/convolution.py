@@ -28,8 +28,9 @@ EXTRA = ("sobel_y", "sobel_x", "gaussian_3", "laplacian_4", "sharpen", "emboss",
 CHANNEL_TEXT = {
     "gray": "The picture becomes one channel of brightness (0.299·R + 0.587·G + 0.114·B). "
     "One kernel slides over it and makes one feature map.",
-    "depthwise": "The same 2-D kernel slides over R, G and B separately: three maps, one per "
-    "colour. This is a depthwise convolution (PyTorch: groups=3).",
+    "depthwise": "Each 2-D kernel slides over R, G and B separately: three maps per filter, one "
+    "per colour. This is a depthwise convolution (PyTorch: groups=3), whose maps come colour by "
+    "colour: R with each filter, then G, then B.",
     "rgb": "What a CNN layer really does: each filter is a kernel of depth 3, one slice per "
     "colour. Each slice makes a partial map; the three are added, plus the bias, into ONE map.",
 }
