@@ -431,8 +431,8 @@ def crop_text(axis: str, padding: int, output_padding: int) -> str:
     """What padding and output_padding do to a transposed conv's canvas along one dimension.
 
     The output is the canvas from `padding` on, `output_padding` cells longer than a symmetric
-    crop: those cells are stamped cells the crop would have cut (as many as `padding`), and
-    beyond the canvas, cells no stamp reaches (they hold only the bias)."""
+    crop: those cells are canvas cells the crop would have cut (at most `padding` of them, holding
+    what the stamps put there), then cells past the canvas that no stamp reaches (only the bias)."""
     p, op = padding, output_padding
     first, last = _ENDS[axis]
     if not op:
@@ -443,8 +443,8 @@ def crop_text(axis: str, padding: int, output_padding: int) -> str:
         cut = f"only {p - kept}" if p > kept else "nothing"
         words.append(f"padding crops {p} from the {first} but {cut} from the {last}")
     if kept:
-        words.append(f"output_padding {op} keeps {_count(kept, axis, 'stamped')} at the {last} "
-                     f"that padding would have cropped")  # fmt: skip
+        words.append(f"output_padding {op} keeps {_count(kept, axis)} at the {last} that padding "
+                     f"would have cropped, with what the stamps put there")  # fmt: skip
     if op > p:
         words.append(f"{'it' if kept else f'output_padding {op}'} adds "
                      f"{_count(op - p, axis, 'empty')} past the last stamp at the {last} "
