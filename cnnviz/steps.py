@@ -93,6 +93,8 @@ class ChannelPart:
     result: float | None = None
     winner: tuple[int, int] | None = None
     divisor: int | None = None
+    covered: np.ndarray | None = None  # (kH, kW) pooling: taps inside the padded input (not the
+    # ceil_mode overhang past it, which holds nothing and is left out of the written arithmetic)
 
 
 @dataclass(frozen=True)
@@ -272,6 +274,7 @@ def pool_walk(
         rows = r * sh + dh * np.arange(kh)
         cols = c * sw + dw * np.arange(kw)
         parts = []
+        covered = codes[np.ix_(rows, cols)] != OVERHANG
         for ch in range(x.shape[0]):
             window = xp[ch][np.ix_(rows, cols)]
             result = float(out[ch, r, c])
@@ -282,15 +285,16 @@ def pool_walk(
                     wr, wc = divmod(flat, w)
                     winner = (int(np.flatnonzero(rows == wr + ph)[0]),
                               int(np.flatnonzero(cols == wc + pw)[0]))  # fmt: skip
-                parts.append(ChannelPart(ch, window, result=result, winner=winner))
+                parts.append(
+                    ChannelPart(ch, window, result=result, winner=winner, covered=covered)
+                )
             else:
                 inside = codes[np.ix_(rows, cols)]
                 counted = (inside == INPUT) | ((inside == PADDING) & count_include_pad)
                 total = _seq_sum(window, out.dtype)
                 parts.append(
-                    ChannelPart(
-                        ch, window, sum=float(total), result=result, divisor=int(counted.sum())
-                    )  # fmt: skip
+                    ChannelPart(ch, window, sum=float(total), result=result,
+                                divisor=int(counted.sum()), covered=covered)  # fmt: skip
                 )
         return WindowStep(
             k, r, c, rows, cols, tuple(parts), None, None, out[:, r, c].astype(np.float64)
@@ -539,14 +543,16 @@ def conv_equation(step: WindowStep) -> list[str]:
 
 
 def pool_equation(step: WindowStep, kind: str) -> list[str]:
-    """The max or average of each channel's window, in words a student can check."""
+    """The max or average of each channel's window, in words a student can check (a ceil_mode
+    window's cells past the padded input hold nothing and are left out)."""
     lines = []
     for p in step.parts:
-        vals = ", ".join(fmt(v) for v in p.window.ravel())
+        seen = p.window.ravel() if p.covered is None else p.window[p.covered]
+        vals = ", ".join(fmt(v) for v in seen)
         if kind == "max":
             lines.append(f"channel {p.channel + 1}: max({vals}) = {fmt(p.result)}")
         else:
-            adds = " + ".join(term(v) for v in p.window.ravel())
+            adds = " + ".join(term(v) for v in seen)
             lines.append(
                 f"channel {p.channel + 1}: ({adds}) / {p.divisor} = {fmt(p.sum)} / {p.divisor} "
                 f"= {fmt(p.result)}"

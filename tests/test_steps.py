@@ -145,6 +145,15 @@ def test_pool_steps_are_the_engine_and_torch(cfg):
                     assert walk.codes[step.rows[i], step.cols[j]] == INPUT
             else:  # the sum and divisor shown give the engine's average exactly
                 assert np.float32(part.sum) / np.float32(part.divisor) == np.float32(part.result)
+                if cfg["count_include_pad"]:  # torch divides by the cells the window covers
+                    assert part.divisor == part.covered.sum()
+            # the written arithmetic lists the covered cells only (not ceil_mode's overhang)
+            covered = walk.codes[np.ix_(step.rows, step.cols)] != OVERHANG
+            assert np.array_equal(part.covered, covered)
+            line = pool_equation(step, cfg["kind"])[part.channel]
+            listed = line.split("(", 1)[1].split(")")[0] if cfg["kind"] == "max" else None
+            if listed is not None:
+                assert listed.count(",") == covered.sum() - 1
             got[part.channel, step.row, step.col] = part.result
     assert np.array_equal(got, walk.output)
 
