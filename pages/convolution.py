@@ -17,7 +17,7 @@ from cnnviz.ui.common import run_safely, see_also, share_link, show_source
 from cnnviz.ui.image_input import SOURCES, pick_image
 from cnnviz.ui.kernel_editor import edit_kernel
 from cnnviz.ui.kernel_editor import label as kernel_label
-from cnnviz.ui.sizes import refuse, show_formulas
+from cnnviz.ui.sizes import PADDING_KIND_HELP, refuse, show_formulas
 
 ACTIVATIONS = {"none": "None", "relu": "ReLU", "leaky_relu": "Leaky ReLU", "sigmoid": "Sigmoid",
                "tanh": "tanh"}  # fmt: skip
@@ -100,7 +100,7 @@ def controls() -> tuple[np.ndarray, str, Settings, dict]:
                            bind="query-params")  # fmt: skip
         stride = both("Stride", "s", 1, 8, 1, square, "how far the window moves each step")
         kind = st.segmented_control("Padding", PADDINGS, default="number", required=True,
-                                    key="pk", bind="query-params")  # fmt: skip
+                                    key="pk", bind="query-params", help=PADDING_KIND_HELP)  # fmt: skip
         padding = both("Padding size", "p", 0, 10, 0, square, "cells added on each side") if kind == "number" else kind  # fmt: skip
         mode = st.selectbox("Padding mode", MODES, key="pm", bind="query-params",
                             help="what the padding cells contain")  # fmt: skip

@@ -13,7 +13,7 @@ from cnnviz.ui.common import (
     show_setting_error,
     show_source,
 )
-from cnnviz.ui.sizes import CEIL_HELP, CEIL_LABEL, OUTPUT_PADDING_HELP
+from cnnviz.ui.sizes import CEIL_HELP, CEIL_LABEL, OUTPUT_PADDING_HELP, PADDING_KIND_HELP
 
 # torch argument name -> this page's widget key (the width's key adds "_w")
 KEYS = {
@@ -55,7 +55,8 @@ def controls() -> dict:
                              "how far the window moves each step")  # fmt: skip
     if op == "conv":
         kind = st.segmented_control("Padding", PADDINGS, default="number", required=True,
-                                    key="pad_kind", bind="query-params")  # fmt: skip
+                                    key="pad_kind", bind="query-params",
+                                    help=PADDING_KIND_HELP)  # fmt: skip
     else:
         kind = "number"
     s["padding"] = (

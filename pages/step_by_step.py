@@ -13,7 +13,7 @@ from cnnviz.kernels import KernelError, format_kernel, parse_kernel
 from cnnviz.shapes import Fix, SettingError
 from cnnviz.steps import fmt
 from cnnviz.ui.common import run_safely, show_setting_error, show_source
-from cnnviz.ui.sizes import CEIL_HELP, CEIL_LABEL, OUTPUT_PADDING_HELP
+from cnnviz.ui.sizes import CEIL_HELP, CEIL_LABEL, OUTPUT_PADDING_HELP, PADDING_KIND_HELP
 from cnnviz.ui.stepper import grid_table, player
 from cnnviz.walk_figures import (
     canvas_figure,
@@ -133,8 +133,7 @@ def controls(notes: list[str]) -> dict:
         if mode == "conv":
             with next(row):
                 kind = st.selectbox("Padding", PADDINGS, key="pk", bind="query-params",
-                                    help="a number, or 'valid' (0), 'same' (output as big as "
-                                    "the input), 'full' (every overlap)")  # fmt: skip
+                                    help=PADDING_KIND_HELP)  # fmt: skip
         if kind == "number":
             with next(row):
                 s["padding"] = st.number_input("Padding" if mode != "conv" else "Padding cells",

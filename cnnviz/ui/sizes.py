@@ -16,6 +16,11 @@ CEIL_HELP = (
     "padding): then it drops it and the size is as without ceil_mode. The sentence under the "
     "formula says which, in your numbers."
 )
+PADDING_KIND_HELP = (
+    "a number of cells on each side; 'valid' (none); 'same' (the output as big as the input: "
+    "PyTorch allows it with stride 1 only, Keras/TensorFlow with any stride s, giving "
+    "⌈input / s⌉); 'full' (every overlap of kernel and input)"
+)
 OUTPUT_PADDING_HELP = (
     "Makes the output longer at the bottom/right: first by cropping fewer stamped cells there "
     "(as many as the padding), then by adding cells past the last stamp, which hold only the bias."
