@@ -213,9 +213,10 @@ def pool_output_figure(out: np.ndarray, title: str, colored: bool = True) -> go.
                                text=np.vectorize(_num)(out), texttemplate="%{text}",
                                textfont=dict(size=20, color="white" if colored else "black"),
                                hoverinfo="skip"))  # fmt: skip
-    side = 52 * max(ho, wo) + 80
-    fig.update_layout(title=title, height=min(max(side, 160), 640),
-                      margin=dict(l=10, r=10, t=40, b=10), plot_bgcolor="white",
+    lines = title.count("<br>")  # a title of several lines needs room above the grid
+    side = 52 * max(ho, wo) + 80 + 22 * lines
+    fig.update_layout(title=title, height=min(max(side, 160), 640 + 22 * lines),
+                      margin=dict(l=10, r=10, t=40 + 22 * lines, b=10), plot_bgcolor="white",
                       xaxis=dict(visible=False, scaleanchor="y"),
                       yaxis=dict(visible=False, autorange="reversed"))  # fmt: skip
     return fig

@@ -101,13 +101,13 @@ def grid_section(g: np.ndarray, c: dict) -> None:
                                       win[0], "Input · max winners ringed"),
                     key="pool_in")  # fmt: skip
     with cols[1]:
-        show_figure(pool_output_figure(mx[0], f"Max pool: {window} → {out(mx)}"),
+        show_figure(pool_output_figure(mx[0], f"Max pool<br>{window} → {out(mx)}"),
                     key="pool_max")  # fmt: skip
     with cols[2]:
-        show_figure(pool_output_figure(avg[0], f"Average pool: {window} → {out(avg)}"),
+        show_figure(pool_output_figure(avg[0], f"Average pool<br>{window} → {out(avg)}"),
                     key="pool_avg")  # fmt: skip
     with cols[3]:
-        show_figure(pool_output_figure(gap[0], "Global average: whole grid → output 1×1",
+        show_figure(pool_output_figure(gap[0], "Global average<br>whole grid → 1×1",
                                        colored=False), key="pool_gap")  # fmt: skip
     overhang = ""
     if size.size != cnnviz.output_size(g.shape, c["kernel_size"], c["stride"], c["padding"],
@@ -146,7 +146,7 @@ def image_section(image: np.ndarray, c: dict) -> None:
         st.image(picture_bytes(to_uint8(swatch)), width=96)
         st.caption("R {:.3f} · G {:.3f} · B {:.3f}".format(*gap))
     st.info(f"{ch} channels in, {ch} channels out: pooling works on each channel by itself and "
-            f"only shrinks height and width ({h} × {w} → {size.size[0]} × {size.size[1]}).",
+            f"changes only height and width ({h} × {w} → {size.size[0]} × {size.size[1]}).",
             icon=":material/layers:")  # fmt: skip
 
 

@@ -311,8 +311,11 @@ def channel_sentence(s: dict) -> None:
         what = (
             "largest number (max pooling pads with −∞, so padding never wins)"
             if mode == "max_pool"
-            else "average of the numbers it covers"
-        )
+            else "sum of the numbers it covers, divided by how many cells it covers ("
+            + ("padding cells included" if s.get("count_include_pad", True)
+               else "input cells only")
+            + "; never ceil_mode's cells past the end)"
+        )  # fmt: skip
         st.info(
             f"**Pooling works on each channel on its own:** {c} channel{'s' * (c > 1)} in, "
             f"{c} out, no weights. The window takes the {what}.",

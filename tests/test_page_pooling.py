@@ -123,8 +123,8 @@ def test_ceil_mode_partial_windows_are_said_as_torch_divides(open_page) -> None:
     assert "the last window divides by 1 × 1 = 1, not 4" in page
     assert "“—”: past the end of the input and its padding" in page
     titles = figure_titles(at)
-    assert "Max pool: window 2×2 → output 3×3" in titles
-    assert "Average pool: window 2×2 → output 3×3" in titles
+    assert "Max pool<br>window 2×2 → output 3×3" in titles
+    assert "Average pool<br>window 2×2 → output 3×3" in titles
     assert "Max pool, window 2 × 2 → " in page  # the image section says the same
 
 
@@ -136,3 +136,15 @@ def test_padding_cells_are_pad_and_counted_in_the_average(open_page) -> None:
     page = text(at)
     assert "divides by the cells a window covers: 2 × 2 = 4, padding cells included" in page
     assert "not 4" not in page and "“—”" not in page
+
+
+def test_pooling_can_grow_the_map_and_the_page_does_not_say_shrinks(open_page) -> None:
+    import torch
+    import torch.nn.functional as F
+
+    at = open_page(PAGE, k="2", s="1", p="1")
+    assert not at.error, [e.value for e in at.error]
+    n = F.max_pool2d(torch.zeros(1, 1, 128, 128), 2, 1, 1).shape[-1]
+    assert n == 129  # padding 1, stride 1: one more than the input
+    info = " ".join(i.value for i in at.info)
+    assert f"128 × 128 → {n} × {n}" in info and "shrinks" not in info

@@ -318,6 +318,9 @@ def test_ceil_mode_pool_says_the_partial_window(open_page):
     words = "\n".join(m.value for m in at.markdown)
     assert "keeps a last, partial window" in words and "1 (not 2)" in words
     assert "only padding" not in words
+    info = " ".join(i.value for i in at.info)
+    assert "divided by how many cells it covers (padding cells included" in info
+    assert "past the end" in " ".join(c.value for c in at.caption)  # the legend's blank cells
     at.button(key="last").click().run()
     clean(at)
     want = cnnviz.avg_pool2d(parse_kernel("1 2 3; 4 5 6; 7 8 9")[None], 2, 2, ceil_mode=True)
