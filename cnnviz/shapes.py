@@ -427,27 +427,30 @@ def pool_output_size(
 _ENDS = {"height": ("top", "bottom"), "width": ("left", "right")}
 
 
-def crop_text(axis: str, padding: int, output_padding: int) -> str:
-    """What padding and output_padding do to a transposed conv's canvas along one dimension.
+def crop_text(axis: str, padding: int, output_padding: int, canvas: int) -> str:
+    """What padding and output_padding do to a transposed conv's canvas (`canvas` cells long:
+    (in − 1)·stride + dilation·(kernel − 1) + 1) along one dimension.
 
     The output is the canvas from `padding` on, `output_padding` cells longer than a symmetric
-    crop: those cells are canvas cells the crop would have cut (at most `padding` of them, holding
-    what the stamps put there), then cells past the canvas that no stamp reaches (only the bias)."""
-    p, op = padding, output_padding
+    crop: first canvas cells the crop would have cut at the end (holding what the stamps put
+    there), then cells past the canvas that no stamp reaches (only the bias)."""
+    p, op, n = padding, output_padding, canvas
     first, last = _ENDS[axis]
     if not op:
         return f"padding crops {p} from each side." if p else "padding 0 crops nothing."
-    kept = min(op, p)
+    end = n - p + op  # the output ends before this canvas cell
+    kept = max(0, min(n, end) - max(p, n - p))  # cells a symmetric crop would have cut
+    past = max(0, end - max(p, n))  # cells past the canvas
     words = []
     if p:
-        cut = f"only {p - kept}" if p > kept else "nothing"
+        cut = f"only {p - op}" if p > op else "nothing"
         words.append(f"padding crops {p} from the {first} but {cut} from the {last}")
     if kept:
         words.append(f"output_padding {op} keeps {_count(kept, axis)} at the {last} that padding "
                      f"would have cropped, with what the stamps put there")  # fmt: skip
-    if op > p:
+    if past:
         words.append(f"{'it' if kept else f'output_padding {op}'} adds "
-                     f"{_count(op - p, axis, 'empty')} past the last stamp at the {last} "
+                     f"{_count(past, axis, 'empty')} past the last stamp at the {last} "
                      f"(only the bias lands there)")  # fmt: skip
     return "; ".join(words) + "."
 
@@ -473,7 +476,7 @@ def transpose_dim(axis, n, k, s, p, d, op) -> DimSize:
     )
     text = (
         f"Each of the {n} input {_ROWS[axis]} stamps the kernel ({d * (k - 1) + 1} wide) "
-        f"{s} apart; " + crop_text(axis, p, op)
+        f"{s} apart; " + crop_text(axis, p, op, (n - 1) * s + d * (k - 1) + 1)
     )
     return DimSize(
         axis, "conv_transpose", n, k, s, (p, p), d, out, formula, 0, 0, text, output_padding=op

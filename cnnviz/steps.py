@@ -589,7 +589,10 @@ def canvas_text(walk: ScatterWalk) -> str:
         return "Nothing is cropped: the output is the whole canvas."
     if (ph, oh) == (pw, ow) and not oh:
         return f"Padding crops {ph} from each side, rows and columns."
-    rows, cols = crop_text("height", ph, oh), crop_text("width", pw, ow)
+    (h, w), (kh, kw) = walk.input.shape[-2:], walk.weight.shape[-2:]
+    (sh, sw), (dh, dw) = walk.stride, walk.dilation
+    rows = crop_text("height", ph, oh, (h - 1) * sh + dh * (kh - 1) + 1)
+    cols = crop_text("width", pw, ow, (w - 1) * sw + dw * (kw - 1) + 1)
     return f"Rows: {rows} Columns: {cols}"
 
 
