@@ -309,3 +309,19 @@ def test_same_padding_with_stride_names_pytorch_and_keras_rules():
     assert F.conv2d(torch.zeros(1, 1, 4, 4), torch.zeros(1, 1, 1, 1), stride=2,
                     padding=2).shape[-1] == 4  # fmt: skip
     assert "whatever the padding" not in msg
+
+
+@given(st.integers(1, 8), st.integers(2, 5), st.integers(0, 2), st.integers(1, 4))
+def test_a_pool_too_big_only_suggests_padding_torch_accepts(n, k, p, d):
+    """The refusal's 'padding ≥ x' must itself be allowed (x ≤ window // 2) and must work."""
+    p = min(p, k // 2)
+    try:
+        cnnviz.output_size(n, k, 1, p, d, op="pool")
+        return
+    except SettingError as err:
+        msg = str(err)
+    if "padding ≥ " in msg:
+        x = int(msg.split("padding ≥ ")[1].split(".")[0])
+        assert x <= k // 2
+        t = F.max_pool2d(torch.zeros(1, 1, n, n), k, 1, x, d)  # torch accepts it
+        assert cnnviz.output_size(n, k, 1, x, d, op="pool").size == tuple(t.shape[-2:])
