@@ -10,7 +10,7 @@ def test_stride_changes_the_pooled_grids(server, page, wait_idle):
     errors = wait_idle(page)
     main = page.get_by_test_id("stMain")
     charts = page.get_by_test_id("stPlotlyChart")
-    expect(charts.nth(1)).to_contain_text("Max pool", timeout=20_000)
+    expect(charts.nth(1)).to_contain_text("Max pool", timeout=60_000)
     expect(charts.nth(1)).to_contain_text("window 2×2 → output 2×2")  # not "Max pool 2×2"
     thumb = page.locator(".st-key-s input[type='range']")
     thumb.press("ArrowLeft")  # stride 2 -> 1: overlapping windows, a 3x3 result
@@ -37,7 +37,7 @@ def test_ceil_mode_keeps_partial_windows_and_says_how_they_divide(server, page, 
     errors = wait_idle(page)
     main = page.get_by_test_id("stMain")
     charts = page.get_by_test_id("stPlotlyChart")
-    expect(charts.nth(2)).to_contain_text("window 2×2 → output 2×2", timeout=20_000)
+    expect(charts.nth(2)).to_contain_text("window 2×2 → output 2×2", timeout=60_000)
     page.locator(".st-key-ceil").get_by_text("ceil_mode (round the size up)").click()
     wait_idle(page)
     expect(charts.nth(2)).to_contain_text("window 2×2 → output 3×3")
