@@ -387,8 +387,12 @@ def pool_dim(axis, n, k, s, p, d, ceil_mode) -> DimSize:
         raise SettingError(
             f"{axis}: the pooling window ({eff}) is larger than the padded input "
             f"{n + 2 * p} ({n} + 2·{p}), so there is no room for even one window. Use a window ≤ "
-            f"{n + 2 * p}" + (f" or padding ≥ {math.ceil((eff - n) / 2)}."
-                              if k > 1 and math.ceil((eff - n) / 2) <= k // 2 else "."),  # fmt: skip
+            f"{n + 2 * p}"
+            + (
+                f" or padding ≥ {math.ceil((eff - n) / 2)}."
+                if k > 1 and math.ceil((eff - n) / 2) <= k // 2
+                else "."
+            ),  # fmt: skip
             [fix(f"kernel ≤ {n + 2 * p}", axis, kernel_size=n + 2 * p, dilation=1)],
         )
     rnd = "⌈⌉" if ceil_mode else "⌊⌋"

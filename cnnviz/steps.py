@@ -285,16 +285,20 @@ def pool_walk(
                     wr, wc = divmod(flat, w)
                     winner = (int(np.flatnonzero(rows == wr + ph)[0]),
                               int(np.flatnonzero(cols == wc + pw)[0]))  # fmt: skip
-                parts.append(
-                    ChannelPart(ch, window, result=result, winner=winner, covered=covered)
-                )
+                parts.append(ChannelPart(ch, window, result=result, winner=winner, covered=covered))
             else:
                 inside = codes[np.ix_(rows, cols)]
                 counted = (inside == INPUT) | ((inside == PADDING) & count_include_pad)
                 total = _seq_sum(window, out.dtype)
                 parts.append(
-                    ChannelPart(ch, window, sum=float(total), result=result,
-                                divisor=int(counted.sum()), covered=covered)  # fmt: skip
+                    ChannelPart(
+                        ch,
+                        window,
+                        sum=float(total),
+                        result=result,
+                        divisor=int(counted.sum()),
+                        covered=covered,
+                    )  # fmt: skip
                 )
         return WindowStep(
             k, r, c, rows, cols, tuple(parts), None, None, out[:, r, c].astype(np.float64)

@@ -400,8 +400,10 @@ def legend(walk, s: dict) -> None:
     if steps.INSERTED in codes:
         words.append("white: zeros inserted between input cells (stride)")
     if steps.OVERHANG in codes:
-        words.append("blank light grey at the bottom/right: past the end of the padded input, "
-                     "where ceil_mode's last window hangs over and finds nothing (not counted)")
+        words.append(
+            "blank light grey at the bottom/right: past the end of the padded input, "
+            "where ceil_mode's last window hangs over and finds nothing (not counted)"
+        )
     if tuple(walk.dilation) != (1, 1):
         words.append("dilation: the kernel's taps are spread out, the cells between are skipped")
     st.caption(" · ".join(words) + ". Output cells not computed yet stay empty.")
