@@ -36,8 +36,8 @@ KIND_HELP = {
     "sigmoid": "squashes every number into (0, 1)",
     "tanh": "squashes every number into (−1, 1)",
     "gelu": "a smooth ReLU",
-    "maxpool": "keeps the largest number of each window: a smaller map",
-    "avgpool": "averages each window: a smaller map",
+    "maxpool": "keeps the largest number of each window: usually a smaller map",
+    "avgpool": "averages each window: usually a smaller map",
     "batchnorm": "rescales each channel to mean 0, spread 1 (then a learnt scale and shift)",
     "dropout": "while training, zeroes a random fraction p of the numbers and multiplies the "
     "others by 1/(1 − p), so the mean stays the same; at test time it does nothing",
