@@ -15,6 +15,8 @@ _CODES = (
     ("never read", "#fdae6b"),
     ("tap on input", "#2171b5"),
     ("tap on padding", "#737373"),
+    ("past the end (ceil_mode)", "#f2f0f7"),
+    ("tap past the end: nothing there", "#bcbddc"),
 )
 MAX_WINDOWS = 16  # more windows than this: the first and last eight are drawn
 MAX_CELLS = 400  # a wider strip is not drawn (the figures return None)
@@ -66,7 +68,8 @@ def coverage_figure(dim: DimSize) -> go.Figure | None:
     """Which input cells each window reads, along one dimension (conv or pool).
 
     Row 0 is the padded input (padding grey, cells no window reads orange); each further row is
-    one output cell's window, its kernel taps dark.
+    one output cell's window, its kernel taps dark. Cells past the padded input, which only a
+    ceil_mode window hangs over, are neither input nor padding: they hold nothing.
     """
     before, after = dim.padding
     width = before + dim.input + after
@@ -75,30 +78,36 @@ def coverage_figure(dim: DimSize) -> go.Figure | None:
         return None
     pos = np.arange(width) - before
     is_input = (pos >= 0) & (pos < dim.input)
+    beyond = pos >= dim.input + after  # past the padded input: ceil_mode's overhang
     read = np.zeros(width, dtype=bool)
     for o in range(dim.size):
         read[o * dim.stride + dim.dilation * np.arange(dim.kernel)] = True
-    top = np.where(is_input, np.where(read, 2, 3), 1)
-    rows, hover, ylabels = [top], [[_cell_text(p, i) for p, i in zip(pos, is_input)]], ["input"]
+    top = np.where(is_input, np.where(read, 2, 3), np.where(beyond, 6, 1))
+    rows, hover = [top], [[_cell_text(p, i, b) for p, i, b in zip(pos, is_input, beyond)]]
+    ylabels = ["input"]
     for o in _shown(dim.size):
         row = np.zeros(width, dtype=int)
         start = o * dim.stride
         taps = start + dim.dilation * np.arange(dim.kernel)
-        row[start : taps[-1] + 1] = np.where(is_input[start : taps[-1] + 1], 2, 1)
-        row[taps] = np.where(is_input[taps], 4, 5)
+        span = slice(start, taps[-1] + 1)
+        row[span] = np.where(is_input[span], 2, np.where(beyond[span], 6, 1))
+        row[taps] = np.where(is_input[taps], 4, np.where(beyond[taps], 7, 5))
         rows.append(row)
         hover.append([
-            f"output {o}: tap {int(np.where(taps == c)[0][0])} reads {_cell_text(pos[c], is_input[c])}"
-            if c in taps else "" for c in range(width)
+            f"output {o}: tap {int(np.where(taps == c)[0][0])} reads "
+            f"{_cell_text(pos[c], is_input[c], beyond[c])}" if c in taps else ""
+            for c in range(width)
         ])  # fmt: skip
         ylabels.append(f"out {o}")
-    xlabels = [str(p) if inside else "p" for p, inside in zip(pos, is_input)]
+    xlabels = [str(p) if i else ("–" if b else "p") for p, i, b in zip(pos, is_input, beyond)]
     skipped = "" if dim.size <= MAX_WINDOWS else f" (first and last {MAX_WINDOWS // 2} shown)"
     title = f"{dim.axis}: {dim.size} windows{skipped}"
     return _grid_figure(np.array(rows), hover, xlabels, ylabels, title, f"input {dim.axis} index")
 
 
-def _cell_text(p: int, inside: bool) -> str:
+def _cell_text(p: int, inside: bool, beyond: bool = False) -> str:
+    if beyond:
+        return f"nothing at {p}: past the end of the padded input"
     return f"input {p}" if inside else f"padding at {p}"
 
 
@@ -155,18 +164,24 @@ def _num(v: float) -> str:
     return f"{v:.3g}" if np.isfinite(v) else ("−∞" if v < 0 else "∞")
 
 
+OVERHANG_MARK = "—"  # a cell past the padded input that ceil_mode's last window hangs over
+
+
 def pool_input_figure(grid: np.ndarray, kernel: int, stride: int, padding: int,
                       out_shape: tuple[int, int], winners: np.ndarray | None = None,
                       title: str = "Input") -> go.Figure:  # fmt: skip
-    """The (H, W) grid with its padding, each window outlined in its own colour and, for max
-    pooling, the winning cell of each window (flat indices from max_pool2d) ringed."""
+    """The (H, W) grid with its padding ("pad"), each window outlined in its own colour and, for
+    max pooling, the winning cell of each window (flat indices from max_pool2d) ringed. Cells past
+    the padded input that a ceil_mode window hangs over are marked OVERHANG_MARK: they hold
+    nothing, are never read, and are not counted by average pooling."""
     h, w = grid.shape
     ho, wo = out_shape
     ph = h + 2 * padding + max(0, (ho - 1) * stride + kernel - (h + 2 * padding))
     pw = w + 2 * padding + max(0, (wo - 1) * stride + kernel - (w + 2 * padding))
     z = np.full((ph, pw), np.nan)
     z[padding : padding + h, padding : padding + w] = grid
-    text = np.full((ph, pw), "pad", dtype=object)
+    text = np.full((ph, pw), OVERHANG_MARK, dtype=object)  # past the padded input: nothing there
+    text[: h + 2 * padding, : w + 2 * padding] = "pad"
     text[padding : padding + h, padding : padding + w] = np.vectorize(_num)(grid)
     fig = go.Figure(go.Heatmap(z=z, colorscale="Greys", showscale=False, xgap=2, ygap=2,
                                text=text, texttemplate="%{text}", textfont=dict(size=18),
@@ -207,9 +222,10 @@ def pool_output_figure(out: np.ndarray, title: str, colored: bool = True) -> go.
                                text=np.vectorize(_num)(out), texttemplate="%{text}",
                                textfont=dict(size=20, color="white" if colored else "black"),
                                hoverinfo="skip"))  # fmt: skip
-    side = 52 * max(ho, wo) + 80
-    fig.update_layout(title=title, height=min(max(side, 160), 640),
-                      margin=dict(l=10, r=10, t=40, b=10), plot_bgcolor="white",
+    lines = title.count("<br>")  # a title of several lines needs room above the grid
+    side = 52 * max(ho, wo) + 80 + 22 * lines
+    fig.update_layout(title=title, height=min(max(side, 160), 640 + 22 * lines),
+                      margin=dict(l=10, r=10, t=40 + 22 * lines, b=10), plot_bgcolor="white",
                       xaxis=dict(visible=False, scaleanchor="y"),
                       yaxis=dict(visible=False, autorange="reversed"))  # fmt: skip
     return fig

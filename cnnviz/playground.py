@@ -4,7 +4,8 @@ One function, `run`, so a notebook gets every map the page draws, and the tests 
 chain with torch in one place. Three ways to treat colour (the page explains each):
 
 - "gray": the image as one channel (Pillow's luminance weights), one kernel, one map per filter;
-- "depthwise": the same 2-D kernel on R, G and B separately (groups=3): three maps;
+- "depthwise": each 2-D kernel on R, G and B separately (groups=3): three maps per filter,
+  ordered as torch orders them, colour by colour (map c*k + j = colour c with filter j);
 - "rgb": one kernel of depth 3 per filter (its slices are the 2-D kernel times a weight per
   channel); each filter's three partial maps are summed, plus the bias, into one map.
 """
@@ -25,6 +26,7 @@ CHANNEL_MODES = {
 }
 POOLS = ("none", "max", "avg")
 LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)  # Pillow's "L" conversion weights
+CHANNEL_NAMES = ("R", "G", "B")
 
 
 @dataclass(frozen=True, eq=False)
@@ -78,12 +80,32 @@ def weights(s: Settings, in_channels: int) -> tuple[np.ndarray, int]:
     if len(shapes) != 1:
         raise ValueError(f"all filters must have the same size, got {sorted(shapes)}")
     k = np.stack([np.asarray(f, dtype=np.float32) for f in s.filters])  # (O, kH, kW)
-    if s.channels == "depthwise":  # the same kernel on each channel, channel by channel
-        return np.repeat(k[:, None], in_channels, axis=0).reshape(-1, 1, *k.shape[1:]), 3
+    if s.channels == "depthwise":
+        # groups=C gives each input channel its own consecutive block of O output channels:
+        # output c*O + j is channel c with filter j, so the filters repeat once per channel
+        return np.tile(k[:, None], (in_channels, 1, 1, 1)), in_channels
     if s.channels == "rgb":
         slices = np.asarray(s.channel_weights, dtype=np.float32)[None, :, None, None]
         return (k[:, None] * slices).astype(np.float32), 1
     return k[:, None], 1
+
+
+def map_sources(s: Settings, in_channels: int) -> list[tuple[int | None, int]]:
+    """For each output map, in order: (the input channel it reads, or None when it sums all of
+    them; the index of its filter in `s.filters`). Depthwise maps come colour by colour."""
+    if s.channels == "depthwise":
+        return [(c, j) for c in range(in_channels) for j in range(len(s.filters))]
+    return [(None, j) for j in range(len(s.filters))]
+
+
+def map_labels(s: Settings, in_channels: int, filter_names: list[str]) -> list[str]:
+    """A caption per output map: its filter's name, and in depthwise mode its colour too
+    ("G × sobel x"). `filter_names[j]` names `s.filters[j]`."""
+    names = CHANNEL_NAMES if in_channels == 3 else tuple(f"channel {c + 1}" for c in range(9))
+    return [
+        filter_names[j] if c is None else f"{names[c]} × {filter_names[j]}"
+        for c, j in map_sources(s, in_channels)
+    ]
 
 
 def activate(x: np.ndarray, name: str, slope: float = 0.01) -> np.ndarray:
@@ -123,11 +145,12 @@ def run(image: np.ndarray, s: Settings) -> Result:
 
 def torch_code(s: Settings, in_channels: int) -> str:
     """PyTorch that computes the same feature maps: the layer, and the functional call with the
-    weights set here (`x` is the (1, C, H, W) input, `weight`/`bias` this page's tensors)."""
+    weights set here (`x` is the (1, C, H, W) input, `weight`/`bias` this page's tensors; in
+    depthwise mode the code builds `weight` from `filters`, the list of 2-D kernels)."""
     from cnnviz.codegen import layer_code
 
-    w_shape = weights(s, in_channels)[0].shape
-    groups = 3 if s.channels == "depthwise" else 1
+    w, groups = weights(s, in_channels)
+    w_shape = w.shape
     kernel = tuple(w_shape[-2:])
     layer = layer_code("conv", kernel, s.stride, s.padding, s.dilation,
                        in_channels=in_channels, out_channels=w_shape[0],
@@ -135,6 +158,16 @@ def torch_code(s: Settings, in_channels: int) -> str:
     if groups > 1:
         layer = layer[:-1] + f", groups={groups})"
     lines = [f"layer = {layer}", "", "# the same, with the weights and bias set on this page:"]
+    if s.channels == "depthwise":
+        n = len(s.filters)
+        lines += [
+            f"# groups={groups}: output channels come in {groups} blocks of {n}, one block per "
+            f"input channel;",
+            f"# output channel c*{n} + j = input channel c with filter j",
+            "# (filters: your kernel, then the extra filters, each a (kH, kW) tensor)",
+            f"weight = torch.stack(filters).unsqueeze(1).repeat({groups}, 1, 1, 1)"
+            f"  # {tuple(w_shape)}",
+        ]
     (pt, pb), (pl, pr) = resolve_conv_padding(s.padding, kernel, s.stride, s.dilation)
     padding = (pt, pl) if s.padding == "full" else s.padding  # torch has no "full": numbers
     if s.padding_mode != "zeros":  # F.conv2d only pads with zeros: pad first, as nn.Conv2d does

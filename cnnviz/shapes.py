@@ -70,6 +70,14 @@ def pair(value, name: str, minimum: int = 1) -> tuple[int, int]:
     return out[0], out[1]
 
 
+SAME_WITH_STRIDE = (
+    "PyTorch accepts padding='same' only with stride 1, where it pads so that the output is as "
+    "big as the input. Keras and TensorFlow also accept 'same' with a stride s: they pad so "
+    "that the output is ⌈input / s⌉ (the odd extra cell at the bottom/right). In PyTorch, give "
+    "the padding as a number instead (F.pad for an uneven amount)."
+)
+
+
 def resolve_conv_padding(
     padding, kernel_size, stride=1, dilation=1
 ) -> tuple[tuple[int, int], tuple[int, int]]:
@@ -89,11 +97,8 @@ def resolve_conv_padding(
                 f"padding {padding!r} is unknown; use a number, 'valid', 'same' or 'full'."
             )
         if pair(stride, "stride") != (1, 1):
-            raise SettingError(
-                "padding='same' only works with stride 1: with a larger stride the output is "
-                "smaller than the input whatever the padding.",
-                [fix("set stride to 1", stride=1), fix("use a number for padding", padding=0)],
-            )
+            raise SettingError(SAME_WITH_STRIDE, [fix("set stride to 1", stride=1),
+                                                  fix("use a number for padding", padding=0)])  # fmt: skip
         dh, dw = pair(dilation, "dilation")
         th, tw = dh * (kh - 1), dw * (kw - 1)
         # torch puts the odd extra row/column at the bottom/right
@@ -161,17 +166,28 @@ def _coverage(n_in: int, k: int, s: int, before: int, d: int, out: int) -> tuple
     return tail, int(n_in - read.sum())
 
 
-def _describe(axis: str, tail: int, skipped: int, remainder: int, s: int) -> str:
+def _count(n: int, axis: str, what: str = "") -> str:
+    """'1 input row', '3 padding columns'."""
+    rows = _ROWS[axis]
+    return f"{n} {what + ' ' if what else ''}{rows if n != 1 else rows[:-1]}"
+
+
+def _describe(axis: str, tail: int, skipped: int, remainder: int, s: int, after: int = 0) -> str:
+    """What the windows leave out, for a size rounded down (floor)."""
     rows = _ROWS[axis]
     words = []
     if remainder and s > 1:
-        lost = "only padding, so no input is lost"
-        if tail:
+        if not tail:
+            lost = "only padding, so no input is lost"
+        elif tail == remainder:
             lost = f"the last input {rows[:-1]}" if tail == 1 else f"the last {tail} input {rows}"
+        else:
+            lost = f"{_count(tail, axis, 'input')} and {_count(remainder - tail, axis, 'padding')}"
+        last = f"last {rows[:-1]}" if remainder == 1 else f"last {remainder} {rows}"
+        of = " of the padded input" if after else ""
         words.append(
             f"The division leaves a remainder of {remainder}: floor drops the partial step, so "
-            f"{remainder} padded {rows if remainder > 1 else rows[:-1]} after the last window "
-            f"{'are' if remainder > 1 else 'is'} never reached; that is {lost}."
+            f"the {last}{of} {'are' if remainder > 1 else 'is'} never reached; that is {lost}."
         )
     elif tail:
         which = f"last {rows[:-1]}" if tail == 1 else f"last {tail} {rows}"
@@ -184,6 +200,88 @@ def _describe(axis: str, tail: int, skipped: int, remainder: int, s: int) -> str
     if not words:
         words.append(f"Every input {rows[:-1]} is read by at least one window.")
     return " ".join(words)
+
+
+def _nth(i: int) -> str:
+    """1st, 2nd, 3rd, 4th, 11th, 22nd."""
+    end = "th" if 10 <= i % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(i % 10, "th")
+    return f"{i}{end}"
+
+
+def last_window_cells(dim: DimSize) -> int:
+    """Cells of the padded input the last window covers along this dimension: the (dilated)
+    kernel, or fewer for the partial window ceil_mode keeps. Average pooling divides by the
+    product of the two dimensions' counts (padding included, torch's count_include_pad=True)."""
+    padded = dim.input + sum(dim.padding)
+    return min(dim.effective_kernel, padded - (dim.size - 1) * dim.stride)
+
+
+def avg_pool_divisor_text(size: OutputSize) -> str:
+    """How average pooling (torch's defaults) divides, in this layer's numbers: by the cells a
+    window covers, padding included; fewer for the partial windows ceil_mode keeps."""
+    h, w = size.dims
+    kh, kw = h.kernel, w.kernel
+    text = f"divides by the cells a window covers: {kh} × {kw} = {kh * kw}"
+    if any(h.padding + w.padding):
+        text += ", padding cells included (they hold 0; PyTorch's default count_include_pad=True)"
+    hl, wl = last_window_cells(h), last_window_cells(w)
+    if (hl, wl) != (kh, kw):
+        short = []
+        if hl < kh:
+            short.append(f"the last row of windows covers only {hl} of its {kh} rows")
+        if wl < kw:
+            short.append(f"the last column of windows only {wl} of its {kw} columns")
+        text += (
+            f"; ceil_mode's partial windows divide by fewer: {' and '.join(short)}, so the last "
+            f"window divides by {hl} × {wl} = {hl * wl}, not {kh * kw}"
+        )
+    return text
+
+
+def _ceil_text(axis: str, n: int, k: int, s: int, p: int, d: int, out: int, dropped: bool) -> str:
+    """What ceil_mode does along one dimension, in the layer's own numbers."""
+    rows = _ROWS[axis]
+    row = rows[:-1]
+    eff = d * (k - 1) + 1
+    num = n + 2 * p - eff
+    padded = "padded input" if p else "input"
+    if num % s == 0:
+        return (
+            f"ceil_mode changes nothing here: {num} / {s} has no remainder, so the last window "
+            f"ends exactly at the end of the {padded}."
+        )
+    if dropped:
+        start = out * s - p  # where the window ceil would add starts (input coordinate)
+        where = "in the right padding" if start < n + p else f"past the {padded}"
+        return (
+            f"ceil_mode rounds {num} / {s} up, which would add a {_nth(out + 1)} window starting at "
+            f"input {row} {start} (counting from 0): {where}, after the last input {row} "
+            f"({n - 1}). PyTorch drops a last window that would start there, so the size stays "
+            f"{out}, as without ceil_mode."
+        )
+    first = (out - 1) * s  # the last window's first cell, counted on the padded input
+    covered = n + 2 * p - first
+    inputs = n - max(first - p, 0)
+    parts = ""
+    if covered > inputs:
+        parts = (
+            f" ({_count(inputs, axis, 'input')} and {_count(covered - inputs, axis, 'padding')})"
+        )
+    start = first - p
+    where = "" if start >= 0 else ", in the left padding,"
+    over = first + eff - n - 2 * p
+    text = (
+        f"ceil_mode rounds {num} / {s} up, so PyTorch keeps a last, partial window (the "
+        f"{_nth(out)}). It starts at input {row} {start} (counting from 0){where} and would span "
+        f"{_count(eff, axis)}, but only {covered} {'is' if covered == 1 else 'are'} left in the "
+        f"{padded}{parts}; the other {over} {'lies' if over == 1 else 'lie'} past the "
+        f"end, where there is nothing to read. Max pooling takes the largest of what it covers"
+    )
+    if d == 1:  # average pooling has no dilation
+        text += f"; average pooling divides by the cells it covers, {covered} (not {k}) along the {axis}"
+        if covered > inputs:
+            text += ", padding included (PyTorch's default count_include_pad=True)"
+    return text + "."
 
 
 def check_padding_mode(axis: str, n: int, pads: tuple[int, int], mode: str) -> None:
@@ -239,7 +337,7 @@ def conv_dim(axis, n, k, s, pads, d, padding_mode) -> DimSize:
     tail, skipped = _coverage(n, k, s, before, d, out)
     return DimSize(
         axis, "conv", n, k, s, (before, after), d, out, formula, tail, skipped,
-        _describe(axis, tail, skipped, num % s, s),
+        _describe(axis, tail, skipped, num % s, s, after),
     )  # fmt: skip
 
 
@@ -289,7 +387,12 @@ def pool_dim(axis, n, k, s, p, d, ceil_mode) -> DimSize:
         raise SettingError(
             f"{axis}: the pooling window ({eff}) is larger than the padded input "
             f"{n + 2 * p} ({n} + 2·{p}), so there is no room for even one window. Use a window ≤ "
-            f"{n + 2 * p}" + (f" or padding ≥ {math.ceil((eff - n) / 2)}." if k > 1 else "."),
+            f"{n + 2 * p}"
+            + (
+                f" or padding ≥ {math.ceil((eff - n) / 2)}."
+                if k > 1 and math.ceil((eff - n) / 2) <= k // 2
+                else "."
+            ),  # fmt: skip
             [fix(f"kernel ≤ {n + 2 * p}", axis, kernel_size=n + 2 * p, dilation=1)],
         )
     rnd = "⌈⌉" if ceil_mode else "⌊⌋"
@@ -301,11 +404,14 @@ def pool_dim(axis, n, k, s, p, d, ceil_mode) -> DimSize:
         f" + 1 = {q} + 1 = {q + 1}"
     )
     if dropped:
-        formula += f" → {out} (the last window would start in the right padding, so it is dropped)"
+        formula += f" → {out} (that last window would start after the input, so it is dropped)"
     tail, skipped = _coverage(n, k, s, p, d, out)
-    text = _describe(axis, tail, skipped, num % s, s)
-    if ceil_mode and num % s:
-        text = "ceil_mode rounds up: a last, partial window is kept. " + text
+    text = _describe(axis, tail, skipped, num % s, s, p)
+    if ceil_mode:
+        kept = num % s and not dropped  # the partial window reaches the end: nothing left over
+        text = _ceil_text(axis, n, k, s, p, d, out, dropped) + (
+            " " + _describe(axis, tail, skipped, 0, s) if kept else " " + text
+        )
     return DimSize(
         axis, "pool", n, k, s, (p, p), d, out, formula, tail, skipped, text, ceil_mode=ceil_mode
     )
@@ -321,6 +427,37 @@ def pool_output_size(
     ps = pair(padding, "padding", minimum=0)
     ds = pair(dilation, "dilation")
     return _both(pool_dim, [(ns[a], ks[a], ss[a], ps[a], ds[a], bool(ceil_mode)) for a in (0, 1)])
+
+
+_ENDS = {"height": ("top", "bottom"), "width": ("left", "right")}
+
+
+def crop_text(axis: str, padding: int, output_padding: int, canvas: int) -> str:
+    """What padding and output_padding do to a transposed conv's canvas (`canvas` cells long:
+    (in − 1)·stride + dilation·(kernel − 1) + 1) along one dimension.
+
+    The output is the canvas from `padding` on, `output_padding` cells longer than a symmetric
+    crop: first canvas cells the crop would have cut at the end (holding what the stamps put
+    there), then cells past the canvas that no stamp reaches (only the bias)."""
+    p, op, n = padding, output_padding, canvas
+    first, last = _ENDS[axis]
+    if not op:
+        return f"padding crops {p} from each side." if p else "padding 0 crops nothing."
+    end = n - p + op  # the output ends before this canvas cell
+    kept = max(0, min(n, end) - max(p, n - p))  # cells a symmetric crop would have cut
+    past = max(0, end - max(p, n))  # cells past the canvas
+    words = []
+    if p:
+        cut = f"only {p - op}" if p > op else "nothing"
+        words.append(f"padding crops {p} from the {first} but {cut} from the {last}")
+    if kept:
+        words.append(f"output_padding {op} keeps {_count(kept, axis)} at the {last} that padding "
+                     f"would have cropped, with what the stamps put there")  # fmt: skip
+    if past:
+        words.append(f"{'it' if kept else f'output_padding {op}'} adds "
+                     f"{_count(past, axis, 'empty')} past the last stamp at the {last} "
+                     f"(only the bias lands there)")  # fmt: skip
+    return "; ".join(words) + "."
 
 
 def transpose_dim(axis, n, k, s, p, d, op) -> DimSize:
@@ -344,8 +481,7 @@ def transpose_dim(axis, n, k, s, p, d, op) -> DimSize:
     )
     text = (
         f"Each of the {n} input {_ROWS[axis]} stamps the kernel ({d * (k - 1) + 1} wide) "
-        f"{s} apart; padding crops {p} from each side"
-        + (f"; output_padding adds {op} at the end." if op else ".")
+        f"{s} apart; " + crop_text(axis, p, op, (n - 1) * s + d * (k - 1) + 1)
     )
     return DimSize(
         axis, "conv_transpose", n, k, s, (p, p), d, out, formula, 0, 0, text, output_padding=op

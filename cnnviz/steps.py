@@ -27,7 +27,7 @@ from cnnviz.ops import (
     max_pool2d,
     pool_windows,
 )
-from cnnviz.shapes import SettingError, output_size, pair, resolve_conv_padding
+from cnnviz.shapes import SettingError, crop_text, output_size, pair, resolve_conv_padding
 from cnnviz.trace import trace
 
 # What a cell of the drawn input grid is (the `codes` of a walk).
@@ -93,6 +93,8 @@ class ChannelPart:
     result: float | None = None
     winner: tuple[int, int] | None = None
     divisor: int | None = None
+    covered: np.ndarray | None = None  # (kH, kW) pooling: taps inside the padded input (not the
+    # ceil_mode overhang past it, which holds nothing and is left out of the written arithmetic)
 
 
 @dataclass(frozen=True)
@@ -272,6 +274,7 @@ def pool_walk(
         rows = r * sh + dh * np.arange(kh)
         cols = c * sw + dw * np.arange(kw)
         parts = []
+        covered = codes[np.ix_(rows, cols)] != OVERHANG
         for ch in range(x.shape[0]):
             window = xp[ch][np.ix_(rows, cols)]
             result = float(out[ch, r, c])
@@ -282,14 +285,19 @@ def pool_walk(
                     wr, wc = divmod(flat, w)
                     winner = (int(np.flatnonzero(rows == wr + ph)[0]),
                               int(np.flatnonzero(cols == wc + pw)[0]))  # fmt: skip
-                parts.append(ChannelPart(ch, window, result=result, winner=winner))
+                parts.append(ChannelPart(ch, window, result=result, winner=winner, covered=covered))
             else:
                 inside = codes[np.ix_(rows, cols)]
                 counted = (inside == INPUT) | ((inside == PADDING) & count_include_pad)
                 total = _seq_sum(window, out.dtype)
                 parts.append(
                     ChannelPart(
-                        ch, window, sum=float(total), result=result, divisor=int(counted.sum())
+                        ch,
+                        window,
+                        sum=float(total),
+                        result=result,
+                        divisor=int(counted.sum()),
+                        covered=covered,
                     )  # fmt: skip
                 )
         return WindowStep(
@@ -327,8 +335,10 @@ class StampStep:
 class ScatterWalk:
     """Transposed convolution as stamps: input cell by input cell, row by row.
 
-    The canvas is the uncropped output (stamps `stride` apart); `padding` crops `crop` off each
-    side, output_padding adds empty rows/columns at the bottom/right, then the bias is added.
+    The canvas is the uncropped output (stamps `stride` apart); the output is the part inside
+    `crop`: `padding` cells off the top/left, `padding - output_padding` off the bottom/right (so
+    output_padding keeps stamped cells padding would have cut, and past the canvas adds cells no
+    stamp reaches); then the bias is added.
     """
 
     input: np.ndarray  # (C, H, W)
@@ -537,14 +547,16 @@ def conv_equation(step: WindowStep) -> list[str]:
 
 
 def pool_equation(step: WindowStep, kind: str) -> list[str]:
-    """The max or average of each channel's window, in words a student can check."""
+    """The max or average of each channel's window, in words a student can check (a ceil_mode
+    window's cells past the padded input hold nothing and are left out)."""
     lines = []
     for p in step.parts:
-        vals = ", ".join(fmt(v) for v in p.window.ravel())
+        seen = p.window.ravel() if p.covered is None else p.window[p.covered]
+        vals = ", ".join(fmt(v) for v in seen)
         if kind == "max":
             lines.append(f"channel {p.channel + 1}: max({vals}) = {fmt(p.result)}")
         else:
-            adds = " + ".join(term(v) for v in p.window.ravel())
+            adds = " + ".join(term(v) for v in seen)
             lines.append(
                 f"channel {p.channel + 1}: ({adds}) / {p.divisor} = {fmt(p.sum)} / {p.divisor} "
                 f"= {fmt(p.result)}"
@@ -573,6 +585,21 @@ def views_agree(walk: ScatterWalk) -> bool:
     return bool(np.allclose(walk.as_conv.output, walk.output, rtol=1e-5, atol=1e-5))
 
 
+def canvas_text(walk: ScatterWalk) -> str:
+    """What the frame on the canvas keeps, in the walk's numbers: padding crops, and what
+    output_padding gives back at the bottom/right (stamped cells, then cells no stamp reaches)."""
+    (ph, pw), (oh, ow) = walk.padding, walk.output_padding
+    if (ph, pw, oh, ow) == (0, 0, 0, 0):
+        return "Nothing is cropped: the output is the whole canvas."
+    if (ph, oh) == (pw, ow) and not oh:
+        return f"Padding crops {ph} from each side, rows and columns."
+    (h, w), (kh, kw) = walk.input.shape[-2:], walk.weight.shape[-2:]
+    (sh, sw), (dh, dw) = walk.stride, walk.dilation
+    rows = crop_text("height", ph, oh, (h - 1) * sh + dh * (kh - 1) + 1)
+    cols = crop_text("width", pw, ow, (w - 1) * sw + dw * (kw - 1) + 1)
+    return f"Rows: {rows} Columns: {cols}"
+
+
 def zero_insertion_text(walk: ScatterWalk) -> str:
     """How the transposed convolution becomes a plain one, in the walk's own numbers."""
     (h, w), (kh, kw) = walk.input.shape[-2:], walk.weight.shape[-2:]
@@ -589,17 +616,15 @@ def zero_insertion_text(walk: ScatterWalk) -> str:
             f"input cells: {h}×{w} → {zh}×{zw}."
         )
     eh, ew = dh * (kh - 1) - ph, dw * (kw - 1) - pw
-    edge = f"{eh}" if (eh, ew) == (eh, eh) else f"{eh} (rows) and {ew} (columns)"
-    how = "padded with zeros" if min(eh, ew) >= 0 else "cropped (a negative amount)"
-    words.append(
-        f"Each side is {how}: dilation·(kernel − 1) − padding = {edge}"
-        + (
-            f", and output_padding adds {oh} at the bottom and {ow} at the right"
-            if oh or ow
-            else ""
+    edge = f"{eh}" if eh == ew else f"{eh} (rows) and {ew} (columns)"
+    how = "zeros added" if min(eh, ew) >= 0 else "zeros added; a negative amount crops"
+    text = f"Each side gets dilation·(kernel − 1) − padding = {edge} ({how})"
+    if oh or ow:
+        text += (
+            f"; output_padding adds to the bottom and right: the bottom gets {eh} + {oh} = "
+            f"{eh + oh}, the right {ew} + {ow} = {ew + ow}"
         )
-        + f": {gh}×{gw}."
-    )
+    words.append(text + f": {gh}×{gw}.")
     words.append(
         "The kernel is flipped (turned 180°) and slides with stride 1"
         + (f" and dilation {dh if dh == dw else (dh, dw)}" if (dh, dw) != (1, 1) else "")

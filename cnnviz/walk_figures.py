@@ -113,12 +113,21 @@ def _labels(a: np.ndarray) -> np.ndarray:
     return np.vectorize(fmt, otypes=[str])(a) if a.size else a.astype(str)
 
 
+def _grid_labels(walk: WindowWalk, channel: int) -> np.ndarray:
+    """The drawn grid's numbers; cells past the padded input (ceil_mode's overhang) hold nothing,
+    so they stay blank rather than show the fill the engine pads them with."""
+    labels = _labels(walk.grid[channel])
+    labels[walk.codes == OVERHANG] = ""
+    return labels
+
+
 def _window_kinds(walk: WindowWalk, step: WindowStep | None) -> np.ndarray:
     kinds = np.vectorize(_BASE.get, otypes=[object])(walk.codes)
     if step is not None:
         taps = np.ix_(step.rows, step.cols)
-        on_input = walk.codes[taps] == INPUT
-        kinds[taps] = np.where(on_input, "window", "window on padding")
+        codes = walk.codes[taps]
+        kinds[taps] = np.where(codes == INPUT, "window",
+                               np.where(codes == OVERHANG, "ceil_mode overhang", "window on padding"))  # fmt: skip
     return kinds.astype(str)
 
 
@@ -135,7 +144,7 @@ def input_figure(walk: WindowWalk, step: WindowStep | None, channel: int = 0,
             kinds[step.rows[part.winner[0]], step.cols[part.winner[1]]] = "winner"
     if title is None:
         title = f"Input, channel {channel + 1}" if walk.grid.shape[0] > 1 else "Input"
-    return cells_figure(_labels(walk.grid[channel]), kinds, title, boxes, max_width)
+    return cells_figure(_grid_labels(walk, channel), kinds, title, boxes, max_width)
 
 
 def kernel_figure(weights: np.ndarray, dilation=(1, 1), title: str = "Kernel",
@@ -220,7 +229,9 @@ def _scatter_input_kinds(walk: ScatterWalk, step: StampStep) -> np.ndarray:
 
 def canvas_figure(walk: ScatterWalk, step: StampStep, max_width: int = 700) -> go.Figure:
     """The uncropped canvas: every stamp so far added up, the current stamp outlined; outside the
-    inner frame is what padding crops (and output_padding's extra cells, never stamped)."""
+    inner frame is what padding crops. output_padding moves the frame's bottom/right edge out:
+    over stamped cells padding would have cut, then past the last stamp (cells no stamp reaches,
+    blank here; the output holds only the bias there)."""
     labels, kinds = _canvas_cells(walk, step)
     boxes = [step.box]
     title = "Canvas: all stamps so far"
@@ -307,7 +318,7 @@ def _panels(walk, k: int) -> tuple[list, list[str]]:
         kinds = base.copy()
         if part.winner is not None:
             kinds[step.rows[part.winner[0]], step.cols[part.winner[1]]] = "winner"
-        panels.append((_labels(walk.grid[part.channel]), kinds, f"input {part.channel + 1}",
+        panels.append((_grid_labels(walk, part.channel), kinds, f"input {part.channel + 1}",
                        [step.box]))  # fmt: skip
         if part.weights is not None:
             cells = _kernel_cells(part.weights, walk.dilation)

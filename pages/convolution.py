@@ -18,7 +18,7 @@ from cnnviz.ui.image_input import SOURCES, pick_image
 from cnnviz.ui.kernel_editor import edit_kernel
 from cnnviz.ui.kernel_editor import label as kernel_label
 from cnnviz.ui.present import settings_box
-from cnnviz.ui.sizes import refuse, show_formulas
+from cnnviz.ui.sizes import PADDING_KIND_HELP, refuse, show_formulas
 
 ACTIVATIONS = {"none": "None", "relu": "ReLU", "leaky_relu": "Leaky ReLU", "sigmoid": "Sigmoid",
                "tanh": "tanh"}  # fmt: skip
@@ -29,8 +29,9 @@ EXTRA = ("sobel_y", "sobel_x", "gaussian_3", "laplacian_4", "sharpen", "emboss",
 CHANNEL_TEXT = {
     "gray": "The picture becomes one channel of brightness (0.299·R + 0.587·G + 0.114·B). "
     "One kernel slides over it and makes one feature map.",
-    "depthwise": "The same 2-D kernel slides over R, G and B separately: three maps, one per "
-    "colour. This is a depthwise convolution (PyTorch: groups=3).",
+    "depthwise": "Each 2-D kernel slides over R, G and B separately: three maps per filter, one "
+    "per colour. This is a depthwise convolution (PyTorch: groups=3), whose maps come colour by "
+    "colour: R with each filter, then G, then B.",
     "rgb": "What a CNN layer really does: each filter is a kernel of depth 3, one slice per "
     "colour. Each slice makes a partial map; the three are added, plus the bias, into ONE map.",
 }
@@ -100,7 +101,7 @@ def controls() -> tuple[np.ndarray, str, Settings, dict]:
                            bind="query-params")  # fmt: skip
         stride = both("Stride", "s", 1, 8, 1, square, "how far the window moves each step")
         kind = st.segmented_control("Padding", PADDINGS, default="number", required=True,
-                                    key="pk", bind="query-params")  # fmt: skip
+                                    key="pk", bind="query-params", help=PADDING_KIND_HELP)  # fmt: skip
         padding = both("Padding size", "p", 0, 10, 0, square, "cells added on each side") if kind == "number" else kind  # fmt: skip
         mode = st.selectbox("Padding mode", MODES, key="pm", bind="query-params",
                             help="what the padding cells contain")  # fmt: skip

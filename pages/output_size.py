@@ -14,6 +14,7 @@ from cnnviz.ui.common import (
     show_source,
 )
 from cnnviz.ui.present import presentation_mode
+from cnnviz.ui.sizes import CEIL_HELP, CEIL_LABEL, OUTPUT_PADDING_HELP, PADDING_KIND_HELP
 
 # torch argument name -> this page's widget key (the width's key adds "_w")
 KEYS = {
@@ -55,7 +56,8 @@ def controls() -> dict:
                              "how far the window moves each step")  # fmt: skip
     if op == "conv":
         kind = st.segmented_control("Padding", PADDINGS, default="number", required=True,
-                                    key="pad_kind", bind="query-params")  # fmt: skip
+                                    key="pad_kind", bind="query-params",
+                                    help=PADDING_KIND_HELP)  # fmt: skip
     else:
         kind = "number"
     s["padding"] = (
@@ -70,11 +72,11 @@ def controls() -> dict:
             bind="query-params", help="what the padding cells contain",
         )  # fmt: skip
     if op == "pool":
-        s["ceil_mode"] = st.toggle("ceil_mode (keep a last, partial window)", False, key="ceil",
-                                   bind="query-params")  # fmt: skip
+        s["ceil_mode"] = st.toggle(CEIL_LABEL, False, key="ceil", bind="query-params",
+                                   help=CEIL_HELP)  # fmt: skip
     if op == "conv_transpose":
         s["output_padding"] = pair_input("Output padding", "opad", 0, 63, 0, same,
-                                         "extra rows/columns at the bottom/right")  # fmt: skip
+                                         OUTPUT_PADDING_HELP)  # fmt: skip
     return s
 
 

@@ -7,10 +7,10 @@ import streamlit as st
 
 import cnnviz
 from cnnviz.colors import upscale
-from cnnviz.figures import pool_input_figure, pool_output_figure
+from cnnviz.figures import OVERHANG_MARK, pool_input_figure, pool_output_figure
 from cnnviz.images import to_uint8
 from cnnviz.kernels import format_kernel
-from cnnviz.shapes import Fix, SettingError
+from cnnviz.shapes import Fix, SettingError, avg_pool_divisor_text
 from cnnviz.ui.common import (
     edited_array,
     grid_from_link,
@@ -23,7 +23,7 @@ from cnnviz.ui.common import (
 from cnnviz.ui.image_input import SOURCES, pick_image
 from cnnviz.ui.maps import picture_bytes
 from cnnviz.ui.present import settings_box
-from cnnviz.ui.sizes import refuse, show_formulas
+from cnnviz.ui.sizes import CEIL_HELP, CEIL_LABEL, refuse, show_formulas
 
 DEFAULT_GRID = "1 3 2 1; 4 6 5 0; 3 1 1 2; 0 2 4 3"
 MAX_GRID = 12
@@ -72,8 +72,7 @@ def controls() -> dict:
                   help="how far the window moves; PyTorch's default is the pool size")  # fmt: skip
     p = st.slider("Padding", 0, 3, 0, key="p", bind="query-params",
                   help="at most half the pool size (PyTorch's rule)")  # fmt: skip
-    ceil = st.toggle("ceil_mode (keep a last, partial window)", False, key="ceil",
-                     bind="query-params")  # fmt: skip
+    ceil = st.toggle(CEIL_LABEL, False, key="ceil", bind="query-params", help=CEIL_HELP)
     return dict(kernel_size=k, stride=s, padding=p, ceil_mode=ceil)
 
 
@@ -88,6 +87,12 @@ def grid_section(g: np.ndarray, c: dict) -> None:
     size = cnnviz.output_size(g.shape, c["kernel_size"], c["stride"], c["padding"], op="pool",
                               ceil_mode=c["ceil_mode"])  # fmt: skip
     x = g[None]
+    k = c["kernel_size"]
+    window = f"window {k}×{k}"
+
+    def out(a: np.ndarray) -> str:
+        return f"output {a.shape[1]}×{a.shape[2]}"
+
     mx, win = cnnviz.max_pool2d(x, **c, return_indices=True)
     avg = cnnviz.avg_pool2d(x, **c)
     gap = cnnviz.global_avg_pool2d(x)
@@ -100,18 +105,23 @@ def grid_section(g: np.ndarray, c: dict) -> None:
                                       win[0], "Input · max winners ringed"),
                     key="pool_in")  # fmt: skip
     with cols[1]:
-        show_figure(pool_output_figure(mx[0], f"Max pool {mx.shape[1]}×{mx.shape[2]}"),
+        show_figure(pool_output_figure(mx[0], f"Max pool<br>{window} → {out(mx)}"),
                     key="pool_max")  # fmt: skip
     with cols[2]:
-        show_figure(pool_output_figure(avg[0], f"Average pool {avg.shape[1]}×{avg.shape[2]}"),
+        show_figure(pool_output_figure(avg[0], f"Average pool<br>{window} → {out(avg)}"),
                     key="pool_avg")  # fmt: skip
     with cols[3]:
-        show_figure(pool_output_figure(gap[0], "Global average 1×1", colored=False),
-                    key="pool_gap")  # fmt: skip
+        show_figure(pool_output_figure(gap[0], "Global average<br>whole grid → 1×1",
+                                       colored=False), key="pool_gap")  # fmt: skip
+    overhang = ""
+    if size.size != cnnviz.output_size(g.shape, c["kernel_size"], c["stride"], c["padding"],
+                                       op="pool").size:  # fmt: skip
+        overhang = (f" “{OVERHANG_MARK}”: past the end of the input and its padding, where "
+                    "ceil_mode's last window hangs over and finds nothing.")  # fmt: skip
     st.caption("Each window has its colour; the output cell of that window has the same colour. "
-               "Max keeps the largest number of each window (ringed); average adds the window "
-               "and divides by its size (padding counts as 0, as in PyTorch's default); global "
-               "average takes the mean of everything: one number per channel.")  # fmt: skip
+               "Max keeps the largest number of each window (ringed); average adds the numbers "
+               f"a window covers and {avg_pool_divisor_text(size)}; global average takes the "
+               "mean of everything: one number per channel." + overhang)  # fmt: skip
     show_formulas(size, "Pooling")
 
 
@@ -125,20 +135,22 @@ def image_section(image: np.ndarray, c: dict) -> None:
     gap = cnnviz.global_avg_pool2d(x)[:, 0, 0]
     ch, h, w = x.shape
     cols = st.columns(4)
-    shown = [(f"Input {h} × {w} × {ch}", x), (f"Max pool {mx.shape[1]} × {mx.shape[2]} × {ch}", mx),
-             (f"Average pool {avg.shape[1]} × {avg.shape[2]} × {ch}", avg)]  # fmt: skip
+    k = c["kernel_size"]
+    shown = [(f"Input {h} × {w} × {ch}", x),
+             (f"Max pool, window {k} × {k} → {mx.shape[1]} × {mx.shape[2]} × {ch}", mx),
+             (f"Average pool, window {k} × {k} → {avg.shape[1]} × {avg.shape[2]} × {ch}", avg)]  # fmt: skip
     for col, (title, a) in zip(cols, shown):
         with col:
             st.markdown(f"**{title}**")
             rgb = upscale(to_uint8(a.transpose(1, 2, 0)), 256)  # small results stay crisp
             st.image(picture_bytes(rgb), width="stretch")
     with cols[3]:
-        st.markdown(f"**Global average 1 × 1 × {ch}**")
+        st.markdown(f"**Global average: whole image → 1 × 1 × {ch}**")
         swatch = np.ones((64, 64, 3), np.float32) * gap[None, None, :]
         st.image(picture_bytes(to_uint8(swatch)), width=96)
         st.caption("R {:.3f} · G {:.3f} · B {:.3f}".format(*gap))
     st.info(f"{ch} channels in, {ch} channels out: pooling works on each channel by itself and "
-            f"only shrinks height and width ({h} × {w} → {size.size[0]} × {size.size[1]}).",
+            f"changes only height and width ({h} × {w} → {size.size[0]} × {size.size[1]}).",
             icon=":material/layers:")  # fmt: skip
 
 

@@ -14,6 +14,7 @@ from cnnviz.shapes import Fix, SettingError
 from cnnviz.steps import fmt
 from cnnviz.ui.common import run_safely, show_setting_error, show_source
 from cnnviz.ui.present import presentation_mode, settings_box
+from cnnviz.ui.sizes import CEIL_HELP, CEIL_LABEL, OUTPUT_PADDING_HELP, PADDING_KIND_HELP
 from cnnviz.ui.stepper import grid_table, player
 from cnnviz.walk_figures import (
     canvas_figure,
@@ -136,8 +137,7 @@ def controls(notes: list[str]) -> dict:
         if mode == "conv":
             with next(row):
                 kind = st.selectbox("Padding", PADDINGS, key="pk", bind="query-params",
-                                    help="a number, or 'valid' (0), 'same' (output as big as "
-                                    "the input), 'full' (every overlap)")  # fmt: skip
+                                    help=PADDING_KIND_HELP)  # fmt: skip
         if kind == "number":
             with next(row):
                 s["padding"] = st.number_input("Padding" if mode != "conv" else "Padding cells",
@@ -160,7 +160,7 @@ def controls(notes: list[str]) -> dict:
             with next(row):
                 s["output_padding"] = st.number_input(
                     "Output padding", 0, 3, 0, key="opad", bind="query-params",
-                    help="extra rows/columns at the bottom/right",
+                    help=OUTPUT_PADDING_HELP,
                 )  # fmt: skip
         if uses_kernel:
             with next(row):
@@ -168,8 +168,8 @@ def controls(notes: list[str]) -> dict:
                                             help="added once, after the channels' sums")  # fmt: skip
         if mode in ("max_pool", "avg_pool"):
             with st.container(horizontal=True):
-                s["ceil_mode"] = st.toggle("ceil_mode (keep a last, partial window)", False,
-                                           key="ceil", bind="query-params")  # fmt: skip
+                s["ceil_mode"] = st.toggle(CEIL_LABEL, False, key="ceil", bind="query-params",
+                                           help=CEIL_HELP)  # fmt: skip
                 if mode == "avg_pool":
                     s["count_include_pad"] = st.toggle(
                         "count_include_pad (padding counts in the divisor)", True, key="cip",
@@ -315,8 +315,11 @@ def channel_sentence(s: dict) -> None:
         what = (
             "largest number (max pooling pads with −∞, so padding never wins)"
             if mode == "max_pool"
-            else "average of the numbers it covers"
-        )
+            else "sum of the numbers it covers, divided by how many cells it covers ("
+            + ("padding cells included" if s.get("count_include_pad", True)
+               else "input cells only")
+            + "; never ceil_mode's cells past the end)"
+        )  # fmt: skip
         st.info(
             f"**Pooling works on each channel on its own:** {c} channel{'s' * (c > 1)} in, "
             f"{c} out, no weights. The window takes the {what}.",
@@ -328,8 +331,10 @@ def channel_sentence(s: dict) -> None:
             f"**One filter spans all input channels and yields one output channel.** Each "
             f"input cell stamps its channel's kernel slice, scaled by the cell's value, onto the "
             f"output; {together}overlapping stamps add up; "
-            f"stride spaces the stamps apart, padding crops the border, output_padding adds a "
-            f"row and column at the bottom and right, and the bias is added at the end.",
+            f"stride spaces the stamps apart, padding crops the border, output_padding makes the "
+            f"output longer at the bottom/right (first over stamped cells padding would have "
+            f"cut, then past the last stamp, where only the bias lands), and the bias is added "
+            f"at the end.",
             icon=":material/layers:",
         )
 
@@ -403,7 +408,10 @@ def legend(walk, s: dict) -> None:
     if steps.INSERTED in codes:
         words.append("white: zeros inserted between input cells (stride)")
     if steps.OVERHANG in codes:
-        words.append("light grey at the bottom/right: ceil_mode's overhang past the padding")
+        words.append(
+            "blank light grey at the bottom/right: past the end of the padded input, "
+            "where ceil_mode's last window hangs over and finds nothing (not counted)"
+        )
     if tuple(walk.dilation) != (1, 1):
         words.append("dilation: the kernel's taps are spread out, the cells between are skipped")
     st.caption(" · ".join(words) + ". Output cells not computed yet stay empty.")
@@ -441,10 +449,9 @@ def draw_stamp_step(walk: steps.ScatterWalk, k: int, label: str) -> None:
             f"kernel", key="cell_value")  # fmt: skip
     st.caption(
         "Orange: the current input cell and where its stamp lands. Blue input cells have "
-        "stamped already. The canvas adds every stamp; the grey border is what padding crops"
-        + (", and output_padding adds the empty cells at the bottom/right"
-           if any(walk.output_padding) else "")
-        + ". The output is the canvas inside the frame, plus the bias; its cells no stamp has "
+        "stamped already. The canvas adds every stamp; the grey border (if any) is what padding crops. "
+        + steps.canvas_text(walk)
+        + " The output is the canvas inside the frame, plus the bias; its cells no stamp has "
         "reached yet stay empty until the last step."
     )  # fmt: skip
     export(walk, k, label)

@@ -252,3 +252,17 @@ def test_picking_a_preset_sets_its_training_defaults():
     again(at)
     t = arch.PRESET_TRAINING["tinyvgg"]
     assert at.session_state["epochs"] == 40 and at.session_state["lr"] == t["lr"]
+
+
+def test_dropout_help_says_the_kept_numbers_are_scaled_as_torch_does():
+    import torch
+
+    p = 0.25
+    at = run(arch=f"conv4k3-relu-drop{p:g}-flat-fc")
+    words = number(at, 2, "p").help + " ".join(m.help or "" for m in at.markdown)
+    assert "1/(1 − p)" in words and "at test time it does nothing" in words
+    layer = torch.nn.Dropout(p).train()
+    y = layer(torch.ones(10_000))
+    kept = y[y != 0]
+    assert torch.allclose(kept, torch.full_like(kept, 1 / (1 - p)))  # what the help says
+    assert torch.equal(layer.eval()(torch.ones(5)), torch.ones(5))

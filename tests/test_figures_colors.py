@@ -46,8 +46,26 @@ def test_coverage_figure_marks_exactly_the_cells_no_window_reads(n, k, s, p, d, 
     z = np.array(coverage_figure(dim).data[0].z)
     assert (z[0] == 3).sum() == dim.skipped  # orange "never read" cells
     assert z.shape[0] == 1 + min(dim.size, 16)
-    for row in z[1:]:  # every window has exactly `kernel` taps
-        assert ((row == 4) | (row == 5)).sum() == dim.kernel
+    for row in z[1:]:  # every window has exactly `kernel` taps (on input, padding or past the end)
+        assert ((row == 4) | (row == 5) | (row == 7)).sum() == dim.kernel
+    before, after = dim.padding
+    beyond = np.arange(z.shape[1]) >= before + n + after  # only ceil_mode's overhang is there
+    assert not np.isin(z[:, beyond], (1, 5)).any()  # never called padding
+    assert np.isin(z[0, beyond], (6,)).all()
+
+
+def test_ceil_overhang_is_not_labelled_padding():
+    """5 wide, window 2, stride 2, ceil_mode, no padding: torch keeps a 3rd window, over the last
+    input cell and one cell past the end, which is not padding."""
+    import torch
+    import torch.nn.functional as F
+
+    dim = cnnviz.output_size(5, 2, 2, 0, op="pool", ceil_mode=True).dims[0]
+    assert dim.size == F.max_pool2d(torch.zeros(1, 1, 1, 5), 2, 2, ceil_mode=True).shape[-1]
+    fig = coverage_figure(dim)
+    labels = list(fig.layout.xaxis.ticktext)
+    assert labels == ["0", "1", "2", "3", "4", "–"] and "p" not in labels
+    assert "padding" not in fig.data[0].text[0][-1]
 
 
 @given(st.integers(1, 12), st.integers(1, 5), st.integers(1, 4), st.integers(0, 3),

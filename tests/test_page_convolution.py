@@ -227,3 +227,19 @@ def test_the_shelf_forgets_the_oldest_pictures_first(monkeypatch) -> None:
     first = image_input.shelve("a", b"123456")
     second = image_input.shelve("b", b"abcdef")
     assert image_input.unshelve(first) is None and image_input.unshelve(second) == ("b", b"abcdef")
+
+
+def test_depthwise_maps_are_captioned_colour_by_filter_in_torchs_order(open_page) -> None:
+    """Two filters, depthwise: six maps, each one (colour, filter) pair, named as torch orders
+    them (R with each filter, then G, then B); the shown code builds that weight."""
+    at = open_page(PAGE, ch="Per channel (depthwise)", extra="sobel y", map="2")
+    assert not errors(at), errors(at)
+    page = text(at)
+    assert "254 × 254 × 6" in page
+    assert ("1 = R × your kernel; 2 = R × sobel y; 3 = G × your kernel; 4 = G × sobel y; "
+            "5 = B × your kernel; 6 = B × sobel y") in page  # fmt: skip
+    assert "Feature map 2: R × sobel y" in page
+    assert "channel R: window × kernel slice" in page  # map 2 reads the red channel only
+    assert "channel G:" not in page and "channel B:" not in page
+    assert "repeat(3, 1, 1, 1)" in page and "output channel c*2 + j" in page
+    assert "filters' worth" not in page  # 6 maps from 2 filters

@@ -93,3 +93,38 @@ def test_a_fix_for_one_dimension_changes_only_that_one(run):
     at.button[labels.index("Set kernel size 4 (width)")].click().run(timeout=30)
     assert not at.error
     assert (at.number_input(key="k").value, at.number_input(key="k_w").value) == (9, 4)
+
+
+def page_text(at: AppTest) -> str:
+    return texts(at) + "\n".join(c.value for c in at.caption)
+
+
+def test_ceil_mode_says_whether_torch_keeps_or_drops_the_last_window(run):
+    import torch
+    import torch.nn.functional as F
+
+    kept = run(op="Pooling", **{"in": "5"}, k="2", s="2", ceil="true")
+    assert f"Output: {F.max_pool2d(torch.zeros(1, 1, 5, 5), 2, 2, ceil_mode=True).shape[-1]}" \
+        in kept.success[0].value  # fmt: skip
+    words = page_text(kept)
+    assert "keeps a last, partial window" in words and "1 (not 2)" in words
+    assert "padded row" not in words and "only padding" not in words  # no padding here
+    dropped = run(op="Pooling", **{"in": "5"}, k="2", s="2", p="1", ceil="true")
+    assert "Output: 3 × 3" in dropped.success[0].value
+    words = page_text(dropped)
+    assert "drops a last window" in words and "partial window is kept" not in words
+
+
+def test_output_padding_keeps_cropped_stamps_not_empty_cells(run):
+    at = run(op="Transposed", **{"in": "2"}, k="3", s="2", p="1", opad="1")
+    assert "Output: 4 × 4" in at.success[0].value
+    words = page_text(at)
+    assert "keeps 1 row at the bottom that padding would have cropped" in words
+    assert "adds 1 at the end" not in words and "empty" not in words
+
+
+def test_same_padding_with_a_stride_names_both_rules(run):
+    at = run(pad_kind="same", s="2")
+    msg = at.error[0].value
+    assert "PyTorch accepts padding='same' only with stride 1" in msg
+    assert "Keras and TensorFlow" in msg and "⌈input / s⌉" in msg

@@ -92,3 +92,59 @@ def test_bad_grid_in_link_falls_back(open_page) -> None:
     at = open_page(PAGE, grid="1 2; nope")
     assert any("could not be read" in w.value for w in at.warning)
     assert figure_texts(at)[1] == [["6", "5"], ["3", "4"]]
+
+
+def figure_titles(at) -> list[str]:
+    import json
+
+    return [json.loads(c.proto.spec)["layout"]["title"]["text"] for c in at.get("plotly_chart")]
+
+
+def test_ceil_mode_partial_windows_are_said_as_torch_divides(open_page) -> None:
+    """5×5, window 2, stride 2, ceil_mode: torch keeps partial windows at the bottom/right and
+    divides them by the cells they cover (13 / 2 at the top right, not 13 / 4); the cells they
+    hang over are past the end, not padding; the titles say window and output apart."""
+    import torch
+    import torch.nn.functional as F
+
+    grid = "; ".join(" ".join(str(5 * r + c) for c in range(5)) for r in range(5))
+    at = open_page(PAGE, k="2", s="2", ceil="true", grid=grid)
+    assert not at.error, [e.value for e in at.error]
+    t = torch.arange(25.0).reshape(1, 1, 5, 5)
+    avg = F.avg_pool2d(t, 2, 2, ceil_mode=True)[0, 0]
+    assert float(avg[0, -1]) == 13 / 2
+    inp, mx, shown, _ = figure_texts(at)
+    assert shown == [[f"{v:.3g}" for v in row] for row in avg.numpy()]
+    assert len(inp) == 6 and len(inp[0]) == 6  # 5 cells and the overhang the last window needs
+    assert [row[-1] for row in inp] == ["—"] * 6 and inp[-1] == ["—"] * 6
+    assert not any("pad" in cell for row in inp for cell in row)  # padding is 0 here
+    page = text(at)
+    assert "divides by its size" not in page
+    assert "the last window divides by 1 × 1 = 1, not 4" in page
+    assert "“—”: past the end of the input and its padding" in page
+    titles = figure_titles(at)
+    assert "Max pool<br>window 2×2 → output 3×3" in titles
+    assert "Average pool<br>window 2×2 → output 3×3" in titles
+    assert "Max pool, window 2 × 2 → " in page  # the image section says the same
+
+
+def test_padding_cells_are_pad_and_counted_in_the_average(open_page) -> None:
+    at = open_page(PAGE, k="2", s="2", p="1")
+    assert not at.error, [e.value for e in at.error]
+    inp = figure_texts(at)[0]
+    assert inp[0] == ["pad"] * 6 and inp[1][0] == "pad" and inp[1][1] == "1"
+    page = text(at)
+    assert "divides by the cells a window covers: 2 × 2 = 4, padding cells included" in page
+    assert "not 4" not in page and "“—”" not in page
+
+
+def test_pooling_can_grow_the_map_and_the_page_does_not_say_shrinks(open_page) -> None:
+    import torch
+    import torch.nn.functional as F
+
+    at = open_page(PAGE, k="2", s="1", p="1")
+    assert not at.error, [e.value for e in at.error]
+    n = F.max_pool2d(torch.zeros(1, 1, 128, 128), 2, 1, 1).shape[-1]
+    assert n == 129  # padding 1, stride 1: one more than the input
+    info = " ".join(i.value for i in at.info)
+    assert f"128 × 128 → {n} × {n}" in info and "shrinks" not in info

@@ -288,3 +288,42 @@ def test_overflow_and_empty_text_are_explained(open_page):
     assert "too large for 32-bit floats" in " ".join(w.value for w in at.warning)
     at = open_page(PAGE, x0=" ")
     assert "The grid is empty" in " ".join(w.value for w in at.warning)
+
+
+def test_output_padding_row_holds_stamps_and_the_page_says_so(open_page):
+    """s2 k3 p1 op1, all ones: the last output row is [1, 2, 1, 1] (torch), stamped cells that
+    padding would have cropped; the page no longer calls them empty."""
+    import torch
+    import torch.nn.functional as F
+
+    at = open_page(PAGE, mode="Transposed conv", x0="1 1; 1 1", k0="1 1 1; 1 1 1; 1 1 1",
+                   s="2", p="1", opad="1")  # fmt: skip
+    clean(at)
+    at.button(key="last").click().run()
+    clean(at)
+    want = F.conv_transpose2d(torch.ones(1, 1, 2, 2), torch.ones(1, 1, 3, 3), None, 2, 1, 1)
+    shown = chart_labels(at, "out_0")
+    assert list(shown[-1]) == [fmt(v) for v in want[0, 0, -1].tolist()] == ["1", "2", "1", "1"]
+    words = "\n".join([c.value for c in at.caption] + [m.value for m in at.markdown]
+                      + [i.value for i in at.info])  # fmt: skip
+    assert "empty cells at the bottom/right" not in words
+    assert "adds a row and column at the bottom and right" not in words
+    assert "keeps 1 row at the bottom that padding would have cropped" in words
+
+
+def test_ceil_mode_pool_says_the_partial_window(open_page):
+    at = open_page(PAGE, mode="Average pool", x0="1 2 3; 4 5 6; 7 8 9", pool_k="2", pool_s="2",
+                   ceil="true")  # fmt: skip
+    clean(at)
+    words = "\n".join(m.value for m in at.markdown)
+    assert "keeps a last, partial window" in words and "1 (not 2)" in words
+    assert "only padding" not in words
+    info = " ".join(i.value for i in at.info)
+    assert "divided by how many cells it covers (padding cells included" in info
+    assert "past the end" in " ".join(c.value for c in at.caption)  # the legend's blank cells
+    at.button(key="last").click().run()
+    clean(at)
+    want = cnnviz.avg_pool2d(parse_kernel("1 2 3; 4 5 6; 7 8 9")[None], 2, 2, ceil_mode=True)
+    assert cell_value(at) == fmt(want[0, -1, -1]) == "9"  # the corner window: 9 / 1
+    # the cells past the end hold nothing: not written as zeros in the sum
+    assert any("channel 1: (9) / 1 = 9 / 1 = 9" in m.value for m in at.markdown)

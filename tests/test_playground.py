@@ -3,6 +3,8 @@ and the PyTorch code the page shows, run for real."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import torch
@@ -107,7 +109,8 @@ def test_shown_torch_code_computes_the_same_maps(case) -> None:
     assume(not (s.padding == "same" and s.stride != (1, 1)))
     code = playground.torch_code(s, r.input.shape[0])
     scope = {"torch": torch, "nn": torch.nn, "F": F, "x": torch.from_numpy(r.input)[None],
-             "weight": torch.from_numpy(r.weight), "bias": torch.from_numpy(r.bias)}  # fmt: skip
+             "weight": torch.from_numpy(r.weight), "bias": torch.from_numpy(r.bias),
+             "filters": [torch.from_numpy(f) for f in s.filters]}  # fmt: skip
     exec(code, scope)
     np.testing.assert_allclose(scope["y"][0].numpy(), r.feature, rtol=1e-4, atol=1e-4)
     layer = scope["layer"]
@@ -154,3 +157,60 @@ def test_zoom_frames_the_window_and_tints_only_padding() -> None:
     assert np.abs(z[3 * f + f // 2, 3 * f + f // 2].astype(int) - gray).max() <= 1  # input cell
     assert z[f // 2 + 2, 2 * f + f // 2][0] > z[f // 2 + 2, 2 * f + f // 2][2]  # padding: orange
     assert tuple(z[0, f // 2]) == playground.WINDOW  # the frame starts at the window's corner
+
+
+@st.composite
+def depthwise_cases(draw):
+    """Depthwise settings with several filters, every other setting random."""
+    image, s = draw(cases())
+    n = draw(st.integers(2, 4))
+    kh, kw = s.filters[0].shape
+    rng = np.random.default_rng(draw(st.integers(0, 1000)))
+    filters = tuple(rng.normal(size=(kh, kw)).astype(np.float32) for _ in range(n))
+    return image, replace(s, channels="depthwise", filters=filters)
+
+
+@given(depthwise_cases())
+def test_depthwise_maps_are_each_colour_filter_pair_once_in_torchs_order(case) -> None:
+    """Map c*k + j is colour c convolved with filter j alone (torch, one channel, one filter),
+    every (colour, filter) pair once, captioned with both."""
+    image, s = case
+    try:
+        r = playground.run(image, s)
+    except SettingError:
+        assume(False)
+    k = len(s.filters)
+    pairs = playground.map_sources(s, 3)
+    assert pairs == [(c, j) for c in range(3) for j in range(k)]  # torch's channel-major order
+    assert r.groups == 3 and r.weight.shape == (3 * k, 1, *s.filters[0].shape)
+    x = torch.from_numpy(r.input)[None]
+    pt, pb, pl, pr = r.pads
+    mode = "constant" if s.padding_mode == "zeros" else s.padding_mode
+    xp = F.pad(x, (pl, pr, pt, pb), mode=mode)
+    for o, (c, j) in enumerate(pairs):
+        alone = F.conv2d(xp[:, c : c + 1], torch.from_numpy(s.filters[j])[None, None],
+                         torch.tensor([s.bias]), stride=s.stride, dilation=s.dilation)  # fmt: skip
+        np.testing.assert_allclose(r.feature[o], alone[0, 0].numpy(), rtol=1e-4, atol=1e-4)
+    names = [f"filter{j}" for j in range(k)]
+    labels = playground.map_labels(s, 3, names)
+    assert labels == [f"{'RGB'[c]} × filter{j}" for c, j in pairs]
+    assert len(set(labels)) == 3 * k
+
+
+@given(depthwise_cases())
+def test_depthwise_code_builds_the_weight_from_the_filters(case) -> None:
+    """The shown code, given only the 2-D filters (no weight tensor), makes the page's maps."""
+    image, s = case
+    try:
+        r = playground.run(image, s)
+    except SettingError:
+        assume(False)
+    assume(not (s.padding == "same" and s.stride != (1, 1)))
+    code = playground.torch_code(s, 3)
+    assert "c*" in code and "filter j" in code
+    scope = {"torch": torch, "nn": torch.nn, "F": F, "x": torch.from_numpy(r.input)[None],
+             "bias": torch.from_numpy(r.bias),
+             "filters": [torch.from_numpy(f) for f in s.filters]}  # fmt: skip
+    exec(code, scope)
+    np.testing.assert_array_equal(scope["weight"].numpy(), r.weight)
+    np.testing.assert_allclose(scope["y"][0].numpy(), r.feature, rtol=1e-4, atol=1e-4)

@@ -13,6 +13,7 @@ from cnnviz.steps import (
     INSERTED,
     OVERHANG,
     PADDING,
+    canvas_text,
     conv_equation,
     conv_walk,
     fmt,
@@ -22,6 +23,7 @@ from cnnviz.steps import (
     stamp_equation,
     transpose_walk,
     zero_inserted,
+    zero_insertion_text,
 )
 
 
@@ -143,6 +145,15 @@ def test_pool_steps_are_the_engine_and_torch(cfg):
                     assert walk.codes[step.rows[i], step.cols[j]] == INPUT
             else:  # the sum and divisor shown give the engine's average exactly
                 assert np.float32(part.sum) / np.float32(part.divisor) == np.float32(part.result)
+                if cfg["count_include_pad"]:  # torch divides by the cells the window covers
+                    assert part.divisor == part.covered.sum()
+            # the written arithmetic lists the covered cells only (not ceil_mode's overhang)
+            covered = walk.codes[np.ix_(step.rows, step.cols)] != OVERHANG
+            assert np.array_equal(part.covered, covered)
+            line = pool_equation(step, cfg["kind"])[part.channel]
+            listed = line.split("(", 1)[1].split(")")[0] if cfg["kind"] == "max" else None
+            if listed is not None:
+                assert listed.count(",") == covered.sum() - 1
             got[part.channel, step.row, step.col] = part.result
     assert np.array_equal(got, walk.output)
 
@@ -360,3 +371,19 @@ def test_gif_keeps_evenly_spaced_steps_of_long_or_large_walks():
     large = gif_steps(144, MAX_GIF_PIXELS // 20)
     assert len(large) == 20 and large[-1] == 143
     assert gif_steps(50, MAX_GIF_PIXELS * 2) == [0, 49]  # at least the first and the last
+
+
+def test_output_padding_words_match_the_canvas_torch_makes():
+    """s2 k3 p1 op1, all ones: the row output_padding keeps is a stamped canvas row
+    ([1, 2, 1, 1] in torch), not an empty one; past the canvas (p0 op1) it is empty."""
+    x, w = np.ones((1, 2, 2), np.float32), np.ones((1, 3, 3), np.float32)
+    walk = transpose_walk(x, w, None, 2, 1, 1)
+    want = F.conv_transpose2d(torch.ones(1, 1, 2, 2), torch.ones(1, 1, 3, 3), None, 2, 1, 1)
+    assert walk.output[0, -1].tolist() == want[0, 0, -1].tolist() == [1, 2, 1, 1]
+    text = canvas_text(walk)
+    assert "keeps 1 row at the bottom that padding would have cropped" in text
+    assert "empty" not in text
+    past = transpose_walk(x, w, None, 2, 0, 1)
+    assert past.output[0, -1].tolist() == [0] * 6  # nothing lands past the last stamp
+    assert "adds 1 empty row past the last stamp at the bottom" in canvas_text(past)
+    assert "the bottom gets 2 + 1 = 3" in zero_insertion_text(past)

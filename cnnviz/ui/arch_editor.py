@@ -36,10 +36,11 @@ KIND_HELP = {
     "sigmoid": "squashes every number into (0, 1)",
     "tanh": "squashes every number into (−1, 1)",
     "gelu": "a smooth ReLU",
-    "maxpool": "keeps the largest number of each window: a smaller map",
-    "avgpool": "averages each window: a smaller map",
+    "maxpool": "keeps the largest number of each window: usually a smaller map",
+    "avgpool": "averages each window: usually a smaller map",
     "batchnorm": "rescales each channel to mean 0, spread 1 (then a learnt scale and shift)",
-    "dropout": "while training, zeroes a random fraction p of the numbers",
+    "dropout": "while training, zeroes a random fraction p of the numbers and multiplies the "
+    "others by 1/(1 − p), so the mean stays the same; at test time it does nothing",
     "flatten": "lines a C×H×W map up into one vector for the linear layers",
     "linear": "every output is a weighted sum of all the inputs",
     "gap": "averages each channel's whole map into one number",
@@ -292,7 +293,8 @@ def _settings(uid: int, layer: Layer, is_last_fc: bool) -> None:
             _number(uid, layer, "negative_slope", "slope", "multiplies negatives", cols[1])
     elif kind == "dropout":
         cols = st.columns(5)
-        _number(uid, layer, "p", "p", "fraction zeroed while training", cols[0])
+        _number(uid, layer, "p", "p", "fraction zeroed while training; the rest are multiplied by "
+                "1/(1 − p)", cols[0])  # fmt: skip
     elif kind == "linear":
         cols = st.columns([1, 2, 2])
         if is_last_fc:

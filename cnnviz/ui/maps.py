@@ -106,12 +106,13 @@ def show_chain(r: playground.Result, s: playground.Settings, view: dict):
     """Input | feature map (clickable) | activated | pooled, each beside the last."""
     n = r.feature.shape[0]
     o = 0
+    labels = _labels(r, s, view)
     if n > 1:
-        st.markdown(f"#### {n} filters' worth of maps: the output has **depth {n}**")
+        st.markdown(f"#### {n} maps: the output has **depth {n}**")
         grid, rng = _grid([shrink(m) for m in r.feature], view)
         st.image(grid, width="stretch")
         st.caption(f"All {n} feature maps, one colour range ({range_caption(rng)}). "
-                   + _map_names(s, n))  # fmt: skip
+                   + _map_names(s, labels))  # fmt: skip
         o = st.number_input("Map to look at", 1, n, 1, key="map", bind="query-params") - 1
     if o >= n:
         o = 0
@@ -123,7 +124,7 @@ def show_chain(r: playground.Result, s: playground.Settings, view: dict):
     with cols[1]:
         rng = value_range(r.feature[o])
         im, _ = map_image(r.feature[o], cmap_for(rng, view), rng, min_side=PREVIEW)
-        st.markdown(f"**Feature map{f' {o + 1}' if n > 1 else ''}**  \n"
+        st.markdown(f"**Feature map{f' {o + 1}: {labels[o]}' if n > 1 else ''}**  \n"
                     f"{r.feature.shape[1]} × {r.feature.shape[2]} · click a pixel")  # fmt: skip
         streamlit_image_coordinates(im, key="map_click", width="stretch", cursor="crosshair",
                                     png_compression_level=1)  # fmt: skip
@@ -143,9 +144,16 @@ def show_chain(r: playground.Result, s: playground.Settings, view: dict):
     return cell, t
 
 
-def _map_names(s: playground.Settings, n: int) -> str:
+def _labels(r: playground.Result, s: playground.Settings, view: dict) -> list[str]:
+    names = ["your kernel"] + [e.replace("_", " ") for e in view.get("extra", [])]
+    return playground.map_labels(s, r.input.shape[0], names)
+
+
+def _map_names(s: playground.Settings, labels: list[str]) -> str:
+    n = len(labels)
     if s.channels == "depthwise":
-        return "Depthwise: maps come in threes (R, G, B) for each filter."
+        return ("Depthwise: colour by colour, as PyTorch orders them: "
+                + "; ".join(f"{i + 1} = {t}" for i, t in enumerate(labels)) + ".")  # fmt: skip
     return f"Map 1 is your kernel; maps 2 to {n} are the extra filters you chose." if n > 1 else ""
 
 

@@ -9,6 +9,23 @@ import streamlit as st
 from cnnviz.shapes import Fix, OutputSize, SettingError
 from cnnviz.ui.common import show_setting_error
 
+CEIL_LABEL = "ceil_mode (round the size up)"
+CEIL_HELP = (
+    "Rounds the output size up instead of down. PyTorch then keeps a last, partial window that "
+    "hangs past the end, unless that window would start after the input (in the right "
+    "padding): then it drops it and the size is as without ceil_mode. The sentence under the "
+    "formula says which, in your numbers."
+)
+PADDING_KIND_HELP = (
+    "a number of cells on each side; 'valid' (none); 'same' (the output as big as the input: "
+    "PyTorch allows it with stride 1 only, Keras/TensorFlow with any stride s, giving "
+    "⌈input / s⌉); 'full' (every overlap of kernel and input)"
+)
+OUTPUT_PADDING_HELP = (
+    "Makes the output longer at the bottom/right: first by cropping fewer stamped cells there "
+    "(as many as the padding), then by adding cells past the last stamp, which hold only the bias."
+)
+
 
 def show_formulas(out: OutputSize, what: str) -> None:
     """`what` names the layer ("Convolution"); one block if height and width agree."""

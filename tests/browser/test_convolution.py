@@ -191,3 +191,43 @@ def test_a_reload_keeps_the_uploaded_picture(server, page, wait_idle, tmp_path):
     page.reload()  # a new Streamlit session: the link brings the picture back
     wait_idle(page)
     expect(page.get_by_text("Working on 52 × 36 px.")).to_be_visible(timeout=20_000)
+
+
+def test_depthwise_map_is_one_colour_with_one_filter(server, page, wait_idle):
+    """Depthwise with a second filter: map 2 is red with sobel y (torch's order), its caption
+    says so, and a clicked pixel's value is torch's red channel convolved with sobel y."""
+    import torch
+    import torch.nn.functional as F
+
+    page.goto(server + "/convolution?pool=None&act=None")
+    wait_idle(page)
+    page.locator(".st-key-ch").get_by_role("radio", name="Per channel (depthwise)").click()
+    wait_idle(page)
+    page.locator(".st-key-extra").get_by_text("sobel y", exact=True).click()
+    wait_idle(page)
+    main = page.get_by_test_id("stMain")
+    expect(main).to_contain_text("256 × 256 × 3 → conv → 254 × 254 × 6")
+    expect(main).to_contain_text("1 = R × your kernel; 2 = R × sobel y; 3 = G × your kernel")
+    box = page.locator(".st-key-map input")
+    box.fill("2")
+    box.press("Enter")
+    wait_idle(page)
+    expect(main).to_contain_text("Feature map 2: R × sobel y")
+    frame = page.frame_locator(
+        "iframe[title='streamlit_image_coordinates.streamlit_image_coordinates']"
+    )
+    img = frame.locator("img")
+    expect(img).to_be_visible()
+    size = img.bounding_box()
+    x, y = size["width"] * 0.4, size["height"] * 0.45
+    img.click(position={"x": x, "y": y})
+    row, col = int(y / size["height"] * 254), int(x / size["width"] * 254)
+    heading = page.get_by_text(re.compile(r"The arithmetic of one pixel: map 2, row \d+"))
+    expect(heading).to_contain_text(f"row {row}, column {col}", timeout=20_000)
+    image = cnnviz.sample_image("astronaut", "rgb", 256).array
+    red = torch.from_numpy(np.ascontiguousarray(image[:, :, 0], np.float32))[None, None]
+    sobel_y = torch.from_numpy(cnnviz.preset("sobel_y"))[None, None]
+    want = F.conv2d(red, sobel_y)[0, 0, row, col].item()
+    shown = float(cell_value(page).inner_text())
+    assert abs(shown - want) <= 1e-5 * max(1.0, abs(want)), (shown, want)
+    expect(main).to_contain_text("channel R: window × kernel slice")
