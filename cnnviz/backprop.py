@@ -147,6 +147,8 @@ def lesson(
     if x.ndim == 2:
         x = x[None]
     w = _f32(weight, "kernel")
+    if w.ndim == 2:
+        w = w[None]
     if w.ndim == 3:
         w = w[None]
     if w.ndim != 4 or w.shape[:2] != (1, x.shape[0]):
