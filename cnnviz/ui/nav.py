@@ -33,6 +33,7 @@ PAGES: tuple[PageInfo, ...] = (
     PageInfo("pages/activations.py", "Activations", ":material/show_chart:"),
     PageInfo("pages/train.py", "Train a CNN", ":material/model_training:"),
     PageInfo("pages/backprop.py", "Backprop", ":material/undo:"),
+    PageInfo("pages/ideas.py", "Ideas", ":material/lightbulb:"),
 )
 
 
