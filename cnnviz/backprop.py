@@ -42,6 +42,7 @@ def term(v: float) -> str:
     """A number inside a sum: negative ones in brackets."""
     return _term(v, DIGITS)
 
+
 POOLS = ("none", "max", "avg")
 # The page's example: small integers a student can follow by hand, and a step that lowers the loss.
 DEFAULT_INPUT = (
@@ -291,9 +292,7 @@ def update_equation(ls: Lesson, channel: int, row: int, col: int) -> str:
     w = ls.weight[0, channel, row, col]
     g = ls.grad_w[0, channel, row, col]
     new = ls.new_weight[0, channel, row, col]
-    return (
-        f"W{_at((row, col))} ← {fmt(w)} − {fmt(ls.lr)} × {term(g)} = {fmt(new)}"
-    )
+    return f"W{_at((row, col))} ← {fmt(w)} − {fmt(ls.lr)} × {term(g)} = {fmt(new)}"
 
 
 def bias_update_equation(ls: Lesson) -> str:

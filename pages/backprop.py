@@ -267,8 +267,11 @@ def update(ls: bp.Lesson, ch: int, i: int, j: int, n: int) -> None:
         say(bp.update_equation(ls, ch, i, j), "eq_update")
         say(bp.bias_update_equation(ls), "eq_bias_update")
     better = "lower" if ls.new_loss < ls.loss else "not lower (try a smaller learning rate)"
-    say(f"With the new W and b, the same input gives L = {fmt(ls.new_loss)} (was "
-        f"{fmt(ls.loss)}): {better}.", "eq_new_loss")
+    say(
+        f"With the new W and b, the same input gives L = {fmt(ls.new_loss)} (was "
+        f"{fmt(ls.loss)}): {better}.",
+        "eq_new_loss",
+    )
     st.caption("This is plain SGD, the Train page's “sgd” rule; momentum and Adam change how "
                "dL/dW becomes a step (the Train page writes each rule out, the Ideas page "
                "compares Adam + L2 with AdamW).")  # fmt: skip

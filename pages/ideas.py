@@ -72,8 +72,11 @@ def sharing() -> None:
         kinds = np.where(d.same, "done", "current").astype(object)
         draw(d.shifted_y[0], "shift(conv(picture))", "sh_sy", kinds)
     n = d.same.size
-    say(f"conv(shift(x)) and shift(conv(x)) agree on {d.agree} of {n} cells; orange cells are "
-        "where a window met the border.", "eq_shift")
+    say(
+        f"conv(shift(x)) and shift(conv(x)) agree on {d.agree} of {n} cells; orange cells are "
+        "where a window met the border.",
+        "eq_shift",
+    )
     st.markdown("**Parameters: the same input, a conv layer vs a dense (fully connected) layer**")
     a, b, c, e = st.columns(4)
     cin = a.number_input("Input channels", 1, 512, 3, key="pc", bind="query-params")
@@ -88,8 +91,11 @@ def sharing() -> None:
         "biases": [f"{p.conv_biases:,}", f"{p.dense_biases:,}"],
         "total": [f"{p.conv:,}", f"{p.dense:,}"],
     })  # fmt: skip
-    say(f"Both map {cin}×{size}×{size} to {co}×{ho}×{wo}; the dense layer needs "
-        f"{p.dense / p.conv:,.0f} times as many parameters.", "eq_params")
+    say(
+        f"Both map {cin}×{size}×{size} to {co}×{ho}×{wo}; the dense layer needs "
+        f"{p.dense / p.conv:,.0f} times as many parameters.",
+        "eq_params",
+    )
     show_source(ideas.shift_demo, ideas.param_count)
 
 
@@ -117,12 +123,17 @@ def flip() -> None:
     with cols[2]:
         draw(corr if flipped else conv, "the other one", "fl_other", kind="input")
     if ideas.flip_matters(k):
-        say("This kernel is not symmetric under a 180° turn: the two outputs differ. A single "
+        say(
+            "This kernel is not symmetric under a 180° turn: the two outputs differ. A single "
             "1 in the picture stamps the kernel flipped under cross-correlation and upright "
-            "under convolution.", "eq_flip")
+            "under convolution.",
+            "eq_flip",
+        )
     else:
-        say("This kernel looks the same turned by 180°: flipped or not, the output is the "
-            "same.", "eq_flip")
+        say(
+            "This kernel looks the same turned by 180°: flipped or not, the output is the same.",
+            "eq_flip",
+        )
     show_source(ideas.true_convolution)
 
 
@@ -190,11 +201,17 @@ def batchnorm() -> None:
         for i, col in enumerate(cols):
             with col:
                 draw(res.y[i, 0], f"image {i + 1}", f"{key}{i}")
-        say(f"uses mean {fmt(res.mean[0])}, variance {fmt(res.var[0])}: y = (x − "
-            f"{fmt(res.mean[0])}) / √({fmt(res.var[0])} + 1e-5)", f"eq_{key}")
-    say(f"After this training batch the running mean is {fmt(train.running_mean[0])} and the "
+        say(
+            f"uses mean {fmt(res.mean[0])}, variance {fmt(res.var[0])}: y = (x − "
+            f"{fmt(res.mean[0])}) / √({fmt(res.var[0])} + 1e-5)",
+            f"eq_{key}",
+        )
+    say(
+        f"After this training batch the running mean is {fmt(train.running_mean[0])} and the "
         f"running variance {fmt(train.running_var[0])} (momentum {fmt(mom)}; the variance mixed "
-        "in is the batch's unbiased one, as PyTorch does).", "eq_bn_running")
+        "in is the batch's unbiased one, as PyTorch does).",
+        "eq_bn_running",
+    )
     show_source(ideas.batch_norm)
 
 
@@ -234,8 +251,11 @@ def adamw() -> None:
     with b:
         st.markdown("**AdamW** (`torch.optim.AdamW(weight_decay=...)`)")
         st.code("\n".join(ideas.adam_equations(dec[0], k, lr, wd, True)), language=None)
-    say(f"After {int(n)} steps, weight {k + 1}: Adam + L2 {fmt(l2[-1].w_new[k])}, AdamW "
-        f"{fmt(dec[-1].w_new[k])}.", "eq_adamw")
+    say(
+        f"After {int(n)} steps, weight {k + 1}: Adam + L2 {fmt(l2[-1].w_new[k])}, AdamW "
+        f"{fmt(dec[-1].w_new[k])}.",
+        "eq_adamw",
+    )
     show_source(ideas.adam_run)
 
 

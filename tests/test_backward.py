@@ -315,7 +315,10 @@ def test_transposed_settings_reproduce_grad_input():
         (dict(x=np.ones((4, 4)), weight=np.ones((2, 2, 2))), "one kernel slice per input"),
         (dict(x=np.ones((4, 4)), weight=np.ones((2, 2)), target=np.ones((2, 2))), "target"),
         (dict(x=np.full((4, 4), 1e30), weight=np.full((2, 2), 1e30)), "too large"),
-        (dict(x=np.ones((4, 4)), weight=np.ones((2, 2)), pool="max", pool_size=4), "pooling window"),
+        (
+            dict(x=np.ones((4, 4)), weight=np.ones((2, 2)), pool="max", pool_size=4),
+            "pooling window",
+        ),
     ],
 )
 def test_the_lesson_refuses_with_a_sentence(kwargs, words):

@@ -119,8 +119,16 @@ def test_channels_of_different_sizes(open_page):
     assert any("needs the same size" in e.value for e in at.error)
 
 
-@pytest.mark.parametrize("topic", ["Weight sharing", "Convolution vs correlation",
-                                   "1×1 convolution", "Batch norm", "Adam + L2 vs AdamW"])
+@pytest.mark.parametrize(
+    "topic",
+    [
+        "Weight sharing",
+        "Convolution vs correlation",
+        "1×1 convolution",
+        "Batch norm",
+        "Adam + L2 vs AdamW",
+    ],
+)
 def test_ideas_every_topic_runs(open_page, topic):
     at = open_page(IDEAS, topic=topic)
     clean(at)
