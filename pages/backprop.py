@@ -279,7 +279,7 @@ def update(ls: bp.Lesson, ch: int, i: int, j: int, n: int) -> None:
 
 
 def page() -> None:
-    st.title("Backprop, step by step")
+    st.title("Backprop")
     st.write("A convolution, then (if you like) a pooling, then a loss: forward, then every "
              "gradient on the way back, each sum written out, then the weights' update. Every "
              "number is the engine's, and the tests check each against PyTorch's autograd.")  # fmt: skip
