@@ -163,6 +163,11 @@ def lesson(
     stride, dilation = pair(stride, "stride"), pair(dilation, "dilation")
     if not isinstance(padding, str):
         padding = pair(padding, "padding", minimum=0)
+    with np.errstate(over="ignore", invalid="ignore"):  # huge numbers: refused below
+        return _lesson(x, w, b, target, stride, padding, dilation, pool, pool_size, lr)
+
+
+def _lesson(x, w, b, target, stride, padding, dilation, pool, pool_size, lr) -> Lesson:
     y, z = _forward(x, w, b, stride, padding, dilation, pool, pool_size)
     t = np.zeros_like(z) if target is None else _f32(target, "target")
     if t.ndim == 2:
