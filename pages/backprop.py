@@ -11,7 +11,7 @@ from cnnviz import backprop as bp
 from cnnviz.backprop import fmt
 from cnnviz.kernels import KernelError, parse_kernel
 from cnnviz.shapes import SettingError
-from cnnviz.ui.common import link_to, run_safely, show_setting_error, show_source
+from cnnviz.ui.common import link_to, link_with, run_safely, show_setting_error, show_source
 from cnnviz.ui.nav import page_at
 from cnnviz.walk_figures import cells_figure
 
@@ -238,12 +238,10 @@ def input_grads(ls: bp.Lesson, n: int) -> None:
             ok = "the same numbers" if np.array_equal(same, ls.grad_x) else "DIFFERENT numbers"
             st.markdown(f"`conv_transpose2d(dL/dy, W, stride={sh}, padding={ph}, "
                         f"output_padding={max(oh, ow)}, dilation={dh})` gives {ok}.")  # fmt: skip
-            from urllib.parse import urlencode
-
-            query = urlencode(dict(mode="Transposed conv", ch=1, x0=_text(ls.grad_y[0]),
-                                   k0=_text(ls.weight[0, ch]), s=sh, p=ph, d=dh,
-                                   opad=max(oh, ow)))  # fmt: skip
-            st.markdown(f"[Watch it stamp by stamp on the Step by step page](step_by_step?{query})")
+            link_with("pages/step_by_step.py", "Watch it stamp by stamp on Step by step",
+                      dict(mode="Transposed conv", ch=1, x0=_text(ls.grad_y[0]),
+                           k0=_text(ls.weight[0, ch]), s=sh, p=ph, d=dh,
+                           opad=max(oh, ow)))  # fmt: skip
 
 
 def _text(a: np.ndarray) -> str:

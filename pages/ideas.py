@@ -11,7 +11,7 @@ from cnnviz import ideas
 from cnnviz.backprop import fmt, term
 from cnnviz.kernels import KernelError, parse_kernel
 from cnnviz.shapes import SettingError
-from cnnviz.ui.common import run_safely, show_setting_error, show_source
+from cnnviz.ui.common import link_with, run_safely, show_setting_error, show_source
 from cnnviz.walk_figures import cells_figure
 
 TOPICS = {
@@ -20,6 +20,7 @@ TOPICS = {
     "pointwise": "1×1 convolution",
     "batchnorm": "Batch norm",
     "adamw": "Adam + L2 vs AdamW",
+    "residual": "Residual connections",
 }
 PICTURE = "0 0 0 0 0 0; 0 1 2 1 0 0; 0 2 4 2 0 0; 0 1 2 1 0 0; 0 0 0 0 0 0; 0 0 0 0 0 0"
 
@@ -259,15 +260,78 @@ def adamw() -> None:
     show_source(ideas.adam_run)
 
 
+def residual() -> None:
+    import plotly.graph_objects as go
+
+    from cnnviz import arch
+    from cnnviz import residual as res
+
+    st.write("A residual block adds its input to what its two convs make: y = relu(conv(relu("
+             "conv(x))) + x). Write it `res8` in the architecture text (the Train page's editor "
+             "has it too). The skip gives the gradient a path no conv shrinks: in a deep plain "
+             "stack the first layers' gradients all but vanish, with skips they do not.")  # fmt: skip
+    a, b, c = st.columns(3)
+    depth = a.select_slider("Convs after the stem", list(range(2, 17, 2)), 16, key="depth",
+                            bind="query-params")  # fmt: skip
+    steps = b.number_input("Training steps", 1, 60, 20, key="rsteps", bind="query-params")
+    lr = c.number_input("Learning rate", 0.001, 1.0, 0.05, format="%.3g", key="rlr",
+                        bind="query-params")  # fmt: skip
+    specs = {"plain": res.plain_spec(int(depth)), "residual": res.residual_spec(int(depth))}
+    cols = st.columns(2)
+    for col, (name, spec) in zip(cols, specs.items()):
+        with col:
+            rows = arch.summarize(spec, (1, res.SIZE, res.SIZE), 2)
+            st.markdown(f"**{name.capitalize()}**: `{spec}`")
+            st.dataframe(
+                {"layer": [r.name for r in rows],
+                 "output": [" × ".join(map(str, r.out_shape)) for r in rows],
+                 "parameters": [r.params for r in rows],
+                 "receptive field": [str(r.receptive_field or "") for r in rows]},
+                hide_index=True, height=240, key=f"table_{name}",
+            )  # fmt: skip
+            total = sum(r.params for r in rows)
+            st.caption(f"{total:,} parameters.")
+            link_with("pages/train.py", f"Train the {name} net on the Train page",
+                      {"arch": spec})  # fmt: skip
+    key = (int(depth), int(steps), float(lr))
+    if st.button("Train both for a few steps", key="rtrain", icon=":material/play_arrow:"):
+        with st.spinner("Training both nets on this server's CPU..."):
+            st.session_state["residual_runs"] = (key, {
+                name: res.gradient_run(spec, int(steps), float(lr)) for name, spec in specs.items()
+            })  # fmt: skip
+    stored = st.session_state.get("residual_runs")
+    if not stored or stored[0] != key:
+        st.caption("Press the button: both nets train with the same seed and data, and each "
+                   "step records the size (norm) of every conv's weight gradient.")  # fmt: skip
+        return
+    runs = stored[1]
+    fig = go.Figure()
+    for name, run in runs.items():
+        fig.add_bar(x=run.layers, y=run.grad_norms[0], name=f"{name}, step 1")
+        fig.add_bar(x=run.layers, y=run.grad_norms[-1], name=f"{name}, step {len(run.losses)}")
+    fig.update_layout(yaxis_type="log", yaxis_title="gradient norm (log scale)", barmode="group",
+                      height=380, margin=dict(l=10, r=10, t=30, b=10))  # fmt: skip
+    st.plotly_chart(fig, width="stretch", config={"displayModeBar": False}, key="rgrad")
+    p, r = runs["plain"], runs["residual"]
+    say(
+        f"First conv's gradient at step 1: plain {p.grad_norms[0, 0]:.3g}, residual "
+        f"{r.grad_norms[0, 0]:.3g} ({r.grad_norms[0, 0] / max(p.grad_norms[0, 0], 1e-30):.3g} "
+        f"times larger). Loss after {len(p.losses)} steps: plain {p.losses[-1]:.4f}, residual "
+        f"{r.losses[-1]:.4f}.",
+        "eq_residual",
+    )
+    show_source(res.gradient_run, arch.ResidualBlock)
+
+
 def page() -> None:
     st.title("Ideas")
-    st.write("Five ideas every CNN course needs, each to touch. The numbers are the engine's; "
+    st.write("Six ideas every CNN course needs, each to touch. The numbers are the engine's; "
              "the tests check them against PyTorch.")  # fmt: skip
     topic = st.segmented_control("Idea", list(TOPICS), format_func=TOPICS.get,
                                  default="sharing", required=True, key="topic",
                                  bind="query-params")  # fmt: skip
     draw_topic = {"sharing": sharing, "flip": flip, "pointwise": pointwise,
-                  "batchnorm": batchnorm, "adamw": adamw}[topic or "sharing"]  # fmt: skip
+                  "batchnorm": batchnorm, "adamw": adamw, "residual": residual}[topic or "sharing"]  # fmt: skip
     try:
         draw_topic()
     except SettingError as err:

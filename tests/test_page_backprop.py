@@ -161,3 +161,24 @@ def test_ideas_bad_text_gives_a_sentence(open_page):
     assert any("3 numbers" in e.value for e in at.error)
     at = open_page(IDEAS, topic="Weight sharing", sx="1 2; x")
     assert any("Picture could not be read" in e.value for e in at.error)
+
+
+def test_ideas_residual_tables_and_a_training_run(open_page):
+    at = open_page(IDEAS, topic="Residual connections", depth="6", rsteps="3")
+    clean(at)
+    assert any("res8k3-res8k3-res8k3" in m.value for m in at.markdown)
+    at.button(key="rtrain").click().run(timeout=120)
+    clean(at)
+    from cnnviz import residual as res
+
+    p = res.gradient_run(res.plain_spec(6), 3)
+    r = res.gradient_run(res.residual_spec(6), 3)
+    line = equation(at, "First conv's gradient at step 1")
+    assert f"plain {p.grad_norms[0, 0]:.3g}, residual {r.grad_norms[0, 0]:.3g}" in line
+
+
+def test_train_page_editor_shows_residual_blocks(open_page):
+    at = open_page("pages/train.py", arch="conv8k3p1-relu-res8k3-res16k3-gap-flat-fc")
+    clean(at)
+    titles = [m.value for m in at.markdown if "Residual block" in m.value]
+    assert any("`res16k3` → 16 × " in t for t in titles), titles

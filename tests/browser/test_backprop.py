@@ -77,3 +77,26 @@ def test_ideas_page_adamw_table(server, page, wait_idle):
     wait_idle(page)
     expect(page.locator(".st-key-eq_adamw")).to_contain_text("After 5 steps, weight 1")
     assert not page.locator("[data-testid='stException']").count()
+
+
+def test_residual_block_in_the_editor_and_in_a_training_run(server, page, wait_idle):
+    from cnnviz import residual as res
+
+    page.goto(server + "/ideas?topic=Residual+connections&depth=6&rsteps=3")
+    wait_idle(page, 90_000)
+    main = page.locator("[data-testid='stMain']")
+    expect(main).to_contain_text("res8k3-res8k3-res8k3")
+    page.locator(".st-key-rtrain button").click()
+    expect(page.locator(".st-key-eq_residual")).to_contain_text("First conv's gradient",
+                                                               timeout=60_000)  # fmt: skip
+    wait_idle(page)
+    r = res.gradient_run(res.residual_spec(6), 3)
+    expect(page.locator(".st-key-eq_residual")).to_contain_text(
+        f"residual {r.grad_norms[0, 0]:.3g}"
+    )
+    # the residual net opens in the Train page's architecture editor
+    page.locator("a", has_text="Train the residual net on the Train page").click()
+    expect(page).to_have_url(__import__("re").compile(r"/train\?.*res8k3"), timeout=30_000)
+    wait_idle(page, 90_000)
+    expect(main).to_contain_text("Residual block", timeout=30_000)
+    assert not page.locator("[data-testid='stException']").count()
