@@ -304,6 +304,17 @@ def bias_update_equation(ls: Lesson) -> str:
     return f"b ← {fmt(ls.bias)} − {fmt(ls.lr)} × {term(ls.grad_b)} = {fmt(ls.new_bias)}"
 
 
+def weight_grad_as_correlation(ls: Lesson) -> np.ndarray:
+    """dL/dW computed another way: the padded input cross-correlated with dL/dy used as the
+    kernel, with the layer's stride and dilation swapped, cropped to the kernel's size
+    (1, C, kH, kW). The page shows it equals `conv2d_backward`'s dL/dW."""
+    kh, kw = ls.weight.shape[-2:]
+    (pt, pb), (pl, pr) = resolve_conv_padding(ls.padding, (kh, kw), ls.stride, ls.dilation)
+    xp = np.pad(ls.x, ((0, 0), (pt, pb), (pl, pr)))
+    out = conv2d(xp[:, None], ls.grad_y[None], stride=ls.dilation, dilation=ls.stride)
+    return out[:, 0, :kh, :kw][None]
+
+
 def transposed_settings(ls: Lesson) -> dict | None:
     """The transposed convolution (stride, padding, output_padding, dilation) that turns dL/dy
     into dL/dx with this kernel: dL/dx is exactly that (tests check it). None for 'same'/'valid'

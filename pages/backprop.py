@@ -204,6 +204,11 @@ def weight_grads(ls: bp.Lesson, n: int) -> tuple[int, int, int]:
         say(bp.weight_equation(tr, c), "eq_dw")
         st.caption("One term per output cell, in reading order: the input pixel under this "
                    "weight when that cell was computed × that cell's dL/dy.")  # fmt: skip
+        same = np.array_equal(bp.weight_grad_as_correlation(ls), ls.grad_w)
+        (sh, _), (dh, _) = ls.stride, ls.dilation
+        st.markdown(f"`conv2d(x, dL/dy, stride={dh}, dilation={sh})` (dL/dy as the kernel, the "
+                    f"padded input as the picture, cropped to {kh}×{kw}) gives "
+                    f"{'the same numbers' if same else 'DIFFERENT numbers'}.")  # fmt: skip
         say(bp.bias_equation(bp.bias_trace(ls)), "eq_db")
         st.caption("The bias was added to every output cell once: its gradient is the sum of "
                    "dL/dy.")  # fmt: skip

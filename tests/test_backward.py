@@ -271,6 +271,7 @@ def test_every_number_of_the_lesson_is_torch_autograds(case):
         assert t.total == ls.grad_x[idx]
         assert bp.input_equation(t).endswith(bp.fmt(t.total)) or not t.terms
     assert bp.bias_trace(ls).total == ls.grad_b
+    np.testing.assert_array_equal(bp.weight_grad_as_correlation(ls), ls.grad_w)
     if ls.pool != "none":
         for r, c in np.ndindex(*ls.y.shape[1:]):
             assert bp.pool_trace(ls, r, c).total == ls.grad_y[0, r, c]

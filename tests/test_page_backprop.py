@@ -61,6 +61,9 @@ def test_default_every_number_is_torchs(open_page):
     assert value(equation(at, "dL/db")) == -2
     assert value(equation(at, "W[1,1] ←")) == pytest.approx(new_w[0, 0, 0, 0], abs=1e-6)
     assert "lower" in equation(at, "With the new W and b")
+    # dL/dW as a correlation and dL/dx as a transposed convolution: the same numbers, checked
+    same = [m.value for m in at.markdown if "gives the same numbers" in m.value]
+    assert len(same) == 2 and not any("DIFFERENT" in m.value for m in at.markdown)
 
 
 def test_a_link_picks_cells_and_settings(open_page):
@@ -92,6 +95,7 @@ def test_through_pooling(open_page, pool):
 def test_three_channels_stride_padding_dilation(open_page):
     at = open_page(PAGE, ch="3", s="2", p="1", d="2", wch="3", xch="2")
     clean(at)
+    assert not any("DIFFERENT" in m.value for m in at.markdown)
     assert equation(at, "dL/dW[1,1] (slice 3)")
     assert equation(at, "dL/dx[1,1] (channel 2)")
 
