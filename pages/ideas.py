@@ -260,6 +260,16 @@ def adamw() -> None:
     show_source(ideas.adam_run)
 
 
+@st.cache_data(max_entries=32, show_spinner=False)
+def depth_runs(depth: int, steps: int, lr: float) -> dict:
+    """Both runs for these settings. Seeded, so the same for every student: one class pressing
+    the button trains each setting once (a bounded, exactly keyed cache of no one's data)."""
+    from cnnviz import residual as res
+
+    specs = {"plain": res.plain_spec(depth), "residual": res.residual_spec(depth)}
+    return {name: res.gradient_run(spec, steps, lr) for name, spec in specs.items()}
+
+
 def residual() -> None:
     import plotly.graph_objects as go
 
@@ -296,9 +306,7 @@ def residual() -> None:
     key = (int(depth), int(steps), float(lr))
     if st.button("Train both for a few steps", key="rtrain", icon=":material/play_arrow:"):
         with st.spinner("Training both nets on this server's CPU..."):
-            st.session_state["residual_runs"] = (key, {
-                name: res.gradient_run(spec, int(steps), float(lr)) for name, spec in specs.items()
-            })  # fmt: skip
+            st.session_state["residual_runs"] = (key, depth_runs(*key))
     stored = st.session_state.get("residual_runs")
     if not stored or stored[0] != key:
         st.caption("Press the button: both nets train with the same seed and data, and each "
