@@ -239,10 +239,11 @@ def adam_run(
         else:
             g = (grad + np.float32(weight_decay) * w).astype(np.float32)
         decayed = w.copy()
-        m = (m + np.float32(1 - b1) * (g - m)).astype(np.float32)  # torch: lerp
+        m = (m + np.float32(1 - b1) * (g - m)).astype(np.float32)  # torch: m.lerp_(g, 1 - beta1)
         v = (v * np.float32(b2) + np.float32(1 - b2) * g * g).astype(np.float32)
         bc1, bc2 = 1 - b1**t, 1 - b2**t
-        denom = (np.sqrt(v) / np.float32(math.sqrt(bc2)) + np.float32(eps)).astype(np.float32)
+        # torch divides by a scalar as a multiply by its reciprocal: the same float32 numbers
+        denom = (np.sqrt(v) * np.float32(1 / math.sqrt(bc2)) + np.float32(eps)).astype(np.float32)
         w = (w - np.float32(lr / bc1) * m / denom).astype(np.float32)
         out.append(AdamStep(t, w_old, grad, g, decayed, m.copy(), v.copy(),
                             (m / np.float32(bc1)).astype(np.float32),

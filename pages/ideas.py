@@ -283,7 +283,7 @@ def residual() -> None:
     a, b, c = st.columns(3)
     depth = a.select_slider("Convs after the stem", list(range(2, 17, 2)), 16, key="depth",
                             bind="query-params")  # fmt: skip
-    steps = b.number_input("Training steps", 1, 60, 20, key="rsteps", bind="query-params")
+    steps = b.number_input("Training steps", 1, 60, 10, key="rsteps", bind="query-params")
     lr = c.number_input("Learning rate", 0.001, 1.0, 0.05, format="%.3g", key="rlr",
                         bind="query-params")  # fmt: skip
     specs = {"plain": res.plain_spec(int(depth)), "residual": res.residual_spec(int(depth))}
