@@ -774,14 +774,14 @@ def _res_row(i: int, layer: Layer, w: _Walker, shape: Shape) -> Row:
     )
     per_out = cin * k * k + c * k * k + (cin if proj else 0)
     n_out = c * h * wd
-    flops = n_out * per_out
-    fformula = f"{n_out} outputs × {per_out} multiply-adds (both convs{', projection' if proj else ''}) = {flops}"
+    macs = n_out * per_out
+    fformula = f"{n_out} outputs × {per_out} multiply-adds (both convs{', projection' if proj else ''}) = {macs}"
     w.spatial(k, 1, k // 2, 1)
     w.spatial(k, 1, k // 2, 1)
     w.shape = out_shape
     size = f"height and width: the same ({h}×{wd}): each conv pads {k // 2} = ({k} − 1) / 2"
     row = Row(
-        i, layer.token, "res", out_shape, weights, biases, weights + biases, pformula, flops,
+        i, layer.token, "res", out_shape, weights, biases, weights + biases, pformula, macs, 0,
         w.rf, size, shape, layer.title, fformula,
     )  # fmt: skip
     row.module = _code(layer, row)
