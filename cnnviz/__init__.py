@@ -14,6 +14,18 @@ The torch-based parts (architectures, datasets, training, checkpoints) load on f
 
 __version__ = "0.6.0"  # recorded in every checkpoint's JSON (cnnviz_version)
 
+from cnnviz.backward import (
+    GradTerm,
+    GradTrace,
+    avg_pool2d_backward,
+    conv2d_backward,
+    max_pool2d_backward,
+    trace_avg_pool_grad,
+    trace_grad_bias,
+    trace_grad_input,
+    trace_grad_weight,
+    trace_max_pool_grad,
+)
 from cnnviz.images import SAMPLES, ImageError, LoadedImage, load_image, sample_image
 from cnnviz.kernels import (
     PRESETS,
@@ -124,5 +136,15 @@ __all__ = [
     "sum_partials",
     "tanh",
     "trace",
+    "GradTerm",
+    "GradTrace",
+    "avg_pool2d_backward",
+    "conv2d_backward",
+    "max_pool2d_backward",
+    "trace_avg_pool_grad",
+    "trace_grad_bias",
+    "trace_grad_input",
+    "trace_grad_weight",
+    "trace_max_pool_grad",
     *_LAZY,
 ]

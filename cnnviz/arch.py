@@ -3,6 +3,9 @@
 Grammar (layers joined by "-"; commas or spaces also separate; case does not matter)::
 
     conv<C>[k<K>][s<S>][p<P>][d<D>]   Conv2d, C filters of K×K (default k3 s1 p0 d1)
+    res<C>[k<K>]                      residual block: conv C K×K (padded to keep the size) -
+                                      relu - conv C K×K, plus the block's input (a 1×1 conv
+                                      when the channel count changes), then relu; K odd (3)
     relu | lrelu[<slope>] | sigmoid | tanh | gelu    activations (lrelu slope default 0.01)
     max<K>[s<S>][p<P>]                MaxPool2d, window K, stride S (default = K), padding P
     avg<K>[s<S>][p<P>]                AvgPool2d, the same settings
@@ -75,7 +78,7 @@ MAX_TEXT = 400
 ACTIVATION_KINDS = ("relu", "leaky_relu", "sigmoid", "tanh", "gelu")
 KINDS = (
     "conv", *ACTIVATION_KINDS, "maxpool", "avgpool", "batchnorm", "dropout", "flatten",
-    "linear", "gap",
+    "linear", "gap", "res",
 )  # fmt: skip
 
 # kind -> {arg: default}; None for a pool's stride means "same as the window"
@@ -93,6 +96,7 @@ DEFAULTS: dict[str, dict] = {
     "flatten": {},
     "linear": {"out_features": None},
     "gap": {},
+    "res": {"out_channels": None, "kernel_size": 3},
 }
 
 # (minimum, maximum) of each number a user may type
@@ -108,12 +112,14 @@ RANGES = {
     ("linear", "out_features"): (1, 8192),
     ("dropout", "p"): (0.0, 0.99),
     ("leaky_relu", "negative_slope"): (0.0, 1.0),
+    ("res", "out_channels"): (1, 512),
+    ("res", "kernel_size"): (1, 7),
 }
 
 TOKEN = {
     "conv": "conv", "relu": "relu", "leaky_relu": "lrelu", "sigmoid": "sigmoid", "tanh": "tanh",
     "gelu": "gelu", "maxpool": "max", "avgpool": "avg", "batchnorm": "bn", "dropout": "drop",
-    "flatten": "flat", "linear": "fc", "gap": "gap",
+    "flatten": "flat", "linear": "fc", "gap": "gap", "res": "res",
 }  # fmt: skip
 ALIASES = {
     **{v: k for k, v in TOKEN.items()},
@@ -127,6 +133,7 @@ ALIASES = {
     "flatten": "flatten",
     "linear": "linear", "dense": "linear",
     "globalavg": "gap", "gavg": "gap",
+    "residual": "res", "resblock": "res", "block": "res",
 }  # fmt: skip
 # option letter -> arg name, per kind (the first, unlettered number is the kind's main arg)
 OPTIONS = {
@@ -142,6 +149,7 @@ OPTIONS = {
     "leaky_relu": {"": "negative_slope"},
     "dropout": {"": "p"},
     "linear": {"": "out_features"},
+    "res": {"": "out_channels", "k": "kernel_size"},
 }
 FLOAT_ARGS = {"negative_slope", "p"}
 
@@ -149,7 +157,7 @@ TITLES = {
     "conv": "Convolution", "relu": "ReLU", "leaky_relu": "Leaky ReLU", "sigmoid": "Sigmoid",
     "tanh": "tanh", "gelu": "GELU", "maxpool": "Max pooling", "avgpool": "Average pooling",
     "batchnorm": "Batch norm", "dropout": "Dropout", "flatten": "Flatten", "linear": "Linear",
-    "gap": "Global average pooling",
+    "gap": "Global average pooling", "res": "Residual block",
 }  # fmt: skip
 
 PRESETS: dict[str, str] = {
@@ -295,6 +303,8 @@ class Layer:
             text += _num(a["p"])
         elif kind == "linear" and a["out_features"] is not None:
             text += f"{a['out_features']}"
+        elif kind == "res":
+            text += f"{a['out_channels']}k{a['kernel_size']}"
         return text
 
     @property
@@ -320,6 +330,9 @@ class Layer:
             return f"Dropout p = {a['p']:g}"
         if kind == "leaky_relu":
             return f"Leaky ReLU (slope {a['negative_slope']:g})"
+        if kind == "res":
+            k = a["kernel_size"]
+            return f"Residual block: 2 convs of {a['out_channels']} filters {k}×{k} + skip"
         return TITLES[kind]
 
 
@@ -391,6 +404,13 @@ def _parse_token(tok: str, index: int) -> Layer:
             f"{where}: a conv needs its number of filters, e.g. conv8 (8 filters 3×3).",
             index,
             ["write conv8"],
+        )
+    if kind == "res" and "out_channels" not in args:
+        raise ArchError(
+            f"{where}: a residual block needs its number of filters, e.g. res8 (two convs of "
+            "8 filters 3×3 and a skip).",
+            index,
+            ["write res8"],
         )
     layer = Layer(kind, args)
     _check_layer(layer, index)
@@ -646,7 +666,7 @@ def _spec_row(i, layer, w: _Walker, layers, n_classes, is_last_fc, input_shape, 
     weight_dims: tuple = ()
     bias = 0
     per_out = 1
-    if kind in ("conv", "maxpool", "avgpool", "gap") and len(shape) != 3:
+    if kind in ("conv", "maxpool", "avgpool", "gap", "res") and len(shape) != 3:
         raise ArchError(
             f"{where}: {TITLES[kind].lower()} needs a feature map (channels × height × width), but "
             f"after the flatten at layer {w.flat_at + 1} it gets a flat vector of {shape[0]} "
@@ -716,6 +736,8 @@ def _spec_row(i, layer, w: _Walker, layers, n_classes, is_last_fc, input_shape, 
         out_shape = shape
         weight_dims = (shape[0],)
         bias = shape[0]
+    elif kind == "res":
+        return _res_row(i, layer, w, shape)
     else:
         out_shape = shape
     weights, biases, params, pformula = _params_formula(kind, weight_dims, bias)
@@ -724,6 +746,43 @@ def _spec_row(i, layer, w: _Walker, layers, n_classes, is_last_fc, input_shape, 
     row = Row(
         i, layer.token, kind, out_shape, weights, biases, params, pformula, macs, ops, w.rf,
         size_formula, shape, layer.title, fformula,
+    )  # fmt: skip
+    row.module = _code(layer, row)
+    return row
+
+
+def _res_row(i: int, layer: Layer, w: _Walker, shape: Shape) -> Row:
+    """A residual block's row: the same map size, two convs' parameters (plus a 1×1 projection
+    when the channel count changes), the receptive field of its longer path (two convs)."""
+    c, k = layer.args["out_channels"], layer.args["kernel_size"]
+    if k % 2 == 0:
+        raise ArchError(
+            f"{_culprit(i, layer)}: a residual block needs an odd kernel (1, 3, 5, 7) so its "
+            f"convs keep the map's size and the skip can be added; it has {k}.",
+            i,
+            [f"res{c}k{k + 1}"],
+        )
+    cin, h, wd = shape
+    out_shape = (c, h, wd)
+    conv1, conv2 = c * cin * k * k, c * c * k * k
+    proj = c * cin if cin != c else 0
+    weights, biases = conv1 + conv2 + proj, 2 * c + (c if proj else 0)
+    pformula = (
+        f"{c} × {cin} × {k} × {k} + {c} × {c} × {k} × {k} weights"
+        + (f" + {c} × {cin} projection weights" if proj else "")
+        + f" + {biases} biases = {weights + biases}"
+    )
+    per_out = cin * k * k + c * k * k + (cin if proj else 0)
+    n_out = c * h * wd
+    macs = n_out * per_out
+    fformula = f"{n_out} outputs × {per_out} multiply-adds (both convs{', projection' if proj else ''}) = {macs}"
+    w.spatial(k, 1, k // 2, 1)
+    w.spatial(k, 1, k // 2, 1)
+    w.shape = out_shape
+    size = f"height and width: the same ({h}×{wd}): each conv pads {k // 2} = ({k} − 1) / 2"
+    row = Row(
+        i, layer.token, "res", out_shape, weights, biases, weights + biases, pformula, macs, 0,
+        w.rf, size, shape, layer.title, fformula,
     )  # fmt: skip
     row.module = _code(layer, row)
     return row
@@ -850,8 +909,31 @@ def preset_for(name: str, input_shape, n_classes: int = 10) -> tuple[str, str | 
 # ---------------------------------------------------------------- build, check, code
 
 
+class ResidualBlock(nn.Module):
+    """x -> conv -> relu -> conv, plus x itself (through a 1×1 conv when the channel count
+    changes), -> relu. The skip gives the gradient a path that no conv shrinks."""
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int = 3):
+        super().__init__()
+        p = kernel_size // 2
+        self.conv1 = nn.Conv2d(in_channels, out_channels, kernel_size, padding=p)
+        self.relu1 = nn.ReLU()
+        self.conv2 = nn.Conv2d(out_channels, out_channels, kernel_size, padding=p)
+        self.skip = (
+            nn.Identity()
+            if in_channels == out_channels
+            else nn.Conv2d(in_channels, out_channels, 1)
+        )
+        self.relu2 = nn.ReLU()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.relu2(self.conv2(self.relu1(self.conv1(x))) + self.skip(x))
+
+
 def _module(layer: Layer, in_shape: Shape, out_shape: Shape) -> nn.Module:
     a, kind = layer.args, layer.kind
+    if kind == "res":
+        return ResidualBlock(in_shape[0], a["out_channels"], a["kernel_size"])
     if kind == "conv":
         return nn.Conv2d(
             in_shape[0], a["out_channels"], a["kernel_size"], a["stride"], a["padding"],
@@ -955,9 +1037,15 @@ def to_code(spec, input_shape, n_classes: int) -> str:
     layers = _layers(spec)
     rows = check(layers, input_shape, n_classes)
     c, h, wd = _check_input_shape(input_shape)
+    block = []
+    if any(layer.kind == "res" for layer in layers):
+        import inspect
+
+        block = ["", "", inspect.getsource(ResidualBlock).rstrip(), "", ""]
     lines = [
         "import torch",
         "from torch import nn",
+        *block,
         "",
         f"# spec: {to_text(layers)}",
         f"# input: {c} × {h} × {wd} (channels × height × width), {n_classes} classes",
@@ -976,6 +1064,8 @@ def to_code(spec, input_shape, n_classes: int) -> str:
 
 def _code(layer: Layer, row: Row) -> str:
     a, kind = layer.args, layer.kind
+    if kind == "res":
+        return f"ResidualBlock({row.in_shape[0]}, {a['out_channels']}, {a['kernel_size']})"
     if kind == "conv":
         return layer_code(
             "conv", a["kernel_size"], a["stride"], a["padding"], a["dilation"],
@@ -1009,7 +1099,7 @@ _MODULE_KINDS = {
     nn.Tanh: "tanh", nn.GELU: "gelu", nn.MaxPool2d: "maxpool", nn.AvgPool2d: "avgpool",
     nn.BatchNorm2d: "batchnorm", nn.BatchNorm1d: "batchnorm", nn.Dropout: "dropout",
     nn.Dropout2d: "dropout", nn.Flatten: "flatten", nn.Linear: "linear",
-    nn.AdaptiveAvgPool2d: "gap",
+    nn.AdaptiveAvgPool2d: "gap", ResidualBlock: "res",
 }  # fmt: skip
 
 
@@ -1054,6 +1144,9 @@ def layer_of(module: nn.Module) -> Layer | None:
             return None
         if kind == "linear":
             return Layer("linear", {"out_features": module.out_features})
+        if kind == "res":
+            return Layer("res", {"out_channels": module.conv1.out_channels,
+                                 "kernel_size": _pair(module.conv1.kernel_size)[0]})  # fmt: skip
         if kind == "dropout":
             return Layer("dropout", {"p": module.p}) if type(module) is nn.Dropout else None
         if kind == "leaky_relu":
@@ -1263,6 +1356,10 @@ def _traced_summary(model: nn.Module, shape: Shape) -> list[Row] | None:
 
 def _module_row(i, m: nn.Module, in_shape, out_shape, w: _Walker, count_params: bool) -> Row:
     kind = module_kind(m)
+    if kind == "res" and count_params and w.r != [0, 0] and len(in_shape) == 3:
+        row = _res_row(i, layer_of(m), w, in_shape)  # the same row as the spec's
+        row.module = type(m).__name__
+        return row
     size_formula = None
     per_out = 1
     if kind == "conv":

@@ -381,15 +381,24 @@ def avg_pool2d(
             raise SettingError("divisor_override must be a positive whole number.")
         return _unbatch(total / x.dtype.type(divisor_override), squeeze)
 
-    def counts(size: int, k: int, s: int, p: int, out: int) -> np.ndarray:
-        start = np.arange(out) * s - p
-        end = np.minimum(start + k, size + p)
+    divisor = avg_pool_divisors((h, w), (kh, kw), (sh, sw), (ph, pw), (ho, wo), count_include_pad)
+    return _unbatch(total / divisor.astype(x.dtype), squeeze)
+
+
+def avg_pool_divisors(size, kernel, stride, padding, out, count_include_pad: bool) -> np.ndarray:
+    """(Ho, Wo): what avg_pool2d divides each window's sum by. Padding cells count when
+    `count_include_pad` (never the ceil_mode overhang past the padding), else only real cells."""
+
+    def counts(n: int, k: int, s: int, p: int, o: int) -> np.ndarray:
+        start = np.arange(o) * s - p
+        end = np.minimum(start + k, n + p)
         if count_include_pad:
             return end - start
-        return np.minimum(end, size) - np.maximum(start, 0)
+        return np.minimum(end, n) - np.maximum(start, 0)
 
-    divisor = counts(h, kh, sh, ph, ho)[:, None] * counts(w, kw, sw, pw, wo)[None, :]
-    return _unbatch(total / divisor.astype(x.dtype), squeeze)
+    rows = counts(size[0], kernel[0], stride[0], padding[0], out[0])
+    cols = counts(size[1], kernel[1], stride[1], padding[1], out[1])
+    return rows[:, None] * cols[None, :]
 
 
 def adaptive_avg_pool2d(input: np.ndarray, output_size: int | tuple[int, int]) -> np.ndarray:

@@ -28,6 +28,7 @@ NEW = {
     "avgpool": {"kernel_size": 2},
     "linear": {"out_features": 64},
     "dropout": {"p": 0.5},
+    "res": {"out_channels": 8, "kernel_size": 3},
 }
 KIND_HELP = {
     "conv": "slides small filters over the map; each filter makes one output channel",
@@ -44,6 +45,7 @@ KIND_HELP = {
     "flatten": "lines a C×H×W map up into one vector for the linear layers",
     "linear": "every output is a weighted sum of all the inputs",
     "gap": "averages each channel's whole map into one number",
+    "res": "two convs plus a skip: the block's input is added to their output (ResNet)",
 }
 
 
@@ -277,6 +279,10 @@ def _settings(uid: int, layer: Layer, is_last_fc: bool) -> None:
         _number(uid, layer, "stride", "stride", "steps between windows", cols[2])
         _number(uid, layer, "padding", "padding", "zeros added on each side", cols[3])
         _number(uid, layer, "dilation", "dilation", "spacing between filter taps", cols[4])
+    elif kind == "res":
+        cols = st.columns(5)
+        _number(uid, layer, "out_channels", "filters", "output channels of both convs", cols[0])
+        _number(uid, layer, "kernel_size", "kernel", "odd: the convs keep the size", cols[1])
     elif kind in ("maxpool", "avgpool"):
         cols = st.columns(5)
         _number(uid, layer, "kernel_size", "window", "window is size × size", cols[0])

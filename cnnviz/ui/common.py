@@ -213,3 +213,19 @@ def grid_from_link(state_key: str, url_key: str, default: str, max_size: int, wh
         grid = parse_kernel(default, max_size=max_size)
     st.session_state[state_key] = format_kernel(grid)
     return grid
+
+
+def link_with(path: str, label: str, query: dict) -> None:
+    """A same-tab link to another page of the app that opens it with these settings (a plain
+    link when the page runs on its own, as in AppTest)."""
+    from urllib.parse import urlencode
+
+    from streamlit.errors import StreamlitAPIException
+
+    from cnnviz.ui.nav import page_at
+
+    info = page_at(path)
+    try:
+        st.page_link(info.path, label=label, icon=info.icon, query_params=query)
+    except StreamlitAPIException:
+        st.markdown(f"[{label}]({info.url_path}?{urlencode(query)})")

@@ -32,6 +32,8 @@ PAGES: tuple[PageInfo, ...] = (
     PageInfo("pages/output_size.py", "Output size", ":material/straighten:"),
     PageInfo("pages/activations.py", "Activations", ":material/show_chart:"),
     PageInfo("pages/train.py", "Train a CNN", ":material/model_training:"),
+    PageInfo("pages/backprop.py", "Backprop", ":material/undo:"),
+    PageInfo("pages/ideas.py", "Ideas", ":material/lightbulb:"),
 )
 
 
