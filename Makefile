@@ -1,4 +1,5 @@
-# cnnviz: `make run` serves the app, `make test` passes the tests. Both set everything up first.
+# cnnviz: `make run` serves the app, `make test` passes the tests, `make class` serves a whole
+# class (one app process per core behind HAProxy). Each sets everything up first.
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
@@ -14,7 +15,7 @@ TEST_DEBIAN := chromium fonts-dejavu-core
 # make itself always exits 2 when a recipe fails).
 PYTEST_RC_FILE ?=
 
-.PHONY: run test test-deep lint format bench clean screenshots
+.PHONY: run class test test-deep lint format bench clean screenshots
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +37,22 @@ run: $(VENV)/.runtime
 	[ -z "$$ip" ] || echo "on this network: http://$$ip:$(PORT)"; \
 	echo "Ctrl+C stops it."
 	$(PY) -m streamlit run app.py --server.port=$(PORT)
+
+# A class on one machine: WORKERS app processes (default: one per core) behind HAProxy on PORT,
+# sticky per browser. Installs Debian's haproxy when it can (root or passwordless sudo); else
+# says the one command to run. The launcher prints the addresses; Ctrl+C stops everything.
+WORKERS ?=
+class: $(VENV)/.runtime
+	@if ! command -v haproxy >/dev/null && [ ! -x /usr/sbin/haproxy ]; then \
+	  if [ "$$(id -u)" -eq 0 ]; then sudo=""; \
+	  elif sudo -n true 2>/dev/null; then sudo="sudo"; \
+	  else echo "HAProxy is not installed: run \`sudo apt-get install haproxy\`, then \`make class\` again."; exit 1; fi; \
+	  echo "installing Debian's haproxy"; \
+	  DEBIAN_FRONTEND=noninteractive $$sudo apt-get update -q \
+	    && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -q --no-install-recommends haproxy \
+	    || { echo "Installing haproxy failed: run \`sudo apt-get install haproxy\`, then \`make class\` again."; exit 1; }; \
+	fi
+	$(PY) deploy/class_server.py --port $(PORT) $(if $(WORKERS),--workers $(WORKERS))
 
 test: $(VENV)/.dev
 	@bash scripts/debian-packages.sh $(TEST_DEBIAN)
