@@ -169,12 +169,13 @@ def app_child(i: int, port: int, cookie_secret: str) -> Child:
 
 
 def network_addresses() -> list[str]:
-    """This machine's LAN addresses (what students type), without asking the internet."""
+    """This machine's IPv4 LAN addresses (what students type; the proxy listens on 0.0.0.0),
+    without asking the internet."""
     try:
         out = subprocess.run(["hostname", "-I"], capture_output=True, text=True, timeout=5)
-        return out.stdout.split()
     except (OSError, subprocess.SubprocessError):
         return []
+    return [a for a in out.stdout.split() if ":" not in a]
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -295,20 +296,26 @@ def supervise(apps: list[Child], proxy: Child) -> int:
             start(app)
 
 
-def _raise_exit(signum: int, _frame) -> None:
-    raise SystemExit(128 + signum)
+class Stop(Exception):
+    """Ctrl+C, SIGTERM or a closed terminal: stop everything, a normal end."""
+
+
+def _stop_signal(signum: int, _frame) -> None:
+    raise Stop(signal.Signals(signum).name)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    signal.signal(signal.SIGTERM, _raise_exit)
-    signal.signal(signal.SIGHUP, _raise_exit)
+    # Explicitly, also for SIGINT: a shell without job control starts background commands with
+    # SIGINT ignored, and Python then never raises KeyboardInterrupt.
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, _stop_signal)
     try:
         return run(args)
     except LaunchError as err:
         print(err, file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
+    except Stop:
         print("\nstopped.", flush=True)
         return 0
 

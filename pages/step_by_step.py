@@ -538,4 +538,6 @@ def walk_section(walk, s: dict) -> None:
         player(walk.n_steps, lambda k: draw_window_step(walk, k, s, label))
 
 
-run_safely(page)
+# This page explains its own numbers, choices and grids from the link (see url_notes).
+GRID_KEYS = tuple(f"{g}{i}" for g in "xk" for i in range(3))
+run_safely(page, own_link_notes=(*NUMBER_KEYS, *CHOICE_KEYS, *GRID_KEYS))

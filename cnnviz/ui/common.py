@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import math
 import os
 import time
 from collections.abc import Callable
@@ -74,6 +75,11 @@ def _same(raw: str, value, label: Callable | None) -> bool:
         return False
 
 
+def _shown(key: str, raw: str) -> str:
+    """`key=value` for a note; a very long value cut short."""
+    return f"{key}={raw if len(raw) <= 40 else raw[:37] + '...'}"
+
+
 def note_unusable_link_values(initial: dict[str, str], labels: dict[str, Callable]) -> list[str]:
     """After a run: which values of the opened link were dropped as invalid (Streamlit removes
     them from the URL and shows the default). A note says so; never an error."""
@@ -82,31 +88,68 @@ def note_unusable_link_values(initial: dict[str, str], labels: dict[str, Callabl
         if key in st.query_params or key not in st.session_state:
             continue
         if not _same(raw, st.session_state[key], labels.get(key)):
-            dropped.append(f"{key}={raw}")
+            dropped.append(_shown(key, raw))
     return dropped
 
 
-def run_safely(page: Callable[[], None], url_labels: dict[str, Callable] | None = None) -> None:
+MAX_LINK_VALUE = 4000  # characters: no setting is longer (an 11x11 kernel is ~1,000)
+
+
+def unusable_link_value(raw: str) -> bool:
+    """A value no widget or page can use: empty, longer than MAX_LINK_VALUE, or a number that
+    is not finite ("inf", "nan", "1e400", 400 nines). Streamlit 1.67 lets such values reach
+    the widgets, where a whole-number st.number_input overflows (int(inf)) and an empty
+    required segmented control returns None."""
+    if raw == "" or len(raw) > MAX_LINK_VALUE:
+        return True
+    try:
+        return not math.isfinite(float(raw))
+    except ValueError:
+        return False
+
+
+def drop_unusable_link_values() -> dict[str, str]:
+    """Before any widget reads the URL: remove the values `unusable_link_value` refuses, from
+    the address bar and from what Streamlit seeds widgets with; return them (key -> value)."""
+    from urllib.parse import urlencode
+
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    bad = {k: st.query_params.get_all(k) for k in st.query_params}
+    bad = {k: v for k, v in bad.items() if not v or any(unusable_link_value(x) for x in v)}
+    ctx = get_script_run_ctx()
+    if not bad or ctx is None:
+        return {}
+    keep = [(k, v) for k in st.query_params if k not in bad for v in st.query_params.get_all(k)]
+    with ctx.session_state.query_params() as qp:
+        # Widgets are seeded from the "initial" parameters, not from st.query_params.
+        qp.set_initial_query_params(urlencode(keep))
+        for key in bad:
+            qp.remove_param(key)
+    return {k: v[-1] if v else "" for k, v in bad.items()}
+
+
+def run_safely(
+    page: Callable[[], None],
+    url_labels: dict[str, Callable] | None = None,
+    own_link_notes: tuple[str, ...] = (),
+) -> None:
     """Run a page; an unexpected error becomes a short apology, never a traceback.
 
-    With `url_labels` (widget key -> the label function its options are shown with), values of
-    an opened link that could not be used are named in a note at the top of the page.
+    Values of the opened link that could not be used are named in a note at the top of the
+    page (the defaults are shown). `url_labels`: widget key -> the label function its options
+    are shown with; `own_link_notes`: keys whose unusable values the page explains itself.
     """
     ensure_router()
-    slot = st.empty() if url_labels is not None else None
+    slot = st.empty()
     initial = {k: st.query_params.get(k) for k in st.query_params}
+    removed = drop_unusable_link_values()
     started = time.perf_counter()
     try:
         page()
         if TIMING:
             where = os.path.basename(page.__code__.co_filename)
             log.warning("timing %s %.1f ms", where, (time.perf_counter() - started) * 1e3)
-        if slot is not None and (dropped := note_unusable_link_values(initial, url_labels)):
-            slot.warning(
-                "Some settings in this link could not be used, so the defaults are shown for "
-                f"them: {', '.join(dropped)}.",
-                icon=":material/link_off:",
-            )
     except SettingError as err:
         show_setting_error(err)
     except Exception:  # noqa: BLE001 - the last line of defence for a classroom server
@@ -115,6 +158,14 @@ def run_safely(page: Callable[[], None], url_labels: dict[str, Callable] | None 
             "Something went wrong while drawing this page. Your settings are kept: change one "
             "and try again, or reload the page.",
             icon=":material/warning:",
+        )
+    compared = {k: v for k, v in initial.items() if k not in removed and k not in own_link_notes}
+    dropped = [_shown(k, v) for k, v in removed.items()]
+    if dropped := dropped + note_unusable_link_values(compared, url_labels or {}):
+        slot.warning(
+            "Some settings in this link could not be used, so the defaults are shown for "
+            f"them: {', '.join(dropped)}.",
+            icon=":material/link_off:",
         )
 
 
