@@ -9,8 +9,9 @@ PORT ?= 8501
 PYTEST_ARGS ?=
 # Test processes (pytest-xdist): one per core by default; TEST_WORKERS=0 runs in this process.
 TEST_WORKERS ?= auto
-# Debian packages the browser tests need: the browser and a font to render text with.
-TEST_DEBIAN := chromium fonts-dejavu-core
+# Debian packages the tests need: the browser and a font to render text with; HAProxy for the
+# class server's tests.
+TEST_DEBIAN := chromium fonts-dejavu-core haproxy
 # If set, `make test` writes pytest's own exit code there when it fails (.ci/run uses it:
 # make itself always exits 2 when a recipe fails).
 PYTEST_RC_FILE ?=
@@ -40,19 +41,15 @@ run: $(VENV)/.runtime
 
 # A class on one machine: WORKERS app processes (default: one per core) behind HAProxy on PORT,
 # sticky per browser. Installs Debian's haproxy when it can (root or passwordless sudo); else
-# says the one command to run. The launcher prints the addresses; Ctrl+C stops everything.
+# says the one command to run (scripts/debian-packages.sh). The launcher prints the addresses;
+# Ctrl+C stops everything.
 WORKERS ?=
+# Extra app servers on other machines, "host:port host:port" (see README, Class server).
+BACKENDS ?=
 class: $(VENV)/.runtime
-	@if ! command -v haproxy >/dev/null && [ ! -x /usr/sbin/haproxy ]; then \
-	  if [ "$$(id -u)" -eq 0 ]; then sudo=""; \
-	  elif sudo -n true 2>/dev/null; then sudo="sudo"; \
-	  else echo "HAProxy is not installed: run \`sudo apt-get install haproxy\`, then \`make class\` again."; exit 1; fi; \
-	  echo "installing Debian's haproxy"; \
-	  DEBIAN_FRONTEND=noninteractive $$sudo apt-get update -q \
-	    && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -q --no-install-recommends haproxy \
-	    || { echo "Installing haproxy failed: run \`sudo apt-get install haproxy\`, then \`make class\` again."; exit 1; }; \
-	fi
-	$(PY) deploy/class_server.py --port $(PORT) $(if $(WORKERS),--workers $(WORKERS))
+	@bash scripts/debian-packages.sh haproxy
+	$(PY) deploy/class_server.py --port $(PORT) $(if $(WORKERS),--workers $(WORKERS)) \
+	  $(if $(BACKENDS),--backends "$(BACKENDS)")
 
 test: $(VENV)/.dev
 	@bash scripts/debian-packages.sh $(TEST_DEBIAN)

@@ -162,4 +162,4 @@ def page() -> None:
         show_result(s, out)
 
 
-run_safely(page)
+run_safely(page, url_labels={"op": OPS.get})

@@ -7,6 +7,7 @@ import streamlit as st
 
 from cnnviz.ui import training as tr
 from cnnviz.ui.common import run_safely
+from cnnviz.ui.data_picker import SOURCES as DATA_SOURCES
 
 INTRO = (
     "Train a small convolutional network here, on this server's CPU, and watch it learn: the "
@@ -151,4 +152,4 @@ def page() -> None:
     summary.caption(tr.summary_line(ts, dataset, spec, settings))
 
 
-run_safely(page)
+run_safely(page, url_labels={"data_src": DATA_SOURCES.get})

@@ -112,7 +112,10 @@ def test_compose_file_references_resolve_and_mount_the_same_template():
     assert class_server.TEMPLATE.resolve() in by_file
     assert class_server.RENDER.resolve() in by_file
     command = " ".join(proxy["entrypoint"])
-    assert f"{by_file[class_server.RENDER.resolve()]} {by_file[class_server.TEMPLATE.resolve()]}" in command
+    assert (
+        f"{by_file[class_server.RENDER.resolve()]} {by_file[class_server.TEMPLATE.resolve()]}"
+        in command
+    )
     assert re.search(r"exec haproxy .*-f (\S+)", command).group(1) in command.split(">")[1]
 
     # every app: the repository's Dockerfile, runs/ on the shared volume, CNNVIZ_RUNS there
@@ -142,13 +145,20 @@ def test_launcher_without_haproxy_names_the_one_command(tmp_path):
     assert "starting" not in out.stdout  # refused before starting any app process
 
 
-@pytest.mark.parametrize("workers, arg", [("", ""), ("3", " --workers 3")])
-def test_make_class_runs_the_launcher(workers, arg):
+@pytest.mark.parametrize(
+    "variables, args",
+    [
+        ([], ""),
+        (["WORKERS=3"], " --workers 3"),
+        (["WORKERS=0", "BACKENDS=10.0.0.5:8501 10.0.0.6:8501"],
+         ' --workers 0 --backends "10.0.0.5:8501 10.0.0.6:8501"'),
+    ],
+)  # fmt: skip
+def test_make_class_runs_the_launcher(variables, args):
     out = subprocess.run(
-        ["make", "-n", "--no-print-directory", "class", f"WORKERS={workers}", "PORT=8600"],
+        ["make", "-n", "--no-print-directory", "class", "PORT=8600", *variables],
         cwd=ROOT, capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert out.returncode == 0, out.stderr
-    assert out.stdout.strip().splitlines()[-1].endswith(
-        f"python deploy/class_server.py --port 8600{arg}"
-    )
+    command = " ".join(out.stdout.replace("\\\n", " ").split())
+    assert command.endswith(f"python deploy/class_server.py --port 8600{args}"), command

@@ -56,18 +56,16 @@ def ensure_router() -> None:
         st.rerun()
 
 
+def _norm(x) -> str:
+    return "".join(ch for ch in str(x).lower() if ch.isalnum() or ch in ".-")
+
+
 def _same(raw: str, value, label: Callable | None) -> bool:
     """Does the URL text `raw` mean this widget value (as written, or as its label)?"""
-
-    def norm(x) -> str:
-        return "".join(ch for ch in str(x).lower() if ch.isalnum() or ch in ".-")
-
     if isinstance(value, bool):
         return raw.lower() == str(value).lower()
-    if isinstance(value, (list, tuple)):
-        return True  # multi-selections: Streamlit keeps the valid ones
-    candidates = {norm(value)} | ({norm(label(value))} if label else set())
-    if norm(raw) in candidates:
+    candidates = {_norm(value)} | ({_norm(label(value))} if label else set())
+    if _norm(raw) in candidates:
         return True
     try:
         return float(raw) == float(value)
@@ -75,20 +73,31 @@ def _same(raw: str, value, label: Callable | None) -> bool:
         return False
 
 
+def _same_all(raws: list[str], value, label: Callable | None) -> bool:
+    """Does every value the URL gave for a key appear in the widget's value? (A multi-selection
+    keeps the valid ones: Streamlit then rewrites the URL, so only a wholly dropped one is here.)"""
+    if isinstance(value, (list, tuple)):
+        return all(any(_same(r, v, label) for v in value) for r in raws)
+    return _same(raws[-1], value, label) if raws else True
+
+
 def _shown(key: str, raw: str) -> str:
     """`key=value` for a note; a very long value cut short."""
     return f"{key}={raw if len(raw) <= 40 else raw[:37] + '...'}"
 
 
-def note_unusable_link_values(initial: dict[str, str], labels: dict[str, Callable]) -> list[str]:
-    """After a run: which values of the opened link were dropped as invalid (Streamlit removes
-    them from the URL and shows the default). A note says so; never an error."""
+def note_unusable_link_values(
+    initial: dict[str, list[str]], labels: dict[str, Callable]
+) -> list[str]:
+    """After a run: which values of the opened link (key -> every value given for it) were
+    dropped as invalid (Streamlit removes them from the URL and shows the default). A note
+    says so; never an error."""
     dropped = []
-    for key, raw in initial.items():
+    for key, raws in initial.items():
         if key in st.query_params or key not in st.session_state:
             continue
-        if not _same(raw, st.session_state[key], labels.get(key)):
-            dropped.append(_shown(key, raw))
+        if not _same_all(raws, st.session_state[key], labels.get(key)):
+            dropped.append(_shown(key, raws[-1] if raws else ""))
     return dropped
 
 
@@ -142,7 +151,7 @@ def run_safely(
     """
     ensure_router()
     slot = st.empty()
-    initial = {k: st.query_params.get(k) for k in st.query_params}
+    initial = {k: st.query_params.get_all(k) for k in st.query_params}
     removed = drop_unusable_link_values()
     started = time.perf_counter()
     try:
