@@ -187,7 +187,7 @@ def test_hostile_link_values_never_break_a_page(path, data):
 
 
 @pytest.mark.parametrize("path", PAGE_PATHS)
-@pytest.mark.parametrize("value", ["", "inf", "nan", "1e400", NINES, "-" + NINES])
+@pytest.mark.parametrize("value", ["", "nan", "-" + NINES])  # inf, 1e400: above and below
 def test_every_key_at_once(path, value):
     """Every parameter the page reads set to one hostile value: defaults, one note."""
     params = dict.fromkeys(page_keys(path), value)
