@@ -73,7 +73,7 @@ def _same(raw: str, value, label: Callable | None) -> bool:
         return False
 
 
-def _same_all(raws: list[str], value, label: Callable | None) -> bool:
+def link_values_mean(raws: list[str], value, label: Callable | None = None) -> bool:
     """Does every value the URL gave for a key appear in the widget's value? (A multi-selection
     keeps the valid ones: Streamlit then rewrites the URL, so only a wholly dropped one is here.)"""
     if isinstance(value, (list, tuple)):
@@ -96,7 +96,7 @@ def note_unusable_link_values(
     for key, raws in initial.items():
         if key in st.query_params or key not in st.session_state:
             continue
-        if not _same_all(raws, st.session_state[key], labels.get(key)):
+        if not link_values_mean(raws, st.session_state[key], labels.get(key)):
             dropped.append(_shown(key, raws[-1] if raws else ""))
     return dropped
 

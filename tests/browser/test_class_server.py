@@ -225,6 +225,8 @@ def test_two_students_on_two_processes_rerun_upload_and_see_their_pictures(
             assert _get(url, cookie=f"SRV={other}")[0] == 404, url
     for tab in tabs.values():
         tab.context.close()
+    # no page crashed behind a polite apology box in either process
+    assert "page failed" not in class_server.output(), class_server.output()[-3000:]
 
 
 def _processes_mentioning(*needles: str) -> list[str]:
