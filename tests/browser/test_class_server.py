@@ -10,6 +10,7 @@ them); Ctrl+C leaves no process behind.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import re
@@ -20,6 +21,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -64,10 +66,7 @@ def _get(url: str, cookie: str | None = None) -> tuple[int, bytes, list[str]]:
         return err.code, err.read(), err.headers.get_all("Set-Cookie") or []
 
 
-@pytest.fixture(scope="module")
-def class_server(browser, tmp_path_factory) -> ClassServer:
-    """The launcher as `make class WORKERS=2` runs it, on a free port, until the module ends.
-    (Depends on `browser`: a missing Chromium or CNNVIZ_SKIP_BROWSER is handled there.)"""
+def _require_haproxy() -> None:
     import importlib.util
 
     spec = importlib.util.spec_from_file_location("class_server", LAUNCHER)
@@ -76,12 +75,18 @@ def class_server(browser, tmp_path_factory) -> ClassServer:
     spec.loader.exec_module(launcher)
     if launcher.find_haproxy() is None:
         pytest.fail(
-            "HAProxy is not installed: run `sudo apt-get install haproxy` (.ci/run does this). "
+            "HAProxy is not installed: run `sudo apt-get install haproxy` (make test does this). "
             "These tests never skip without it.",
             pytrace=False,
         )
+
+
+@contextlib.contextmanager
+def _launch(folder: Path) -> Iterator[ClassServer]:
+    """The launcher as `make class WORKERS=2` runs it, on a free port; stopped at the end."""
+    _require_haproxy()
     port = _free_port()
-    log = tmp_path_factory.mktemp("class") / "launcher.log"
+    log = folder / "launcher.log"
     env = {**os.environ, "WORKERS": "2", "PORT": str(port), "PYTHONUNBUFFERED": "1"}
     with open(log, "wb") as out:
         proc = subprocess.Popen(
@@ -113,6 +118,14 @@ def class_server(browser, tmp_path_factory) -> ClassServer:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+
+
+@pytest.fixture(scope="module")
+def class_server(browser, tmp_path_factory) -> Iterator[ClassServer]:
+    """One class server for the module's browser tests. (Depends on `browser`: a missing
+    Chromium or CNNVIZ_SKIP_BROWSER is handled there.)"""
+    with _launch(tmp_path_factory.mktemp("class")) as server:
+        yield server
 
 
 def test_health_through_the_proxy_sets_the_sticky_cookie(class_server):
@@ -243,8 +256,13 @@ def _processes_mentioning(*needles: str) -> list[str]:
     return found
 
 
-def test_ctrl_c_stops_every_process_it_started(class_server):
-    """Runs last in this module: it stops the module's class server."""
+def test_ctrl_c_stops_every_process_it_started(browser, tmp_path):
+    """A class server of its own (the test stops it), whatever order the tests run in."""
+    with _launch(tmp_path) as class_server:
+        _stop_and_check(class_server)
+
+
+def _stop_and_check(class_server: ClassServer) -> None:
     ports = [addr.rsplit(":", 1)[1] for addr in class_server.apps.values()]
     needles = [f"--server.port={p}" for p in ports] + [class_server.config]
     assert len(_processes_mentioning(*needles)) == 3  # two apps and the proxy, before
