@@ -106,11 +106,12 @@ def test_presentation_mode_at_150_percent_zoom(server: str, browser, info: PageI
         context.close()
 
 
-@pytest.mark.parametrize("screen", [SCREEN, ZOOM_150], ids=["1280x720", "zoom150"])
+@pytest.mark.parametrize("screen", [SCREEN], ids=["1280x720"])
 @pytest.mark.parametrize("info", PAGES, ids=_id)
 def test_normal_mode_cuts_nothing(server: str, browser, info: PageInfo, screen: dict) -> None:
     """The same check with the sidebar open (the issue's list: Output size's layer buttons,
-    Activations' pills, Train's button labels, Step by step's kernel figures)."""
+    Activations' pills, Train's button labels, Step by step's kernel figures). At 1280x720 only:
+    150 % zoom is checked where it matters, in presentation mode (the suite's time budget)."""
     context, tab = _open(browser, server, info, screen, present=False)
     try:
         problems = _problems(tab)
@@ -172,7 +173,7 @@ STATES = {
 }
 
 
-@pytest.mark.parametrize("present", [False, True], ids=["normal", "presenting"])
+@pytest.mark.parametrize("present", [True], ids=["presenting"])
 @pytest.mark.parametrize("screen", [SCREEN, ZOOM_150], ids=["1280x720", "zoom150"])
 @pytest.mark.parametrize("name", list(STATES))
 def test_deeper_states_cut_nothing(
