@@ -1,23 +1,21 @@
-"""Train a small CNN live in a worker thread, and publish what it learns while it learns.
+"""Train a small CNN and publish what it learns while it learns.
 
-One `Trainer` per user: `start`, `pause`, `resume`, `step_batch` and `stop` return at once and
-are safe from any thread; the worker checks them between batches, so a stop takes effect within
-one batch. The page polls `status`, `progress()`, `history()`, `batch_history()` and
-`snapshot()`: every value it gets is a copy the worker never touches again.
-
-Why a thread and not a process: torch releases the GIL inside its kernels, a tiny CNN moves
-little data, and the page reads the live model (activations, filters) without pickling. Each
-worker calls `torch.set_num_threads(threads)` (default 1): with torch's OpenMP backend this only
-sets the calling thread's pool, so the server's own thread setting is left alone.
-
-At most `GATE.max_running` trainers run at once (cores - 1, at least 1, so one core stays free for
-the web server; env CNNVIZ_MAX_TRAININGS overrides); the others wait in a FIFO queue and know
-their place. A paused trainer keeps its slot while nobody waits; once it has been paused for
-`PAUSE_HOLD_S` seconds and someone is waiting, it gives the slot up and queues again on resume.
+- `Run.fit(data, control)` is the plain training loop, no threads: the worker process runs it
+  for the app, `python -m cnnviz train` runs it directly. Between batches it asks its `Control`
+  whether to go on, so pause, step and stop take effect within one batch.
+- `Trainer` (cnnviz.trainer, importable from here) is what the Train page holds: it starts one
+  worker *process* per training and mirrors the numbers, snapshots and weights the worker sends,
+  so torch's Python loop never holds the app's GIL. `start`, `pause`, `resume`, `step_batch` and
+  `stop` return at once; `status`, `progress()`, `history()`, `batch_history()`, `snapshot()`,
+  `model` and `evaluate()` read what arrived.
+- At most `GATE.max_running` trainings run at once on the machine (cores - 1, at least 1;
+  CNNVIZ_MAX_TRAININGS overrides), whatever app process started them (cnnviz.gate); the others
+  wait in one first-come-first-served queue and know their place. A paused training keeps its
+  slot while nobody waits; once paused for `PAUSE_HOLD_S` seconds with someone waiting, it gives
+  the slot up and queues again on resume.
 
 Same seed, same result: weights are initialised, batches shuffled, images augmented and dropout
-masks drawn from the trainer's own `torch.Generator`s, never torch's global one (which other
-users' threads share).
+masks drawn from the run's own `torch.Generator`s, never torch's global one.
 """
 
 from __future__ import annotations
@@ -25,8 +23,6 @@ from __future__ import annotations
 import collections
 import logging
 import math
-import os
-import threading
 import time
 from dataclasses import asdict, dataclass, fields
 
@@ -37,6 +33,7 @@ from torch import nn
 
 from cnnviz import arch, probe
 from cnnviz.data import augment_batch
+from cnnviz.gate import GATE, Gate, default_max_running  # noqa: F401 - part of this API
 
 log = logging.getLogger("cnnviz.train")
 
@@ -138,7 +135,6 @@ def lr_at(config: TrainConfig, step: int, total_steps: int) -> float:
 
 
 # ---------------------------------------------------------------------------------------------
-# the gate
 
 
 def batch_count(n: int, batch_size: int) -> int:
@@ -146,97 +142,6 @@ def batch_count(n: int, batch_size: int) -> int:
     train on a batch of one (torch raises), and one image is a poor gradient anyway."""
     count = math.ceil(n / batch_size)
     return count - 1 if count > 1 and n % batch_size == 1 else count
-
-
-def default_max_running() -> int:
-    """Concurrent trainings this machine carries: CNNVIZ_MAX_TRAININGS, else cores - 1 (>= 1)."""
-    env = os.environ.get("CNNVIZ_MAX_TRAININGS", "").strip()
-    if env:
-        try:
-            n = int(env)
-            if n >= 1:
-                return n
-        except ValueError:
-            pass
-        log.warning("CNNVIZ_MAX_TRAININGS=%r is not a whole number >= 1; ignored", env)
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        cores = os.cpu_count() or 1
-    return max(1, cores - 1)
-
-
-class Gate:
-    """At most `max_running` holders at once; the others wait first come, first served."""
-
-    def __init__(self, max_running: int | None = None):
-        self._cond = threading.Condition()
-        self._max = max_running or default_max_running()
-        self._queue: list[object] = []
-        self._running: set[int] = set()
-
-    @property
-    def max_running(self) -> int:
-        return self._max
-
-    @max_running.setter
-    def max_running(self, n: int) -> None:
-        with self._cond:
-            self._max = max(1, int(n))
-            self._cond.notify_all()
-
-    def acquire(self, holder: object, cancelled: threading.Event) -> bool:
-        """Block until `holder` may run (True) or `cancelled` is set (False)."""
-        with self._cond:
-            if id(holder) in self._running:
-                return True
-            self._queue.append(holder)
-            try:
-                while True:
-                    if cancelled.is_set():
-                        return False
-                    if self._queue[0] is holder and len(self._running) < self._max:
-                        self._running.add(id(holder))
-                        return True
-                    self._cond.wait(0.5)
-            finally:
-                self._queue.remove(holder)
-                self._cond.notify_all()
-
-    def release(self, holder: object) -> None:
-        with self._cond:
-            self._running.discard(id(holder))
-            self._cond.notify_all()
-
-    def wake(self) -> None:
-        """Make waiters re-check their cancel flags now."""
-        with self._cond:
-            self._cond.notify_all()
-
-    def position(self, holder: object) -> int | None:
-        """1 for the next to run, 2 behind it, ...; None if not waiting."""
-        with self._cond:
-            for i, h in enumerate(self._queue):
-                if h is holder:
-                    return i + 1
-        return None
-
-    def holds(self, holder: object) -> bool:
-        with self._cond:
-            return id(holder) in self._running
-
-    @property
-    def running(self) -> int:
-        with self._cond:
-            return len(self._running)
-
-    @property
-    def waiting(self) -> int:
-        with self._cond:
-            return len(self._queue)
-
-
-GATE = Gate()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -374,267 +279,101 @@ def _op(x: float) -> str:
 
 
 # ---------------------------------------------------------------------------------------------
-# the trainer
+# one run in this process: the plain loop
 
 
-class Trainer:
-    """One training run in its own thread; see the module docstring."""
+@dataclass
+class TrainData:
+    """The arrays one run trains and validates on (what a worker process receives)."""
 
-    def __init__(
-        self,
-        dataset,
-        spec: str,
-        config: TrainConfig | None = None,
-        probe: np.ndarray | None = None,
-        *,
-        gate: Gate | None = None,
-        threads: int = 1,
-        snapshot_interval: float = SNAPSHOT_INTERVAL_S,
-        on_epoch=None,
-    ):
-        self.config = (config or TrainConfig()).validate()
-        self.dataset = dataset
-        self.spec = spec
-        self.classes = tuple(dataset.classes)
-        self.input_shape = tuple(int(s) for s in dataset.input_shape)
-        self.gate = gate or GATE
-        self.threads = max(1, int(threads))
-        self.snapshot_interval = float(snapshot_interval)
-        self.on_epoch = on_epoch  # called in the worker as on_epoch(trainer, record); True stops
+    x_train: np.ndarray  # (N, C, H, W) float32
+    y_train: np.ndarray  # (N,) int64
+    x_val: np.ndarray
+    y_val: np.ndarray
+    augment: str = "none"  # the kind cnnviz.data.augment_batch applies
 
-        # four independent streams per seed (seed s never reuses seed s+1's numbers)
-        seed = 4 * self.config.seed
-        self._g_init = torch.Generator().manual_seed(seed)
-        self._g_shuffle = torch.Generator().manual_seed(seed + 1)
-        self._g_augment = torch.Generator().manual_seed(seed + 2)
-        self._g_dropout = torch.Generator().manual_seed(seed + 3)
-        # ArchError (a ValueError with the culprit layer) if the net cannot work
-        self.model = arch.build(spec, self.input_shape, len(self.classes))
-        _seeded_init(self.model, self._g_init)
-        _seed_dropouts(self.model, self.config.dropout, self._g_dropout)
-        self.optimizer = self._make_optimizer()
-        self._highlight = _default_highlight(self.model)
-        self._probe = self._check_probe(probe) if probe is not None else None
 
-        self._cond = threading.Condition()  # guards every field below
-        self._model_lock = threading.RLock()  # held by the worker during a batch
-        self._stop = threading.Event()
-        self._status = "new"
-        self._error: str | None = None
-        self._paused = False
-        self._steps_pending = 0
-        self._snapshot_wanted = False
-        self._thread: threading.Thread | None = None
-        self._history: list[dict] = []
-        self._batches: list[dict] = []
-        self._snapshot: Snapshot | None = None
-        self._snapshot_count = 0
-        self._epoch = 0
-        self._batch = 0
-        self._step = 0
-        n = len(dataset.y_train)
-        n = min(n, self.config.n_train) if self.config.n_train else n
-        bs = max(1, min(self.config.batch_size, n))
-        self._batches_per_epoch = batch_count(n, bs) if n else 0  # shown while queued; the
-        self._total_steps = self._batches_per_epoch * self.config.epochs  # worker re-counts
-        self._recent: collections.deque = collections.deque(maxlen=50)  # (images, seconds)
-        self._val_seconds = 0.0
-        self._train_seconds = 0.0
-        self._train_cpu = 0.0  # CPU time of the worker thread while training (benchmarks)
+def train_data(dataset, config: TrainConfig) -> TrainData:
+    """The arrays of `dataset` this config trains on (a stratified subset with n_train)."""
+    ds = dataset
+    if config.n_train is not None and config.n_train < len(ds.y_train):
+        ds = ds.subset(config.n_train, seed=config.seed)
+    return TrainData(
+        x_train=np.ascontiguousarray(ds.x_train, dtype=np.float32),
+        y_train=np.ascontiguousarray(ds.y_train, dtype=np.int64),
+        x_val=np.ascontiguousarray(ds.x_val, dtype=np.float32),
+        y_val=np.ascontiguousarray(ds.y_val, dtype=np.int64),
+        augment=getattr(ds, "augment", "none") if config.augment else "none",
+    )
 
-    # ---- controls: all return at once -------------------------------------------------------
 
-    def start(self) -> None:
-        """Queue for a slot and train; does nothing unless the status is "new"."""
-        self._launch(paused=False)
+class Control:
+    """How `Run.fit` talks to whoever drives it. This base trains straight through, with live
+    snapshots every `snapshot_interval` seconds; the worker process and the CLI subclass it."""
 
-    def pause(self) -> None:
-        """Pause at the end of the current batch."""
-        with self._cond:
-            if self._status not in DONE:
-                self._paused = True
-                self._cond.notify_all()
+    snapshot_interval: float = SNAPSHOT_INTERVAL_S
+    snapshots: bool = True  # False: no snapshots at all (the CLI)
 
-    def resume(self) -> None:
-        with self._cond:
-            if self._status == "new":
-                self._paused = False
-            elif self._status not in DONE:
-                self._paused = False
-                self._steps_pending = 0
-                self._cond.notify_all()
-                return
-        self._launch(paused=False)
-
-    def step_batch(self) -> None:
-        """Train exactly one more batch, then pause. From "new": start paused and do one;
-        while running: just pause after the current batch; when done: nothing."""
-        with self._cond:
-            if self._status in DONE:
-                return
-            self._paused = True
-            if self._status == "new":
-                self._steps_pending = 1
-            elif self._status in ("paused", "waiting"):
-                self._steps_pending += 1
-            self._cond.notify_all()
-            if self._status != "new":
-                return
-        self._launch(paused=True)
-
-    def stop(self) -> None:
-        """Stop within one batch; the model keeps what it learned so far."""
-        self._stop.set()
-        with self._cond:
-            if self._status == "new":
-                self._status = "stopped"
-            self._cond.notify_all()
-        self.gate.wake()
-
-    def join(self, timeout: float | None = None) -> bool:
-        """Wait for the worker to end; True if it has (or never started)."""
-        t = self._thread
-        if t is not None:
-            t.join(timeout)
-            return not t.is_alive()
+    def next_batch(self, run: Run) -> bool:
+        """Called before every batch (pause, step and stop live here): False ends the run."""
         return True
 
-    def set_probe(self, image: np.ndarray) -> None:
-        """Show activations for this (C, H, W) image from the next snapshot on."""
-        x = self._check_probe(image)
-        with self._cond:
-            self._probe = x
-            self._snapshot_wanted = True
-            self._cond.notify_all()
+    def snapshot_due(self, run: Run, now: float, last: float) -> bool:
+        return self.snapshots and now - last >= self.snapshot_interval
 
-    def set_highlight(self, param: str, index: tuple[int, ...]) -> None:
-        """Follow this weight (state_dict name and index) in the update example."""
-        params = dict(self.model.named_parameters())
-        if param not in params:
-            raise TrainError(f"The model has no parameter named {param!r}.")
-        shape = tuple(params[param].shape)
-        index = tuple(int(i) for i in index)
-        if len(index) != len(shape) or any(not 0 <= i < s for i, s in zip(index, shape)):
-            raise TrainError(f"Index {index} is outside {param}'s shape {shape}.")
-        with self._cond:
-            self._highlight = (param, index)
-            self._snapshot_wanted = True
-            self._cond.notify_all()
+    def batch_done(self, run: Run, record: dict) -> None:
+        """After each batch, with its record (also appended to run.batches)."""
 
-    # ---- what the page reads ----------------------------------------------------------------
+    def epoch_done(self, run: Run, record: dict) -> bool:
+        """After each epoch's validation, with its record; True stops the run early."""
+        return False
 
-    @property
-    def status(self) -> str:
-        with self._cond:
-            return self._status
+    def snapshot_taken(self, run: Run, snap: Snapshot) -> None:
+        """After each snapshot (also kept as run.snapshot)."""
 
-    @property
-    def error(self) -> str | None:
-        with self._cond:
-            return self._error
 
-    @property
-    def queue_position(self) -> int | None:
-        return self.gate.position(self) if self.status == "waiting" else None
+class Run:
+    """One training run in this process, without threads: the model, its optimizer and random
+    streams, what it has learned so far (history, batch records, the last snapshot). `fit`
+    trains it. The worker process drives one; the CLI drives one directly; the app keeps one
+    that mirrors its worker's numbers and holds the latest weights the worker sent."""
 
-    @property
-    def done(self) -> bool:
-        return self.status in DONE
-
-    def progress(self) -> Progress:
-        with self._cond:
-            steps, step = self._total_steps, self._step
-            n = sum(i for i, _ in self._recent)
-            s = sum(t for _, t in self._recent)
-            ips = n / s if s > 0 else None
-            eta = None
-            if ips and steps:
-                left_images = (steps - step) * self.config.batch_size
-                val_left = self.config.epochs - len(self._history)
-                per_val = self._val_seconds / max(len(self._history), 1)
-                eta = left_images / ips + val_left * per_val
-                if self._status in DONE:
-                    eta = 0.0
-            return Progress(
-                epoch=min(self._epoch + 1, self.config.epochs) if steps else 0,
-                epochs=self.config.epochs,
-                batch=self._batch,
-                batches=self._batches_per_epoch,
-                images_per_s=ips,
-                eta_s=eta,
-                fraction=step / steps if steps else 0.0,
-                step=step,
-                steps=steps,
-            )
-
-    def history(self) -> list[dict]:
-        """Per finished epoch: epoch, train_loss, train_acc, val_loss, val_acc, lr, seconds
-        (training + validation so far), train_seconds (training only, snapshots included),
-        train_cpu_seconds (the worker thread's CPU time in training: immune to other load),
-        batch_losses (the loss of each of its batches)."""
-        with self._cond:
-            return [dict(h, batch_losses=list(h["batch_losses"])) for h in self._history]
-
-    def batch_history(self, since: int = 0) -> list[dict]:
-        """Per batch trained (including the epoch in progress): step, epoch, batch, loss, acc, lr.
-        `since`: skip the first `since` entries (for incremental polling)."""
-        with self._cond:
-            return [dict(b) for b in self._batches[since:]]
+    def __init__(self, spec, input_shape, classes, config: TrainConfig, probe=None):
+        self.config = config.validate()
+        self.spec = spec
+        self.input_shape = tuple(int(s) for s in input_shape)
+        self.classes = tuple(classes)
+        # four independent streams per seed (seed s never reuses seed s+1's numbers)
+        seed = 4 * self.config.seed
+        self.g_init = torch.Generator().manual_seed(seed)
+        self.g_shuffle = torch.Generator().manual_seed(seed + 1)
+        self.g_augment = torch.Generator().manual_seed(seed + 2)
+        self.g_dropout = torch.Generator().manual_seed(seed + 3)
+        # ArchError (a ValueError with the culprit layer) if the net cannot work
+        self.model = arch.build(spec, self.input_shape, len(self.classes))
+        _seeded_init(self.model, self.g_init)
+        _seed_dropouts(self.model, self.config.dropout, self.g_dropout)
+        self._optimizer: torch.optim.Optimizer | None = None  # made on first use: building one
+        self.highlight = _default_highlight(self.model)
+        self.probe = None if probe is None else self.check_probe(probe)
+        self.step = self.epoch = self.batch = 0
+        self.batches_per_epoch = self.total_steps = 0
+        self.history: list[dict] = []
+        self.batches: list[dict] = []
+        self.snapshot: Snapshot | None = None
+        self.snapshot_count = 0
+        self.recent: collections.deque = collections.deque(maxlen=50)  # (images, seconds)
+        self.val_seconds = 0.0
+        self.train_seconds = 0.0
+        self.train_cpu = 0.0  # CPU time of the training thread (benchmarks)
 
     @property
-    def snapshot_count(self) -> int:
-        """Snapshots taken so far (the benchmark divides their cost by this)."""
-        with self._cond:
-            return self._snapshot_count
-
-    def snapshot(self) -> Snapshot | None:
-        """The latest live snapshot. Before start and after the end (when no worker refreshes
-        it) a missing or outdated one (new probe image or highlight) is taken here and now."""
-        with self._cond:
-            snap, wanted = self._snapshot, self._snapshot_wanted
-            idle = self._status == "new" or (
-                self._status in DONE and (self._thread is None or not self._thread.is_alive())
-            )
-        if idle and (snap is None or wanted):
-            self._take_snapshot(None)
-            with self._cond:
-                snap = self._snapshot
-        return snap
-
-    def evaluate(self, split: str = "test") -> TestReport:
-        """Accuracy, confusion matrix, per-class accuracy and misclassified indices on a split
-        ("test", "val" or "train"); safe while training runs (waits for the current batch)."""
-        with self._model_lock:
-            return evaluate_model(self.model, self.dataset, split)
-
-    def meta(self) -> dict:
-        """What a checkpoint of this run records besides the weights."""
-        hist = self.history()
-        last = hist[-1] if hist else {}
-        metrics = {k: last.get(k) for k in ("train_loss", "train_acc", "val_loss", "val_acc")}
-        metrics["epochs_done"] = len(hist)
-        metrics["steps"] = self.progress().step
-        return {
-            "arch": self.spec if isinstance(self.spec, str) else arch.to_text(self.spec),
-            "input_shape": list(self.input_shape),
-            "classes": list(self.classes),
-            "dataset": getattr(self.dataset, "name", ""),
-            "config": self.config.to_dict(),
-            "metrics": metrics,
-            "history": [{k: v for k, v in h.items() if k != "batch_losses"} for h in hist],
-            "status": self.status,
-        }
-
-    # ---- the worker ---------------------------------------------------------------------------
-
-    def _launch(self, paused: bool) -> None:
-        with self._cond:
-            if self._status != "new" or self._stop.is_set():
-                return
-            self._paused = paused
-            self._status = "waiting"
-            self._thread = threading.Thread(target=self._run, name="cnnviz-trainer", daemon=True)
-        self._thread.start()
+    def optimizer(self) -> torch.optim.Optimizer:
+        """Made on first use (the first one imports torch._dynamo, seconds on a busy server:
+        the app's mirror of a run never needs one)."""
+        if self._optimizer is None:
+            self._optimizer = self._make_optimizer()
+        return self._optimizer
 
     def _make_optimizer(self) -> torch.optim.Optimizer:
         c, params = self.config, self.model.parameters()
@@ -645,7 +384,8 @@ class Trainer:
             params, lr=c.lr, momentum=mu, weight_decay=c.weight_decay, foreach=False
         )
 
-    def _check_probe(self, image) -> torch.Tensor:
+    def check_probe(self, image) -> torch.Tensor:
+        """A (C, H, W) image as the (1, C, H, W) tensor snapshots show, or TrainError."""
         x = np.asarray(image, dtype=np.float32)
         if x.ndim == 4 and x.shape[0] == 1:
             x = x[0]
@@ -657,129 +397,112 @@ class Trainer:
             raise TrainError("The probe image contains NaN or infinite values.")
         return torch.from_numpy(x.copy())[None]
 
-    def _set(self, **kw) -> None:
-        with self._cond:
-            for k, v in kw.items():
-                setattr(self, "_" + k, v)
-            self._cond.notify_all()
+    def check_highlight(self, param: str, index) -> tuple[str, tuple[int, ...]]:
+        params = dict(self.model.named_parameters())
+        if param not in params:
+            raise TrainError(f"The model has no parameter named {param!r}.")
+        shape = tuple(params[param].shape)
+        index = tuple(int(i) for i in index)
+        if len(index) != len(shape) or any(not 0 <= i < s for i, s in zip(index, shape)):
+            raise TrainError(f"Index {index} is outside {param}'s shape {shape}.")
+        return param, index
 
-    def _hold(self) -> bool:
-        """Get a gate slot (status "waiting" meanwhile); False if stopped while waiting."""
-        if self.gate.holds(self):
-            return True
-        with self._cond:
-            self._status = "waiting"
-        if not self.gate.acquire(self, self._stop):
-            return False
-        return True
+    def state(self) -> dict[str, np.ndarray]:
+        """The weights (state_dict) as numpy copies: what travels between processes."""
+        return {k: v.detach().cpu().numpy().copy() for k, v in self.model.state_dict().items()}
 
-    def _wait_turn(self) -> bool:
-        """Between batches: honour pause, step and stop. True: train the next batch."""
-        paused_since = None
-        while True:
-            with self._cond:
-                if self._stop.is_set():
-                    return False
-                go = self._steps_pending > 0 or not self._paused
-                if not go:
-                    self._status = "paused"
-                    if paused_since is None:
-                        paused_since = time.monotonic()
-                    want = self._snapshot_wanted
-                    if not want:
-                        self._cond.wait(0.25)
-                        want = self._snapshot_wanted
-                    hold_over = time.monotonic() - paused_since > PAUSE_HOLD_S
-            if not go:
-                if want:
-                    self._take_snapshot(None)
-                if hold_over and self.gate.waiting and self.gate.holds(self):
-                    self.gate.release(self)  # let a waiting user train; queue again on resume
-                continue
-            if not self._hold():  # queues (status "waiting") if the slot was given up
-                return False
-            with self._cond:
-                if self._stop.is_set():
-                    return False
-                if self._steps_pending > 0:
-                    self._steps_pending -= 1
-                    self._status = "paused"
-                    return True
-                if not self._paused:
-                    self._status = "running"
-                    return True
-            # paused again while queued: keep the slot and wait
+    def load_state(self, state: dict[str, np.ndarray]) -> None:
+        self.model.load_state_dict({k: torch.from_numpy(np.asarray(v)) for k, v in state.items()})
 
-    def _run(self) -> None:
-        try:
-            torch.set_num_threads(self.threads)
-            self._train()
-        except Exception as e:  # noqa: BLE001 - a crash must reach its user, not the server
-            log.exception("training failed")
-            msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-            if not isinstance(e, ValueError):
-                msg = f"{type(e).__name__}: {msg}"
-            self._set(status="failed", error=f"Training failed: {msg.rstrip('.')}.")
-        finally:
-            self.gate.release(self)
-            with self._cond:
-                if self._status not in DONE:
-                    self._status = "stopped"
-                self._cond.notify_all()
+    def progress(self, done: bool = False) -> Progress:
+        steps, step = self.total_steps, self.step
+        n = sum(i for i, _ in self.recent)
+        s = sum(t for _, t in self.recent)
+        ips = n / s if s > 0 else None
+        eta = None
+        if ips and steps:
+            left_images = (steps - step) * self.config.batch_size
+            val_left = self.config.epochs - len(self.history)
+            per_val = self.val_seconds / max(len(self.history), 1)
+            eta = 0.0 if done else left_images / ips + val_left * per_val
+        return Progress(
+            epoch=min(self.epoch + 1, self.config.epochs) if steps else 0,
+            epochs=self.config.epochs,
+            batch=self.batch,
+            batches=self.batches_per_epoch,
+            images_per_s=ips,
+            eta_s=eta,
+            fraction=step / steps if steps else 0.0,
+            step=step,
+            steps=steps,
+        )
 
-    def _train(self) -> None:
-        c, ds = self.config, self.dataset
-        if c.n_train is not None and c.n_train < len(ds.y_train):
-            ds = ds.subset(c.n_train, seed=c.seed)
-        x_train = torch.from_numpy(np.ascontiguousarray(ds.x_train, dtype=np.float32))
-        y_train = torch.from_numpy(np.ascontiguousarray(ds.y_train, dtype=np.int64))
-        x_val, y_val = ds.x_val, np.asarray(ds.y_val, dtype=np.int64)
+    def meta(self, dataset_name: str = "", status: str = "finished") -> dict:
+        """What a checkpoint of this run records besides the weights."""
+        hist = self.history
+        last = hist[-1] if hist else {}
+        metrics = {k: last.get(k) for k in ("train_loss", "train_acc", "val_loss", "val_acc")}
+        metrics["epochs_done"] = len(hist)
+        metrics["steps"] = self.step
+        return {
+            "arch": self.spec if isinstance(self.spec, str) else arch.to_text(self.spec),
+            "input_shape": list(self.input_shape),
+            "classes": list(self.classes),
+            "dataset": dataset_name,
+            "config": self.config.to_dict(),
+            "metrics": metrics,
+            "history": [{k: v for k, v in h.items() if k != "batch_losses"} for h in hist],
+            "status": status,
+        }
+
+    # ---- the loop -------------------------------------------------------------------------------
+
+    def fit(self, data: TrainData, control: Control | None = None) -> str:
+        """Train on `data` from the first epoch: "finished", or "stopped" when `control` says
+        so (the model keeps what it learned). A broken loss raises TrainError."""
+        control = control or Control()
+        c = self.config
+        x_train = torch.from_numpy(np.ascontiguousarray(data.x_train, dtype=np.float32))
+        y_train = torch.from_numpy(np.ascontiguousarray(data.y_train, dtype=np.int64))
+        x_val, y_val = data.x_val, np.asarray(data.y_val, dtype=np.int64)
         n = len(y_train)
         if n == 0:
             raise TrainError("The training set has no images.")
         bs = min(c.batch_size, n)
         per_epoch = batch_count(n, bs)
         total = per_epoch * c.epochs
-        aug_kind = getattr(ds, "augment", "none") if c.augment else "none"
-        self._set(batches_per_epoch=per_epoch, total_steps=total)
-
-        if not self._hold():
-            return
-        with self._cond:
-            self._status = "paused" if self._paused else "running"
+        self.batches_per_epoch, self.total_steps = per_epoch, total
+        if self.probe is None:  # default: the first validation (or training) image
+            self.probe = self.check_probe((data.x_val if len(data.x_val) else data.x_train)[0])
         self.model.train()
-        self._take_snapshot(None)
+        self._snap(control, None)
         last_snap = time.perf_counter()
         for epoch in range(c.epochs):
-            self._set(epoch=epoch, batch=0)
-            order = torch.randperm(n, generator=self._g_shuffle)
+            self.epoch, self.batch = epoch, 0
+            order = torch.randperm(n, generator=self.g_shuffle)
             losses, correct, seen = [], 0, 0
             for b in range(per_epoch):
-                if not self._wait_turn():
-                    return
+                if not control.next_batch(self):
+                    self._snap(control, None)
+                    return "stopped"
                 t0, c0 = time.perf_counter(), time.thread_time()
                 idx = order[b * bs : n if b == per_epoch - 1 else (b + 1) * bs]
                 xb, yb = x_train[idx], y_train[idx]
-                if aug_kind != "none":
-                    xb = augment_batch(xb, aug_kind, self._g_augment)
-                step = self._step
+                if data.augment != "none":
+                    xb = augment_batch(xb, data.augment, self.g_augment)
+                step = self.step
                 lr = lr_at(c, step, total)
-                snap_due = (
-                    self.status == "paused"
-                    or self._snapshot_wanted
-                    or t0 - last_snap >= self.snapshot_interval
-                )
-                with self._model_lock:
-                    for group in self.optimizer.param_groups:
-                        group["lr"] = lr
-                    self.optimizer.zero_grad(set_to_none=True)
-                    out = self.model(xb)
-                    loss = F.cross_entropy(out, yb)
-                    loss.backward()
-                    before = self._before_step() if snap_due else None
-                    self.optimizer.step()
-                    loss_v = loss.item()
-                    hits = int((out.argmax(1) == yb).sum())
+                snap_due = control.snapshot_due(self, t0, last_snap)
+                for group in self.optimizer.param_groups:
+                    group["lr"] = lr
+                self.optimizer.zero_grad(set_to_none=True)
+                out = self.model(xb)
+                loss = F.cross_entropy(out, yb)
+                loss.backward()
+                before = self._before_step() if snap_due else None
+                self.optimizer.step()
+                loss_v = loss.item()
+                hits = int((out.argmax(1) == yb).sum())
                 if not math.isfinite(loss_v):
                     raise TrainError(
                         f"The loss became {loss_v} at step {step + 1}, so the weights are broken; "
@@ -788,66 +511,58 @@ class Trainer:
                 losses.append(loss_v)
                 correct += hits
                 seen += len(yb)
-                with self._cond:
-                    self._step = step + 1
-                    self._batch = b + 1
-                    self._batches.append(
-                        {
-                            "step": step + 1,
-                            "epoch": epoch + 1,
-                            "batch": b + 1,
-                            "loss": loss_v,
-                            "acc": hits / len(yb),
-                            "lr": lr,
-                        }
-                    )
-                if snap_due:
-                    update = self._after_step(before, step + 1, lr) if before else None
-                    self._take_snapshot(update, lr=lr)
-                    last_snap = time.perf_counter()
+                self.step, self.batch = step + 1, b + 1
+                record = {"step": step + 1, "epoch": epoch + 1, "batch": b + 1, "loss": loss_v,
+                          "acc": hits / len(yb), "lr": lr}  # fmt: skip
+                self.batches.append(record)
                 dt = time.perf_counter() - t0
-                with self._cond:
-                    self._recent.append((len(yb), dt))
-                    self._train_seconds += dt
-                    self._train_cpu += time.thread_time() - c0
+                self.recent.append((len(yb), dt))
+                self.train_seconds += dt
+                self.train_cpu += time.thread_time() - c0
+                control.batch_done(self, record)
+                if snap_due:
+                    t1, c1 = time.perf_counter(), time.thread_time()
+                    update = self._after_step(before, step + 1, lr) if before else None
+                    self._snap(control, update, lr=lr)
+                    last_snap = time.perf_counter()
+                    self.train_seconds += last_snap - t1  # snapshots count as training time
+                    self.train_cpu += time.thread_time() - c1
             t0 = time.perf_counter()
             if len(y_val):
-                with self._model_lock:
-                    val_loss, pred = _predict(self.model, x_val, y_val)
+                val_loss, pred = _predict(self.model, x_val, y_val)
                 val_acc = float((pred == y_val).mean())
             else:
                 val_loss, val_acc = None, None
-            dt = time.perf_counter() - t0
-            with self._cond:
-                self._val_seconds += dt
-                self._history.append(
-                    {
-                        "epoch": epoch + 1,
-                        "train_loss": float(np.mean(losses)),
-                        "train_acc": correct / seen,
-                        "val_loss": val_loss,
-                        "val_acc": val_acc,
-                        "lr": lr,
-                        "seconds": self._train_seconds + self._val_seconds,
-                        "train_seconds": self._train_seconds,
-                        "train_cpu_seconds": self._train_cpu,
-                        "batch_losses": losses,
-                    }
-                )
-                self._epoch = epoch + 1 if epoch + 1 < c.epochs else epoch
-                record = dict(self._history[-1])
-            if self.on_epoch is not None and self.on_epoch(self, record) and epoch + 1 < c.epochs:
-                self._take_snapshot(None)
-                self._set(status="stopped")
-                return
-        self._take_snapshot(None)
-        self._set(status="finished")
+            self.val_seconds += time.perf_counter() - t0
+            self.history.append(
+                {
+                    "epoch": epoch + 1,
+                    "train_loss": float(np.mean(losses)),
+                    "train_acc": correct / seen,
+                    "val_loss": val_loss,
+                    "val_acc": val_acc,
+                    "lr": lr,
+                    "seconds": self.train_seconds + self.val_seconds,
+                    "train_seconds": self.train_seconds,
+                    "train_cpu_seconds": self.train_cpu,
+                    "batch_losses": losses,
+                }
+            )
+            self.epoch = epoch + 1 if epoch + 1 < c.epochs else epoch
+            if control.epoch_done(self, dict(self.history[-1])) and epoch + 1 < c.epochs:
+                self._snap(control, None)
+                return "stopped"
+        self._snap(control, None)
+        return "finished"
 
     # ---- snapshots ------------------------------------------------------------------------------
 
+    def _snap(self, control: Control, update: UpdateExample | None, lr: float | None = None):
+        if control.snapshots:
+            control.snapshot_taken(self, self.take_snapshot(update, lr))
+
     def _before_step(self) -> dict | None:
-        with self._cond:
-            hl = self._highlight
+        hl = self.highlight
         if hl is None:
             return None
         name, index = hl
@@ -942,35 +657,33 @@ class Trainer:
             rule="\n".join(lines),
         )
 
-    def _take_snapshot(self, update: UpdateExample | None, lr: float | None = None) -> None:
-        with self._cond:
-            if self._probe is None:  # default: the first validation (or training) image
-                ds = self.dataset
-                self._probe = self._check_probe((ds.x_val if len(ds.x_val) else ds.x_train)[0])
-            x = self._probe
-            self._snapshot_wanted = False
-            step, epoch, batch = self._step, self._epoch, self._batch
-            if update is None and self._snapshot is not None:
-                update = self._snapshot.update  # keep showing the last real update
-            elapsed = self._train_seconds + self._val_seconds
-        if lr is None:
-            lr = self.optimizer.param_groups[0]["lr"]
-        with self._model_lock:
-            was_training = self.model.training
-            try:
-                acts = probe.capture(self.model, x)
-                filters = probe.first_filters(self.model)
-                stats = probe.weight_grad_stats(self.model)
-                with torch.no_grad():
-                    self.model.eval()
-                    probs = torch.softmax(self.model(x), dim=1)[0].numpy().copy()
-            finally:
-                self.model.train(was_training)
-        snap = Snapshot(
-            step=step,
-            epoch=epoch + 1,
-            batch=batch,
-            time=elapsed,
+    def take_snapshot(self, update: UpdateExample | None = None, lr: float | None = None):
+        """What the net looks like now: every layer's output for the probe image, the first
+        filters, weight and gradient histograms, and `update` (else the last one shown)."""
+        if self.probe is None:
+            raise TrainError("There is no image to show the activations of yet.")
+        x = self.probe
+        if update is None and self.snapshot is not None:
+            update = self.snapshot.update  # keep showing the last real update
+        if lr is None and self._optimizer is not None:
+            lr = self._optimizer.param_groups[0]["lr"]
+        elif lr is None:
+            lr = self.snapshot.lr if self.snapshot is not None else self.config.lr
+        was_training = self.model.training
+        try:
+            acts = probe.capture(self.model, x)
+            filters = probe.first_filters(self.model)
+            stats = probe.weight_grad_stats(self.model)
+            with torch.no_grad():
+                self.model.eval()
+                probs = torch.softmax(self.model(x), dim=1)[0].numpy().copy()
+        finally:
+            self.model.train(was_training)
+        self.snapshot = Snapshot(
+            step=self.step,
+            epoch=self.epoch + 1,
+            batch=self.batch,
+            time=self.train_seconds + self.val_seconds,
             activations=acts,
             filters=None if filters is None else np.array(filters, copy=True),
             stats=stats,
@@ -979,9 +692,8 @@ class Trainer:
             probs=probs,
             lr=lr,
         )
-        with self._cond:
-            self._snapshot = snap
-            self._snapshot_count += 1
+        self.snapshot_count += 1
+        return self.snapshot
 
 
 def evaluate_model(model: nn.Module, dataset, split: str = "test") -> TestReport:
@@ -1036,3 +748,13 @@ def _predict(model: nn.Module, x: np.ndarray, y: np.ndarray) -> tuple[float, np.
         return total / len(y), np.concatenate(preds).astype(np.int64)
     finally:
         model.train(was_training)
+
+
+def __getattr__(name: str):
+    """`Trainer` lives in cnnviz.trainer (it imports this module); `from cnnviz.train import
+    Trainer` keeps working."""
+    if name == "Trainer":
+        from cnnviz.trainer import Trainer
+
+        return Trainer
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -9,10 +9,16 @@ The repository root is importable through `pythonpath` in pyproject.toml.
 
 import os
 import pathlib
+import tempfile
 
 import pytest
 from hypothesis import HealthCheck, settings
 from streamlit.testing.v1 import AppTest
+
+# The machine-wide training gate (slot and queue files) of this test session: its own folder, so
+# tests never wait behind trainings of other test runs or of a class server on the same machine.
+# Servers the browser tests start inherit it.
+os.environ.setdefault("CNNVIZ_STATE_DIR", tempfile.mkdtemp(prefix="cnnviz-test-state-"))
 
 settings.register_profile(
     "ci",

@@ -1,8 +1,8 @@
 """Training session glue for the Train page: one Trainer per browser session, its controls, the
 settings bound to the URL, and the live views a fragment redraws while the Trainer works.
 
-The Trainer (cnnviz.train) runs in its own thread and never touches Streamlit; this module only
-reads it. Per-user things live in st.session_state; the session-scoped resource below exists so
+The Trainer (cnnviz.trainer) trains in a worker process and never touches Streamlit; this module
+only reads what it mirrors. Per-user things live in st.session_state; the session-scoped resource below exists so
 that closing the tab stops that user's training (its on_release fires when the session ends).
 """
 
@@ -39,7 +39,7 @@ LIVE = ("waiting", "running")  # statuses whose numbers change by themselves
 DONE = ("finished", "stopped", "failed")
 TICK = 0.5  # seconds between fragment redraws while a training runs (or just changed)
 WAIT_TICK = 2.0  # ... while it waits in the queue: a class of waiting students stays cheap
-STEP_TICK = 3.0  # after "Step one batch", keep redrawing this long (the step runs in the thread)
+STEP_TICK = 3.0  # after "Step one batch", keep redrawing this long (the step runs in the worker)
 MAX_CHANNELS = 64  # small multiples per layer; more channels are summarised in the caption
 _ids = itertools.count(1)
 
@@ -118,6 +118,14 @@ class _Lease:
             log.exception("could not save a run at session end")
 
 
+def _warm_workers() -> None:
+    """Start this app process's training fork server (it imports torch once, in its own process),
+    so the first Start of the class does not wait for it."""
+    from cnnviz import worker
+
+    worker.warm()
+
+
 @st.cache_resource(scope="session", on_release=lambda lease: lease.release(), show_spinner=False)
 def _lease(session_key: int, _ts: TrainingSession) -> _Lease:
     return _Lease(_ts)
@@ -133,6 +141,7 @@ def training_session() -> TrainingSession:
     ts = st.session_state.get("training")
     if not isinstance(ts, TrainingSession):
         ts = st.session_state["training"] = TrainingSession()
+        _warm_workers()
     _lease(ts.id, ts)
     return ts
 
@@ -563,6 +572,18 @@ def fmt_shape(shape) -> str:
     return " × ".join(str(int(s)) for s in shape)
 
 
+def fmt_wait(trainer) -> str:
+    """The queue's estimated wait in words ("about 40 s", "about 2 min")."""
+    s = getattr(trainer, "queue_wait_s", None)
+    if s is None or not math.isfinite(s):
+        return "the wait is being estimated"
+    if s < 5:
+        return "your turn is about now"
+    if s < 90:
+        return f"about {int(round(s / 5) * 5)} s"
+    return f"about {int(round(s / 60))} min"
+
+
 def fmt_eta(seconds) -> str:
     if seconds is None or not math.isfinite(seconds):
         return "estimating time left"
@@ -616,8 +637,8 @@ def show_status(trainer) -> None:
     if status == "waiting":
         pos = trainer.queue_position
         where = f"number {pos} in the queue" if pos else "in the queue"
-        st.info(f"Waiting for a free place to train: you are {where}. The server trains a few "
-                "models at a time so that each one stays fast.",
+        st.info(f"Waiting for a free place to train: you are {where}, {fmt_wait(trainer)}. The "
+                "server trains a few models at a time so that each one stays fast.",
                 icon=":material/hourglass_top:")  # fmt: skip
     elif status == "failed":
         st.error(trainer.error or "Training failed.", icon=":material/error:")
