@@ -168,8 +168,14 @@ def train_config(args):
 
 
 def cmd_train(args) -> int:
+    """Train in this process with the plain loop (`Run.fit`, no worker, no gate, no
+    snapshots) and save the run."""
+    import time
+
+    import torch
+
     from cnnviz import checkpoint
-    from cnnviz.train import Gate, Trainer
+    from cnnviz.train import Control, Run, evaluate_model, train_data
 
     config = train_config(args)
     if args.threads is not None and not 1 <= args.threads <= 256:
@@ -177,57 +183,55 @@ def cmd_train(args) -> int:
     dataset = load_data(args.data)
     spec = arch_text(args.arch)
     threads = args.threads or os.cpu_count() or 1
-    trainer = Trainer(dataset, spec, config, gate=Gate(1), threads=threads, snapshot_interval=1e9)
+    run = Run(spec, dataset.input_shape, dataset.classes, config)
     err = sys.stderr
     tty = err.isatty() and not args.quiet
+
+    class Printer(Control):
+        snapshots = False
+        drawn = 0.0
+
+        def batch_done(self, run: Run, record: dict) -> None:
+            now = time.monotonic()
+            if tty and now - self.drawn >= 0.1:
+                err.write("\r\033[K" + bar(run.progress(), record["loss"]))
+                err.flush()
+                self.drawn = now
+
+        def epoch_done(self, run: Run, record: dict) -> bool:
+            if tty:
+                err.write("\r\033[K")
+            if not args.quiet:
+                print(epoch_line(record, config.epochs), file=err)
+            return False
+
     if not args.quiet:
         print(
             f"training {args.arch} on {dataset.name} ({len(dataset.y_train):,} training images, "
             f"{dataset.n_classes} classes), {threads} thread(s)",
             file=err,
         )
-    shown = 0
-    trainer.start()
+    torch.set_num_threads(threads)
     try:
-        while not trainer.join(0.1):
-            hist = trainer.history()
-            if tty:
-                if len(hist) > shown:
-                    err.write("\r\033[K")
-                batches = trainer.batch_history(max(0, trainer.progress().step - 1))
-                loss = batches[-1]["loss"] if batches else None
-            for h in hist[shown:]:
-                if not args.quiet:
-                    print(epoch_line(h, config.epochs), file=err)
-            shown = len(hist)
-            if tty:
-                err.write("\r\033[K" + bar(trainer.progress(), loss))
-                err.flush()
+        run.fit(train_data(dataset, config), Printer())
     except KeyboardInterrupt:
-        trainer.stop()
-        trainer.join(10)
         if tty:
             err.write("\n")
         raise CliError("stopped by Ctrl-C; nothing was saved.") from None
     if tty:
         err.write("\r\033[K")
-    if not args.quiet:
-        for h in trainer.history()[shown:]:
-            print(epoch_line(h, config.epochs), file=err)
-    if trainer.status != "finished":
-        raise CliError(trainer.error or f"training ended as {trainer.status}.")
-    report = trainer.evaluate() if len(dataset.y_test) else None
-    meta = trainer.meta()
+    report = evaluate_model(run.model, dataset) if len(dataset.y_test) else None
+    meta = run.meta(getattr(dataset, "name", ""), "finished")
     if report is not None:
         meta["metrics"]["test_accuracy"] = report.accuracy
         meta["metrics"]["test_loss"] = report.loss
     if args.name:
         meta["name"] = args.name
     meta["source"] = "command line"
-    path = checkpoint.save_run(args.out, trainer.model, meta)
+    path = checkpoint.save_run(args.out, run.model, meta)
     acc = f"test accuracy {report.accuracy * 100:.1f}% " if report else ""
     if not args.quiet:
-        print(f"{acc}after {trainer.progress().step} steps; saved the run to:", file=err)
+        print(f"{acc}after {run.step} steps; saved the run to:", file=err)
     print(path)
     return 0
 

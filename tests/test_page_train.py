@@ -135,6 +135,23 @@ def test_closing_the_tab_keeps_a_finished_run_the_page_never_saw(run, runs_dir):
     assert len(checkpoint.list_runs(runs_dir)) == 1
 
 
+def test_closing_the_tab_ends_the_training_process(run):
+    """The session-scoped lease's release (what Streamlit calls when the tab closes) stops the
+    training: its worker process exits and what it learned stays."""
+    import os
+
+    at = run(epochs="100")
+    click(at, "tr_start")
+    t = trainer(at)
+    wait_for(lambda: t.progress().step > 0 and t.worker_pid is not None)
+    pid = t.worker_pid
+    tr._Lease(at.session_state["training"]).release()
+    assert t.join(30) and t.status == "stopped"
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
+    assert t.snapshot().step == t.progress().step > 0
+
+
 def test_settings_come_from_the_url(run):
     at = run(opt="SGD", lr="0.03", sched="cosine", bs="32", epochs="2", wd="0.0001", drop="0.2",
              aug="true", seed="3", ntrain="100")  # fmt: skip
