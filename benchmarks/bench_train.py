@@ -108,16 +108,20 @@ def trainer_run(ds, spec: str, epochs: int) -> tuple[float, float, float, float]
 
 
 def snapshot_ms(ds, spec: str, repeat: int) -> float:
-    t = train.Trainer(ds, spec, train.TrainConfig(), gate=train.Gate(1))
-    t.step_batch()
-    while t.progress().step < 1:
-        time.sleep(0.001)
-    t.stop()
-    t.join()
+    """One live snapshot of a run that trained one batch (gradients present), in this process."""
+    run = train.Run(spec, ds.input_shape, ds.classes, train.TrainConfig())
+
+    class OneBatch(train.Control):
+        snapshots = False
+
+        def next_batch(self, run) -> bool:
+            return run.step < 1
+
+    run.fit(train.train_data(ds, run.config), OneBatch())
     times = []
     for _ in range(repeat):
         t0 = time.perf_counter()
-        t._take_snapshot(None)
+        run.take_snapshot()
         times.append(time.perf_counter() - t0)
     return statistics.median(times) * 1e3
 

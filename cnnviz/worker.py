@@ -257,6 +257,10 @@ class Worker(Control):
                     self.flush()
                     self.set_status("paused")
                     self.snapshot_wanted = True  # the weights as they are now, for the app
+                    if self.slot is not None:  # a waiting student gets the slot after the hold
+                        p = run.progress()
+                        total = run.train_seconds + run.val_seconds + (p.eta_s or 0.0)
+                        self.slot.publish(self.pause_hold, total)
                 now = time.monotonic()
                 paused_since = paused_since or now
                 if self.snapshot_wanted:

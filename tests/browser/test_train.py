@@ -1,6 +1,7 @@
 """Train a CNN in a real browser: pick a preset, start, watch the curves and the activations
-change, pause, resume, stop, download the model; and a second student waits in the queue until
-the first one closes the tab (which stops that training)."""
+change, pause, resume, stop, download the model; and a second student waits in the queue (told
+their place and about how long) until the first one closes the tab (which stops that training's
+worker process)."""
 
 from __future__ import annotations
 
@@ -109,6 +110,8 @@ def test_a_waiting_student_starts_when_the_first_closes_the_tab(
             button(second, "tr_start").click()
             queue = second.locator("[data-testid='stAlertContentInfo']", has_text="in the queue")
             expect(queue).to_contain_text("you are number 1 in the queue", timeout=LONG)
+            # the first training tells the queue how long it still needs
+            expect(queue).to_contain_text(re.compile(r"about \d+ (s|min)|about now"), timeout=LONG)
             expect(progress(second)).to_contain_text("Waiting")
 
             page.context.close()  # the first student closes the tab: their training stops
