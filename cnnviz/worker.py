@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import signal
 import threading
 import time
 from multiprocessing import forkserver
@@ -84,6 +85,9 @@ class AppGone(Exception):
 
 def main(conn, args: dict) -> None:
     """The worker process's entry point."""
+    # Ctrl-C at the server's terminal reaches the whole process group: the server ends, which
+    # closes the pipe, and the worker ends at its next look at it (no traceback per student).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     torch.set_num_threads(max(1, int(args.get("threads", 1))))
     try:
         Worker(conn, args).main()
