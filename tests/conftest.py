@@ -15,10 +15,14 @@ import pytest
 from hypothesis import HealthCheck, settings
 from streamlit.testing.v1 import AppTest
 
-# The machine-wide training gate (slot and queue files) of this test session: its own folder, so
-# tests never wait behind trainings of other test runs or of a class server on the same machine.
-# Servers the browser tests start inherit it.
-os.environ.setdefault("CNNVIZ_STATE_DIR", tempfile.mkdtemp(prefix="cnnviz-test-state-"))
+# The machine-wide training gate (slot and queue files) of this test process: its own folder, so
+# tests never wait behind trainings of other test runs, other xdist workers or a class server on
+# the same machine. Servers the browser tests start inherit it. A folder set by the user is kept;
+# one inherited from pytest-xdist's controller is replaced.
+_owner = os.environ.get("_CNNVIZ_TEST_STATE_PID")
+if "CNNVIZ_STATE_DIR" not in os.environ or _owner not in (None, str(os.getpid())):
+    os.environ["CNNVIZ_STATE_DIR"] = tempfile.mkdtemp(prefix="cnnviz-test-state-")
+    os.environ["_CNNVIZ_TEST_STATE_PID"] = str(os.getpid())
 
 settings.register_profile(
     "ci",
