@@ -126,7 +126,15 @@ class Trainer:
                 return
             if self._status in DONE:
                 return
-        self._send("stop")
+        # Streamlit releases a closed tab's resources on its event loop: never wait there for
+        # a pipe another thread is using (starting the worker, sending it the data)
+        if self._send_lock.acquire(blocking=False):
+            try:
+                self._write(("stop",))
+            finally:
+                self._send_lock.release()
+        else:
+            threading.Thread(target=self._send, args=("stop",), daemon=True).start()
 
     def join(self, timeout: float | None = None) -> bool:
         """Wait for the worker to end and its last words to arrive; True if so (or never
@@ -258,13 +266,17 @@ class Trainer:
 
     def _send(self, *msg) -> None:
         with self._send_lock:
-            conn = self._conn
-            if conn is None:
-                return
-            try:
-                conn.send(msg)
-            except (OSError, ValueError):
-                pass  # the worker is gone: the reader reports it
+            self._write(msg)
+
+    def _write(self, msg: tuple) -> None:
+        """Send with _send_lock held."""
+        conn = self._conn
+        if conn is None:
+            return
+        try:
+            conn.send(msg)
+        except (OSError, ValueError):
+            pass  # the worker is gone: the reader reports it
 
     def _launch(self, paused: bool, steps: int) -> None:
         from cnnviz import worker

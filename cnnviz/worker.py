@@ -39,8 +39,8 @@ QUEUE_POLL_S = 0.2  # how often a waiting worker looks for a free slot
 PAUSE_POLL_S = 0.25
 
 # imported once by the fork server, so that no worker pays for them (torch._dynamo is what the
-# first torch.optim optimizer imports: seconds on a busy server)
-PRELOAD = ["__main__", "cnnviz.worker", "torch._dynamo"]
+# first torch.optim optimizer imports: seconds on a busy server); the first lowers its priority
+PRELOAD = ["cnnviz._worker_priority", "__main__", "cnnviz.worker", "torch._dynamo"]
 
 _lock = threading.Lock()
 _configured = False

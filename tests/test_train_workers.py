@@ -161,6 +161,8 @@ def test_a_killed_worker_is_reported_and_what_it_learned_stays(digits, tmp_path)
     t.start()
     wait_for(lambda: t.snapshot() is not None and t.snapshot().step > 20, what="some snapshots")
     pid = t.worker_pid
+    # trainings yield the CPU to the web server's page runs
+    assert os.getpriority(os.PRIO_PROCESS, pid) > os.getpriority(os.PRIO_PROCESS, 0)
     os.kill(pid, signal.SIGKILL)
     assert t.join(30)
     assert t.status == "failed" and t.done
