@@ -370,6 +370,31 @@ def test_a_crash_inside_training_is_a_red_sentence_and_the_page_stays(run):
     assert "Failed" in at.get("progress")[0].proto.text
 
 
+def test_a_killed_training_process_is_a_sentence_and_its_model_stays(run):
+    """The worker dies (out of memory, killed): the student reads what happened, sees the
+    results of what it learned up to its last snapshot, can download it and train again."""
+    import os
+    import signal
+
+    at = run(epochs="100")
+    click(at, "tr_start")
+    t = trainer(at)
+    wait_for(lambda: t.snapshot() is not None and t.snapshot().step > 3)
+    os.kill(t.worker_pid, signal.SIGKILL)
+    assert t.join(30) and t.status == "failed"
+    at.run(timeout=60)
+    assert not at.exception
+    assert [e.value for e in at.error] == [t.error]
+    assert t.error.startswith("The training process stopped unexpectedly")
+    assert "Failed" in at.get("progress")[0].proto.text
+    assert [m.label for m in at.metric][0] == "Test accuracy"  # what it learned is tested
+    assert not at.button(key="tr_start").disabled  # and the student can train again
+    at.query_params["step"] = "Model files"
+    at.run(timeout=60)
+    assert not at.exception
+    assert {"dl_weights", "dl_meta"} <= {d.key for d in at.get("download_button")}
+
+
 def test_a_bad_own_image_gets_a_sentence(run):
     at = run()
     at.file_uploader(key="probe_upload").upload("x.png", b"not a picture", "image/png")
