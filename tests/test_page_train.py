@@ -570,3 +570,13 @@ def test_curve_frames_place_batches_between_epochs():
     assert list(loss[loss.curve == "validation"].epoch) == [1]
     assert acc[acc.curve == "validation"].accuracy.tolist() == [0.6]
     assert tr.curve_frames([], [], 0) == (None, None)
+
+
+def test_the_queue_wait_in_words():
+    class Waiting:
+        def __init__(self, s):
+            self.queue_wait_s = s
+
+    words = [tr.fmt_wait(Waiting(s)) for s in (None, 2.0, 41.0, 89.0, 150.0)]
+    assert words == ["the wait is being estimated", "your turn is about now", "about 40 s",
+                     "about 90 s", "about 2 min"]  # fmt: skip

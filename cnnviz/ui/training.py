@@ -2,8 +2,9 @@
 settings bound to the URL, and the live views a fragment redraws while the Trainer works.
 
 The Trainer (cnnviz.trainer) trains in a worker process and never touches Streamlit; this module
-only reads what it mirrors. Per-user things live in st.session_state; the session-scoped resource below exists so
-that closing the tab stops that user's training (its on_release fires when the session ends).
+only reads what it mirrors. Per-user things live in st.session_state; the session-scoped
+resource below exists so that closing the tab stops that user's training (its on_release fires
+when the session ends).
 """
 
 from __future__ import annotations
