@@ -64,6 +64,7 @@ class TrainingSession:
         self.cache: dict = {}  # (generation, what, ...) -> computed value (PNG bytes, reports)
         self.saved: dict[int, str] = {}  # generation -> runs/ folder it was saved to
         self.probe: np.ndarray | None = None  # the image whose activations are shown
+        self.buttons_for: str | None = None  # the button_state the control buttons were drawn for
 
     def replace(self, trainer, spec: str | None, dataset) -> None:
         with self.lock:
@@ -346,6 +347,7 @@ def follow_probe(ts: TrainingSession, probe) -> None:
 def controls(ts: TrainingSession, can_start: bool, on_start, start_args: tuple = ()) -> None:
     """Start / Pause / Resume / Step one batch / Stop / Reset, each a callback button."""
     status = ts.status()
+    ts.buttons_for = button_state(status)  # the live view reruns the page when this is outdated
     cols = st.columns(6)
     specs = [
         ("start", "Start", ":material/play_arrow:", on_start, start_args,
@@ -965,7 +967,8 @@ def live_view(ts: TrainingSession) -> None:
     the buttons allow or how often to redraw, one full rerun redraws the buttons and results
     and sets the new timer (the timer is fixed when the fragment is defined)."""
     every = ts.tick()
-    drawn_for = (button_state(ts.status()), every)
+    # the buttons were drawn a moment ago: the worker may have paused or stopped since
+    drawn_for = (ts.buttons_for or button_state(ts.status()), every)
 
     @st.fragment(run_every=every)
     def _live() -> None:
@@ -982,7 +985,8 @@ def live_view(ts: TrainingSession) -> None:
             log.exception("live view failed")
             st.error("The live view could not be drawn this time; it tries again at the next "
                      "refresh.", icon=":material/warning:")  # fmt: skip
-        if every is not None and (button_state(t.status), ts.tick()) != drawn_for:
+        now = (button_state(t.status), ts.tick())
+        if now != drawn_for and (every is not None or now[0] != drawn_for[0]):
             st.rerun(scope="app")
 
     _live()
