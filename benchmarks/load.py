@@ -103,6 +103,10 @@ def widget_value(el) -> WidgetState | None:
         ws.string_value = w.value if w.set_value else w.default
     elif kind == "tab_container":  # a block: st.tabs with a key
         ws.string_value = w.default_tab_label
+    elif kind == "expandable":  # a block: st.expander(key=..., on_change="rerun")
+        ws.bool_value = w.expanded
+    elif kind == "popover":
+        ws.bool_value = w.open
     else:
         return None
     return ws

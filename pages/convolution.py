@@ -178,10 +178,10 @@ def page() -> None:
     with settings_box():  # the sidebar; one expander in presentation mode
         image, name, s, view = controls()
     square = st.session_state.get("sq", True)
-    x = playground.as_input(image, s.channels)
     try:
-        r = playground.run(image, s)
+        r = maps.run(image, s)
     except SettingError as err:
+        x = playground.as_input(image, s.channels)
         what, keys = "Convolution", CONV_KEYS
         try:
             cnnviz.output_size(x.shape[1:], s.filters[0].shape, s.stride, s.padding,
@@ -192,21 +192,25 @@ def page() -> None:
         refuse(err, what, keys, apply(keys, square))
         maps.show_input(x, None, None, view)
         with top:
-            share_link()
+            share_link(lazy=True)
         return
+    x = r.input
     size_panel(x.shape, r, s)
-    cell = maps.show_chain(r, s, view)
-    maps.show_cell(r, s, cell)
+    maps.explore(r, s, view)
     maps.show_compare(image, s, r, view)
-    with st.expander("Show the code", icon=":material/code:"):
-        st.markdown("**The same layer in PyTorch**")
-        st.code("import torch\nfrom torch import nn\nimport torch.nn.functional as F\n\n"
-                + playground.torch_code(s, x.shape[0]), language="python")  # fmt: skip
-    show_source(cnnviz.conv2d, playground.run)
+    # Closed expanders and the link popover are drawn only when opened (opening reruns the
+    # page): a slider move doesn't rebuild code nobody is reading.
+    code = st.expander("Show the code", icon=":material/code:", key="code_open", on_change="rerun")
+    if code.open:
+        with code:
+            st.markdown("**The same layer in PyTorch**")
+            st.code("import torch\nfrom torch import nn\nimport torch.nn.functional as F\n\n"
+                    + playground.torch_code(s, x.shape[0]), language="python")  # fmt: skip
+    show_source(cnnviz.conv2d, playground.run, lazy=True)
     maps.downloads(r, s, view, name)
     see_also("pages/step_by_step.py", "pages/pooling.py", "pages/output_size.py")
     with top:
-        share_link()
+        share_link(lazy=True)
 
 
 run_safely(page, url_labels={"ch": CHANNEL_MODES.get, "pool": POOLS.get, "act": ACTIVATIONS.get,

@@ -90,8 +90,22 @@ def test_the_clicked_pixel_shows_the_engines_number(open_page) -> None:
     assert at.query_params["cell"] == f"0-{row}-{col}"
 
 
-def test_typed_kernel_becomes_custom_and_lands_in_the_url(open_page) -> None:
-    at = open_page(PAGE)
+def opened(*keys: str, **params):
+    """The page with these expanders open (each is drawn only once the user opens it)."""
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(f"../{PAGE}")
+    for key in keys:
+        at.session_state[key] = True
+    for key, value in params.items():
+        at.query_params[key] = value
+    at.run(timeout=30)
+    assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
+def test_typed_kernel_becomes_custom_and_lands_in_the_url() -> None:
+    at = opened("kernel_more")
     at.text_area(key="kernel_text_0").set_value("0 1 0; 1 -4 1; 0 1 0").run(timeout=30)
     assert at.selectbox(key="kernel").value == "custom"
     assert at.query_params["kt"] == "0 1 0; 1 -4 1; 0 1 0"
@@ -99,8 +113,8 @@ def test_typed_kernel_becomes_custom_and_lands_in_the_url(open_page) -> None:
     assert any("three" in e for e in errors(at))  # the typed mistake is named, nothing breaks
 
 
-def test_kernel_resize_keeps_the_centre(open_page) -> None:
-    at = open_page(PAGE)
+def test_kernel_resize_keeps_the_centre() -> None:
+    at = opened("kernel_more")
     at.number_input(key="kernel_rows_0").set_value(5).run(timeout=30)
     assert at.query_params["kt"] == "0 0 0; -1 0 1; -2 0 2; -1 0 1; 0 0 0"
 
@@ -142,9 +156,16 @@ def test_compare_shows_both_sizes(open_page) -> None:
     assert "B: conv 256 × 256 → pool 128 × 128" in text(at)
 
 
-def test_code_and_downloads(open_page) -> None:
+def test_closed_code_is_not_drawn_until_opened(open_page) -> None:
     at = open_page(PAGE, s="2", pm="reflect", p="1")
+    assert "nn.Conv2d" not in text(at) and "def conv2d" not in text(at)
+
+
+def test_code_and_downloads() -> None:
+    at = opened("code_open", "source_open", "link_open", s="2", pm="reflect", p="1")
     code = text(at)
+    assert "def conv2d" in code and "def run" in code  # the engine's own source
+    assert "s=2" in code  # the link with the settings
     assert "nn.Conv2d(1, 1, kernel_size=3, stride=2, padding=1, padding_mode='reflect')" in code
     assert "x = F.pad(x, (1, 1, 1, 1), mode='reflect')" in code
     labels = [b.proto.label for b in at.get("download_button")]
@@ -229,10 +250,10 @@ def test_the_shelf_forgets_the_oldest_pictures_first(monkeypatch) -> None:
     assert image_input.unshelve(first) is None and image_input.unshelve(second) == ("b", b"abcdef")
 
 
-def test_depthwise_maps_are_captioned_colour_by_filter_in_torchs_order(open_page) -> None:
+def test_depthwise_maps_are_captioned_colour_by_filter_in_torchs_order() -> None:
     """Two filters, depthwise: six maps, each one (colour, filter) pair, named as torch orders
     them (R with each filter, then G, then B); the shown code builds that weight."""
-    at = open_page(PAGE, ch="Per channel (depthwise)", extra="sobel y", map="2")
+    at = opened("code_open", ch="Per channel (depthwise)", extra="sobel y", map="2")
     assert not errors(at), errors(at)
     page = text(at)
     assert "254 × 254 × 6" in page
@@ -243,3 +264,31 @@ def test_depthwise_maps_are_captioned_colour_by_filter_in_torchs_order(open_page
     assert "channel G:" not in page and "channel B:" not in page
     assert "repeat(3, 1, 1, 1)" in page and "output channel c*2 + j" in page
     assert "filters' worth" not in page  # 6 maps from 2 filters
+
+
+def shown_cell(at) -> np.float32:
+    return np.float32(re.search(r"cell-value'>(.*?)</span>", text(at)).group(1))
+
+
+def test_two_users_whose_pictures_differ_in_one_pixel_each_see_their_own_maps(open_page) -> None:
+    """Results and pictures are shared server-wide by content: a one-pixel difference must be
+    another entry, never the other user's maps."""
+    from cnnviz import memo
+
+    mine = np.random.default_rng(7).integers(0, 256, (64, 64, 3), dtype=np.uint8)
+    theirs = mine.copy()
+    theirs[11, 12] = 255 - theirs[11, 12]  # inside the window of output cell (10, 10)
+    params = {"src": "Upload", "size": "64", "pool": "None", "act": "None", "cell": "0-10-10"}
+    s = playground.Settings(filters=(cnnviz.preset("sobel_x"),))
+    runs = memo.SHARED.misses
+    seen = []
+    for picture in (mine, theirs, mine):
+        at = open_page(PAGE, **params)
+        at.file_uploader(key="upload").upload("p.png", png(picture), "image/png").run(timeout=30)
+        assert not errors(at), errors(at)
+        assert "map 1, row 10, column 10" in text(at)
+        own = playground.run(cnnviz.load_image(png(picture), mode="rgb").array, s)
+        assert shown_cell(at) == own.feature[0, 10, 10]  # this user's own picture, exactly
+        seen.append(shown_cell(at))
+    assert seen[0] != seen[1] and seen[0] == seen[2]
+    assert memo.SHARED.misses > runs  # the results did go through the shared cache

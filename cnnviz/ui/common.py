@@ -197,9 +197,16 @@ def _source(fn: Callable) -> str:
     return inspect.getsource(fn)
 
 
-def show_source(*functions: Callable, label: str = "The cnnviz code that computed this") -> None:
-    """An expander with the engine functions' own source: what the page shows, as code."""
-    with st.expander(label, icon=":material/code:"):
+def show_source(
+    *functions: Callable, label: str = "The cnnviz code that computed this", lazy: bool = False
+) -> None:
+    """An expander with the engine functions' own source: what the page shows, as code. `lazy`:
+    drawn only when opened (opening reruns the page), so closed it costs a page run nothing."""
+    box = (st.expander(label, icon=":material/code:", key="source_open", on_change="rerun")
+           if lazy else st.expander(label, icon=":material/code:"))  # fmt: skip
+    if lazy and not box.open:
+        return
+    with box:
         for fn in functions:
             st.caption(f"{fn.__module__}.{fn.__qualname__}")
             st.code(_source(fn), language="python")
@@ -220,10 +227,11 @@ def show_figure(fig, key: str | None = None) -> None:
     st.plotly_chart(fig, width="stretch", config={"displayModeBar": False}, key=key)
 
 
-def share_link() -> None:
+def share_link(lazy: bool = False) -> None:
     """A popover with this page's address and every setting in it; st.code has a copy button.
 
-    Call it at the end of a page run, when every widget has written itself to the URL.
+    Call it at the end of a page run, when every widget has written itself to the URL. `lazy`:
+    the popover's content is drawn only when opened (opening reruns the page).
     """
     from urllib.parse import urlencode, urlsplit
 
@@ -231,7 +239,13 @@ def share_link() -> None:
     query = urlencode([(k, v) for k in st.query_params for v in st.query_params.get_all(k)])
     url = f"{parts.scheme}://{parts.netloc}{parts.path}" if parts.netloc else parts.path or "/"
     url += f"?{query}" if query else ""
-    with st.popover("Copy link", icon=":material/link:"):
+    if lazy:  # drawn when opened (opening reruns the page): never stale after a fragment's run
+        box = st.popover("Copy link", icon=":material/link:", key="link_open", on_change="rerun")
+        if not box.open:
+            return
+    else:
+        box = st.popover("Copy link", icon=":material/link:")
+    with box:
         st.caption("This address reopens the page with exactly these settings: paste it into "
                    "slides, a chat or a worksheet.")  # fmt: skip
         st.code(url, language=None, wrap_lines=True)
@@ -252,9 +266,8 @@ def see_also(*paths: str) -> None:
     """A row of links to related pages, at the foot of a page."""
     from cnnviz.ui.nav import page_at
 
-    cols = st.columns(len(paths))
-    for col, path in zip(cols, paths):
-        with col:
+    with st.container(horizontal=True):
+        for path in paths:
             info = page_at(path)
             link_to(info, f"Next: {info.title}")
 

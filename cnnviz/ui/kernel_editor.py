@@ -97,18 +97,21 @@ def edit_kernel() -> np.ndarray:
                                         format="%.4g") for i in range(k.shape[1])},
     )  # fmt: skip
     st.caption("Click a number to change it: the kernel becomes your own.")
-    with st.expander("Size and typed numbers", icon=":material/edit:"):
-        a, b = st.columns(2)
-        rk, ck = f"kernel_rows_{v}", f"kernel_cols_{v}"
-        a.number_input("Rows", 1, MAX_SIDE, k.shape[0], key=rk, on_change=_resized,
-                       args=(k, rk, ck))  # fmt: skip
-        b.number_input("Columns", 1, MAX_SIDE, k.shape[1], key=ck, on_change=_resized,
-                       args=(k, rk, ck))  # fmt: skip
-        tk = f"kernel_text_{v}"
-        st.text_area("Numbers (rows separated by ; or new lines)", format_kernel(k), key=tk,
-                     on_change=_typed, args=(k, tk))  # fmt: skip
-        if err := st.session_state.pop("kernel_typing_error", None):
-            st.error(err, icon=":material/error:")
+    more = st.expander("Size and typed numbers", icon=":material/edit:", key="kernel_more",
+                       on_change="rerun")  # fmt: skip
+    if more.open:  # drawn only when opened (opening reruns the page): closed, it costs nothing
+        with more:
+            a, b = st.columns(2)
+            rk, ck = f"kernel_rows_{v}", f"kernel_cols_{v}"
+            a.number_input("Rows", 1, MAX_SIDE, k.shape[0], key=rk, on_change=_resized,
+                           args=(k, rk, ck))  # fmt: skip
+            b.number_input("Columns", 1, MAX_SIDE, k.shape[1], key=ck, on_change=_resized,
+                           args=(k, rk, ck))  # fmt: skip
+            tk = f"kernel_text_{v}"
+            st.text_area("Numbers (rows separated by ; or new lines)", format_kernel(k), key=tk,
+                         on_change=_typed, args=(k, tk))  # fmt: skip
+            if err := st.session_state.pop("kernel_typing_error", None):
+                st.error(err, icon=":material/error:")
     if st.toggle("Normalise (divide by the sum)", False, key="norm", bind="query-params"):
         n = normalize_kernel(k)
         st.caption(n.reason)

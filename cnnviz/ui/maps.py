@@ -1,16 +1,24 @@
 """The convolution page's pictures: input with its padding, feature / activated / pooled maps,
-the clicked pixel's arithmetic, the comparison, downloads. Maps travel as palette PNGs."""
+the clicked pixel's arithmetic, the comparison, downloads. Maps travel as palette PNGs.
+
+Results and encoded pictures come from `cnnviz.memo.SHARED`, keyed by the exact content they are
+made from (the picture's every byte and every setting): a class asking the same question computes
+it once. The pixel explorer and the comparison are fragments: a click on the map or a change of
+B's settings reruns only them.
+"""
 
 from __future__ import annotations
 
 import functools
+import io
+import logging
 from dataclasses import replace
 
 import numpy as np
 import streamlit as st
 from streamlit_image_coordinates import streamlit_image_coordinates
 
-from cnnviz import playground
+from cnnviz import memo, playground
 from cnnviz.colors import Range, colorbar, colorize, map_image, map_png, tile, value_range
 from cnnviz.images import array_to_png
 from cnnviz.shapes import SettingError
@@ -19,6 +27,43 @@ from cnnviz.ui.common import range_caption
 
 PREVIEW = 256  # side of small multiples and partial maps on screen
 CHANNEL_NAMES = ("R", "G", "B")
+log = logging.getLogger("cnnviz")
+
+
+def run(image: np.ndarray, s: playground.Settings) -> playground.Result:
+    """playground.run, shared by every user who asks with the same picture and settings."""
+    return memo.SHARED.get(memo.digest("playground.run", image, s),
+                           lambda: playground.run(image, s))  # fmt: skip
+
+
+def _shared(what: str, compute, *parts):
+    """A picture (or anything) made from exactly these inputs, computed once server-wide."""
+    return memo.SHARED.get(memo.digest(what, *parts), compute)
+
+
+def fragment(fn):
+    """st.fragment with its own error box: a fragment's own reruns run outside run_safely."""
+
+    @functools.wraps(fn)
+    def guarded(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except Exception:  # noqa: BLE001 - a classroom server shows a sentence, not a traceback
+            log.exception("fragment %s failed", fn.__name__)
+            st.error("Something went wrong while drawing this part. Your settings are kept: "
+                     "change one and try again, or reload the page.", icon=":material/warning:")  # fmt: skip
+
+    return st.fragment(guarded)
+
+
+class EncodedPng:
+    """PNG bytes already made, for streamlit_image_coordinates (it asks for `.save()`)."""
+
+    def __init__(self, data: bytes):
+        self.data = data
+
+    def save(self, buf, format: str = "PNG", **_) -> None:
+        buf.write(self.data)
 
 
 def cmap_for(rng: Range, view: dict) -> str:
@@ -53,13 +98,16 @@ def _colorbar_png(cmap: str) -> bytes:
 
 
 def legend(rng: Range, view: dict) -> None:
-    st.image(_colorbar_png(cmap_for(rng, view)), width="stretch")
-    st.caption(range_caption(rng))
+    """The colour bar with its range written under it (one element, not two)."""
+    st.image(_colorbar_png(cmap_for(rng, view)), caption=range_caption(rng), width="stretch")
 
 
 def show_map(a: np.ndarray, title: str, view: dict, rng: Range | None = None) -> Range:
-    rng = rng or value_range(a)
-    png, _ = map_png(a, cmap_for(rng, view), rng, min_side=PREVIEW)
+    def make():
+        r = rng or value_range(a)
+        return map_png(a, cmap_for(r, view), r, min_side=PREVIEW)
+
+    png, rng = _shared("show_map", make, a, rng, view["div"], view["seq"], PREVIEW)
     st.markdown(f"**{title}**  \n{a.shape[0]} × {a.shape[1]}")
     st.image(png, width="stretch")
     legend(rng, view)
@@ -72,8 +120,9 @@ def show_input(x: np.ndarray, r: playground.Result | None, box, view: dict) -> N
     title = "Input" + (" with its padding (orange)" if any(pads) else "")
     st.markdown(f"**{title}**  \n{x.shape[1]} × {x.shape[2]}"
                 + (f", padded to {padded.shape[1]} × {padded.shape[2]}" if any(pads) else ""))  # fmt: skip
-    st.image(picture_bytes(playground.picture(padded, pads, box, min_side=PREVIEW)),
-             width="stretch")  # fmt: skip
+    jpeg = _shared("input", lambda: picture_bytes(playground.picture(padded, pads, box,
+                   min_side=PREVIEW)), padded, pads, box, PREVIEW)  # fmt: skip
+    st.image(jpeg, width="stretch")
     if box is not None:
         st.caption("Blue frame: the window of the chosen output pixel.")
 
@@ -109,7 +158,8 @@ def show_chain(r: playground.Result, s: playground.Settings, view: dict):
     labels = _labels(r, s, view)
     if n > 1:
         st.markdown(f"#### {n} maps: the output has **depth {n}**")
-        grid, rng = _grid([shrink(m) for m in r.feature], view)
+        grid, rng = _shared("grid", lambda: _grid([shrink(m) for m in r.feature], view),
+                            r.feature, view["div"], view["seq"])  # fmt: skip
         st.image(grid, width="stretch")
         st.caption(f"All {n} feature maps, one colour range ({range_caption(rng)}). "
                    + _map_names(s, labels))  # fmt: skip
@@ -122,12 +172,12 @@ def show_chain(r: playground.Result, s: playground.Settings, view: dict):
     panels = 2 + (s.activation != "none") + (r.pooled is not None)
     cols = st.columns(panels, gap="small")
     with cols[1]:
-        rng = value_range(r.feature[o])
-        im, _ = map_image(r.feature[o], cmap_for(rng, view), rng, min_side=PREVIEW)
+        png, rng = _shared("clickable", lambda: _clickable(r.feature[o], view), r.feature[o],
+                           view["div"], view["seq"], PREVIEW)  # fmt: skip
         st.markdown(f"**Feature map{f' {o + 1}: {labels[o]}' if n > 1 else ''}**  \n"
                     f"{r.feature.shape[1]} × {r.feature.shape[2]} · click a pixel")  # fmt: skip
-        streamlit_image_coordinates(im, key="map_click", width="stretch", cursor="crosshair",
-                                    png_compression_level=1)  # fmt: skip
+        streamlit_image_coordinates(EncodedPng(png), key="map_click", width="stretch",
+                                    cursor="crosshair")  # fmt: skip
         legend(rng, view)
     with cols[0]:
         show_input(r.input, r, t.box, view)
@@ -142,6 +192,22 @@ def show_chain(r: playground.Result, s: playground.Settings, view: dict):
     if r.partials is not None:
         _show_partials(r, o, view)
     return cell, t
+
+
+def _clickable(a: np.ndarray, view: dict) -> tuple[bytes, Range]:
+    """The feature map as a fast-to-make PNG (compression level 1) for the clickable image."""
+    rng = value_range(a)
+    im, _ = map_image(a, cmap_for(rng, view), rng, min_side=PREVIEW)
+    buf = io.BytesIO()
+    im.save(buf, format="PNG", compress_level=1)
+    return buf.getvalue(), rng
+
+
+@fragment
+def explore(r: playground.Result, s: playground.Settings, view: dict) -> None:
+    """The maps side by side and one pixel's arithmetic: a click on the feature map (or another
+    map number) reruns only this part of the page."""
+    show_cell(r, s, show_chain(r, s, view))
 
 
 def _labels(r: playground.Result, s: playground.Settings, view: dict) -> list[str]:
@@ -169,13 +235,18 @@ def _show_partials(r: playground.Result, o: int, view: dict) -> None:
     parts = r.partials[o]
     rng = value_range(np.concatenate([parts.ravel(), r.feature[o].ravel()]))
     cols = st.columns(4, gap="small")
+    cmap = cmap_for(rng, view)
+
+    def small(a: np.ndarray) -> bytes:
+        return _shared("partial", lambda: map_png(shrink(a), cmap, rng, min_side=128)[0], a,
+                       cmap, rng)  # fmt: skip
+
     for c, ch, part in zip(cols, CHANNEL_NAMES, parts):
         with c:
-            png, _ = map_png(shrink(part), cmap_for(rng, view), rng, min_side=128)
-            st.image(png, caption=f"{ch} slice on the {ch} channel", width="stretch")
+            st.image(small(part), caption=f"{ch} slice on the {ch} channel", width="stretch")
     with cols[3]:
-        png, _ = map_png(shrink(r.feature[o]), cmap_for(rng, view), rng, min_side=128)
-        st.image(png, caption=f"R + G + B + bias {r.bias[o]:g} = the map", width="stretch")
+        st.image(small(r.feature[o]), caption=f"R + G + B + bias {r.bias[o]:g} = the map",
+                 width="stretch")  # fmt: skip
     st.caption(f"Same colour range for all four ({range_caption(rng)}). One filter spans all "
                "input channels and yields ONE output channel.")  # fmt: skip
 
@@ -206,7 +277,9 @@ def show_cell(r: playground.Result, s: playground.Settings, chosen) -> None:
         lines.append("")
     left, right = st.columns([1, 3], gap="medium")
     with left:
-        st.image(picture_bytes(playground.zoom(r.padded, r.pads, t.box)), width="stretch",
+        close = _shared("zoom", lambda: picture_bytes(playground.zoom(r.padded, r.pads, t.box)),
+                        r.padded, r.pads, t.box)  # fmt: skip
+        st.image(close, width="stretch",
                  caption="The window, up close (blue frame; orange = padding)")  # fmt: skip
     sums = " + ".join(exact(ch.sum) for ch in t.channels)
     total = f"{sums} + bias {exact(t.bias)} = {exact(t.total)}"
@@ -239,7 +312,9 @@ def compare_controls() -> dict:
     }  # fmt: skip
 
 
+@fragment
 def show_compare(image: np.ndarray, s: playground.Settings, r: playground.Result, view) -> None:
+    """A second set of settings (B) beside the user's; its controls rerun only this part."""
     if not st.toggle("Compare with other settings (B)", False, key="cmp", bind="query-params"):
         return
     with st.container(border=True):
@@ -250,7 +325,7 @@ def show_compare(image: np.ndarray, s: playground.Settings, r: playground.Result
                 changes[k] = (changes[k], changes[k])
         sb = replace(s, **changes)
         try:
-            rb = playground.run(image, sb)
+            rb = run(image, sb)
         except SettingError as err:
             st.error(f"**B cannot work.** {err}", icon=":material/block:")
             return
