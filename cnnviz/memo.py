@@ -6,7 +6,7 @@ other 29 get them from here. Keys are SHA-256 digests of every input, byte for b
 sample of a large array, as `st.cache_data` does): two pictures that differ in one pixel have
 different keys, so one user's maps can never be served to another. Values are shared between
 users, so cached arrays are made read-only. Least recently used entries go first once the total
-size passes the limit (`CNNVIZ_SHARED_MB`, 96 MB by default).
+size passes the limit (`CNNVIZ_SHARED_MB`, 64 MB by default).
 """
 
 from __future__ import annotations
@@ -131,4 +131,4 @@ class Memo:
             self._bytes = 0
 
 
-SHARED = Memo(int(float(os.environ.get("CNNVIZ_SHARED_MB", "96")) * 2**20))
+SHARED = Memo(int(float(os.environ.get("CNNVIZ_SHARED_MB", "64")) * 2**20))

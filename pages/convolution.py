@@ -59,7 +59,8 @@ def embed(k: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     return out
 
 
-def controls() -> tuple[np.ndarray, str, Settings, dict]:
+def controls() -> tuple[np.ndarray, str, tuple, str, tuple, dict]:
+    """The sidebar: the picture, its channels, the kernel(s) and the colours."""
     with st.container(border=True):
         image, name = pick_image()
     with st.container(border=True):
@@ -95,33 +96,7 @@ def controls() -> tuple[np.ndarray, str, Settings, dict]:
     if len(filters) > 1 and any(f.shape != shape for f in filters):
         st.caption(f"One layer has one kernel size: smaller kernels sit centred in zeros, "
                    f"{shape[0]}×{shape[1]}.")  # fmt: skip
-    filters = [embed(f, shape) for f in filters]
-    with st.container(border=True):
-        square = st.toggle("Same numbers for height and width", True, key="sq",
-                           bind="query-params")  # fmt: skip
-        stride = both("Stride", "s", 1, 8, 1, square, "how far the window moves each step")
-        kind = st.segmented_control("Padding", PADDINGS, default="number", required=True,
-                                    key="pk", bind="query-params", help=PADDING_KIND_HELP)  # fmt: skip
-        padding = both("Padding size", "p", 0, 10, 0, square, "cells added on each side") if kind == "number" else kind  # fmt: skip
-        mode = st.selectbox("Padding mode", MODES, key="pm", bind="query-params",
-                            help="what the padding cells contain")  # fmt: skip
-        dilation = both("Dilation", "d", 1, 5, 1, square, "gaps between kernel taps")
-        bias = st.slider("Bias", -2.0, 2.0, 0.0, 0.05, key="b", bind="query-params",
-                         help="added to every output value")  # fmt: skip
-    with st.container(border=True):
-        act = st.selectbox("Activation", list(ACTIVATIONS), format_func=ACTIVATIONS.get,
-                           index=1, key="act", bind="query-params")  # fmt: skip
-        slope = 0.01
-        if act == "leaky_relu":
-            slope = st.slider("Negative slope", 0.0, 0.5, 0.1, 0.01, key="slope",
-                              bind="query-params")  # fmt: skip
-        pool = st.segmented_control("Pooling", list(POOLS), format_func=POOLS.get, default="max",
-                                    required=True, key="pool", bind="query-params")  # fmt: skip
-        pool_k = pool_s = 2
-        if pool != "none":
-            a, b = st.columns(2)
-            pool_k = a.slider("Pool size", 1, 8, 2, key="pool_k", bind="query-params")
-            pool_s = b.slider("Pool stride", 1, 8, 2, key="pool_s", bind="query-params")
+    filters = tuple(embed(f, shape) for f in filters)
     with st.expander("Colours", icon=":material/palette:"):
         div = st.selectbox("Signed maps (centred on 0)", DIVERGING,
                            index=DIVERGING.index(DEFAULT_DIVERGING), key="div",
@@ -130,9 +105,48 @@ def controls() -> tuple[np.ndarray, str, Settings, dict]:
                            index=SEQUENTIAL.index(DEFAULT_SEQUENTIAL), key="seq",
                            bind="query-params")  # fmt: skip
         st.caption("The defaults read well with every kind of colour vision.")
-    s = Settings(tuple(filters), channels, weights, stride, padding, mode, dilation, float(bias),
-                 act, float(slope), pool, pool_k, pool_s)  # fmt: skip
-    return image.array, name, s, {"div": div, "seq": seq, "extra": extra}
+    return image.array, name, filters, channels, weights, {"div": div, "seq": seq, "extra": extra}
+
+
+def layer_controls(filters: tuple, channels: str, weights: tuple) -> Settings:
+    """Stride, padding, dilation, bias, activation and pooling: above the maps they change, in
+    the same fragment, so moving one reruns only the layer, not the picture or kernel pickers.
+    In presentation mode they fold into a collapsed expander, so the result comes first."""
+    with settings_box("Layer settings", sidebar=False), st.container(border=True):
+        conv, act_col, pool_col = st.columns([2, 1, 1], gap="medium")
+        with conv:
+            square = st.toggle("Same numbers for height and width", True, key="sq",
+                               bind="query-params")  # fmt: skip
+            a, b = st.columns(2)
+            with a:
+                stride = both("Stride", "s", 1, 8, 1, square, "how far the window moves each step")
+                kind = st.segmented_control("Padding", PADDINGS, default="number", required=True,
+                                            key="pk", bind="query-params",
+                                            help=PADDING_KIND_HELP)  # fmt: skip
+                padding = both("Padding size", "p", 0, 10, 0, square, "cells added on each side") if kind == "number" else kind  # fmt: skip
+            with b:
+                dilation = both("Dilation", "d", 1, 5, 1, square, "gaps between kernel taps")
+                mode = st.selectbox("Padding mode", MODES, key="pm", bind="query-params",
+                                    help="what the padding cells contain")  # fmt: skip
+                bias = st.slider("Bias", -2.0, 2.0, 0.0, 0.05, key="b", bind="query-params",
+                                 help="added to every output value")  # fmt: skip
+        with act_col:
+            act = st.selectbox("Activation", list(ACTIVATIONS), format_func=ACTIVATIONS.get,
+                               index=1, key="act", bind="query-params")  # fmt: skip
+            slope = 0.01
+            if act == "leaky_relu":
+                slope = st.slider("Negative slope", 0.0, 0.5, 0.1, 0.01, key="slope",
+                                  bind="query-params")  # fmt: skip
+        with pool_col:
+            pool = st.segmented_control("Pooling", list(POOLS), format_func=POOLS.get,
+                                        default="max", required=True, key="pool",
+                                        bind="query-params")  # fmt: skip
+            pool_k = pool_s = 2
+            if pool != "none":
+                pool_k = st.slider("Pool size", 1, 8, 2, key="pool_k", bind="query-params")
+                pool_s = st.slider("Pool stride", 1, 8, 2, key="pool_s", bind="query-params")
+    return Settings(filters, channels, weights, stride, padding, mode, dilation, float(bias),
+                    act, float(slope), pool, pool_k, pool_s)  # fmt: skip
 
 
 def apply(keys: dict[str, str], square: bool):
@@ -176,7 +190,18 @@ def page() -> None:
              "you can open at the bottom; click a pixel of the feature map to see its sum.")  # fmt: skip
     top = st.container(horizontal=True, horizontal_alignment="right")
     with settings_box():  # the sidebar; one expander in presentation mode
-        image, name, s, view = controls()
+        image, name, filters, channels, weights, view = controls()
+    layer(image, name, filters, channels, weights, view)
+    with top:
+        share_link(lazy=True)
+
+
+@maps.fragment
+def layer(image: np.ndarray, name: str, filters: tuple, channels: str, weights: tuple,
+          view: dict) -> None:  # fmt: skip
+    """The layer's settings and everything they change: a fragment, so a stride or padding move
+    reruns only this, not the sidebar's picture and kernel pickers."""
+    s = layer_controls(filters, channels, weights)
     square = st.session_state.get("sq", True)
     try:
         r = maps.run(image, s)
@@ -191,8 +216,6 @@ def page() -> None:
             pass
         refuse(err, what, keys, apply(keys, square))
         maps.show_input(x, None, None, view)
-        with top:
-            share_link(lazy=True)
         return
     x = r.input
     size_panel(x.shape, r, s)
@@ -209,8 +232,6 @@ def page() -> None:
     show_source(cnnviz.conv2d, playground.run, lazy=True)
     maps.downloads(r, s, view, name)
     see_also("pages/step_by_step.py", "pages/pooling.py", "pages/output_size.py")
-    with top:
-        share_link(lazy=True)
 
 
 run_safely(page, url_labels={"ch": CHANNEL_MODES.get, "pool": POOLS.get, "act": ACTIVATIONS.get,
