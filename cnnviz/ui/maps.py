@@ -12,6 +12,9 @@ from __future__ import annotations
 import functools
 import io
 import logging
+import os
+import threading
+import time
 from dataclasses import replace
 
 import numpy as np
@@ -23,7 +26,7 @@ from cnnviz.colors import Range, colorbar, colorize, map_image, map_png, tile, v
 from cnnviz.images import array_to_png
 from cnnviz.shapes import SettingError
 from cnnviz.trace import trace
-from cnnviz.ui.common import range_caption
+from cnnviz.ui.common import TIMING, range_caption
 
 PREVIEW = 256  # side of small multiples and partial maps on screen
 CHANNEL_NAMES = ("R", "G", "B")
@@ -41,17 +44,36 @@ def _shared(what: str, compute, *parts):
     return memo.SHARED.get(memo.digest(what, *parts), compute)
 
 
+_depth = threading.local()  # fragments inside fragments: only the outermost is timed
+
+
+def _fragment_run() -> bool:
+    """Is this script run a fragment's own rerun (not the whole page)?"""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    return bool(ctx and ctx.fragment_ids_this_run)
+
+
 def fragment(fn):
     """st.fragment with its own error box: a fragment's own reruns run outside run_safely."""
 
     @functools.wraps(fn)
     def guarded(*args, **kwargs):
+        started = time.perf_counter()
+        _depth.n = getattr(_depth, "n", 0) + 1
         try:
-            return fn(*args, **kwargs)
+            out = fn(*args, **kwargs)
+            if TIMING and _depth.n == 1 and _fragment_run():  # full runs: run_safely times them
+                where = os.path.basename(fn.__code__.co_filename)
+                log.warning("timing %s %.1f ms", where, (time.perf_counter() - started) * 1e3)
+            return out
         except Exception:  # noqa: BLE001 - a classroom server shows a sentence, not a traceback
             log.exception("fragment %s failed", fn.__name__)
             st.error("Something went wrong while drawing this part. Your settings are kept: "
                      "change one and try again, or reload the page.", icon=":material/warning:")  # fmt: skip
+        finally:
+            _depth.n -= 1
 
     return st.fragment(guarded)
 
