@@ -36,6 +36,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 from dataclasses import dataclass, field
@@ -778,6 +779,25 @@ async def run_levels(args, base: str, server: Server) -> list[dict]:
     return results
 
 
+def run_async(make_coroutine):
+    """asyncio.run in a thread of its own: the caller may already run an event loop (a test
+    session that drove Playwright's sync API does)."""
+    out: dict = {}
+
+    def target() -> None:
+        try:
+            out["value"] = asyncio.run(make_coroutine())
+        except BaseException as err:  # noqa: BLE001 - handed back to the caller below
+            out["error"] = err
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join()
+    if "error" in out:
+        raise out["error"]
+    return out["value"]
+
+
 def smoke(base: str, server: Server) -> dict:
     """Two students make 3 changes each, then one sends the old value back twice: its checks
     must fail. Bounded by count (and 120 s), so a busy machine makes it slower, not emptier."""
@@ -787,7 +807,7 @@ def smoke(base: str, server: Server) -> dict:
         bad = await level(base, 1, 0, 120.0, 0.0, server, 2, noop=True, changes=2)
         return good, bad
 
-    good, bad = asyncio.run(go())
+    good, bad = run_async(go)
     return {
         "verified": good["conv"].verified,
         "errors": good["conv"].errors,

@@ -104,7 +104,9 @@ def test_shared_link_reopens_the_same_state(server, page, wait_idle):
     other = page.context.new_page()
     other.goto(url)
     wait_idle(other)
-    expect(slider(other, "s")).to_have_value("3")
+    # a widget's code loads lazily in a new tab: on a busy machine it can mount seconds after
+    # the run is over
+    expect(slider(other, "s")).to_have_value("3", timeout=20_000)
     expect(other.locator(".st-key-pm").get_by_role("combobox")).to_have_value("reflect")
     expect(other.get_by_text("The arithmetic of one pixel: map 1, row 5, column 7")).to_be_visible()
     want = cnnviz.output_size((256, 256), 3, 3, 2, padding_mode="reflect")
