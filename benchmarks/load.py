@@ -167,6 +167,11 @@ class Browser:
         self.errors: list[str] = []  # what the server showed as an error
         self.reader: asyncio.Task | None = None
         self.busy = asyncio.Lock()  # one request at a time, as a tab whose script is running
+        self.cookies: dict[str, str] = {}
+
+    @property
+    def cookie(self) -> str:
+        return "; ".join(f"{k}={v}" for k, v in self.cookies.items())
 
     # --- connection ----------------------------------------------------------------------
 
@@ -174,10 +179,14 @@ class Browser:
         host = urlsplit(self.base).netloc
         url = self.base.replace("http", "ws", 1) + "/_stcore/stream"
         started = time.perf_counter()
+        # the page itself first, as a browser loads it: a proxy in front of several app
+        # processes sets its sticky-session cookie here
+        await http_get(f"{self.base}/{self.page}", jar=self.cookies)
         self.ws = await websockets.connect(
             url,
             subprotocols=["streamlit"],
             origin=f"http://{host}",
+            additional_headers={"Cookie": self.cookie} if self.cookies else None,
             max_size=None,
             ping_interval=None,
             open_timeout=TIMEOUT,
@@ -406,7 +415,7 @@ class Browser:
         if url in self.fetched:
             return
         self.fetched.add(url)
-        self.fetches.append(asyncio.create_task(http_get(self.base + url)))
+        self.fetches.append(asyncio.create_task(http_get(self.base + url, self.cookie)))
 
     def _timer(self, fragment_id: str, interval: float) -> None:
         if t := self.timers.pop(fragment_id, None):
@@ -452,19 +461,26 @@ class Browser:
                 if el is not None and el.WhichOneof("type") == "markdown"]  # fmt: skip
 
 
-async def http_get(url: str) -> int:
-    """GET a file as a browser would; returns its size (raises on a bad status)."""
+async def http_get(url: str, cookie: str = "", jar: dict | None = None) -> int:
+    """GET a file as a browser would, with its cookies (a proxy's sticky-session cookie);
+    `jar` collects the cookies the answer sets. Returns the body's size; raises on a bad status."""
     parts = urlsplit(url)
     reader, writer = await asyncio.open_connection(parts.hostname, parts.port or 80)
     try:
-        writer.write(f"GET {parts.path} HTTP/1.1\r\nHost: {parts.netloc}\r\n"
-                     "Connection: close\r\n\r\n".encode())  # fmt: skip
+        request = (f"GET {parts.path} HTTP/1.1\r\nHost: {parts.netloc}\r\n"
+                   + (f"Cookie: {cookie}\r\n" if cookie else "") + "Connection: close\r\n\r\n")  # fmt: skip
+        writer.write(request.encode())
         await writer.drain()
         data = await reader.read()
     finally:
         writer.close()
     head, _, body = data.partition(b"\r\n\r\n")
     status = head.split(b" ", 2)[1] if b" " in head else b"?"
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.decode("latin-1").partition(":")
+        if jar is not None and name.strip().lower() == "set-cookie":
+            k, _, v = value.strip().split(";", 1)[0].partition("=")
+            jar[k] = v
     if status != b"200":
         raise Failure(f"{parts.path}: HTTP {status.decode()}")
     return len(body)
