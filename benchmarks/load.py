@@ -253,7 +253,10 @@ class Browser:
             try:
                 await asyncio.wait_for(asyncio.shield(self.waiter), TIMEOUT)
                 if self.fetches:
-                    got = await asyncio.wait_for(asyncio.gather(*self.fetches), TIMEOUT)
+                    got = await asyncio.wait_for(
+                        asyncio.gather(*self.fetches, return_exceptions=True), TIMEOUT
+                    )
+                    got = [g for g in got if isinstance(g, int)]  # failures: see _fetched
                 else:
                     got = []
             except TimeoutError as err:
@@ -415,7 +418,14 @@ class Browser:
         if url in self.fetched:
             return
         self.fetched.add(url)
-        self.fetches.append(asyncio.create_task(http_get(self.base + url, self.cookie)))
+        task = asyncio.create_task(http_get(self.base + url, self.cookie))
+        task.add_done_callback(self._fetched)
+        self.fetches.append(task)
+
+    def _fetched(self, task: asyncio.Task) -> None:
+        """A picture that could not be fetched is an error, awaited by a request or not."""
+        if not task.cancelled() and task.exception() is not None:
+            self.errors.append(f"media: {task.exception()}")
 
     def _timer(self, fragment_id: str, interval: float) -> None:
         if t := self.timers.pop(fragment_id, None):
