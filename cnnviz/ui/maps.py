@@ -15,7 +15,7 @@ from cnnviz.colors import Range, colorbar, colorize, map_image, map_png, tile, v
 from cnnviz.images import array_to_png
 from cnnviz.shapes import SettingError
 from cnnviz.trace import trace
-from cnnviz.ui.common import range_caption
+from cnnviz.ui.common import COUNT_FROM_0, range_caption
 
 PREVIEW = 256  # side of small multiples and partial maps on screen
 CHANNEL_NAMES = ("R", "G", "B")
@@ -53,7 +53,8 @@ def _colorbar_png(cmap: str) -> bytes:
 
 
 def legend(rng: Range, view: dict) -> None:
-    st.image(_colorbar_png(cmap_for(rng, view)), width="stretch")
+    st.image(_colorbar_png(cmap_for(rng, view)), width="stretch",
+             alt=f"Colour scale: {range_caption(rng)}")  # fmt: skip
     st.caption(range_caption(rng))
 
 
@@ -61,7 +62,8 @@ def show_map(a: np.ndarray, title: str, view: dict, rng: Range | None = None) ->
     rng = rng or value_range(a)
     png, _ = map_png(a, cmap_for(rng, view), rng, min_side=PREVIEW)
     st.markdown(f"**{title}**  \n{a.shape[0]} × {a.shape[1]}")
-    st.image(png, width="stretch")
+    st.image(png, width="stretch",
+             alt=f"{title}: a {a.shape[0]} × {a.shape[1]} map, {range_caption(rng)}")  # fmt: skip
     legend(rng, view)
     return rng
 
@@ -73,7 +75,8 @@ def show_input(x: np.ndarray, r: playground.Result | None, box, view: dict) -> N
     st.markdown(f"**{title}**  \n{x.shape[1]} × {x.shape[2]}"
                 + (f", padded to {padded.shape[1]} × {padded.shape[2]}" if any(pads) else ""))  # fmt: skip
     st.image(picture_bytes(playground.picture(padded, pads, box, min_side=PREVIEW)),
-             width="stretch")  # fmt: skip
+             width="stretch", alt=f"{title}: {x.shape[1]} × {x.shape[2]} × {x.shape[0]} picture"
+             + (", the blue frame marks the chosen window" if box is not None else ""))  # fmt: skip
     if box is not None:
         st.caption("Blue frame: the window of the chosen output pixel.")
 
@@ -102,6 +105,43 @@ def chosen_cell(shape: tuple[int, int, int], o: int) -> tuple[int, int, int]:
     return (o, shape[1] // 2, shape[2] // 2)
 
 
+RING = (254, 255)  # palette entries for the ring around the chosen cell: black, white
+
+
+def mark_cell(im, shape: tuple[int, int], row: int, col: int) -> None:
+    """Ring one cell of a palette map image (enlarged from an (H, W) map) in black and white,
+    so it shows on every colour map; a ring, not a fill, so the cell's own colour stays."""
+    from PIL import ImageDraw
+
+    pal = (im.getpalette() or []) + [0] * 768
+    pal = pal[:768]
+    pal[3 * RING[0] : 3 * RING[0] + 3] = [0, 0, 0]
+    pal[3 * RING[1] : 3 * RING[1] + 3] = [255, 255, 255]
+    im.putpalette(pal)
+    fy, fx = im.height / shape[0], im.width / shape[1]
+    x0, y0, x1, y1 = col * fx, row * fy, (col + 1) * fx - 1, (row + 1) * fy - 1
+    gap = max(2, round(min(im.size) / 80))  # the ring stands clear of a 1-pixel cell
+    draw = ImageDraw.Draw(im)
+    draw.rectangle([x0 - gap - 2, y0 - gap - 2, x1 + gap + 2, y1 + gap + 2], outline=RING[0],
+                   width=2)  # fmt: skip
+    draw.rectangle([x0 - gap, y0 - gap, x1 + gap, y1 + gap], outline=RING[1], width=1)
+
+
+def _cell_typed(o: int) -> None:
+    """Callback: the row and column typed (keyboard) become the chosen cell, as a click would."""
+    st.query_params["cell"] = f"{o}-{st.session_state['cell_row']}-{st.session_state['cell_col']}"
+
+
+def pick_by_number(shape: tuple[int, int, int], cell: tuple[int, int, int]) -> None:
+    """The chosen pixel's row and column as numbers: the map can be explored from the keyboard
+    (the picture itself takes clicks only)."""
+    o, row, col = cell
+    st.session_state["cell_row"], st.session_state["cell_col"] = row, col
+    a, b = st.columns(2)
+    a.number_input("Row", 0, shape[1] - 1, key="cell_row", on_change=_cell_typed, args=(o,))
+    b.number_input("Column", 0, shape[2] - 1, key="cell_col", on_change=_cell_typed, args=(o,))
+
+
 def show_chain(r: playground.Result, s: playground.Settings, view: dict):
     """Input | feature map (clickable) | activated | pooled, each beside the last."""
     n = r.feature.shape[0]
@@ -110,7 +150,7 @@ def show_chain(r: playground.Result, s: playground.Settings, view: dict):
     if n > 1:
         st.markdown(f"#### {n} maps: the output has **depth {n}**")
         grid, rng = _grid([shrink(m) for m in r.feature], view)
-        st.image(grid, width="stretch")
+        st.image(grid, width="stretch", alt=f"{n} feature maps side by side, {range_caption(rng)}")
         st.caption(f"All {n} feature maps, one colour range ({range_caption(rng)}). "
                    + _map_names(s, labels))  # fmt: skip
         o = st.number_input("Map to look at", 1, n, 1, key="map", bind="query-params") - 1
@@ -124,10 +164,13 @@ def show_chain(r: playground.Result, s: playground.Settings, view: dict):
     with cols[1]:
         rng = value_range(r.feature[o])
         im, _ = map_image(r.feature[o], cmap_for(rng, view), rng, min_side=PREVIEW)
+        mark_cell(im, r.feature.shape[1:], cell[1], cell[2])
         st.markdown(f"**Feature map{f' {o + 1}: {labels[o]}' if n > 1 else ''}**  \n"
                     f"{r.feature.shape[1]} × {r.feature.shape[2]} · click a pixel")  # fmt: skip
         streamlit_image_coordinates(im, key="map_click", width="stretch", cursor="crosshair",
                                     png_compression_level=1)  # fmt: skip
+        st.caption(f"Ringed: the pixel explained below (row {cell[1]}, column {cell[2]}).")
+        pick_by_number(r.feature.shape, cell)
         legend(rng, view)
     with cols[0]:
         show_input(r.input, r, t.box, view)
@@ -172,10 +215,14 @@ def _show_partials(r: playground.Result, o: int, view: dict) -> None:
     for c, ch, part in zip(cols, CHANNEL_NAMES, parts):
         with c:
             png, _ = map_png(shrink(part), cmap_for(rng, view), rng, min_side=128)
-            st.image(png, caption=f"{ch} slice on the {ch} channel", width="stretch")
+            st.image(png, caption=f"{ch} slice on the {ch} channel", width="stretch",
+                     alt=f"Partial map of the {ch} slice, {part.shape[0]} × {part.shape[1]}, "
+                     f"{range_caption(rng)}")  # fmt: skip
     with cols[3]:
         png, _ = map_png(shrink(r.feature[o]), cmap_for(rng, view), rng, min_side=128)
-        st.image(png, caption=f"R + G + B + bias {r.bias[o]:g} = the map", width="stretch")
+        st.image(png, caption=f"R + G + B + bias {r.bias[o]:g} = the map", width="stretch",
+                 alt=f"The summed feature map, {r.feature.shape[1]} × {r.feature.shape[2]}, "
+                 f"{range_caption(rng)}")  # fmt: skip
     st.caption(f"Same colour range for all four ({range_caption(rng)}). One filter spans all "
                "input channels and yields ONE output channel.")  # fmt: skip
 
@@ -194,6 +241,7 @@ def _matrix(a: np.ndarray, fmt) -> list[str]:
 def show_cell(r: playground.Result, s: playground.Settings, chosen) -> None:
     (o, row, col), t = chosen
     st.markdown(f"#### The arithmetic of one pixel: map {o + 1}, row {row}, column {col}")
+    st.caption(COUNT_FROM_0)
     short = lambda v: f"{float(v):.4g}"  # noqa: E731
     lines = []
     for ch in t.channels:
@@ -255,16 +303,24 @@ def show_compare(image: np.ndarray, s: playground.Settings, r: playground.Result
             st.error(f"**B cannot work.** {err}", icon=":material/block:")
             return
         cols = st.columns(2)
-        for col, label, res, st_ in ((cols[0], "A (your settings)", r, s), (cols[1], "B", rb, sb)):
-            final = res.pooled if res.pooled is not None else res.activated
+        finals = [res.pooled if res.pooled is not None else res.activated for res in (r, rb)]
+        rng = shared_range(finals[0][0], finals[1][0])
+        for col, label, res, st_, final in zip(cols, ("A (your settings)", "B"), (r, rb),
+                                               (s, sb), finals):  # fmt: skip
             with col:
                 o, ho, wo = res.feature.shape
                 text = f"conv {ho} × {wo}"
                 if res.pooled is not None:
                     text += f" → pool {final.shape[1]} × {final.shape[2]}"
-                show_map(final[0], f"{label}: {text}", view)
+                show_map(final[0], f"{label}: {text}", view, rng)
                 st.caption(f"stride {st_.stride}, padding {st_.padding}, {st_.padding_mode}, "
                            f"pooling {st_.pool}")  # fmt: skip
+        st.caption("A and B share one colour scale: the same colour is the same number in both.")
+
+
+def shared_range(*maps: np.ndarray) -> Range:
+    """One colour range for several maps, so equal colours mean equal numbers."""
+    return value_range(np.concatenate([np.ravel(m) for m in maps]))
 
 
 def downloads(r: playground.Result, s: playground.Settings, view: dict, name: str) -> None:
@@ -282,7 +338,9 @@ def downloads(r: playground.Result, s: playground.Settings, view: dict, name: st
 
         return make
 
-    stem = "".join(ch if ch.isalnum() else "_" for ch in name)[:40] or "image"
+    from cnnviz.names import file_stem
+
+    stem = file_stem(name, 40, "_", "image")
     a, b = st.columns(2)
     a.download_button("Feature maps (PNG)", maps_png(r.feature, "feature maps"), f"{stem}_feature_maps.png",
                       "image/png", key="dl_feature", icon=":material/download:",
