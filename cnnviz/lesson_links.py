@@ -93,14 +93,15 @@ LESSONS: tuple[Lesson, ...] = (
            "into edge detectors, one direction each.",
            "train", {"data": "orientations", "step": "Train", "epochs": "5"}),
     Lesson("overfit", "Overfitting in 60 seconds",
-           "Fifty training digits, no dropout, no augmentation, 40 epochs: training accuracy "
+           "Fifty training digits, no dropout, no augmentation, 60 epochs: training accuracy "
            "reaches 100 % while validation stays far below.",
            "train", {"data": "digits", "step": "Train", "ntrain": "50", "aug": "false",
-                     "drop": "0", "epochs": "40", "bs": "16"}),
+                     "drop": "0", "wd": "0", "epochs": "60", "bs": "16", "opt": "Adam",
+                     "lr": "0.01"}),
     Lesson("keras", "The Keras tutorial net",
-           "The classic three-conv net from the Keras tutorial on 32 × 32 colour shapes: "
-           "every layer's shape and parameter count in the table.",
-           "train", {"data": "shapes", "arch": KERAS, "step": "Architecture"}),
+           "The classic three-conv net from the Keras tutorial on 32 × 32 colour pictures of "
+           "ten shapes: every layer's shape and parameter count in the table.",
+           "train", {"data": "shapes10", "arch": KERAS, "step": "Architecture"}),
 )  # fmt: skip
 
 BY_SLUG = {lesson.slug: lesson for lesson in LESSONS}

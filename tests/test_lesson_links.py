@@ -134,12 +134,16 @@ def test_train_lessons_open_in_their_state(open_lesson, slug, tmp_path, monkeypa
     assert at.session_state["data"] == lesson.params["data"]
     if slug == "overfit":
         assert at.select_slider(key="ntrain").value == "50"
-        assert at.number_input(key="epochs").value == 40 and at.toggle(key="aug").value is False
+        assert at.number_input(key="epochs").value == 60 and at.toggle(key="aug").value is False
+        from cnnviz.lessons import OVERFIT  # the Train page's own lesson, step 1
+
+        step1 = OVERFIT[0].settings
+        assert (step1["n_train"], step1["epochs"], step1["lr"]) == (50, 60, 0.01)
     if slug == "keras":
         from cnnviz import arch
 
-        rows = arch.summarize(lessons.KERAS, (3, 32, 32), n_classes=5)
-        assert rows[-1].out_shape == (5,)
+        rows = arch.summarize(lessons.KERAS, (3, 32, 32), n_classes=10)
+        assert rows[-1].out_shape == (10,) and sum(r.params for r in rows) == 122_570
         assert f"{sum(r.params for r in rows):,}" in text(at) or str(rows[0].params) in text(at)
 
 
