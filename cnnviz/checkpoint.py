@@ -360,8 +360,9 @@ class RunInfo:
 
 
 def _slug(text: str) -> str:
-    s = re.sub(r"[^a-z0-9]+", "-", str(text).lower()).strip("-")
-    return s[:40].strip("-") or "run"
+    from cnnviz.names import file_stem
+
+    return file_stem(re.sub(r"[^a-z0-9]+", "-", str(text).lower()), 40, "-", "run")
 
 
 def _read_capped(path: Path, cap: int, what: str) -> bytes:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from cnnviz import ops
-from cnnviz.shapes import OutputSize, output_size, pair, resolve_conv_padding
+from cnnviz.shapes import OutputSize, SettingError, output_size, pair, resolve_conv_padding
 
 CHANNEL_MODES = {
     "gray": "Grayscale",
@@ -250,3 +250,122 @@ def zoom(
     shifted = (top + pt - r0 - cp[0], left + pl - c0 - cp[2],
                bottom + pt - r0 - cp[0], right + pl - c0 - cp[2])  # fmt: skip
     return picture(crop, cp, shifted, min_side=side)
+
+
+# ------------------------------------------------------------------ fixes for the whole chain
+
+
+@dataclass(frozen=True)
+class ChainFix:
+    """Settings that make the whole chain (convolution, then pooling) work: `changes` are
+    `Settings` field names with their new values, to apply together."""
+
+    text: str
+    changes: tuple[tuple[str, object], ...]
+
+
+# engine (torch) argument names -> Settings fields, per stage; absent: the page has no control
+_CONV_FIELDS = {"padding": "padding", "stride": "stride", "dilation": "dilation",
+                "padding_mode": "padding_mode"}  # fmt: skip
+_POOL_FIELDS = {"kernel_size": "pool_size", "stride": "pool_stride"}
+_PAIRS = ("stride", "padding", "dilation")
+
+
+def check_sizes(shape: tuple[int, int], kernel: tuple[int, int], s: Settings) -> None:
+    """Raise the chain's first SettingError for an (H, W) input, without computing a map."""
+    conv = output_size(shape, kernel, s.stride, s.padding, s.dilation,
+                       padding_mode=s.padding_mode)  # fmt: skip
+    if s.pool != "none":
+        output_size(conv.size, s.pool_size, s.pool_stride, op="pool")
+
+
+def _stage(shape, kernel, s: Settings) -> str | None:
+    try:
+        output_size(shape, kernel, s.stride, s.padding, s.dilation, padding_mode=s.padding_mode)
+    except SettingError:
+        return "conv"
+    try:
+        check_sizes(shape, kernel, s)
+    except SettingError:
+        return "pool"
+    return None
+
+
+def _apply(s: Settings, field_name: str, value, axis: str) -> Settings:
+    """`s` with one field changed; for a (height, width) field, only the fix's axis."""
+    from dataclasses import replace
+
+    if field_name in _PAIRS:
+        old = getattr(s, field_name)
+        h, w = (0, 0) if isinstance(old, str) else pair(old, field_name, minimum=0)
+        value = {"height": (value, w), "width": (h, value)}.get(axis, (value, value))
+    return replace(s, **{field_name: value})
+
+
+def _describe_change(name: str, value) -> str:
+    words = {"pool_size": "pool size", "pool_stride": "pool stride", "padding_mode":
+             "padding mode", "pool": "pooling"}.get(name, name)  # fmt: skip
+    if isinstance(value, tuple):
+        value = value[0] if value[0] == value[1] else f"{value[0]} × {value[1]}"
+    return f"{words} {value}"
+
+
+def chain_fixes(
+    shape: tuple[int, int],
+    kernel: tuple[int, int],
+    s: Settings,
+    limits: dict[str, tuple[int, int]] | None = None,
+    most: int = 4,
+) -> list[ChainFix]:
+    """The nearest settings that make convolution AND pooling work on an (H, W) input.
+
+    Follows the engine's own fixes stage by stage (a padding fix for the convolution, then, if
+    the pooling now fails, a pool fix on top), for both dimensions, and keeps only combinations
+    that pass `check_sizes` and stay within `limits` (field -> (lo, hi), the page's controls).
+    Turning pooling off is offered last when pooling is what fails.
+    """
+    limits = limits or {}
+
+    def within(name: str, value) -> bool:
+        if name not in limits:
+            return True
+        lo, hi = limits[name]
+        values = value if isinstance(value, tuple) else (value,)
+        return all(isinstance(v, int) and lo <= v <= hi for v in values)
+
+    found: list[ChainFix] = []
+    seen: set = set()
+    frontier: list[tuple[Settings, dict]] = [(s, {})]
+    for _ in range(4):  # at most four stacked fixes: conv h, conv w, pool h, pool w
+        nxt = []
+        for cur, changes in frontier:
+            stage = _stage(shape, kernel, cur)
+            if stage is None:
+                key = tuple(sorted((k, str(v)) for k, v in changes.items()))
+                if changes and key not in seen:
+                    seen.add(key)
+                    text = ", ".join(_describe_change(k, v) for k, v in changes.items())
+                    found.append(ChainFix(text, tuple(changes.items())))
+                continue
+            try:
+                check_sizes(shape, kernel, cur)
+            except SettingError as err:
+                fields = _CONV_FIELDS if stage == "conv" else _POOL_FIELDS
+                for f in err.fixes:
+                    names = [n for n, _ in f.changes if not (n == "dilation" and stage == "pool")]
+                    if not f.changes or any(n not in fields for n in names):
+                        continue
+                    new, ch = cur, dict(changes)
+                    for n in names:
+                        value = dict(f.changes)[n]
+                        new = _apply(new, fields[n], value, f.axis)
+                        ch[fields[n]] = getattr(new, fields[n])
+                    if all(within(k, v) for k, v in ch.items()):
+                        nxt.append((new, ch))
+        frontier = nxt
+        if not frontier:
+            break
+    if s.pool != "none" and _stage(shape, kernel, s) == "pool":
+        found.append(ChainFix("pooling none", (("pool", "none"),)))
+    found.sort(key=lambda f: len(f.changes))
+    return found[:most]

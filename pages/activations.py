@@ -7,7 +7,7 @@ import streamlit as st
 import cnnviz
 from cnnviz.figures import bars_figure
 from cnnviz.kernels import KernelError, parse_kernel
-from cnnviz.ui.common import run_safely, show_figure, show_source
+from cnnviz.ui.common import hideable, run_safely, show_figure, show_source
 from cnnviz.ui.present import presentation_mode
 
 CURVES = {
@@ -40,14 +40,14 @@ def curves_section() -> None:
     )
     left, right = sides()
     with left:
-        chosen = st.pills(
+        chosen = hideable("fns", "functions", lambda: st.pills(
             "Functions", list(CURVES), format_func=CURVES.get, selection_mode="multi",
             default=["relu", "sigmoid", "tanh"], key="fns", bind="query-params",
-        )  # fmt: skip
-        slope = st.number_input("Leaky ReLU slope", 0.0, 1.0, 0.1, 0.01, key="slope",
-                                bind="query-params")  # fmt: skip
-        x0 = st.number_input("Try a value x", -20.0, 20.0, -2.0, 0.5, key="x",
-                             bind="query-params")  # fmt: skip
+        ), fmt=lambda v: ", ".join(CURVES[n] for n in v) or "none")  # fmt: skip
+        slope = hideable("slope", "leaky ReLU slope", lambda: st.number_input(
+            "Leaky ReLU slope", 0.0, 1.0, 0.1, 0.01, key="slope", bind="query-params"))  # fmt: skip
+        x0 = hideable("x", "x", lambda: st.number_input(
+            "Try a value x", -20.0, 20.0, -2.0, 0.5, key="x", bind="query-params"))  # fmt: skip
         rows = [f"| {CURVES[n]} | {activation(n, np.array([x0]), slope)[0]:.4f} |" for n in chosen]
         if rows:
             st.markdown(f"| f | f({x0:g}) |\n|---|---|\n" + "\n".join(rows))
@@ -75,8 +75,9 @@ def softmax_section() -> None:
     )
     left, right = sides()
     with left:
-        text = st.text_input("Scores (logits), one per class", DEFAULT_LOGITS, key="logits",
-                             bind="query-params")  # fmt: skip
+        text = hideable("logits", "scores", lambda: st.text_input(
+            "Scores (logits), one per class", DEFAULT_LOGITS, key="logits",
+            bind="query-params"))  # fmt: skip
         try:
             z = parse_kernel(text, max_size=20)
         except KernelError as err:
@@ -85,9 +86,10 @@ def softmax_section() -> None:
         if z.shape[0] != 1:
             st.info("Scores go in one row; using the first row.", icon=":material/info:")
         z = z[0].astype(np.float64)
-        temp = st.slider("Temperature T", 0.1, 5.0, 1.0, 0.1, key="t", bind="query-params")
-        target = st.number_input("The right class", 0, len(z) - 1, 0, key="target",
-                                 bind="query-params")  # fmt: skip
+        temp = hideable("t", "temperature", lambda: st.slider(
+            "Temperature T", 0.1, 5.0, 1.0, 0.1, key="t", bind="query-params"))  # fmt: skip
+        target = hideable("target", "right class", lambda: st.number_input(
+            "The right class", 0, len(z) - 1, 0, key="target", bind="query-params"))  # fmt: skip
     p = cnnviz.softmax(z / temp)
     loss = -cnnviz.log_softmax(z / temp)[target]
     with right:

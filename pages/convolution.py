@@ -11,14 +11,15 @@ from cnnviz import playground
 from cnnviz.colors import DEFAULT_DIVERGING, DEFAULT_SEQUENTIAL, DIVERGING, SEQUENTIAL
 from cnnviz.kernels import preset
 from cnnviz.playground import CHANNEL_MODES, Settings
-from cnnviz.shapes import Fix, SettingError
+from cnnviz.shapes import SettingError
 from cnnviz.ui import maps
-from cnnviz.ui.common import run_safely, see_also, share_link, show_source
-from cnnviz.ui.image_input import SOURCES, pick_image
+from cnnviz.ui import quiz as quiz_ui
+from cnnviz.ui.common import hideable, run_safely, see_also, share_link, show_source
+from cnnviz.ui.image_input import SOURCES, pick_image, show_refusal
 from cnnviz.ui.kernel_editor import edit_kernel
 from cnnviz.ui.kernel_editor import label as kernel_label
 from cnnviz.ui.present import settings_box
-from cnnviz.ui.sizes import PADDING_KIND_HELP, refuse, show_formulas
+from cnnviz.ui.sizes import PADDING_KIND_HELP, refuse_chain, show_formulas
 
 ACTIVATIONS = {"none": "None", "relu": "ReLU", "leaky_relu": "Leaky ReLU", "sigmoid": "Sigmoid",
                "tanh": "tanh"}  # fmt: skip
@@ -35,9 +36,11 @@ CHANNEL_TEXT = {
     "rgb": "What a CNN layer really does: each filter is a kernel of depth 3, one slice per "
     "colour. Each slice makes a partial map; the three are added, plus the bias, into ONE map.",
 }
-# engine argument name -> this page's widget key, for the one-click fixes
-CONV_KEYS = {"padding": "p", "stride": "s", "dilation": "d", "padding_mode": "pm"}
-POOL_KEYS = {"kernel_size": "pool_k", "stride": "pool_s", "dilation": None}  # None: always 1 here
+# playground.Settings field -> this page's widget key, for the one-click fixes, and its range
+FIELD_KEYS = {"stride": "s", "padding": "p", "dilation": "d", "padding_mode": "pm",
+              "pool_size": "pool_k", "pool_stride": "pool_s", "pool": "pool"}  # fmt: skip
+LIMITS = {"stride": (1, 8), "padding": (0, 10), "dilation": (1, 5), "pool_size": (1, 8),
+          "pool_stride": (1, 8)}  # fmt: skip
 
 
 def both(label: str, key: str, lo: int, hi: int, default: int, square: bool, help: str):
@@ -59,20 +62,35 @@ def embed(k: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     return out
 
 
+def _image_picker():
+    with st.container(border=True):
+        return pick_image()
+
+
+def _padding(square: bool):
+    """Padding: a number (per dimension), or valid / same / full."""
+    kind = st.segmented_control("Padding", PADDINGS, default="number", required=True,
+                                key="pk", bind="query-params", help=PADDING_KIND_HELP)  # fmt: skip
+    if kind != "number":
+        return kind
+    return both("Padding size", "p", 0, 10, 0, square, "cells added on each side")
+
+
 def controls() -> tuple[np.ndarray, str, tuple, str, tuple, dict]:
     """The sidebar: the picture, its channels, the kernel(s) and the colours."""
+    image, name = hideable("src", "picture", _image_picker, fmt=lambda v: v[1])
     with st.container(border=True):
-        image, name = pick_image()
-    with st.container(border=True):
-        channels = st.segmented_control("Channels", list(CHANNEL_MODES), default="gray",
-                                        format_func=CHANNEL_MODES.get, required=True, key="ch",
-                                        bind="query-params")  # fmt: skip
+        channels = hideable("ch", "channels", lambda: st.segmented_control(
+            "Channels", list(CHANNEL_MODES), default="gray", format_func=CHANNEL_MODES.get,
+            required=True, key="ch", bind="query-params"), fmt=CHANNEL_MODES.get)  # fmt: skip
         st.caption(CHANNEL_TEXT[channels])
-        kernel = edit_kernel()
-        extra = st.pills("More filters in the same layer", EXTRA, selection_mode="multi",
-                         default=[], key="extra", bind="query-params",
-                         format_func=lambda n: n.replace("_", " "),
-                         help="Each filter makes one more map: the output gets deeper.")  # fmt: skip
+        kernel = hideable("kernel", "kernel", edit_kernel,
+                          fmt=lambda k: kernel_label(st.session_state.get("kernel", "")))  # fmt: skip
+        extra = hideable("extra", "more filters", lambda: st.pills(
+            "More filters in the same layer", EXTRA, selection_mode="multi", default=[],
+            key="extra", bind="query-params", format_func=lambda n: n.replace("_", " "),
+            help="Each filter makes one more map: the output gets deeper."),
+            fmt=lambda v: ", ".join(n.replace("_", " ") for n in v) or "none")  # fmt: skip
         weights = (1.0, 1.0, 1.0)
         if channels == "rgb":
             cols = st.columns(3)
@@ -115,55 +133,62 @@ def layer_controls(filters: tuple, channels: str, weights: tuple) -> Settings:
     with settings_box("Layer settings", sidebar=False), st.container(border=True):
         conv, act_col, pool_col = st.columns([2, 1, 1], gap="medium")
         with conv:
-            square = st.toggle("Same numbers for height and width", True, key="sq",
-                               bind="query-params")  # fmt: skip
+            square = hideable("sq", "same numbers for height and width", lambda: st.toggle(
+                "Same numbers for height and width", True, key="sq", bind="query-params"))  # fmt: skip
             a, b = st.columns(2)
             with a:
-                stride = both("Stride", "s", 1, 8, 1, square, "how far the window moves each step")
-                kind = st.segmented_control("Padding", PADDINGS, default="number", required=True,
-                                            key="pk", bind="query-params",
-                                            help=PADDING_KIND_HELP)  # fmt: skip
-                padding = both("Padding size", "p", 0, 10, 0, square, "cells added on each side") if kind == "number" else kind  # fmt: skip
+                stride = hideable("s", "stride", lambda: both(
+                    "Stride", "s", 1, 8, 1, square, "how far the window moves each step"))  # fmt: skip
+                padding = hideable("p", "padding", lambda: _padding(square))
             with b:
-                dilation = both("Dilation", "d", 1, 5, 1, square, "gaps between kernel taps")
-                mode = st.selectbox("Padding mode", MODES, key="pm", bind="query-params",
-                                    help="what the padding cells contain")  # fmt: skip
-                bias = st.slider("Bias", -2.0, 2.0, 0.0, 0.05, key="b", bind="query-params",
-                                 help="added to every output value")  # fmt: skip
+                dilation = hideable("d", "dilation", lambda: both(
+                    "Dilation", "d", 1, 5, 1, square, "gaps between kernel taps"))  # fmt: skip
+                mode = hideable("pm", "padding mode", lambda: st.selectbox(
+                    "Padding mode", MODES, key="pm", bind="query-params",
+                    help="what the padding cells contain"))  # fmt: skip
+                bias = hideable("b", "bias", lambda: st.slider(
+                    "Bias", -2.0, 2.0, 0.0, 0.05, key="b", bind="query-params",
+                    help="added to every output value"))  # fmt: skip
         with act_col:
-            act = st.selectbox("Activation", list(ACTIVATIONS), format_func=ACTIVATIONS.get,
-                               index=1, key="act", bind="query-params")  # fmt: skip
+            act = hideable("act", "activation", lambda: st.selectbox(
+                "Activation", list(ACTIVATIONS), format_func=ACTIVATIONS.get, index=1, key="act",
+                bind="query-params"), fmt=ACTIVATIONS.get)  # fmt: skip
             slope = 0.01
             if act == "leaky_relu":
-                slope = st.slider("Negative slope", 0.0, 0.5, 0.1, 0.01, key="slope",
-                                  bind="query-params")  # fmt: skip
+                slope = hideable("slope", "negative slope", lambda: st.slider(
+                    "Negative slope", 0.0, 0.5, 0.1, 0.01, key="slope", bind="query-params"))  # fmt: skip
         with pool_col:
-            pool = st.segmented_control("Pooling", list(POOLS), format_func=POOLS.get,
-                                        default="max", required=True, key="pool",
-                                        bind="query-params")  # fmt: skip
+            pool = hideable("pool", "pooling", lambda: st.segmented_control(
+                "Pooling", list(POOLS), format_func=POOLS.get, default="max", required=True,
+                key="pool", bind="query-params"), fmt=POOLS.get)  # fmt: skip
             pool_k = pool_s = 2
             if pool != "none":
-                pool_k = st.slider("Pool size", 1, 8, 2, key="pool_k", bind="query-params")
-                pool_s = st.slider("Pool stride", 1, 8, 2, key="pool_s", bind="query-params")
+                pool_k = hideable("pool_k", "pool size", lambda: st.slider(
+                    "Pool size", 1, 8, 2, key="pool_k", bind="query-params"))  # fmt: skip
+                pool_s = hideable("pool_s", "pool stride", lambda: st.slider(
+                    "Pool stride", 1, 8, 2, key="pool_s", bind="query-params"))  # fmt: skip
     return Settings(filters, channels, weights, stride, padding, mode, dilation, float(bias),
                     act, float(slope), pool, pool_k, pool_s)  # fmt: skip
 
 
-def apply(keys: dict[str, str], square: bool):
-    def callback(fix: Fix) -> None:
-        for name, value in fix.changes:
-            key = keys[name]
-            if key is None:
+def apply_chain(fix: playground.ChainFix) -> None:
+    """Button callback: set every control a whole-chain fix names (both dimensions)."""
+    for name, value in fix.changes:
+        key = FIELD_KEYS[name]
+        if name == "padding":
+            st.session_state["pk"] = "number"
+        if isinstance(value, tuple):
+            if value[0] == value[1] and st.session_state.get("sq", True):
+                st.session_state[key] = value[0]
                 continue
-            if name == "padding":
-                st.session_state["pk"] = "number"
-            targets = [key] if square or name not in CONV_KEYS or name == "padding_mode" else (
-                {"height": [key], "width": [f"{key}_w"]}.get(fix.axis, [key, f"{key}_w"])
-            )  # fmt: skip
-            for t in targets:
-                st.session_state[t] = value
-
-    return callback
+            if st.session_state.get("sq", True):  # height and width get their own controls,
+                st.session_state["sq"] = False  # the width keeping what both had
+                for k in ("s", "p", "d"):
+                    if k in st.session_state:
+                        st.session_state[f"{k}_w"] = st.session_state[k]
+            st.session_state[key], st.session_state[f"{key}_w"] = value
+        else:
+            st.session_state[key] = value
 
 
 def size_panel(x_shape, r: playground.Result | None, s: Settings) -> None:
@@ -189,34 +214,38 @@ def page() -> None:
     st.write("Slide a kernel over a picture. Every map below is computed here, now, by the code "
              "you can open at the bottom; click a pixel of the feature map to see its sum.")  # fmt: skip
     top = st.container(horizontal=True, horizontal_alignment="right")
+    quiz = quiz_ui.quiz_mode()
     with settings_box():  # the sidebar; one expander in presentation mode
         image, name, filters, channels, weights, view = controls()
-    layer(image, name, filters, channels, weights, view)
+    show_refusal()
+    layer(image, name, filters, channels, weights, view, quiz)
     with top:
         share_link(lazy=True)
 
 
 @maps.fragment
 def layer(image: np.ndarray, name: str, filters: tuple, channels: str, weights: tuple,
-          view: dict) -> None:  # fmt: skip
+          view: dict, quiz: bool = False) -> None:  # fmt: skip
     """The layer's settings and everything they change: a fragment, so a stride or padding move
     reruns only this, not the sidebar's picture and kernel pickers."""
     s = layer_controls(filters, channels, weights)
-    square = st.session_state.get("sq", True)
     try:
         r = maps.run(image, s)
     except SettingError as err:
         x = playground.as_input(image, s.channels)
-        what, keys = "Convolution", CONV_KEYS
+        what = "Convolution"
         try:
             cnnviz.output_size(x.shape[1:], s.filters[0].shape, s.stride, s.padding,
                                s.dilation, padding_mode=s.padding_mode)  # fmt: skip
-            what, keys = "Pooling", POOL_KEYS  # the convolution fits: pooling is the problem
+            what = "Pooling"  # the convolution fits: pooling is the problem
         except SettingError:
             pass
-        refuse(err, what, keys, apply(keys, square))
+        fixes = playground.chain_fixes(x.shape[1:], s.filters[0].shape, s, LIMITS)
+        refuse_chain(err, what, fixes, apply_chain)
         maps.show_input(x, None, None, view)
         return
+    if quiz:
+        quiz_ui.kernel_card(image, s)
     x = r.input
     size_panel(x.shape, r, s)
     maps.explore(r, s, view)

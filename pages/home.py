@@ -8,6 +8,7 @@ from cnnviz.figures import bars_figure
 from cnnviz.images import SAMPLES, sample_image
 from cnnviz.pipeline import CLASSES, run_pipeline
 from cnnviz.ui.common import link_to, range_caption, run_safely, show_figure, show_rgb
+from cnnviz.ui.lesson_gallery import gallery
 from cnnviz.ui.nav import page_for
 from cnnviz.ui.present import settings_box
 
@@ -67,6 +68,8 @@ def home() -> None:
         "#### How a convolutional neural network turns pixels into a prediction, step by step, "
         "with real numbers."
     )
+    st.caption("Teaching? Ten ready-made lesson links, each opening a page in its lesson's "
+               "state, are at the foot of this page.")  # fmt: skip
     with settings_box("Image", sidebar=False):
         sample = st.selectbox("Image", PHOTOS, key="sample", bind="query-params")
         st.caption(SAMPLES[sample])
@@ -87,6 +90,8 @@ def home() -> None:
     st.subheader("Three common mix-ups")
     for title, text in MISCONCEPTIONS:
         st.info(f"**{title}.** {text}", icon=":material/lightbulb:")
+    st.divider()
+    gallery()
 
 
 run_safely(home)

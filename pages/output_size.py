@@ -6,7 +6,9 @@ import cnnviz
 from cnnviz.codegen import layer_code
 from cnnviz.figures import coverage_figure, stamp_figure
 from cnnviz.shapes import Fix, SettingError, conv_dim, pool_dim, transpose_dim
+from cnnviz.ui import quiz as quiz_ui
 from cnnviz.ui.common import (
+    hideable,
     run_safely,
     see_also,
     show_figure,
@@ -41,42 +43,43 @@ def pair_input(label: str, key: str, lo: int, hi: int, default: int, same: bool,
     return h, w
 
 
-def controls() -> dict:
-    op = st.segmented_control(
-        "Layer", list(OPS), format_func=OPS.get, default="conv", required=True, key="op",
-        bind="query-params",
-    )  # fmt: skip
-    same = st.toggle("Same numbers for height and width", True, key="square",
-                     bind="query-params")  # fmt: skip
-    s = dict(op=op)
-    s["input"] = pair_input("Input size", "in", 1, 4096, 28, same, "pixels per side")
-    s["kernel"] = pair_input("Kernel size", "k", 1, 64, 3, same,
-                             "the window's side")  # fmt: skip
-    s["stride"] = pair_input("Stride", "s", 1, 64, 1, same,
-                             "how far the window moves each step")  # fmt: skip
+def _padding(op: str, same: bool):
+    kind = "number"
     if op == "conv":
         kind = st.segmented_control("Padding", PADDINGS, default="number", required=True,
                                     key="pad_kind", bind="query-params",
                                     help=PADDING_KIND_HELP)  # fmt: skip
-    else:
-        kind = "number"
-    s["padding"] = (
-        pair_input("Padding", "p", 0, 64, 0, same, "cells added on each side")
-        if kind == "number"
-        else kind
-    )
-    s["dilation"] = pair_input("Dilation", "d", 1, 16, 1, same, "spacing between kernel taps")
+    if kind != "number":
+        return kind
+    return pair_input("Padding", "p", 0, 64, 0, same, "cells added on each side")
+
+
+def controls() -> dict:
+    op = hideable("op", "layer", lambda: st.segmented_control(
+        "Layer", list(OPS), format_func=OPS.get, default="conv", required=True, key="op",
+        bind="query-params"), fmt=OPS.get)  # fmt: skip
+    same = hideable("square", "same numbers for height and width", lambda: st.toggle(
+        "Same numbers for height and width", True, key="square", bind="query-params"))  # fmt: skip
+    s = dict(op=op)
+    s["input"] = hideable("in", "input size", lambda: pair_input(
+        "Input size", "in", 1, 4096, 28, same, "pixels per side"))  # fmt: skip
+    s["kernel"] = hideable("k", "kernel size", lambda: pair_input(
+        "Kernel size", "k", 1, 64, 3, same, "the window's side"))  # fmt: skip
+    s["stride"] = hideable("s", "stride", lambda: pair_input(
+        "Stride", "s", 1, 64, 1, same, "how far the window moves each step"))  # fmt: skip
+    s["padding"] = hideable("p", "padding", lambda: _padding(op, same))
+    s["dilation"] = hideable("d", "dilation", lambda: pair_input(
+        "Dilation", "d", 1, 16, 1, same, "spacing between kernel taps"))  # fmt: skip
     if op == "conv":
-        s["padding_mode"] = st.selectbox(
+        s["padding_mode"] = hideable("mode", "padding mode", lambda: st.selectbox(
             "Padding mode", ("zeros", "reflect", "replicate", "circular"), key="mode",
-            bind="query-params", help="what the padding cells contain",
-        )  # fmt: skip
+            bind="query-params", help="what the padding cells contain"))  # fmt: skip
     if op == "pool":
-        s["ceil_mode"] = st.toggle(CEIL_LABEL, False, key="ceil", bind="query-params",
-                                   help=CEIL_HELP)  # fmt: skip
+        s["ceil_mode"] = hideable("ceil", "ceil_mode", lambda: st.toggle(
+            CEIL_LABEL, False, key="ceil", bind="query-params", help=CEIL_HELP))  # fmt: skip
     if op == "conv_transpose":
-        s["output_padding"] = pair_input("Output padding", "opad", 0, 63, 0, same,
-                                         OUTPUT_PADDING_HELP)  # fmt: skip
+        s["output_padding"] = hideable("opad", "output padding", lambda: pair_input(
+            "Output padding", "opad", 0, 63, 0, same, OUTPUT_PADDING_HELP))  # fmt: skip
     return s
 
 
@@ -147,6 +150,7 @@ def page() -> None:
         "How big is a layer's output? Set the numbers: the formula fills itself in, and the "
         "picture shows which input cells every window reads."
     )
+    quiz = quiz_ui.quiz_mode()
     if presentation_mode():  # the result first, the settings in one collapsed expander
         left, right = st.expander("Settings", icon=":material/tune:"), st.container()
     else:
@@ -158,6 +162,9 @@ def page() -> None:
             out = compute(s)
         except SettingError as err:
             show_setting_error(err, apply=apply_fix)
+            return
+        if quiz and not quiz_ui.size_card(out):
+            st.caption("Answer first: the size, its formula and the picture appear after.")
             return
         show_result(s, out)
 

@@ -11,16 +11,18 @@ from cnnviz.figures import OVERHANG_MARK, pool_input_figure, pool_output_figure
 from cnnviz.images import to_uint8
 from cnnviz.kernels import format_kernel
 from cnnviz.shapes import Fix, SettingError, avg_pool_divisor_text
+from cnnviz.ui import quiz as quiz_ui
 from cnnviz.ui.common import (
     edited_array,
     grid_from_link,
+    hideable,
     run_safely,
     see_also,
     share_link,
     show_figure,
     show_source,
 )
-from cnnviz.ui.image_input import SOURCES, pick_image
+from cnnviz.ui.image_input import SOURCES, pick_image, show_refusal
 from cnnviz.ui.maps import picture_bytes
 from cnnviz.ui.present import settings_box
 from cnnviz.ui.sizes import CEIL_HELP, CEIL_LABEL, refuse, show_formulas
@@ -67,12 +69,16 @@ def grid_input() -> np.ndarray:
 
 
 def controls() -> dict:
-    k = st.slider("Pool size", 1, 6, 2, key="k", bind="query-params", help="the window's side")
-    s = st.slider("Stride", 1, 6, 2, key="s", bind="query-params",
-                  help="how far the window moves; PyTorch's default is the pool size")  # fmt: skip
-    p = st.slider("Padding", 0, 3, 0, key="p", bind="query-params",
-                  help="at most half the pool size (PyTorch's rule)")  # fmt: skip
-    ceil = st.toggle(CEIL_LABEL, False, key="ceil", bind="query-params", help=CEIL_HELP)
+    k = hideable("k", "pool size", lambda: st.slider(
+        "Pool size", 1, 6, 2, key="k", bind="query-params", help="the window's side"))  # fmt: skip
+    s = hideable("s", "stride", lambda: st.slider(
+        "Stride", 1, 6, 2, key="s", bind="query-params",
+        help="how far the window moves; PyTorch's default is the pool size"))  # fmt: skip
+    p = hideable("p", "padding", lambda: st.slider(
+        "Padding", 0, 3, 0, key="p", bind="query-params",
+        help="at most half the pool size (PyTorch's rule)"))  # fmt: skip
+    ceil = hideable("ceil", "ceil_mode", lambda: st.toggle(
+        CEIL_LABEL, False, key="ceil", bind="query-params", help=CEIL_HELP))  # fmt: skip
     return dict(kernel_size=k, stride=s, padding=p, ceil_mode=ceil)
 
 
@@ -143,11 +149,12 @@ def image_section(image: np.ndarray, c: dict) -> None:
         with col:
             st.markdown(f"**{title}**")
             rgb = upscale(to_uint8(a.transpose(1, 2, 0)), 256)  # small results stay crisp
-            st.image(picture_bytes(rgb), width="stretch")
+            st.image(picture_bytes(rgb), width="stretch", alt=f"{title}, colours 0 to 1")
     with cols[3]:
         st.markdown(f"**Global average: whole image → 1 × 1 × {ch}**")
         swatch = np.ones((64, 64, 3), np.float32) * gap[None, None, :]
-        st.image(picture_bytes(to_uint8(swatch)), width=96)
+        st.image(picture_bytes(to_uint8(swatch)), width=96,
+                 alt="One colour: R {:.3f}, G {:.3f}, B {:.3f}".format(*gap))  # fmt: skip
         st.caption("R {:.3f} · G {:.3f} · B {:.3f}".format(*gap))
     st.info(f"{ch} channels in, {ch} channels out: pooling works on each channel by itself and "
             f"changes only height and width ({h} × {w} → {size.size[0]} × {size.size[1]}).",
@@ -159,6 +166,7 @@ def page() -> None:
     st.write("Pooling slides a window like a convolution but has no weights: it keeps the "
              "largest number (max) or the mean (average) of each window.")  # fmt: skip
     top = st.container(horizontal=True, horizontal_alignment="right")
+    quiz = quiz_ui.quiz_mode()
     with settings_box():  # the sidebar; one expander in presentation mode
         c = controls()
         with st.container(border=True):
@@ -166,8 +174,12 @@ def page() -> None:
             g = grid_input()
         with st.container(border=True):
             image, _ = pick_image(default_size=128)
+    show_refusal()
     try:
-        grid_section(g, c)
+        if not quiz or quiz_ui.pool_card(g, c):
+            grid_section(g, c)
+        else:
+            st.caption("Answer first: the pooled grid, with every winner ringed, appears after.")
     except SettingError as err:
         refuse(err, "Pooling on the grid", KEYS, apply_fix)
     try:

@@ -12,7 +12,8 @@ from cnnviz import steps
 from cnnviz.kernels import KernelError, format_kernel, parse_kernel
 from cnnviz.shapes import Fix, SettingError
 from cnnviz.steps import fmt
-from cnnviz.ui.common import run_safely, show_setting_error, show_source
+from cnnviz.ui import quiz as quiz_ui
+from cnnviz.ui.common import COUNT_FROM_0, hideable, run_safely, show_setting_error, show_source
 from cnnviz.ui.present import presentation_mode, settings_box
 from cnnviz.ui.sizes import CEIL_HELP, CEIL_LABEL, OUTPUT_PADDING_HELP, PADDING_KIND_HELP
 from cnnviz.ui.stepper import grid_table, player
@@ -107,10 +108,9 @@ def reset_grids() -> None:
 
 def controls(notes: list[str]) -> dict:
     s: dict = {}
-    s["mode"] = st.segmented_control(
+    s["mode"] = hideable("mode", "operation", lambda: st.segmented_control(
         "What slides over the grid", list(MODES), format_func=MODES.get, default="conv",
-        required=True, key="mode", bind="query-params",
-    )  # fmt: skip
+        required=True, key="mode", bind="query-params"), fmt=lambda m: MODES[m].lower())  # fmt: skip
     mode = s["mode"]
     uses_kernel = mode in ("conv", "conv_transpose")
     # presentation mode: the page already wraps all settings in one expander (none nested)
@@ -119,62 +119,62 @@ def controls(notes: list[str]) -> dict:
     with box:
         row = iter(st.columns(7))
         with next(row):
-            s["channels"] = st.number_input("Input channels", 1, MAX_CHANNELS, 1, key="ch",
-                                            bind="query-params")  # fmt: skip
+            s["channels"] = hideable("ch", "input channels", lambda: st.number_input(
+                "Input channels", 1, MAX_CHANNELS, 1, key="ch", bind="query-params"))  # fmt: skip
         if mode in ("max_pool", "avg_pool"):
             with next(row):
-                s["kernel_size"] = st.number_input("Window size", 1, MAX_KERNEL, 2,
-                                                   key="pool_k", bind="query-params")  # fmt: skip
+                s["kernel_size"] = hideable("pool_k", "window size", lambda: st.number_input(
+                    "Window size", 1, MAX_KERNEL, 2, key="pool_k", bind="query-params"))  # fmt: skip
             with next(row):
-                s["stride"] = st.number_input("Stride", 1, 5, 2, key="pool_s",
-                                              bind="query-params",
-                                              help="PyTorch's default is the window size")  # fmt: skip
+                s["stride"] = hideable("pool_s", "stride", lambda: st.number_input(
+                    "Stride", 1, 5, 2, key="pool_s", bind="query-params",
+                    help="PyTorch's default is the window size"))  # fmt: skip
         else:
             with next(row):
-                s["stride"] = st.number_input("Stride", 1, 5, 1, key="s", bind="query-params",
-                                              help="how far the window moves each step")  # fmt: skip
+                s["stride"] = hideable("s", "stride", lambda: st.number_input(
+                    "Stride", 1, 5, 1, key="s", bind="query-params",
+                    help="how far the window moves each step"))  # fmt: skip
         kind = "number"
         if mode == "conv":
             with next(row):
-                kind = st.selectbox("Padding", PADDINGS, key="pk", bind="query-params",
-                                    help=PADDING_KIND_HELP)  # fmt: skip
+                kind = hideable("pk", "padding", lambda: st.selectbox(
+                    "Padding", PADDINGS, key="pk", bind="query-params",
+                    help=PADDING_KIND_HELP))  # fmt: skip
         if kind == "number":
             with next(row):
-                s["padding"] = st.number_input("Padding" if mode != "conv" else "Padding cells",
-                                               0, 4, 0, key="p", bind="query-params",
-                                               help="cells added on each side")  # fmt: skip
+                s["padding"] = hideable("p", "padding", lambda: st.number_input(
+                    "Padding" if mode != "conv" else "Padding cells", 0, 4, 0, key="p",
+                    bind="query-params", help="cells added on each side"))  # fmt: skip
         else:
             s["padding"] = kind
         if mode != "avg_pool":
             with next(row):
-                s["dilation"] = st.number_input("Dilation", 1, 4, 1, key="d",
-                                                bind="query-params",
-                                                help="spacing between kernel taps")  # fmt: skip
+                s["dilation"] = hideable("d", "dilation", lambda: st.number_input(
+                    "Dilation", 1, 4, 1, key="d", bind="query-params",
+                    help="spacing between kernel taps"))  # fmt: skip
         if mode == "conv":
             with next(row):
-                s["padding_mode"] = st.selectbox(
+                s["padding_mode"] = hideable("pm", "padding mode", lambda: st.selectbox(
                     "Padding mode", ("zeros", "reflect", "replicate", "circular"), key="pm",
-                    bind="query-params", help="what the padding frame holds",
-                )  # fmt: skip
+                    bind="query-params", help="what the padding frame holds"))  # fmt: skip
         if mode == "conv_transpose":
             with next(row):
-                s["output_padding"] = st.number_input(
+                s["output_padding"] = hideable("opad", "output padding", lambda: st.number_input(
                     "Output padding", 0, 3, 0, key="opad", bind="query-params",
-                    help=OUTPUT_PADDING_HELP,
-                )  # fmt: skip
+                    help=OUTPUT_PADDING_HELP))  # fmt: skip
         if uses_kernel:
             with next(row):
-                s["bias"] = st.number_input("Bias", -99, 99, 0, key="b", bind="query-params",
-                                            help="added once, after the channels' sums")  # fmt: skip
+                s["bias"] = hideable("b", "bias", lambda: st.number_input(
+                    "Bias", -99, 99, 0, key="b", bind="query-params",
+                    help="added once, after the channels' sums"))  # fmt: skip
         if mode in ("max_pool", "avg_pool"):
             with st.container(horizontal=True):
-                s["ceil_mode"] = st.toggle(CEIL_LABEL, False, key="ceil", bind="query-params",
-                                           help=CEIL_HELP)  # fmt: skip
+                s["ceil_mode"] = hideable("ceil", "ceil_mode", lambda: st.toggle(
+                    CEIL_LABEL, False, key="ceil", bind="query-params", help=CEIL_HELP))  # fmt: skip
                 if mode == "avg_pool":
-                    s["count_include_pad"] = st.toggle(
+                    s["count_include_pad"] = hideable("cip", "count_include_pad", lambda: st.toggle(
                         "count_include_pad (padding counts in the divisor)", True, key="cip",
-                        bind="query-params",
-                    )  # fmt: skip
+                        bind="query-params"))  # fmt: skip
         c = int(s["channels"])
         table = st.toggle("Edit the grids in tables", False, key="tables", bind="query-params",
                           help="a table under each text box; either one can be edited")  # fmt: skip
@@ -387,8 +387,8 @@ def draw_window_step(walk, k: int, s: dict, label: str) -> None:
             title = "Output" if out.shape[0] == 1 else f"Output, channel {o + 1}"
             chart(output_figure(out[o], (step.row, step.col), title, width), f"out_{o}")
         values = ", ".join(fmt(v) for v in step.values)
-        big(f"Step {k + 1} of {walk.n_steps}: output cell (row {step.row + 1}, column "
-            f"{step.col + 1}) = <b>{values}</b>", key="cell_value")  # fmt: skip
+        big(f"Step {k + 1} of {walk.n_steps}: output cell (row {step.row}, column "
+            f"{step.col}) = <b>{values}</b>", key="cell_value")  # fmt: skip
         if not pool and len(lines) > len(step.parts):
             big(lines[-1], key="total")
         if pool and walk.mode == "max_pool":
@@ -414,7 +414,8 @@ def legend(walk, s: dict) -> None:
         )
     if tuple(walk.dilation) != (1, 1):
         words.append("dilation: the kernel's taps are spread out, the cells between are skipped")
-    st.caption(" · ".join(words) + ". Output cells not computed yet stay empty.")
+    st.caption(" · ".join(words) + ". Output cells not computed yet stay empty. "
+               + COUNT_FROM_0)  # fmt: skip
 
 
 def draw_stamp_step(walk: steps.ScatterWalk, k: int, label: str) -> None:
@@ -444,15 +445,15 @@ def draw_stamp_step(walk: steps.ScatterWalk, k: int, label: str) -> None:
         bias = "" if walk.bias is None else f" + bias {fmt(walk.bias)}"
         out = walk.output_until(k)
         chart(output_figure(out, None, "Output (cropped" + bias + ")", wide), "out_0")
-        big(f"Step {k + 1} of {walk.n_steps}: input cell (row {step.row + 1}, column "
-            f"{step.col + 1}) = <b>{', '.join(fmt(v) for v in step.values)}</b> stamps its "
+        big(f"Step {k + 1} of {walk.n_steps}: input cell (row {step.row}, column "
+            f"{step.col}) = <b>{', '.join(fmt(v) for v in step.values)}</b> stamps its "
             f"kernel", key="cell_value")  # fmt: skip
     st.caption(
         "Orange: the current input cell and where its stamp lands. Blue input cells have "
         "stamped already. The canvas adds every stamp; the grey border (if any) is what padding crops. "
         + steps.canvas_text(walk)
         + " The output is the canvas inside the frame, plus the bias; its cells no stamp has "
-        "reached yet stay empty until the last step."
+        "reached yet stay empty until the last step. " + COUNT_FROM_0
     )  # fmt: skip
     export(walk, k, label)
 
@@ -478,6 +479,7 @@ def page() -> None:
             "The window starts at the top-left corner, multiplies, adds, writes one number, "
             "and moves on. Every number below is the one the engine (and PyTorch) computes."
         )
+    quiz = quiz_ui.quiz_mode()
     raw = {k: st.query_params.get(k) for k in NUMBER_KEYS}
     notes: list[str] = []
     choice_notes(notes)
@@ -501,6 +503,8 @@ def page() -> None:
         channel_sentence(s)
     with walk_box:
         walk_section(walk, s)
+    if quiz:
+        quiz_ui.step_card(walk, walk.n_steps)
     if mode == "conv":
         show_source(steps.conv_walk, cnnviz.trace)
     elif mode == "conv_transpose":

@@ -135,7 +135,7 @@ def test_impossible_conv_is_explained_and_a_fix_works(open_page) -> None:
 def test_impossible_pooling_is_explained_and_its_fix_sets_the_pool(open_page) -> None:
     at = open_page(PAGE, size="64", sample="dot", s="8", pool_k="8", pool_s="8")
     assert any("Pooling" in e for e in errors(at)), errors(at)
-    fix = next(b for b in at.button if b.label.startswith("Set kernel size"))
+    fix = next(b for b in at.button if b.label.startswith("Set pool size"))
     fix.click().run(timeout=30)
     assert not errors(at), errors(at)
     assert at.slider(key="pool_k").value < 8
@@ -190,7 +190,9 @@ def test_a_bad_upload_gets_one_sentence_and_the_page_stays(open_page) -> None:
     at = open_page(PAGE, src="Upload")
     at.file_uploader(key="upload").upload("notes.png", b"just text, not a picture",
                                           "image/png").run(timeout=30)  # fmt: skip
-    assert len(errors(at)) == 1 and "notes.png" in errors(at)[0]
+    main, side = [e.value for e in at.main.error], [e.value for e in at.sidebar.error]
+    assert len(side) == 1 and "notes.png" in side[0]  # beside the uploader
+    assert len(main) == 1 and "notes.png" in main[0]  # and where the eyes are: the main area
     assert "The arithmetic of one pixel" in text(at)  # the sample is used meanwhile
 
 

@@ -55,7 +55,7 @@ def test_default_example_steps_forward_and_back(open_page):
     want = conv()
     assert want.shape == (3, 3)
     assert any("Output 3 × 3" in m.value for m in at.markdown)
-    assert cell_text(at).startswith("Step 1 of 9: output cell (row 1, column 1)")
+    assert cell_text(at).startswith("Step 1 of 9: output cell (row 0, column 0)")
     assert cell_value(at) == fmt(want[0, 0]) == "4"
     # the arithmetic, written out, a student can check by hand
     assert any("1 × 1 + 1 × 0 + 1 × 1" in m.value and m.value.endswith("= 4</div>")
@@ -169,7 +169,7 @@ def test_transposed_both_views(open_page, view):
     assert shown.shape == want.shape
     assert list(shown.reshape(-1)) == [fmt(v) for v in want.reshape(-1)]
     if view == "Stamps":
-        assert cell_text(at).startswith("Step 4 of 4: input cell (row 2, column 2) = 4")
+        assert cell_text(at).startswith("Step 4 of 4: input cell (row 1, column 1) = 4")
     else:
         assert cell_text(at).startswith(f"Step {want.size} of {want.size}")
 

@@ -8,6 +8,7 @@ import math
 import os
 import time
 from collections.abc import Callable
+from typing import TypeVar
 
 import numpy as np
 import streamlit as st
@@ -17,6 +18,7 @@ from cnnviz.images import array_to_png
 from cnnviz.shapes import Fix, SettingError
 
 log = logging.getLogger("cnnviz")
+T = TypeVar("T")
 TIMING = os.environ.get("CNNVIZ_TIMING") == "1"  # log each page run's duration (benchmarks)
 
 
@@ -138,6 +140,53 @@ def drop_unusable_link_values() -> dict[str, str]:
     return {k: v[-1] if v else "" for k, v in bad.items()}
 
 
+COUNT_FROM_0 = "Rows and columns count from 0, like numpy and torch indices."
+HIDE_PARAM = "hide"  # ?hide=s,p: a lesson link keeps these controls out of sight
+_FIXED = "cnnviz_fixed"  # session_state: this run's hidden controls, key -> "stride 2"
+_NAMES = "cnnviz_control_names"  # session_state: this run's hideable controls, key -> "stride"
+
+
+def hidden_keys() -> frozenset[str]:
+    """The widget keys the opened link hides (`?hide=s,p`, or `hide` given several times)."""
+    raw = st.query_params.get_all(HIDE_PARAM)
+    return frozenset(k.strip() for r in raw for k in r.split(",") if k.strip())
+
+
+def describe_value(value, fmt: Callable | None = None) -> str:
+    """A control's value in a sentence: "2", "2 × 3" (height × width), "on", "max"."""
+    if fmt is not None:
+        return str(fmt(value))
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if isinstance(value, tuple) and len(value) == 2 and not isinstance(value[0], str):
+        return f"{value[0]:g}" if value[0] == value[1] else f"{value[0]:g} × {value[1]:g}"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value).replace("_", " ")
+
+
+def hideable(key: str, name: str, draw: Callable[[], T], fmt: Callable | None = None) -> T:
+    """`draw()` (the widgets of one control, the first keyed `key`), or, when the link hides
+    `key` (`?hide=key`), the same widgets drawn and at once taken off the page: they still read
+    and keep the link's value (Streamlit's own parsing, so `s=999` is still refused with a
+    note), the student cannot change it, and the page says what the lesson fixed."""
+    st.session_state.setdefault(_NAMES, {})[key] = name
+    if key not in hidden_keys():
+        return draw()
+    slot = st.empty()
+    with slot.container():
+        value = draw()
+    slot.empty()
+    st.session_state.setdefault(_FIXED, {})[key] = f"{name} {describe_value(value, fmt)}"
+    return value
+
+
+def fixed_note() -> str | None:
+    """ "Fixed by this lesson: stride 2, padding 1." for the controls hidden in this run."""
+    fixed = st.session_state.get(_FIXED) or {}
+    return f"Fixed by this lesson: {', '.join(fixed.values())}." if fixed else None
+
+
 def run_safely(
     page: Callable[[], None],
     url_labels: dict[str, Callable] | None = None,
@@ -146,10 +195,14 @@ def run_safely(
     """Run a page; an unexpected error becomes a short apology, never a traceback.
 
     Values of the opened link that could not be used are named in a note at the top of the
-    page (the defaults are shown). `url_labels`: widget key -> the label function its options
+    page (the defaults are shown); controls the link hides (`?hide=`) are named in a note too
+    ("Fixed by this lesson: stride 2"). `url_labels`: widget key -> the label function its options
     are shown with; `own_link_notes`: keys whose unusable values the page explains itself.
     """
     ensure_router()
+    st.session_state[_FIXED] = {}
+    st.session_state[_NAMES] = {}
+    fixed_slot = st.empty() if hidden_keys() else None
     slot = st.empty()
     initial = {k: st.query_params.get_all(k) for k in st.query_params}
     removed = drop_unusable_link_values()
@@ -168,6 +221,8 @@ def run_safely(
             "and try again, or reload the page.",
             icon=":material/warning:",
         )
+    if fixed_slot is not None and (note := fixed_note()):
+        fixed_slot.info(note, icon=":material/lock:")
     compared = {k: v for k, v in initial.items() if k not in removed and k not in own_link_notes}
     dropped = [_shown(k, v) for k, v in removed.items()]
     if dropped := dropped + note_unusable_link_values(compared, url_labels or {}):
@@ -186,7 +241,8 @@ def range_caption(rng: Range) -> str:
 
 def show_rgb(image: np.ndarray, caption: str | None = None) -> None:
     """Show an (H, W[, 3]) picture as PNG, never as a float heatmap (smaller, sharper)."""
-    st.image(array_to_png(image), caption=caption, width="stretch")
+    alt = caption or f"picture, {image.shape[0]} × {image.shape[1]}"
+    st.image(array_to_png(image), caption=caption, width="stretch", alt=alt)
 
 
 @functools.lru_cache(maxsize=64)
@@ -236,9 +292,10 @@ def share_link(lazy: bool = False) -> None:
     from urllib.parse import urlencode, urlsplit
 
     parts = urlsplit(st.context.url or "")
-    query = urlencode([(k, v) for k in st.query_params for v in st.query_params.get_all(k)])
+    pairs = [(k, v) for k in st.query_params for v in st.query_params.get_all(k)
+             if k not in (HIDE_PARAM, "quiz")]  # fmt: skip
     url = f"{parts.scheme}://{parts.netloc}{parts.path}" if parts.netloc else parts.path or "/"
-    url += f"?{query}" if query else ""
+    names = st.session_state.get(_NAMES) or {}
     if lazy:  # drawn when opened (opening reruns the page): never stale after a fragment's run
         box = st.popover("Copy link", icon=":material/link:", key="link_open", on_change="rerun")
         if not box.open:
@@ -248,7 +305,18 @@ def share_link(lazy: bool = False) -> None:
     with box:
         st.caption("This address reopens the page with exactly these settings: paste it into "
                    "slides, a chat or a worksheet.")  # fmt: skip
-        st.code(url, language=None, wrap_lines=True)
+        if names:  # a lesson link: some controls fixed, or questions
+            hide = st.multiselect("For a lesson: hide these controls (shown as fixed)",
+                                  list(names), default=[k for k in hidden_keys() if k in names],
+                                  format_func=lambda k: f"{names[k]} ({k})",
+                                  key="share_hide")  # fmt: skip
+            if hide:
+                pairs.append((HIDE_PARAM, ",".join(hide)))
+            if st.toggle("Open with questions (quiz=1)", "quiz" in st.query_params,
+                         key="share_quiz"):  # fmt: skip
+                pairs.append(("quiz", "1"))
+        query = urlencode(pairs, safe=",")
+        st.code(url + (f"?{query}" if query else ""), language=None, wrap_lines=True)
 
 
 def edited_array(base: np.ndarray, key: str) -> np.ndarray:

@@ -19,7 +19,8 @@ from cnnviz.images import SAMPLES, ImageError, LoadedImage, load_image, sample_i
 
 SOURCES = {"sample": "Sample", "upload": "Upload", "camera": "Camera"}
 SIZES = (64, 128, 256, 512)
-_STORE = "cnnviz_user_image"  # session_state: {"name", "bytes"} of the last good upload
+_STORE = "cnnviz_user_image"
+_REFUSED = "cnnviz_image_refused"  # session_state: this run's sentence about a refused file  # session_state: {"name", "bytes"} of the last good upload
 SHELF_BYTES = 256 * 2**20  # every user's pictures kept for reloads and links, at most
 _shelf: OrderedDict[str, tuple[str, bytes]] = OrderedDict()  # token -> (name, bytes), LRU
 _shelf_lock = threading.Lock()
@@ -72,6 +73,7 @@ def _remember(file, size: int, name: str | None = None) -> LoadedImage | None:
         image = _decode(data, size, token)
     except ImageError as err:
         st.error(f"**{name}**: {err}", icon=":material/broken_image:")
+        st.session_state[_REFUSED] = f"**{name}** could not be used: {err}"
         return None
     shelve(name, data, token)
     st.session_state[_STORE] = {"name": name, "bytes": data, "token": token, "id": file.file_id}
@@ -97,6 +99,7 @@ def pick_image(
     default_sample: str = "astronaut", default_size: int = 256
 ) -> tuple[LoadedImage, str]:
     """Widgets to choose the image (bound to the URL); returns the image and its name."""
+    st.session_state[_REFUSED] = None
     src = st.segmented_control("Image", list(SOURCES), format_func=SOURCES.get, default="sample",
                                required=True, key="src", bind="query-params")  # fmt: skip
     size = st.select_slider("Working size (longest side, px)", SIZES, value=default_size,
@@ -136,3 +139,10 @@ def pick_image(
     w, h = chosen.size
     st.caption(" ".join([f"Working on {w} × {h} px."] + list(chosen.notes)))
     return chosen, name
+
+
+def show_refusal() -> None:
+    """In the main area, beside the picture: why the file just given was refused (the sidebar
+    says it too, but below the fold on a projector or a phone)."""
+    if message := st.session_state.get(_REFUSED):
+        st.error(f"{message} The page shows a sample instead.", icon=":material/broken_image:")

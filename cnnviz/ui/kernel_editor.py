@@ -93,7 +93,7 @@ def edit_kernel() -> np.ndarray:
     grid_key = f"kernel_grid_{v}"
     st.data_editor(
         k, key=grid_key, on_change=_edited, args=(k, grid_key), width="stretch",
-        hide_index=True, column_config={str(i): st.column_config.NumberColumn(str(i + 1),
+        hide_index=True, column_config={str(i): st.column_config.NumberColumn(str(i),
                                         format="%.4g") for i in range(k.shape[1])},
     )  # fmt: skip
     st.caption("Click a number to change it: the kernel becomes your own.")

@@ -26,7 +26,7 @@ from cnnviz.colors import Range, colorbar, colorize, map_image, map_png, tile, v
 from cnnviz.images import array_to_png
 from cnnviz.shapes import SettingError
 from cnnviz.trace import trace
-from cnnviz.ui.common import TIMING, range_caption
+from cnnviz.ui.common import COUNT_FROM_0, TIMING, range_caption
 
 PREVIEW = 256  # side of small multiples and partial maps on screen
 CHANNEL_NAMES = ("R", "G", "B")
@@ -121,7 +121,8 @@ def _colorbar_png(cmap: str) -> bytes:
 
 def legend(rng: Range, view: dict) -> None:
     """The colour bar with its range written under it (one element, not two)."""
-    st.image(_colorbar_png(cmap_for(rng, view)), caption=range_caption(rng), width="stretch")
+    st.image(_colorbar_png(cmap_for(rng, view)), caption=range_caption(rng), width="stretch",
+             alt=f"Colour scale: {range_caption(rng)}")  # fmt: skip
 
 
 def show_map(a: np.ndarray, title: str, view: dict, rng: Range | None = None) -> Range:
@@ -131,7 +132,8 @@ def show_map(a: np.ndarray, title: str, view: dict, rng: Range | None = None) ->
 
     png, rng = _shared("show_map", make, a, rng, view["div"], view["seq"], PREVIEW)
     st.markdown(f"**{title}**  \n{a.shape[0]} × {a.shape[1]}")
-    st.image(png, width="stretch")
+    st.image(png, width="stretch",
+             alt=f"{title}: a {a.shape[0]} × {a.shape[1]} map, {range_caption(rng)}")  # fmt: skip
     legend(rng, view)
     return rng
 
@@ -144,7 +146,8 @@ def show_input(x: np.ndarray, r: playground.Result | None, box, view: dict) -> N
                 + (f", padded to {padded.shape[1]} × {padded.shape[2]}" if any(pads) else ""))  # fmt: skip
     jpeg = _shared("input", lambda: picture_bytes(playground.picture(padded, pads, box,
                    min_side=PREVIEW)), padded, pads, box, PREVIEW)  # fmt: skip
-    st.image(jpeg, width="stretch")
+    st.image(jpeg, width="stretch", alt=f"{title}: {x.shape[1]} × {x.shape[2]} × {x.shape[0]} picture"
+             + (", the blue frame marks the chosen window" if box is not None else ""))  # fmt: skip
     if box is not None:
         st.caption("Blue frame: the window of the chosen output pixel.")
 
@@ -173,6 +176,43 @@ def chosen_cell(shape: tuple[int, int, int], o: int) -> tuple[int, int, int]:
     return (o, shape[1] // 2, shape[2] // 2)
 
 
+RING = (254, 255)  # palette entries for the ring around the chosen cell: black, white
+
+
+def mark_cell(im, shape: tuple[int, int], row: int, col: int) -> None:
+    """Ring one cell of a palette map image (enlarged from an (H, W) map) in black and white,
+    so it shows on every colour map; a ring, not a fill, so the cell's own colour stays."""
+    from PIL import ImageDraw
+
+    pal = (im.getpalette() or []) + [0] * 768
+    pal = pal[:768]
+    pal[3 * RING[0] : 3 * RING[0] + 3] = [0, 0, 0]
+    pal[3 * RING[1] : 3 * RING[1] + 3] = [255, 255, 255]
+    im.putpalette(pal)
+    fy, fx = im.height / shape[0], im.width / shape[1]
+    x0, y0, x1, y1 = col * fx, row * fy, (col + 1) * fx - 1, (row + 1) * fy - 1
+    gap = max(2, round(min(im.size) / 80))  # the ring stands clear of a 1-pixel cell
+    draw = ImageDraw.Draw(im)
+    draw.rectangle([x0 - gap - 2, y0 - gap - 2, x1 + gap + 2, y1 + gap + 2], outline=RING[0],
+                   width=2)  # fmt: skip
+    draw.rectangle([x0 - gap, y0 - gap, x1 + gap, y1 + gap], outline=RING[1], width=1)
+
+
+def _cell_typed(o: int) -> None:
+    """Callback: the row and column typed (keyboard) become the chosen cell, as a click would."""
+    st.query_params["cell"] = f"{o}-{st.session_state['cell_row']}-{st.session_state['cell_col']}"
+
+
+def pick_by_number(shape: tuple[int, int, int], cell: tuple[int, int, int]) -> None:
+    """The chosen pixel's row and column as numbers: the map can be explored from the keyboard
+    (the picture itself takes clicks only)."""
+    o, row, col = cell
+    st.session_state["cell_row"], st.session_state["cell_col"] = row, col
+    a, b = st.columns(2)
+    a.number_input("Row", 0, shape[1] - 1, key="cell_row", on_change=_cell_typed, args=(o,))
+    b.number_input("Column", 0, shape[2] - 1, key="cell_col", on_change=_cell_typed, args=(o,))
+
+
 def show_chain(r: playground.Result, s: playground.Settings, view: dict):
     """Input | feature map (clickable) | activated | pooled, each beside the last."""
     n = r.feature.shape[0]
@@ -182,7 +222,7 @@ def show_chain(r: playground.Result, s: playground.Settings, view: dict):
         st.markdown(f"#### {n} maps: the output has **depth {n}**")
         grid, rng = _shared("grid", lambda: _grid([shrink(m) for m in r.feature], view),
                             r.feature, view["div"], view["seq"])  # fmt: skip
-        st.image(grid, width="stretch")
+        st.image(grid, width="stretch", alt=f"{n} feature maps side by side, {range_caption(rng)}")
         st.caption(f"All {n} feature maps, one colour range ({range_caption(rng)}). "
                    + _map_names(s, labels))  # fmt: skip
         o = st.number_input("Map to look at", 1, n, 1, key="map", bind="query-params") - 1
@@ -194,12 +234,14 @@ def show_chain(r: playground.Result, s: playground.Settings, view: dict):
     panels = 2 + (s.activation != "none") + (r.pooled is not None)
     cols = st.columns(panels, gap="small")
     with cols[1]:
-        png, rng = _shared("clickable", lambda: _clickable(r.feature[o], view), r.feature[o],
-                           view["div"], view["seq"], PREVIEW)  # fmt: skip
+        png, rng = _shared("clickable", lambda: _clickable(r.feature[o], view, cell[1:]),
+                           r.feature[o], view["div"], view["seq"], PREVIEW, cell[1], cell[2])  # fmt: skip
         st.markdown(f"**Feature map{f' {o + 1}: {labels[o]}' if n > 1 else ''}**  \n"
                     f"{r.feature.shape[1]} × {r.feature.shape[2]} · click a pixel")  # fmt: skip
         streamlit_image_coordinates(EncodedPng(png), key="map_click", width="stretch",
                                     cursor="crosshair")  # fmt: skip
+        st.caption(f"Ringed: the pixel explained below (row {cell[1]}, column {cell[2]}).")
+        pick_by_number(r.feature.shape, cell)
         legend(rng, view)
     with cols[0]:
         show_input(r.input, r, t.box, view)
@@ -216,10 +258,12 @@ def show_chain(r: playground.Result, s: playground.Settings, view: dict):
     return cell, t
 
 
-def _clickable(a: np.ndarray, view: dict) -> tuple[bytes, Range]:
-    """The feature map as a fast-to-make PNG (compression level 1) for the clickable image."""
+def _clickable(a: np.ndarray, view: dict, cell: tuple[int, int]) -> tuple[bytes, Range]:
+    """The feature map as a fast-to-make PNG (compression level 1) for the clickable image, the
+    explained pixel ringed."""
     rng = value_range(a)
     im, _ = map_image(a, cmap_for(rng, view), rng, min_side=PREVIEW)
+    mark_cell(im, a.shape, cell[0], cell[1])
     buf = io.BytesIO()
     im.save(buf, format="PNG", compress_level=1)
     return buf.getvalue(), rng
@@ -265,10 +309,13 @@ def _show_partials(r: playground.Result, o: int, view: dict) -> None:
 
     for c, ch, part in zip(cols, CHANNEL_NAMES, parts):
         with c:
-            st.image(small(part), caption=f"{ch} slice on the {ch} channel", width="stretch")
+            st.image(small(part), caption=f"{ch} slice on the {ch} channel", width="stretch",
+                     alt=f"Partial map of the {ch} slice, {part.shape[0]} × {part.shape[1]}, "
+                     f"{range_caption(rng)}")  # fmt: skip
     with cols[3]:
         st.image(small(r.feature[o]), caption=f"R + G + B + bias {r.bias[o]:g} = the map",
-                 width="stretch")  # fmt: skip
+                 width="stretch", alt=f"The summed feature map, {r.feature.shape[1]} × "
+                 f"{r.feature.shape[2]}, {range_caption(rng)}")  # fmt: skip
     st.caption(f"Same colour range for all four ({range_caption(rng)}). One filter spans all "
                "input channels and yields ONE output channel.")  # fmt: skip
 
@@ -287,6 +334,7 @@ def _matrix(a: np.ndarray, fmt) -> list[str]:
 def show_cell(r: playground.Result, s: playground.Settings, chosen) -> None:
     (o, row, col), t = chosen
     st.markdown(f"#### The arithmetic of one pixel: map {o + 1}, row {row}, column {col}")
+    st.caption(COUNT_FROM_0)
     short = lambda v: f"{float(v):.4g}"  # noqa: E731
     lines = []
     for ch in t.channels:
@@ -352,16 +400,24 @@ def show_compare(image: np.ndarray, s: playground.Settings, r: playground.Result
             st.error(f"**B cannot work.** {err}", icon=":material/block:")
             return
         cols = st.columns(2)
-        for col, label, res, st_ in ((cols[0], "A (your settings)", r, s), (cols[1], "B", rb, sb)):
-            final = res.pooled if res.pooled is not None else res.activated
+        finals = [res.pooled if res.pooled is not None else res.activated for res in (r, rb)]
+        rng = shared_range(finals[0][0], finals[1][0])
+        for col, label, res, st_, final in zip(cols, ("A (your settings)", "B"), (r, rb),
+                                               (s, sb), finals):  # fmt: skip
             with col:
                 o, ho, wo = res.feature.shape
                 text = f"conv {ho} × {wo}"
                 if res.pooled is not None:
                     text += f" → pool {final.shape[1]} × {final.shape[2]}"
-                show_map(final[0], f"{label}: {text}", view)
+                show_map(final[0], f"{label}: {text}", view, rng)
                 st.caption(f"stride {st_.stride}, padding {st_.padding}, {st_.padding_mode}, "
                            f"pooling {st_.pool}")  # fmt: skip
+        st.caption("A and B share one colour scale: the same colour is the same number in both.")
+
+
+def shared_range(*maps: np.ndarray) -> Range:
+    """One colour range for several maps, so equal colours mean equal numbers."""
+    return value_range(np.concatenate([np.ravel(m) for m in maps]))
 
 
 def downloads(r: playground.Result, s: playground.Settings, view: dict, name: str) -> None:
@@ -379,7 +435,9 @@ def downloads(r: playground.Result, s: playground.Settings, view: dict, name: st
 
         return make
 
-    stem = "".join(ch if ch.isalnum() else "_" for ch in name)[:40] or "image"
+    from cnnviz.names import file_stem
+
+    stem = file_stem(name, 40, "_", "image")
     a, b = st.columns(2)
     a.download_button("Feature maps (PNG)", maps_png(r.feature, "feature maps"), f"{stem}_feature_maps.png",
                       "image/png", key="dl_feature", icon=":material/download:",

@@ -44,3 +44,19 @@ def refuse(
     usable = [f for f in err.fixes if f.changes and all(n in keys for n, _ in f.changes)]
     shown = SettingError(str(err), usable + [f.text for f in err.fixes if f not in usable])
     show_setting_error(shown, title=f"{what}: these settings cannot work", apply=apply)
+
+
+def refuse_chain(err: SettingError, what: str, fixes: list, apply: Callable) -> None:
+    """A red panel for the Convolution page's chain: why (the engine's words), then one button
+    per fix that makes the whole chain work, convolution AND pooling (`playground.chain_fixes`),
+    so a click never leads straight to the next refusal."""
+    tips = "".join(f"\n- {f.text}" for f in fixes)
+    st.error(
+        f"**{what}: these settings cannot work.** {err}"
+        + (f"\n\nWhat would work for the whole chain (convolution, then pooling):{tips}"
+           if tips else "\n\nChange the kernel size or the picture's working size."),
+        icon=":material/block:",
+    )  # fmt: skip
+    for i, f in enumerate(fixes):
+        st.button(f"Set {f.text}", key=f"fix_{i}", on_click=apply, args=(f,),
+                  icon=":material/auto_fix_high:")  # fmt: skip

@@ -143,7 +143,7 @@ def grid_table(text_key: str, grid: np.ndarray) -> None:
         grid, key=key, on_change=_table_edited, args=(key, text_key, grid), hide_index=True,
         width="content",
         column_config={
-            str(c): st.column_config.NumberColumn(str(c + 1), width=44)
+            str(c): st.column_config.NumberColumn(str(c), width=44)
             for c in range(grid.shape[1])
         },
     )  # fmt: skip

@@ -52,7 +52,7 @@ def open_page(page, server, wait_idle, query: str = "") -> None:
 def test_right_arrow_n_times_reads_the_nth_output_cell(server, page, wait_idle):
     open_page(page, server, wait_idle)
     expect(cell(page)).to_contain_text(
-        f"Step 1 of 9: output cell (row 1, column 1) = {fmt(OUT[0, 0])}"
+        f"Step 1 of 9: output cell (row 0, column 0) = {fmt(OUT[0, 0])}"
     )
     n = 5
     for i in range(n):
@@ -60,14 +60,12 @@ def test_right_arrow_n_times_reads_the_nth_output_cell(server, page, wait_idle):
         expect(cell(page)).to_contain_text(f"Step {i + 2} of 9", timeout=15_000)  # it landed
         wait_idle(page)
     r, c = divmod(n, 3)
-    expect(cell(page)).to_contain_text(
-        f"output cell (row {r + 1}, column {c + 1}) = {fmt(OUT[r, c])}"
-    )
+    expect(cell(page)).to_contain_text(f"output cell (row {r}, column {c}) = {fmt(OUT[r, c])}")
     assert re.search(r"[?&]step=6\b", page.url)  # the step is in the URL
     page.keyboard.press("ArrowLeft")
     wait_idle(page)
     expect(cell(page)).to_contain_text(
-        f"Step 5 of 9: output cell (row 2, column 2) = {fmt(OUT[1, 1])}"
+        f"Step 5 of 9: output cell (row 1, column 1) = {fmt(OUT[1, 1])}"
     )
     # cells not computed yet are empty
     shown = [fmt(v) if i < 5 else "" for i, v in enumerate(OUT.reshape(-1))]
@@ -102,7 +100,7 @@ def test_space_toggles_play(server, page, wait_idle):
 def test_transposed_link_in_the_browser(server, page, wait_idle):
     query = "?mode=Transposed+conv&x0=1+2%3B+3+4&k0=1+1%3B+1+1&s=2&step=4"
     open_page(page, server, wait_idle, query)
-    expect(cell(page)).to_contain_text("Step 4 of 4: input cell (row 2, column 2) = 4")
+    expect(cell(page)).to_contain_text("Step 4 of 4: input cell (row 1, column 1) = 4")
     want = cnnviz.conv_transpose2d(np.float32([[[1, 2], [3, 4]]]), np.ones((1, 1, 2, 2),
                                    np.float32), stride=2)[0]  # fmt: skip
     expect_grid(page, [[fmt(v) for v in row] for row in want])
