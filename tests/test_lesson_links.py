@@ -172,6 +172,8 @@ def test_hide_works_on_activations_too(open_page):
 
 def test_copy_link_builds_a_lesson_link(open_page):
     at = open_page("pages/convolution.py", s="2", p="1")
+    at.session_state["link_open"] = True  # the Copy link popover is drawn once opened
+    at.run(timeout=30)
     at.multiselect(key="share_hide").set_value(["s", "p"]).run(timeout=30)
     at.toggle(key="share_quiz").set_value(True).run(timeout=30)
     link = next(c.value for c in at.code if "/convolution" in c.value or "s=2" in c.value)
