@@ -36,7 +36,7 @@ def test_builtin_choice_goes_to_the_url_with_counts_and_previews(server, page, w
     wait_idle(page)
     expect(counts_table(page)).to_contain_text("6,285")  # digits' training pictures
     page.locator(".st-key-data").get_by_role("combobox").click()
-    page.get_by_role("option", name="shapes").click()
+    page.get_by_role("option", name="shapes", exact=True).click()
     expect(page).to_have_url(re.compile(r"[?&]data=shapes\b"), timeout=LONG)
     expect(counts_table(page)).to_contain_text("triangle", timeout=LONG)
     expect(counts_table(page)).to_contain_text("5,000")
