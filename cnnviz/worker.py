@@ -19,12 +19,13 @@ torch once, never a fork of the threaded web server): a new worker starts in ten
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing
 import signal
 import threading
 import time
-from multiprocessing import forkserver
+from multiprocessing import forkserver, spawn
 
 import torch
 
@@ -40,7 +41,7 @@ PAUSE_POLL_S = 0.25
 
 # imported once by the fork server, so that no worker pays for them (torch._dynamo is what the
 # first torch.optim optimizer imports: seconds on a busy server); the first lowers its priority
-PRELOAD = ["cnnviz._worker_priority", "__main__", "cnnviz.worker", "torch._dynamo"]
+PRELOAD = ["cnnviz._worker_priority", "cnnviz.worker", "torch._dynamo"]
 
 _lock = threading.Lock()
 _configured = False
@@ -73,10 +74,31 @@ def launch(args: dict):
     here, there = ctx.Pipe(duplex=True)
     proc = ctx.Process(target=main, args=(there, args), name="cnnviz-trainer", daemon=True)
     try:
-        proc.start()
+        with _lock, _without_parent_main():
+            proc.start()
     finally:
         there.close()
     return proc, here
+
+
+@contextlib.contextmanager
+def _without_parent_main():
+    """Start a worker without re-running the parent's `__main__` in it: the target lives in this
+    module, and `__main__` is whatever ran last in the app process (under Streamlit a page script,
+    under AppTest a temporary file that fails when run alone: NameError, the worker dead)."""
+    prepare = spawn.get_preparation_data
+
+    def without_main(name):
+        data = prepare(name)
+        data.pop("init_main_from_path", None)
+        data.pop("init_main_from_name", None)
+        return data
+
+    spawn.get_preparation_data = without_main
+    try:
+        yield
+    finally:
+        spawn.get_preparation_data = prepare
 
 
 class AppGone(Exception):

@@ -217,3 +217,22 @@ def test_a_ticket_of_a_dead_process_leaves_the_queue(tmp_path):
     assert slot is not None and gate.running == 1 and gate.waiting == 0
     slot.close()
     assert gate.running == 0
+
+
+def test_a_worker_starts_whatever_main_module_ran_before(digits):
+    """Streamlit (and AppTest) install the page script as `__main__`; a worker must not run it
+    again (under AppTest it is a temporary file that fails alone, which killed every training
+    started later in the same test process)."""
+    from streamlit.testing.v1 import AppTest
+
+    def editor_app():
+        import streamlit as st
+
+        st.write("hello")
+
+    at = AppTest.from_function(editor_app)
+    at.run(timeout=30)
+    assert not at.exception
+    t = Trainer(digits.subset(200, seed=0), SMALL, TrainConfig(epochs=1), gate=Gate(1))
+    t.start()
+    assert t.join(60) and t.status == "finished", t.status
