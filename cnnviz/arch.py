@@ -1209,24 +1209,12 @@ def _module_summary(model: nn.Module, input_shape: Shape) -> list[Row]:
         if t_in is not None and t_out is not None:
             calls.append((module, tuple(t_in.shape[1:]), tuple(t_out.shape[1:])))
 
-    modes = [(m, m.training) for m in model.modules()]
     handles = [m.register_forward_hook(hook) for m in rows_of(model)]
     try:
-        model.eval()
-        param = next(model.parameters(), None)
-        device = param.device if param is not None else "cpu"
-        dtype = param.dtype if param is not None and param.is_floating_point() else torch.float32
-        with torch.no_grad():
-            model(torch.zeros((1, *shape), device=device, dtype=dtype))
-    except Exception as err:  # noqa: BLE001 - a user's module can fail in any way
-        raise ArchError(
-            f"The model does not run on a {_fmt_shape(shape)} input: {str(err).splitlines()[0]}"
-        ) from None
+        _run_on_zeros(model, shape, model)
     finally:
         for h in handles:
             h.remove()
-        for m, training in modes:
-            m.training = training
     rows: list[Row] = []
     seen: set[int] = set()
     w = _Walker(shape)
@@ -1328,21 +1316,7 @@ def _traced_summary(model: nn.Module, shape: Shape) -> list[Row] | None:
                 return field  # elementwise, batch norm, an add or a cat of same-size maps
             return _UNKNOWN
 
-    modes = [(m, m.training) for m in model.modules()]
-    try:
-        model.eval()
-        param = next(model.parameters(), None)
-        device = param.device if param is not None else "cpu"
-        dtype = param.dtype if param is not None and param.is_floating_point() else torch.float32
-        with torch.no_grad():
-            Run(gm).run(torch.zeros((1, *shape), device=device, dtype=dtype))
-    except Exception as err:  # noqa: BLE001 - a user's module can fail in any way
-        raise ArchError(
-            f"The model does not run on a {_fmt_shape(shape)} input: {str(err).splitlines()[0]}"
-        ) from None
-    finally:
-        for m, training in modes:
-            m.training = training
+    _run_on_zeros(model, shape, Run(gm).run)
     rows: list[Row] = []
     seen: set[int] = set()
     for i, (m, in_shape, out_shape, state) in enumerate(calls):
@@ -1488,3 +1462,24 @@ def format_rows(rows: list[Row], input_shape=None, order: str = "CHW") -> str:
          f"{t['macs']:,} multiply-adds (MACs; {2 * t['macs']:,} FLOPs as torch counts them) + "
          f"{t['ops']:,} other operations per image"]
     )  # fmt: skip
+
+
+def _run_on_zeros(model: nn.Module, shape: Shape, forward) -> None:
+    """Call `forward` (the model itself, or an fx interpreter of it) once on a zero input of
+    `shape`, in eval mode without gradients, then give every layer its train/eval flag back. A
+    failure is an ArchError naming the input shape."""
+    modes = [(m, m.training) for m in model.modules()]
+    try:
+        model.eval()
+        param = next(model.parameters(), None)
+        device = param.device if param is not None else "cpu"
+        dtype = param.dtype if param is not None and param.is_floating_point() else torch.float32
+        with torch.no_grad():
+            forward(torch.zeros((1, *shape), device=device, dtype=dtype))
+    except Exception as err:  # noqa: BLE001 - a user's module can fail in any way
+        raise ArchError(
+            f"The model does not run on a {_fmt_shape(shape)} input: {str(err).splitlines()[0]}"
+        ) from None
+    finally:
+        for m, training in modes:
+            m.training = training
