@@ -18,7 +18,7 @@ from cnnviz.ui.common import hideable, run_safely, see_also, share_link, show_so
 from cnnviz.ui.image_input import SOURCES, pick_image, show_refusal
 from cnnviz.ui.kernel_editor import edit_kernel
 from cnnviz.ui.kernel_editor import label as kernel_label
-from cnnviz.ui.present import settings_box
+from cnnviz.ui.present import presentation_mode, settings_box
 from cnnviz.ui.sizes import PADDING_KIND_HELP, refuse_chain, show_formulas
 
 ACTIVATIONS = {"none": "None", "relu": "ReLU", "leaky_relu": "Leaky ReLU", "sigmoid": "Sigmoid",
@@ -247,8 +247,12 @@ def layer(image: np.ndarray, name: str, filters: tuple, channels: str, weights: 
     if quiz:
         quiz_ui.kernel_card(image, s)
     x = r.input
-    size_panel(x.shape, r, s)
-    maps.explore(r, s, view)
+    if presentation_mode():  # the result first on a projector, its sizes after
+        maps.explore(r, s, view)
+        size_panel(x.shape, r, s)
+    else:
+        size_panel(x.shape, r, s)
+        maps.explore(r, s, view)
     maps.show_compare(image, s, r, view)
     # Closed expanders and the link popover are drawn only when opened (opening reruns the
     # page): a slider move doesn't rebuild code nobody is reading.
