@@ -77,10 +77,14 @@ def main() -> None:
     p.add_argument("--threads", type=int, default=1)
     a = p.parse_args()
     torch.set_num_threads(a.threads)
-    print(f"torch {torch.__version__}, {a.threads} thread(s), {a.epochs} epochs, Adam one-cycle "
-          f"max lr {a.lr}, batch 64, augmentation {'on' if a.augment else 'off'}\n")  # fmt: skip
-    print("| set | make (s) | train/val/test | preset | s/epoch | best test acc | s to "
-          f"{a.target:.0%} |\n|---|--:|---|---|--:|--:|--:|")  # fmt: skip
+    print(
+        f"torch {torch.__version__}, {a.threads} thread(s), {a.epochs} epochs, Adam one-cycle "
+        f"max lr {a.lr}, batch 64, augmentation {'on' if a.augment else 'off'}\n"
+    )
+    print(
+        "| set | make (s) | train/val/test | preset | s/epoch | best test acc | s to "
+        f"{a.target:.0%} |\n|---|--:|---|---|--:|--:|--:|"
+    )
     for name in a.sets.split(","):
         t0 = time.perf_counter()
         ds = builtin(name)

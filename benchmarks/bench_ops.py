@@ -41,8 +41,10 @@ def main() -> None:
     args = ap.parse_args()
     sizes = (512,) if args.quick else (256, 512, 1024)
     rng = np.random.default_rng(0)
-    print(f"# cnnviz ops vs torch {torch.__version__}, numpy {np.__version__}, "
-          f"{platform.processor() or platform.machine()}, median of {args.repeat}")  # fmt: skip
+    print(
+        f"# cnnviz ops vs torch {torch.__version__}, numpy {np.__version__}, "
+        f"{platform.processor() or platform.machine()}, median of {args.repeat}"
+    )
     header = ("op", "px", "ch", "k", "stride", "cnnviz ms", "torch ms", "ratio", "torch 2T ms")
     print("| " + " | ".join(header) + " |")
     print("|" + "---|" * len(header))

@@ -49,8 +49,17 @@ def rss_mb(pid: int) -> float:
 
 
 def start_server(port: int, extra: list[str]) -> subprocess.Popen:
-    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", f"--server.port={port}",
-           "--server.address=127.0.0.1", "--server.headless=true", *extra]  # fmt: skip
+    cmd = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        "app.py",
+        f"--server.port={port}",
+        "--server.address=127.0.0.1",
+        "--server.headless=true",
+        *extra,
+    ]
     env = dict(os.environ, CNNVIZ_TIMING="1")
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=LOG, stderr=subprocess.STDOUT, env=env)
     for _ in range(240):
@@ -79,8 +88,12 @@ def reference(size: int, repeats: int = 11) -> dict[str, float]:
     image = sample_image("astronaut", "rgb", size).array
     out = {}
     for key, name in SLIDERS:
-        kw = {"b": {"bias": 0.05}, "s": {"stride": (2, 2)}, "p": {"padding": (1, 1)},
-              "d": {"dilation": (2, 2)}}[key]  # fmt: skip
+        kw = {
+            "b": {"bias": 0.05},
+            "s": {"stride": (2, 2)},
+            "p": {"padding": (1, 1)},
+            "d": {"dilation": (2, 2)},
+        }[key]
         s = playground.Settings(filters=(preset("sobel_x"),), activation="relu", pool="max", **kw)
         times = []
         for _ in range(repeats):
@@ -126,8 +139,9 @@ def main() -> None:
     first_frame = [None]  # when the first WebSocket message of this update arrived
     try:
         with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=CHROMIUM,
-                                         args=["--headless", "--no-sandbox", "--disable-gpu"])  # fmt: skip
+            browser = pw.chromium.launch(
+                executable_path=CHROMIUM, args=["--headless", "--no-sandbox", "--disable-gpu"]
+            )
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
 
             def on_ws(ws):
@@ -202,13 +216,19 @@ def main() -> None:
         proc.terminate()
         proc.wait(timeout=10)
     LOG.flush()
-    runs = [float(m) for m in re.findall(r"timing convolution\.py ([\d.]+) ms",
-                                          Path(LOG.name).read_text())]  # fmt: skip
+    runs = [
+        float(m)
+        for m in re.findall(r"timing convolution\.py ([\d.]+) ms", Path(LOG.name).read_text())
+    ]
     ref = reference(args.size)
-    print(f"Convolution page, {args.size}x{args.size} RGB (astronaut), grayscale Sobel x, "
-          f"ReLU, max pool 2; {args.changes} slider changes in headless Chromium")  # fmt: skip
-    print(f"{'slider':<10}{'n':>4}{'p50 ms':>9}{'p95 ms':>9}{'KB p50':>9}{'KB max':>9}"
-          f"{'engine+PNG ms':>15}{'ratio':>7}")  # fmt: skip
+    print(
+        f"Convolution page, {args.size}x{args.size} RGB (astronaut), grayscale Sobel x, "
+        f"ReLU, max pool 2; {args.changes} slider changes in headless Chromium"
+    )
+    print(
+        f"{'slider':<10}{'n':>4}{'p50 ms':>9}{'p95 ms':>9}{'KB p50':>9}{'KB max':>9}"
+        f"{'engine+PNG ms':>15}{'ratio':>7}"
+    )
     every = []
     for _, name in SLIDERS:
         rows = results[name]
@@ -218,16 +238,22 @@ def main() -> None:
         kb = [b / 1024 for _, b in rows]
         every += rows
         p50 = statistics.median(ms)
-        print(f"{name:<10}{len(rows):>4}{p50:>9.0f}{pct(ms, 0.95):>9.0f}"
-              f"{statistics.median(kb):>9.0f}{max(kb):>9.0f}{ref[name]:>15.0f}"
-              f"{p50 / ref[name]:>7.1f}")  # fmt: skip
+        print(
+            f"{name:<10}{len(rows):>4}{p50:>9.0f}{pct(ms, 0.95):>9.0f}"
+            f"{statistics.median(kb):>9.0f}{max(kb):>9.0f}{ref[name]:>15.0f}"
+            f"{p50 / ref[name]:>7.1f}"
+        )
     ms = [m for m, _ in every]
     kb = [b / 1024 for _, b in every]
-    print(f"{'all':<10}{len(every):>4}{statistics.median(ms):>9.0f}{pct(ms, 0.95):>9.0f}"
-          f"{statistics.median(kb):>9.0f}{max(kb):>9.0f}")  # fmt: skip
+    print(
+        f"{'all':<10}{len(every):>4}{statistics.median(ms):>9.0f}{pct(ms, 0.95):>9.0f}"
+        f"{statistics.median(kb):>9.0f}{max(kb):>9.0f}"
+    )
     print("targets: p50 <= 150 ms, p95 <= 300 ms, <= 200 KB per update")
-    print(f"by the browser's clock (key event -> frame after the new map decoded, no harness): "
-          f"p50 {statistics.median(in_browser):.0f} ms, p95 {pct(in_browser, 0.95):.0f} ms")  # fmt: skip
+    print(
+        f"by the browser's clock (key event -> frame after the new map decoded, no harness): "
+        f"p50 {statistics.median(in_browser):.0f} ms, p95 {pct(in_browser, 0.95):.0f} ms"
+    )
     if runs:
         print(
             f"page script run on the server: p50 {statistics.median(runs[-args.changes :]):.0f} ms "

@@ -37,8 +37,20 @@ def main() -> None:
         f"# cnnviz probe, torch {torch.__version__}, {platform.processor() or platform.machine()}, "
         f"1 thread, median of {args.repeat} (ms)"
     )
-    header = ("net", "input", "layers", "params", "forward", "capture", "filters", "histograms",
-              "hist+grads", "summarize spec", "summarize module", f"capture <= {TARGET_MS:g}")  # fmt: skip
+    header = (
+        "net",
+        "input",
+        "layers",
+        "params",
+        "forward",
+        "capture",
+        "filters",
+        "histograms",
+        "hist+grads",
+        "summarize spec",
+        "summarize module",
+        f"capture <= {TARGET_MS:g}",
+    )
     print("| " + " | ".join(header) + " |")
     print("|" + "---|" * len(header))
     worst = 0.0
@@ -62,9 +74,20 @@ def main() -> None:
             summ_m = median_ms(lambda m=model, sh=shape: arch.summarize(m, sh), args.repeat)
             params = sum(p.numel() for p in model.parameters())
             worst = max(worst, cap)
-            row = (name, "×".join(map(str, shape)), str(len(model)), f"{params:,}", f"{fwd:.2f}",
-                   f"{cap:.2f}", f"{filt:.3f}", f"{hist:.2f}", f"{hist_g:.2f}", f"{summ:.2f}",
-                   f"{summ_m:.2f}", "yes" if cap <= TARGET_MS else "NO")  # fmt: skip
+            row = (
+                name,
+                "×".join(map(str, shape)),
+                str(len(model)),
+                f"{params:,}",
+                f"{fwd:.2f}",
+                f"{cap:.2f}",
+                f"{filt:.3f}",
+                f"{hist:.2f}",
+                f"{hist_g:.2f}",
+                f"{summ:.2f}",
+                f"{summ_m:.2f}",
+                "yes" if cap <= TARGET_MS else "NO",
+            )
             print("| " + " | ".join(row) + " |", flush=True)
     print(f"\nslowest capture: {worst:.2f} ms (target <= {TARGET_MS:g} ms)")
 

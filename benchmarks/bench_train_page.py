@@ -136,8 +136,10 @@ def main() -> None:
     args = ap.parse_args()
     torch.set_num_threads(1)
     repeat = args.repeat or (3 if args.quick else 7)
-    print(f"cnnviz Train page costs · {platform.processor() or platform.machine()} · "
-          f"torch {torch.__version__} · 1 thread · median of {repeat}")  # fmt: skip
+    print(
+        f"cnnviz Train page costs · {platform.processor() or platform.machine()} · "
+        f"torch {torch.__version__} · 1 thread · median of {repeat}"
+    )
     pictures(["digits"] if args.quick else ["digits", "digits28", "shapes"], repeat)
     curves(repeat)
     page_runs(repeat)

@@ -141,24 +141,38 @@ def main() -> None:
 
     load = os.getloadavg()
     where = pathlib.Path(cnnviz.__file__).resolve().parents[1]
-    print(f"cnnviz from {where}; {os.cpu_count()} cores, load average {load[0]:.1f}; "
-          f"{args.k} trainings of LeNet-5 on digits at once; {steps:,} batches in all{warm}")  # fmt: skip
+    print(
+        f"cnnviz from {where}; {os.cpu_count()} cores, load average {load[0]:.1f}; "
+        f"{args.k} trainings of LeNet-5 on digits at once; {steps:,} batches in all{warm}"
+    )
     print()
     print("| measure | figure |")
     print("|---|---|")
     rest = statistics.median(starts[1:]) if len(starts) > 1 else float("nan")
-    print(f"| Start -> first batch seen by the app | {starts[0] * 1e3:.0f} ms first, "
-          f"{rest * 1e3:.0f} ms median of the others |")  # fmt: skip
-    print(f"| live view tick, nominal 500 ms (p50 / p95) | {pct(ticks, 50) * 1e3:.0f} / "
-          f"{pct(ticks, 95) * 1e3:.0f} ms |")  # fmt: skip
-    print(f"| its 20 ms of Python work (idle: {base * 1e3:.0f} ms), p50 / p95 | "
-          f"{pct(work, 50) * 1e3:.0f} / {pct(work, 95) * 1e3:.0f} ms |")  # fmt: skip
-    print(f"| Pause: batches after the step the app had seen (max) / ms (median) | "
-          f"{max(pauses)} / {statistics.median(pause_ms):.0f} ms |")  # fmt: skip
-    print(f"| app process CPU while they train (share of one core, view included) | "
-          f"{cpu * 100:.0f} % |")  # fmt: skip
-    print(f"| app RSS before / during / after the trainings | {rss0:.0f} / {rss_during:.0f} / "
-          f"{rss_after:.0f} MB |")  # fmt: skip
+    print(
+        f"| Start -> first batch seen by the app | {starts[0] * 1e3:.0f} ms first, "
+        f"{rest * 1e3:.0f} ms median of the others |"
+    )
+    print(
+        f"| live view tick, nominal 500 ms (p50 / p95) | {pct(ticks, 50) * 1e3:.0f} / "
+        f"{pct(ticks, 95) * 1e3:.0f} ms |"
+    )
+    print(
+        f"| its 20 ms of Python work (idle: {base * 1e3:.0f} ms), p50 / p95 | "
+        f"{pct(work, 50) * 1e3:.0f} / {pct(work, 95) * 1e3:.0f} ms |"
+    )
+    print(
+        f"| Pause: batches after the step the app had seen (max) / ms (median) | "
+        f"{max(pauses)} / {statistics.median(pause_ms):.0f} ms |"
+    )
+    print(
+        f"| app process CPU while they train (share of one core, view included) | "
+        f"{cpu * 100:.0f} % |"
+    )
+    print(
+        f"| app RSS before / during / after the trainings | {rss0:.0f} / {rss_during:.0f} / "
+        f"{rss_after:.0f} MB |"
+    )
 
 
 if __name__ == "__main__":

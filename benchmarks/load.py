@@ -359,9 +359,10 @@ class Browser:
             self._prune(status)
             if self.waiter is not None and not self.waiter.done():
                 self._status = (
-                    Failure("compile error") if status == ForwardMsg.FINISHED_WITH_COMPILE_ERROR
+                    Failure("compile error")
+                    if status == ForwardMsg.FINISHED_WITH_COMPILE_ERROR
                     else None
-                )  # fmt: skip
+                )
                 self.waiter.set_result(None)
 
     def _delta(self, delta, path: tuple) -> None:
@@ -398,8 +399,11 @@ class Browser:
         if status == ForwardMsg.FINISHED_SUCCESSFULLY:
             stale = [p for p, (run, _, _) in self.elements.items() if run != self.run_id]
         elif status == ForwardMsg.FINISHED_FRAGMENT_RUN_SUCCESSFULLY:
-            stale = [p for p, (run, frag, _) in self.elements.items()
-                     if frag in self.run_fragments and run != self.run_id]  # fmt: skip
+            stale = [
+                p
+                for p, (run, frag, _) in self.elements.items()
+                if frag in self.run_fragments and run != self.run_id
+            ]
         else:
             return
         for p in stale:
@@ -467,8 +471,11 @@ class Browser:
         return ""
 
     def markdown(self) -> list[str]:
-        return [el.markdown.body for _, _, el in self.elements.values()
-                if el is not None and el.WhichOneof("type") == "markdown"]  # fmt: skip
+        return [
+            el.markdown.body
+            for _, _, el in self.elements.values()
+            if el is not None and el.WhichOneof("type") == "markdown"
+        ]
 
 
 async def http_get(url: str, cookie: str = "", jar: dict | None = None) -> int:
@@ -477,8 +484,11 @@ async def http_get(url: str, cookie: str = "", jar: dict | None = None) -> int:
     parts = urlsplit(url)
     reader, writer = await asyncio.open_connection(parts.hostname, parts.port or 80)
     try:
-        request = (f"GET {parts.path} HTTP/1.1\r\nHost: {parts.netloc}\r\n"
-                   + (f"Cookie: {cookie}\r\n" if cookie else "") + "Connection: close\r\n\r\n")  # fmt: skip
+        request = (
+            f"GET {parts.path} HTTP/1.1\r\nHost: {parts.netloc}\r\n"
+            + (f"Cookie: {cookie}\r\n" if cookie else "")
+            + "Connection: close\r\n\r\n"
+        )
         writer.write(request.encode())
         await writer.drain()
         data = await reader.read()
@@ -557,9 +567,18 @@ async def conv_student(
             "kernel": list(KERNELS),
         }[what]
         new = dict(state)
-        options = [v for v in choices
-                   if expected_conv(h, w, KERNELS[{**state, what: v}["kernel"]],
-                                    {**state, what: v}["s"], {**state, what: v}["p"]) != now]  # fmt: skip
+        options = [
+            v
+            for v in choices
+            if expected_conv(
+                h,
+                w,
+                KERNELS[{**state, what: v}["kernel"]],
+                {**state, what: v}["s"],
+                {**state, what: v}["p"],
+            )
+            != now
+        ]
         new[what] = rng.choice(options)
         widget = b.widget(what)
         ws = WidgetState(id=widget.id)
@@ -573,8 +592,10 @@ async def conv_student(
             got = sizes_line(b)
             want = expected_conv(h, w, KERNELS[new["kernel"]], new["s"], new["p"])
             if got[3:5] != want:
-                raise Failure(f"{what}={new[what]}: the page shows {got[3]}x{got[4]}, "
-                              f"expected {want[0]}x{want[1]}")  # fmt: skip
+                raise Failure(
+                    f"{what}={new[what]}: the page shows {got[3]}x{got[4]}, "
+                    f"expected {want[0]}x{want[1]}"
+                )
         except Failure as err:
             stats.errors.append(str(err))
             if noop:
@@ -647,8 +668,16 @@ def free_port() -> int:
 
 
 def start_server(port: int, log) -> subprocess.Popen:
-    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", f"--server.port={port}",
-           "--server.address=127.0.0.1", "--server.headless=true"]  # fmt: skip
+    cmd = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        "app.py",
+        f"--server.port={port}",
+        "--server.address=127.0.0.1",
+        "--server.headless=true",
+    ]
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     for _ in range(240):
@@ -745,8 +774,17 @@ def pct(values: list[float], q: float) -> float:
     return values[min(len(values) - 1, int(round(q * (len(values) - 1))))] if values else 0.0
 
 
-async def level(base: str, n: int, trainers: int, duration: float, ramp: float, server: Server,
-                seed: int, noop: bool = False, changes: int | None = None) -> dict:  # fmt: skip
+async def level(
+    base: str,
+    n: int,
+    trainers: int,
+    duration: float,
+    ramp: float,
+    server: Server,
+    seed: int,
+    noop: bool = False,
+    changes: int | None = None,
+) -> dict:
     """`n` students join over `ramp` seconds, work for `duration` seconds, then leave."""
     conv, train = Stats(), Stats()
     rss0, peak = server.rss_mb(), server.rss_mb()
@@ -766,8 +804,16 @@ async def level(base: str, n: int, trainers: int, duration: float, ramp: float, 
     cpu_s = server.cpu() - cpu0
     cpu = cpu_s / (time.perf_counter() - t0) * 100
     load = os.getloadavg()[0]
-    return {"n": n, "conv": conv, "train": train, "cpu": cpu, "cpu_s": cpu_s, "rss0": rss0,
-            "peak": peak, "load": load}  # fmt: skip
+    return {
+        "n": n,
+        "conv": conv,
+        "train": train,
+        "cpu": cpu,
+        "cpu_s": cpu_s,
+        "rss0": rss0,
+        "peak": peak,
+        "load": load,
+    }
 
 
 def row(r: dict) -> str:
@@ -775,18 +821,34 @@ def row(r: dict) -> str:
     ms = lambda v: f"{v * 1000:.0f}"  # noqa: E731
     errs = len(c.errors) + len(t.errors)
     per = f"{r['cpu_s'] / c.verified * 1000:.0f}" if c.verified and not t.opens else "-"
-    cells = [str(r["n"]), str(len(t.opens)), str(c.verified), ms(pct(c.latencies, 0.5)),
-             ms(pct(c.latencies, 0.95)), ms(max(c.latencies, default=0)), str(errs),
-             ms(pct(c.opens + t.opens, 0.5)), ms(max(c.opens + t.opens, default=0)),
-             f"{r['cpu']:.0f}", per, f"{r['rss0']:.0f}", f"{r['peak']:.0f}", f"{r['after']:.0f}"]  # fmt: skip
+    cells = [
+        str(r["n"]),
+        str(len(t.opens)),
+        str(c.verified),
+        ms(pct(c.latencies, 0.5)),
+        ms(pct(c.latencies, 0.95)),
+        ms(max(c.latencies, default=0)),
+        str(errs),
+        ms(pct(c.opens + t.opens, 0.5)),
+        ms(max(c.opens + t.opens, default=0)),
+        f"{r['cpu']:.0f}",
+        per,
+        f"{r['rss0']:.0f}",
+        f"{r['peak']:.0f}",
+        f"{r['after']:.0f}",
+    ]
     if t.opens:
-        cells += [ms(pct(t.starts, 0.5)) if t.starts else "-",
-                  ms(pct(t.tick_gaps, 0.5)) if t.tick_gaps else "-"]  # fmt: skip
+        cells += [
+            ms(pct(t.starts, 0.5)) if t.starts else "-",
+            ms(pct(t.tick_gaps, 0.5)) if t.tick_gaps else "-",
+        ]
     return "| " + " | ".join(cells) + " |"
 
 
-HEADER = ("| students | training | changes verified | p50 ms | p95 ms | max ms | errors | "
-          "open p50 ms | open max ms | server CPU % | CPU ms / change | RSS start MB | RSS peak MB | RSS after MB |")  # fmt: skip
+HEADER = (
+    "| students | training | changes verified | p50 ms | p95 ms | max ms | errors | "
+    "open p50 ms | open max ms | server CPU % | CPU ms / change | RSS start MB | RSS peak MB | RSS after MB |"
+)
 
 
 async def run_levels(args, base: str, server: Server) -> list[dict]:
@@ -846,16 +908,20 @@ def smoke(base: str, server: Server) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--levels", default="1,10,30,60",
-                    type=lambda s: [int(v) for v in s.split(",")])  # fmt: skip
+    ap.add_argument("--levels", default="1,10,30,60", type=lambda s: [int(v) for v in s.split(",")])
     ap.add_argument("--duration", type=float, default=60.0, help="seconds of work per level")
     ap.add_argument("--ramp", type=float, default=10.0, help="seconds over which students join")
     ap.add_argument("--trainers", type=int, default=0, help="students who train instead")
-    ap.add_argument("--settle", type=float, default=60.0,
-                    help="seconds after everyone left before 'RSS after'")  # fmt: skip
+    ap.add_argument(
+        "--settle", type=float, default=60.0, help="seconds after everyone left before 'RSS after'"
+    )
     ap.add_argument("--url", help="an already running server (else one is started)")
-    ap.add_argument("--pid", type=int, help="root process of --url's server (default: the "
-                    "process listening on its port; a proxy's parent when that is haproxy)")  # fmt: skip
+    ap.add_argument(
+        "--pid",
+        type=int,
+        help="root process of --url's server (default: the "
+        "process listening on its port; a proxy's parent when that is haproxy)",
+    )
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--smoke", action="store_true", help="2 students for a few seconds")
     ap.add_argument("--quiet", action="store_true")
@@ -882,9 +948,11 @@ def main() -> None:
             print(out)
             ok = out["verified"] > 0 and not out["errors"] and out["noop_errors"]
             sys.exit(0 if ok and out["noop_verified"] == 0 else 1)
-        print(f"cnnviz under load: {base}, server tree of pid {pid} ({len(tree(pid))} processes); "
-              f"{args.duration:.0f} s per level after a {args.ramp:.0f} s ramp, "
-              f"{args.trainers} training; RSS after = {args.settle:.0f} s after everyone left")  # fmt: skip
+        print(
+            f"cnnviz under load: {base}, server tree of pid {pid} ({len(tree(pid))} processes); "
+            f"{args.duration:.0f} s per level after a {args.ramp:.0f} s ramp, "
+            f"{args.trainers} training; RSS after = {args.settle:.0f} s after everyone left"
+        )
         print(HEADER + (" Start ms | live update every ms |" if args.trainers else ""))
         print("|---" * (14 + 2 * bool(args.trainers)) + "|", flush=True)
         asyncio.run(run_levels(args, base, server))

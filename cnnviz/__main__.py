@@ -53,13 +53,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     preset = "a preset's own (see `presets`), else"
     t.add_argument("--epochs", type=int, default=None, help=f"default: {preset} {d.epochs}")
-    t.add_argument("--lr", type=float, default=None,
-                   help=f"learning rate (default: {preset} {d.lr:g})")  # fmt: skip
-    t.add_argument("--optimizer", choices=OPTIMIZERS, default=None,
-                   help=f"default: {preset} {d.optimizer}")  # fmt: skip
+    t.add_argument(
+        "--lr", type=float, default=None, help=f"learning rate (default: {preset} {d.lr:g})"
+    )
+    t.add_argument(
+        "--optimizer", choices=OPTIMIZERS, default=None, help=f"default: {preset} {d.optimizer}"
+    )
     t.add_argument("--schedule", choices=SCHEDULES, default=d.schedule)
-    t.add_argument("--batch-size", type=int, default=None,
-                   help=f"default: {preset} {d.batch_size}")  # fmt: skip
+    t.add_argument("--batch-size", type=int, default=None, help=f"default: {preset} {d.batch_size}")
     t.add_argument("--weight-decay", type=float, default=d.weight_decay, help="L2 penalty")
     t.add_argument("--dropout", type=float, default=None, help="override every dropout's p")
     t.add_argument("--augment", action="store_true", help="the dataset's own augmentation")
@@ -150,8 +151,12 @@ def train_config(args):
     base = {**TrainConfig().to_dict()}
     if args.arch in arch.PRESET_TRAINING:
         base.update(arch.preset_training(args.arch))
-    given = {"optimizer": args.optimizer, "lr": args.lr, "batch_size": args.batch_size,
-             "epochs": args.epochs}  # fmt: skip
+    given = {
+        "optimizer": args.optimizer,
+        "lr": args.lr,
+        "batch_size": args.batch_size,
+        "epochs": args.epochs,
+    }
     base.update({k: v for k, v in given.items() if v is not None})
     return TrainConfig(
         optimizer=base["optimizer"],

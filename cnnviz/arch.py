@@ -77,9 +77,17 @@ MAX_TEXT = 400
 
 ACTIVATION_KINDS = ("relu", "leaky_relu", "sigmoid", "tanh", "gelu")
 KINDS = (
-    "conv", *ACTIVATION_KINDS, "maxpool", "avgpool", "batchnorm", "dropout", "flatten",
-    "linear", "gap", "res",
-)  # fmt: skip
+    "conv",
+    *ACTIVATION_KINDS,
+    "maxpool",
+    "avgpool",
+    "batchnorm",
+    "dropout",
+    "flatten",
+    "linear",
+    "gap",
+    "res",
+)
 
 # kind -> {arg: default}; None for a pool's stride means "same as the window"
 DEFAULTS: dict[str, dict] = {
@@ -117,24 +125,45 @@ RANGES = {
 }
 
 TOKEN = {
-    "conv": "conv", "relu": "relu", "leaky_relu": "lrelu", "sigmoid": "sigmoid", "tanh": "tanh",
-    "gelu": "gelu", "maxpool": "max", "avgpool": "avg", "batchnorm": "bn", "dropout": "drop",
-    "flatten": "flat", "linear": "fc", "gap": "gap", "res": "res",
-}  # fmt: skip
+    "conv": "conv",
+    "relu": "relu",
+    "leaky_relu": "lrelu",
+    "sigmoid": "sigmoid",
+    "tanh": "tanh",
+    "gelu": "gelu",
+    "maxpool": "max",
+    "avgpool": "avg",
+    "batchnorm": "bn",
+    "dropout": "drop",
+    "flatten": "flat",
+    "linear": "fc",
+    "gap": "gap",
+    "res": "res",
+}
 ALIASES = {
     **{v: k for k, v in TOKEN.items()},
     "conv2d": "conv",
-    "leaky": "leaky_relu", "leakyrelu": "leaky_relu", "leaky_relu": "leaky_relu",
+    "leaky": "leaky_relu",
+    "leakyrelu": "leaky_relu",
+    "leaky_relu": "leaky_relu",
     "sig": "sigmoid",
-    "maxpool": "maxpool", "mp": "maxpool", "pool": "maxpool",
-    "avgpool": "avgpool", "ap": "avgpool",
-    "batchnorm": "batchnorm", "norm": "batchnorm",
+    "maxpool": "maxpool",
+    "mp": "maxpool",
+    "pool": "maxpool",
+    "avgpool": "avgpool",
+    "ap": "avgpool",
+    "batchnorm": "batchnorm",
+    "norm": "batchnorm",
     "dropout": "dropout",
     "flatten": "flatten",
-    "linear": "linear", "dense": "linear",
-    "globalavg": "gap", "gavg": "gap",
-    "residual": "res", "resblock": "res", "block": "res",
-}  # fmt: skip
+    "linear": "linear",
+    "dense": "linear",
+    "globalavg": "gap",
+    "gavg": "gap",
+    "residual": "res",
+    "resblock": "res",
+    "block": "res",
+}
 # option letter -> arg name, per kind (the first, unlettered number is the kind's main arg)
 OPTIONS = {
     "conv": {
@@ -154,11 +183,21 @@ OPTIONS = {
 FLOAT_ARGS = {"negative_slope", "p"}
 
 TITLES = {
-    "conv": "Convolution", "relu": "ReLU", "leaky_relu": "Leaky ReLU", "sigmoid": "Sigmoid",
-    "tanh": "tanh", "gelu": "GELU", "maxpool": "Max pooling", "avgpool": "Average pooling",
-    "batchnorm": "Batch norm", "dropout": "Dropout", "flatten": "Flatten", "linear": "Linear",
-    "gap": "Global average pooling", "res": "Residual block",
-}  # fmt: skip
+    "conv": "Convolution",
+    "relu": "ReLU",
+    "leaky_relu": "Leaky ReLU",
+    "sigmoid": "Sigmoid",
+    "tanh": "tanh",
+    "gelu": "GELU",
+    "maxpool": "Max pooling",
+    "avgpool": "Average pooling",
+    "batchnorm": "Batch norm",
+    "dropout": "Dropout",
+    "flatten": "Flatten",
+    "linear": "Linear",
+    "gap": "Global average pooling",
+    "res": "Residual block",
+}
 
 PRESETS: dict[str, str] = {
     "minimal": "conv8k3-relu-max2-flat-fc",
@@ -167,27 +206,39 @@ PRESETS: dict[str, str] = {
     "keras": "conv32k3-relu-max2-conv64k3-relu-max2-conv64k3-relu-flat-fc64-relu-fc",
 }
 PRESET_INFO: dict[str, tuple[str, str]] = {
-    "minimal": ("Minimal: one conv", "One 3×3 conv with 8 filters, ReLU, a 2×2 max pool and a "
-                "linear layer: the smallest net that still learns edges."),
-    "lenet5": ("LeNet-5 (modern form)", "LeNet-5 as most tutorials rebuild it: two 5×5 convs "
-               "(6 and 16 filters, the first padded by 2 so a 28×28 digit keeps its size), plain "
-               "tanh, 2×2 average pooling, then fully connected 120 → 84 → one linear score per "
-               "class (61,706 parameters on 28×28 digits, 10 classes). LeCun et al.'s 1998 net "
-               "differs: a 32×32 input with no padding; C3 joins each of its 16 maps to only 3-6 "
-               "of the 6 S2 maps (a connection table: 1,516 parameters instead of 2,416); the "
-               "squashing is 1.7159·tanh(2x/3); each subsampling layer adds up a 2×2 block, "
-               "multiplies it by a trainable coefficient and adds a trainable bias (then "
-               "squashes); the output is 10 RBF units (the squared distance to fixed 7×12 "
-               "codes), not a linear layer. Needs an input of at least 12×12."),
-    "tinyvgg": ("Tiny VGG (CNN Explainer)", "Two blocks of two 3×3 convs (10 filters) + ReLU + "
-                "2×2 max pool, then one linear layer, as in CNN Explainer. Needs at least 16×16."),
-    "keras": ("Keras tutorial net", "Conv 32 3×3 → MaxPool 2 → Conv 64 3×3 → MaxPool 2 → Conv "
-              "64 3×3 → Flatten → Dense 64 → Dense classes (the classic Keras/TensorFlow CNN "
-              "tutorial, on CIFAR-10). On 32×32 colour pictures of 10 classes (shapes10) it has "
-              "the tutorial's numbers: 896 + 18,496 + 36,928 + 65,600 + 650 = 122,570 "
-              "parameters; Keras writes shapes height × width × channels (the table can too). "
-              "Needs at least 18×18."),
-}  # fmt: skip
+    "minimal": (
+        "Minimal: one conv",
+        "One 3×3 conv with 8 filters, ReLU, a 2×2 max pool and a "
+        "linear layer: the smallest net that still learns edges.",
+    ),
+    "lenet5": (
+        "LeNet-5 (modern form)",
+        "LeNet-5 as most tutorials rebuild it: two 5×5 convs "
+        "(6 and 16 filters, the first padded by 2 so a 28×28 digit keeps its size), plain "
+        "tanh, 2×2 average pooling, then fully connected 120 → 84 → one linear score per "
+        "class (61,706 parameters on 28×28 digits, 10 classes). LeCun et al.'s 1998 net "
+        "differs: a 32×32 input with no padding; C3 joins each of its 16 maps to only 3-6 "
+        "of the 6 S2 maps (a connection table: 1,516 parameters instead of 2,416); the "
+        "squashing is 1.7159·tanh(2x/3); each subsampling layer adds up a 2×2 block, "
+        "multiplies it by a trainable coefficient and adds a trainable bias (then "
+        "squashes); the output is 10 RBF units (the squared distance to fixed 7×12 "
+        "codes), not a linear layer. Needs an input of at least 12×12.",
+    ),
+    "tinyvgg": (
+        "Tiny VGG (CNN Explainer)",
+        "Two blocks of two 3×3 convs (10 filters) + ReLU + "
+        "2×2 max pool, then one linear layer, as in CNN Explainer. Needs at least 16×16.",
+    ),
+    "keras": (
+        "Keras tutorial net",
+        "Conv 32 3×3 → MaxPool 2 → Conv 64 3×3 → MaxPool 2 → Conv "
+        "64 3×3 → Flatten → Dense 64 → Dense classes (the classic Keras/TensorFlow CNN "
+        "tutorial, on CIFAR-10). On 32×32 colour pictures of 10 classes (shapes10) it has "
+        "the tutorial's numbers: 896 + 18,496 + 36,928 + 65,600 + 650 = 122,570 "
+        "parameters; Keras writes shapes height × width × channels (the table can too). "
+        "Needs at least 18×18.",
+    ),
+}
 DEFAULT_PRESET = "minimal"
 
 # What each preset trains with by default and what that reaches: the data it is shown on, the
@@ -195,15 +246,39 @@ DEFAULT_PRESET = "minimal"
 # tests/test_preset_training.py, which trains each preset with exactly these settings). The Train
 # page applies them when a preset is picked.
 PRESET_TRAINING: dict[str, dict] = {
-    "minimal": {"data": "digits", "optimizer": "adam", "lr": 0.01, "batch_size": 64,
-                "epochs": 3, "val_acc": 0.95},
-    "lenet5": {"data": "digits", "optimizer": "adam", "lr": 0.003, "batch_size": 64,
-               "epochs": 7, "val_acc": 0.97},
-    "tinyvgg": {"data": "shapes", "optimizer": "adam", "lr": 0.003, "batch_size": 64,
-                "epochs": 3, "val_acc": 0.90},
-    "keras": {"data": "shapes10", "optimizer": "adam", "lr": 0.003, "batch_size": 64,
-              "epochs": 3, "val_acc": 0.80},
-}  # fmt: skip
+    "minimal": {
+        "data": "digits",
+        "optimizer": "adam",
+        "lr": 0.01,
+        "batch_size": 64,
+        "epochs": 3,
+        "val_acc": 0.95,
+    },
+    "lenet5": {
+        "data": "digits",
+        "optimizer": "adam",
+        "lr": 0.003,
+        "batch_size": 64,
+        "epochs": 7,
+        "val_acc": 0.97,
+    },
+    "tinyvgg": {
+        "data": "shapes",
+        "optimizer": "adam",
+        "lr": 0.003,
+        "batch_size": 64,
+        "epochs": 3,
+        "val_acc": 0.90,
+    },
+    "keras": {
+        "data": "shapes10",
+        "optimizer": "adam",
+        "lr": 0.003,
+        "batch_size": 64,
+        "epochs": 3,
+        "val_acc": 0.80,
+    },
+}
 
 
 def preset_training(name: str) -> dict:
@@ -288,7 +363,7 @@ class Layer:
                     ("s", "stride", 1),
                     ("p", "padding", 0),
                     ("d", "dilation", 1),
-                )  # fmt: skip
+                )
                 if a[name] != default
             )
         elif kind in ("maxpool", "avgpool"):
@@ -313,9 +388,10 @@ class Layer:
         a, kind = self.args, self.kind
         if kind == "conv":
             extra = "".join(
-                f", {name} {a[name]}" for name, d in (("stride", 1), ("padding", 0),
-                                                       ("dilation", 1)) if a[name] != d
-            )  # fmt: skip
+                f", {name} {a[name]}"
+                for name, d in (("stride", 1), ("padding", 0), ("dilation", 1))
+                if a[name] != d
+            )
             k = a["kernel_size"]
             return f"Convolution: {a['out_channels']} filters {k}×{k}{extra}"
         if kind in ("maxpool", "avgpool"):
@@ -744,9 +820,22 @@ def _spec_row(i, layer, w: _Walker, layers, n_classes, is_last_fc, input_shape, 
     macs, ops, fformula = _cost(kind, shape, out_shape, per_out)
     w.shape = out_shape
     row = Row(
-        i, layer.token, kind, out_shape, weights, biases, params, pformula, macs, ops, w.rf,
-        size_formula, shape, layer.title, fformula,
-    )  # fmt: skip
+        i,
+        layer.token,
+        kind,
+        out_shape,
+        weights,
+        biases,
+        params,
+        pformula,
+        macs,
+        ops,
+        w.rf,
+        size_formula,
+        shape,
+        layer.title,
+        fformula,
+    )
     row.module = _code(layer, row)
     return row
 
@@ -781,9 +870,22 @@ def _res_row(i: int, layer: Layer, w: _Walker, shape: Shape) -> Row:
     w.shape = out_shape
     size = f"height and width: the same ({h}×{wd}): each conv pads {k // 2} = ({k} − 1) / 2"
     row = Row(
-        i, layer.token, "res", out_shape, weights, biases, weights + biases, pformula, macs, 0,
-        w.rf, size, shape, layer.title, fformula,
-    )  # fmt: skip
+        i,
+        layer.token,
+        "res",
+        out_shape,
+        weights,
+        biases,
+        weights + biases,
+        pformula,
+        macs,
+        0,
+        w.rf,
+        size,
+        shape,
+        layer.title,
+        fformula,
+    )
     row.module = _code(layer, row)
     return row
 
@@ -806,8 +908,7 @@ def _impossible(
     fixes = _try_fixes(layers, i, input_shape, n_classes, candidates)
     padded = pad_convs(layers)
     if padded != layers and _fits(padded, input_shape, n_classes):
-        fixes.append(("pad every conv by k // 2 so it keeps the size",
-                      to_text(padded)))  # fmt: skip
+        fixes.append(("pad every conv by k // 2 so it keeps the size", to_text(padded)))
     size = min_input_size(layers, input_shape, n_classes)
     if size is not None:
         fixes.append((f"use an input of at least {size}×{size} pixels", None))
@@ -881,9 +982,10 @@ def pad_convs(spec) -> list[Layer]:
     """The same layers with every conv padded by dilation·(k − 1) // 2 (odd kernels keep size)."""
     return [
         Layer("conv", {**L.args, "padding": L.args["dilation"] * (L.args["kernel_size"] - 1) // 2})
-        if L.kind == "conv" else L
+        if L.kind == "conv"
+        else L
         for L in _layers(spec)
-    ]  # fmt: skip
+    ]
 
 
 def preset_for(name: str, input_shape, n_classes: int = 10) -> tuple[str, str | None]:
@@ -936,9 +1038,13 @@ def _module(layer: Layer, in_shape: Shape, out_shape: Shape) -> nn.Module:
         return ResidualBlock(in_shape[0], a["out_channels"], a["kernel_size"])
     if kind == "conv":
         return nn.Conv2d(
-            in_shape[0], a["out_channels"], a["kernel_size"], a["stride"], a["padding"],
+            in_shape[0],
+            a["out_channels"],
+            a["kernel_size"],
+            a["stride"],
+            a["padding"],
             a["dilation"],
-        )  # fmt: skip
+        )
     if kind == "maxpool":
         return nn.MaxPool2d(a["kernel_size"], a["stride"], a["padding"])
     if kind == "avgpool":
@@ -954,9 +1060,12 @@ def _module(layer: Layer, in_shape: Shape, out_shape: Shape) -> nn.Module:
     if kind == "gap":
         return nn.AdaptiveAvgPool2d(1)
     return {
-        "relu": nn.ReLU, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "gelu": nn.GELU,
+        "relu": nn.ReLU,
+        "sigmoid": nn.Sigmoid,
+        "tanh": nn.Tanh,
+        "gelu": nn.GELU,
         "flatten": nn.Flatten,
-    }[kind]()  # fmt: skip
+    }[kind]()
 
 
 def check(spec, input_shape, n_classes: int) -> list[Row]:
@@ -1068,14 +1177,22 @@ def _code(layer: Layer, row: Row) -> str:
         return f"ResidualBlock({row.in_shape[0]}, {a['out_channels']}, {a['kernel_size']})"
     if kind == "conv":
         return layer_code(
-            "conv", a["kernel_size"], a["stride"], a["padding"], a["dilation"],
-            in_channels=row.in_shape[0], out_channels=a["out_channels"],
-        )  # fmt: skip
+            "conv",
+            a["kernel_size"],
+            a["stride"],
+            a["padding"],
+            a["dilation"],
+            in_channels=row.in_shape[0],
+            out_channels=a["out_channels"],
+        )
     if kind in ("maxpool", "avgpool"):
         return layer_code(
-            "pool", a["kernel_size"], a["stride"], a["padding"],
+            "pool",
+            a["kernel_size"],
+            a["stride"],
+            a["padding"],
             pool="max" if kind == "maxpool" else "avg",
-        )  # fmt: skip
+        )
     if kind == "linear":
         return f"nn.Linear({row.in_shape[0]}, {row.out_shape[0]})"
     if kind == "batchnorm":
@@ -1087,20 +1204,34 @@ def _code(layer: Layer, row: Row) -> str:
     if kind == "gap":
         return "nn.AdaptiveAvgPool2d(1)"
     return {
-        "relu": "nn.ReLU()", "sigmoid": "nn.Sigmoid()", "tanh": "nn.Tanh()",
-        "gelu": "nn.GELU()", "flatten": "nn.Flatten()",
-    }[kind]  # fmt: skip
+        "relu": "nn.ReLU()",
+        "sigmoid": "nn.Sigmoid()",
+        "tanh": "nn.Tanh()",
+        "gelu": "nn.GELU()",
+        "flatten": "nn.Flatten()",
+    }[kind]
 
 
 # ---------------------------------------------------------------- any nn.Module
 
 _MODULE_KINDS = {
-    nn.Conv2d: "conv", nn.ReLU: "relu", nn.LeakyReLU: "leaky_relu", nn.Sigmoid: "sigmoid",
-    nn.Tanh: "tanh", nn.GELU: "gelu", nn.MaxPool2d: "maxpool", nn.AvgPool2d: "avgpool",
-    nn.BatchNorm2d: "batchnorm", nn.BatchNorm1d: "batchnorm", nn.Dropout: "dropout",
-    nn.Dropout2d: "dropout", nn.Flatten: "flatten", nn.Linear: "linear",
-    nn.AdaptiveAvgPool2d: "gap", ResidualBlock: "res",
-}  # fmt: skip
+    nn.Conv2d: "conv",
+    nn.ReLU: "relu",
+    nn.LeakyReLU: "leaky_relu",
+    nn.Sigmoid: "sigmoid",
+    nn.Tanh: "tanh",
+    nn.GELU: "gelu",
+    nn.MaxPool2d: "maxpool",
+    nn.AvgPool2d: "avgpool",
+    nn.BatchNorm2d: "batchnorm",
+    nn.BatchNorm1d: "batchnorm",
+    nn.Dropout: "dropout",
+    nn.Dropout2d: "dropout",
+    nn.Flatten: "flatten",
+    nn.Linear: "linear",
+    nn.AdaptiveAvgPool2d: "gap",
+    ResidualBlock: "res",
+}
 
 
 def module_kind(module: nn.Module) -> str:
@@ -1125,12 +1256,25 @@ def layer_of(module: nn.Module) -> Layer | None:
             k, s, d = _pair(m.kernel_size), _pair(m.stride), _pair(m.dilation)
             p = m.padding if isinstance(m.padding, str) else _pair(m.padding)
             if (
-                len({*k}) == 1 and len({*s}) == 1 and len({*d}) == 1 and not isinstance(p, str)
-                and len({*p}) == 1 and m.groups == 1 and m.bias is not None
+                len({*k}) == 1
+                and len({*s}) == 1
+                and len({*d}) == 1
+                and not isinstance(p, str)
+                and len({*p}) == 1
+                and m.groups == 1
+                and m.bias is not None
                 and m.padding_mode == "zeros"
-            ):  # fmt: skip
-                return Layer("conv", dict(out_channels=m.out_channels, kernel_size=k[0],
-                                          stride=s[0], padding=p[0], dilation=d[0]))  # fmt: skip
+            ):
+                return Layer(
+                    "conv",
+                    dict(
+                        out_channels=m.out_channels,
+                        kernel_size=k[0],
+                        stride=s[0],
+                        padding=p[0],
+                        dilation=d[0],
+                    ),
+                )
             return None
         if kind in ("maxpool", "avgpool"):
             m = module
@@ -1145,8 +1289,13 @@ def layer_of(module: nn.Module) -> Layer | None:
         if kind == "linear":
             return Layer("linear", {"out_features": module.out_features})
         if kind == "res":
-            return Layer("res", {"out_channels": module.conv1.out_channels,
-                                 "kernel_size": _pair(module.conv1.kernel_size)[0]})  # fmt: skip
+            return Layer(
+                "res",
+                {
+                    "out_channels": module.conv1.out_channels,
+                    "kernel_size": _pair(module.conv1.kernel_size)[0],
+                },
+            )
         if kind == "dropout":
             return Layer("dropout", {"p": module.p}) if type(module) is nn.Dropout else None
         if kind == "leaky_relu":
@@ -1298,8 +1447,11 @@ def _traced_summary(model: nn.Module, shape: Shape) -> list[Row] | None:
             field = _merge(ins)
             if not isinstance(field, tuple):
                 return field
-            sizes = {tuple(self.env[a].shape[2:]) for a in n.all_input_nodes
-                     if isinstance(self.env.get(a), torch.Tensor) and self.env[a].dim() == 4}  # fmt: skip
+            sizes = {
+                tuple(self.env[a].shape[2:])
+                for a in n.all_input_nodes
+                if isinstance(self.env.get(a), torch.Tensor) and self.env[a].dim() == 4
+            }
             kind = module_kind(self.fetch_attr(n.target)) if n.op == "call_module" else None
             if kind == "conv":
                 m = self.fetch_attr(n.target)
@@ -1343,7 +1495,7 @@ def _module_row(i, m: nn.Module, in_shape, out_shape, w: _Walker, count_params: 
             size_formula = _size_formula(
                 output_size(
                     in_shape[1:], k, s, m.padding, d, op="conv", padding_mode=m.padding_mode
-                )  # fmt: skip
+                )
             )
         except SettingError:
             size_formula = None
@@ -1389,10 +1541,23 @@ def _module_row(i, m: nn.Module, in_shape, out_shape, w: _Walker, count_params: 
     rf = w.rf if w.r != [0, 0] else None
     layer = layer_of(m)
     return Row(
-        i, module_name(m), kind, out_shape, weights, biases, params, pformula, macs, ops, rf,
-        size_formula, in_shape, layer.title if layer else type(m).__name__, fformula,
+        i,
+        module_name(m),
+        kind,
+        out_shape,
+        weights,
+        biases,
+        params,
+        pformula,
+        macs,
+        ops,
+        rf,
+        size_formula,
+        in_shape,
+        layer.title if layer else type(m).__name__,
+        fformula,
         repr(m) if len(repr(m)) < 200 else type(m).__name__,
-    )  # fmt: skip
+    )
 
 
 def _spatial_module(w: _Walker, k, s, padding, d) -> None:
@@ -1444,8 +1609,17 @@ def format_rows(rows: list[Row], input_shape=None, order: str = "CHW") -> str:
         field_text = (
             "all" if rf is None else (f"{rf}" if isinstance(rf, int) else f"{rf[0]}×{rf[1]}")
         )
-        body.append((str(r.index + 1), r.name, shape_text(r.out_shape, order), f"{r.params:,}",
-                     f"{r.macs:,}", f"{r.ops:,}", field_text))  # fmt: skip
+        body.append(
+            (
+                str(r.index + 1),
+                r.name,
+                shape_text(r.out_shape, order),
+                f"{r.params:,}",
+                f"{r.macs:,}",
+                f"{r.ops:,}",
+                field_text,
+            )
+        )
     widths = [max(len(line[i]) for line in (head, *body)) for i in range(len(head))]
     right = {0, 3, 4, 5, 6}
 
@@ -1457,11 +1631,16 @@ def format_rows(rows: list[Row], input_shape=None, order: str = "CHW") -> str:
     t = totals(rows)
     rule = "-" * len(line(head))
     return "\n".join(
-        [line(head), rule, *(line(b) for b in body), rule,
-         f"{t['params']:,} parameters ({t['weights']:,} weights + {t['biases']:,} biases), "
-         f"{t['macs']:,} multiply-adds (MACs; {2 * t['macs']:,} FLOPs as torch counts them) + "
-         f"{t['ops']:,} other operations per image"]
-    )  # fmt: skip
+        [
+            line(head),
+            rule,
+            *(line(b) for b in body),
+            rule,
+            f"{t['params']:,} parameters ({t['weights']:,} weights + {t['biases']:,} biases), "
+            f"{t['macs']:,} multiply-adds (MACs; {2 * t['macs']:,} FLOPs as torch counts them) + "
+            f"{t['ops']:,} other operations per image",
+        ]
+    )
 
 
 def _run_on_zeros(model: nn.Module, shape: Shape, forward) -> None:

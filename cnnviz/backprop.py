@@ -153,8 +153,10 @@ def lesson(
     if w.ndim == 3:
         w = w[None]
     if w.ndim != 4 or w.shape[:2] != (1, x.shape[0]):
-        raise SettingError(f"The filter needs one kernel slice per input channel ({x.shape[0]}); "
-                           f"it has shape {w.shape}.")  # fmt: skip
+        raise SettingError(
+            f"The filter needs one kernel slice per input channel ({x.shape[0]}); "
+            f"it has shape {w.shape}."
+        )
     if pool not in POOLS:
         raise SettingError(f"pooling is one of {', '.join(POOLS)}, not {pool!r}.")
     if not (np.isfinite(lr) and lr >= 0):
@@ -173,8 +175,10 @@ def _lesson(x, w, b, target, stride, padding, dilation, pool, pool_size, lr) -> 
     if t.ndim == 2:
         t = t[None]
     if t.shape != z.shape:
-        raise SettingError(f"The target needs the output's shape {z.shape[-2]}×{z.shape[-1]}; "
-                           f"it is {t.shape[-2]}×{t.shape[-1]}.")  # fmt: skip
+        raise SettingError(
+            f"The target needs the output's shape {z.shape[-2]}×{z.shape[-1]}; "
+            f"it is {t.shape[-2]}×{t.shape[-1]}."
+        )
     loss = squared_error(z, t)
     grad_z = np.float32(2) * (z - t)
     if pool == "max":
@@ -191,23 +195,50 @@ def _lesson(x, w, b, target, stride, padding, dilation, pool, pool_size, lr) -> 
     if not (np.isfinite(z).all() and np.isfinite(grad_w).all() and np.isfinite(grad_x).all()):
         raise SettingError("The numbers grow too large for 32-bit floats: use smaller ones.")
     return Lesson(
-        x, w, b, stride, padding, dilation, pool, int(pool_size), t, float(lr), y, z, loss,
-        grad_z, grad_y, grad_x, grad_w, np.float32(grad_b[0]), new_w, new_b,
+        x,
+        w,
+        b,
+        stride,
+        padding,
+        dilation,
+        pool,
+        int(pool_size),
+        t,
+        float(lr),
+        y,
+        z,
+        loss,
+        grad_z,
+        grad_y,
+        grad_x,
+        grad_w,
+        np.float32(grad_b[0]),
+        new_w,
+        new_b,
         squared_error(z_new, t),
-    )  # fmt: skip
+    )
 
 
 # --------------------------------------------------------------------- traces of a lesson
 
 
 def weight_trace(ls: Lesson, channel: int, row: int, col: int) -> GradTrace:
-    return trace_grad_weight(ls.x, ls.weight, ls.grad_y, **ls.conv_args, out_channel=0,
-                             in_channel=channel, row=row, col=col)  # fmt: skip
+    return trace_grad_weight(
+        ls.x,
+        ls.weight,
+        ls.grad_y,
+        **ls.conv_args,
+        out_channel=0,
+        in_channel=channel,
+        row=row,
+        col=col,
+    )
 
 
 def input_trace(ls: Lesson, channel: int, row: int, col: int) -> GradTrace:
-    return trace_grad_input(ls.x, ls.weight, ls.grad_y, **ls.conv_args, channel=channel,
-                            row=row, col=col)  # fmt: skip
+    return trace_grad_input(
+        ls.x, ls.weight, ls.grad_y, **ls.conv_args, channel=channel, row=row, col=col
+    )
 
 
 def bias_trace(ls: Lesson) -> GradTrace:

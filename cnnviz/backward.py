@@ -50,8 +50,12 @@ def _taps(kh: int, kw: int, dh: int, dw: int, sh: int, sw: int, ho: int, wo: int
     """(i, j, rows, cols): the strided slice of the padded input that tap (i, j) reads."""
     for i in range(kh):
         for j in range(kw):
-            yield (i, j, slice(i * dh, i * dh + (ho - 1) * sh + 1, sh),
-                   slice(j * dw, j * dw + (wo - 1) * sw + 1, sw))  # fmt: skip
+            yield (
+                i,
+                j,
+                slice(i * dh, i * dh + (ho - 1) * sh + 1, sh),
+                slice(j * dw, j * dw + (wo - 1) * sw + 1, sw),
+            )
 
 
 def _ordered_sum(a: np.ndarray) -> np.ndarray:
@@ -75,8 +79,9 @@ def conv2d_backward(
     Returns (grad_input, grad_weight, grad_bias), shaped like input, weight and (O,): what
     torch autograd puts in x.grad, conv.weight.grad and conv.bias.grad.
     """
-    xp, w, (ho, wo), squeeze = conv_prepare(input, weight, stride, padding, dilation, groups,
-                                            "zeros")  # fmt: skip
+    xp, w, (ho, wo), squeeze = conv_prepare(
+        input, weight, stride, padding, dilation, groups, "zeros"
+    )
     n, c, hp, wp = xp.shape
     o, cg, kh, kw = w.shape
     dtype = np.result_type(w.dtype, np.asarray(grad_output).dtype)
@@ -145,8 +150,9 @@ def _avg_setup(x, kernel_size, stride, padding, ceil_mode, count_include_pad, di
             raise SettingError("divisor_override must be a positive whole number.")
         divisor = np.full((ho, wo), int(divisor_override))
     else:
-        divisor = avg_pool_divisors((h, w), (kh, kw), (sh, sw), (ph, pw), (ho, wo),
-                                    count_include_pad)  # fmt: skip
+        divisor = avg_pool_divisors(
+            (h, w), (kh, kw), (sh, sw), (ph, pw), (ho, wo), count_include_pad
+        )
     return (kh, kw), (sh, sw), (ph, pw), (ho, wo), divisor
 
 
@@ -255,8 +261,10 @@ def trace_grad_weight(
     )
     o, cg, kh, kw = w.shape
     if not (0 <= out_channel < o and 0 <= in_channel < cg and 0 <= row < kh and 0 <= col < kw):
-        raise SettingError(f"weight {(out_channel, in_channel, row, col)} is outside the "
-                           f"weight of shape {(o, cg, kh, kw)}.")  # fmt: skip
+        raise SettingError(
+            f"weight {(out_channel, in_channel, row, col)} is outside the "
+            f"weight of shape {(o, cg, kh, kw)}."
+        )
     sh, sw = pair(stride, "stride")
     dh, dw = pair(dilation, "dilation")
     ch = (out_channel // (o // groups)) * cg + in_channel
@@ -267,8 +275,18 @@ def trace_grad_weight(
             pr, pc = r * sh + row * dh, c * sw + col * dw
             x, g = xp[ch, pr, pc], gy[out_channel, r, c]
             inside = 0 <= pr - pt < h and 0 <= pc - pl < wid
-            terms.append(GradTerm(out_channel, (r, c), (row, col), (pr - pt, pc - pl), x, g,
-                                  dtype.type(g * x), not inside))  # fmt: skip
+            terms.append(
+                GradTerm(
+                    out_channel,
+                    (r, c),
+                    (row, col),
+                    (pr - pt, pc - pl),
+                    x,
+                    g,
+                    dtype.type(g * x),
+                    not inside,
+                )
+            )
     total = _seq([t.value for t in terms], dtype)
     return GradTrace("weight", (out_channel, in_channel, row, col), tuple(terms), total)
 
@@ -280,8 +298,11 @@ def trace_grad_bias(grad_output: np.ndarray, out_channel: int = 0) -> GradTrace:
         raise SettingError(f"channel {out_channel} is outside dL/dy of shape {gy.shape}.")
     dtype = np.result_type(gy.dtype, np.float32)
     g = gy[out_channel].astype(dtype)
-    terms = [GradTerm(out_channel, (r, c), (0, 0), (-1, -1), 1.0, g[r, c], g[r, c])
-             for r in range(g.shape[0]) for c in range(g.shape[1])]  # fmt: skip
+    terms = [
+        GradTerm(out_channel, (r, c), (0, 0), (-1, -1), 1.0, g[r, c], g[r, c])
+        for r in range(g.shape[0])
+        for c in range(g.shape[1])
+    ]
     return GradTrace("bias", (out_channel,), tuple(terms), _seq([t.value for t in terms], dtype))
 
 
@@ -320,8 +341,9 @@ def trace_grad_input(
                 r, cc = dr // sh, dc // sw
                 if 0 <= r < ho and 0 <= cc < wo:
                     wt, gr = w[oc, ci, i, j], gy[oc, r, cc]
-                    terms.append(GradTerm(oc, (r, cc), (i, j), (row, col), wt, gr,
-                                          dtype.type(wt * gr)))  # fmt: skip
+                    terms.append(
+                        GradTerm(oc, (r, cc), (i, j), (row, col), wt, gr, dtype.type(wt * gr))
+                    )
     total = dtype.type(0)  # the map starts from zeros
     for t in terms:
         total = dtype.type(total + t.value)
@@ -357,8 +379,17 @@ def trace_max_pool_grad(
     terms = []
     for r, cc in zip(*np.nonzero(index[channel] == row * w + col)):
         i, j = (row + ph - r * sh) // dh, (col + pw - cc * sw) // dw
-        terms.append(GradTerm(channel, (int(r), int(cc)), (int(i), int(j)), (row, col), 1.0,
-                              gy[channel, r, cc], gy[channel, r, cc]))  # fmt: skip
+        terms.append(
+            GradTerm(
+                channel,
+                (int(r), int(cc)),
+                (int(i), int(j)),
+                (row, col),
+                1.0,
+                gy[channel, r, cc],
+                gy[channel, r, cc],
+            )
+        )
     total = dtype.type(0)
     for t in terms:
         total = dtype.type(total + t.value)
@@ -401,8 +432,17 @@ def trace_avg_pool_grad(
             if 0 <= r < ho and 0 <= cc < wo:
                 d = dtype.type(divisor[r, cc])
                 g = gy[channel, r, cc]
-                terms.append(GradTerm(channel, (r, cc), (i, j), (row, col), int(divisor[r, cc]),
-                                      g, dtype.type(g / d)))  # fmt: skip
+                terms.append(
+                    GradTerm(
+                        channel,
+                        (r, cc),
+                        (i, j),
+                        (row, col),
+                        int(divisor[r, cc]),
+                        g,
+                        dtype.type(g / d),
+                    )
+                )
     total = dtype.type(0)
     for t in terms:
         total = dtype.type(total + t.value)

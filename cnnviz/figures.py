@@ -34,26 +34,54 @@ def _grid_figure(z, hover, xlabels, ylabels, title: str, xtitle: str, names=None
     """A grid of coded cells; `names` renames legend entries by code."""
     fig = go.Figure(
         go.Heatmap(
-            z=z, x=list(range(z.shape[1])), y=list(range(z.shape[0])),
-            colorscale=_discrete_scale(), zmin=0, zmax=len(_CODES), showscale=False,
-            xgap=1, ygap=1, text=hover, hoverinfo="text",
+            z=z,
+            x=list(range(z.shape[1])),
+            y=list(range(z.shape[0])),
+            colorscale=_discrete_scale(),
+            zmin=0,
+            zmax=len(_CODES),
+            showscale=False,
+            xgap=1,
+            ygap=1,
+            text=hover,
+            hoverinfo="text",
         )
-    )  # fmt: skip
+    )
     for code, (name, color) in enumerate(_CODES[1:], start=1):
         name = (names or {}).get(code, name)
         if (z == code).any():  # legend entries for what is on screen
-            fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=name,
-                                     marker=dict(size=12, color=color, symbol="square")))  # fmt: skip
+            fig.add_trace(
+                go.Scatter(
+                    x=[None],
+                    y=[None],
+                    mode="markers",
+                    name=name,
+                    marker=dict(size=12, color=color, symbol="square"),
+                )
+            )
     fig.update_layout(
         # the x axis sits on top, under the title: room for both
-        title=dict(text=title, y=0.98, yanchor="top"), height=min(150 + 26 * z.shape[0], 650),
+        title=dict(text=title, y=0.98, yanchor="top"),
+        height=min(150 + 26 * z.shape[0], 650),
         margin=dict(l=10, r=10, t=100, b=10),
-        plot_bgcolor="white", legend=dict(orientation="h", y=-0.12),
-        xaxis=dict(tickmode="array", tickvals=list(range(z.shape[1])), ticktext=xlabels,
-                   title=xtitle, side="top", showgrid=False),
-        yaxis=dict(tickmode="array", tickvals=list(range(z.shape[0])), ticktext=ylabels,
-                   autorange="reversed", showgrid=False),
-    )  # fmt: skip
+        plot_bgcolor="white",
+        legend=dict(orientation="h", y=-0.12),
+        xaxis=dict(
+            tickmode="array",
+            tickvals=list(range(z.shape[1])),
+            ticktext=xlabels,
+            title=xtitle,
+            side="top",
+            showgrid=False,
+        ),
+        yaxis=dict(
+            tickmode="array",
+            tickvals=list(range(z.shape[0])),
+            ticktext=ylabels,
+            autorange="reversed",
+            showgrid=False,
+        ),
+    )
     return fig
 
 
@@ -93,11 +121,15 @@ def coverage_figure(dim: DimSize) -> go.Figure | None:
         row[span] = np.where(is_input[span], 2, np.where(beyond[span], 6, 1))
         row[taps] = np.where(is_input[taps], 4, np.where(beyond[taps], 7, 5))
         rows.append(row)
-        hover.append([
-            f"output {o}: tap {int(np.where(taps == c)[0][0])} reads "
-            f"{_cell_text(pos[c], is_input[c], beyond[c])}" if c in taps else ""
-            for c in range(width)
-        ])  # fmt: skip
+        hover.append(
+            [
+                f"output {o}: tap {int(np.where(taps == c)[0][0])} reads "
+                f"{_cell_text(pos[c], is_input[c], beyond[c])}"
+                if c in taps
+                else ""
+                for c in range(width)
+            ]
+        )
         ylabels.append(f"out {o}")
     xlabels = [str(p) if i else ("–" if b else "p") for p, i, b in zip(pos, is_input, beyond)]
     skipped = "" if dim.size <= MAX_WINDOWS else f" (first and last {MAX_WINDOWS // 2} shown)"
@@ -127,11 +159,15 @@ def stamp_figure(dim: DimSize) -> go.Figure | None:
         taps = i * dim.stride + dim.dilation * np.arange(dim.kernel)
         row[taps] = np.where(kept[taps], 4, 5)
         rows.append(row)
-        hover.append([
-            f"input {i} × kernel tap {int(np.where(taps == c)[0][0])} → "
-            + (f"output {c - p}" if kept[c] else "cropped by padding")
-            if c in taps else "" for c in range(full)
-        ])  # fmt: skip
+        hover.append(
+            [
+                f"input {i} × kernel tap {int(np.where(taps == c)[0][0])} → "
+                + (f"output {c - p}" if kept[c] else "cropped by padding")
+                if c in taps
+                else ""
+                for c in range(full)
+            ]
+        )
         ylabels.append(f"in {i}")
     out_row = np.where(kept, 2, 1)
     rows.append(out_row)
@@ -148,11 +184,23 @@ def stamp_figure(dim: DimSize) -> go.Figure | None:
 def bars_figure(values: np.ndarray, labels: list[str], title: str, highlight: int | None = None):
     """A small bar chart (class scores, probabilities)."""
     colors = ["#2171b5" if i == highlight else "#9ecae1" for i in range(len(values))]
-    fig = go.Figure(go.Bar(x=labels, y=values, marker_color=colors,
-                           text=[f"{v:.2f}" for v in values], textposition="outside"))  # fmt: skip
-    fig.update_layout(title=title, height=260, margin=dict(l=10, r=10, t=40, b=10),
-                      xaxis=dict(type="category"), yaxis=dict(showgrid=False),
-                      plot_bgcolor="white")  # fmt: skip
+    fig = go.Figure(
+        go.Bar(
+            x=labels,
+            y=values,
+            marker_color=colors,
+            text=[f"{v:.2f}" for v in values],
+            textposition="outside",
+        )
+    )
+    fig.update_layout(
+        title=title,
+        height=260,
+        margin=dict(l=10, r=10, t=40, b=10),
+        xaxis=dict(type="category"),
+        yaxis=dict(showgrid=False),
+        plot_bgcolor="white",
+    )
     return fig
 
 
@@ -167,9 +215,15 @@ def _num(v: float) -> str:
 OVERHANG_MARK = "—"  # a cell past the padded input that ceil_mode's last window hangs over
 
 
-def pool_input_figure(grid: np.ndarray, kernel: int, stride: int, padding: int,
-                      out_shape: tuple[int, int], winners: np.ndarray | None = None,
-                      title: str = "Input") -> go.Figure:  # fmt: skip
+def pool_input_figure(
+    grid: np.ndarray,
+    kernel: int,
+    stride: int,
+    padding: int,
+    out_shape: tuple[int, int],
+    winners: np.ndarray | None = None,
+    title: str = "Input",
+) -> go.Figure:
     """The (H, W) grid with its padding ("pad"), each window outlined in its own colour and, for
     max pooling, the winning cell of each window (flat indices from max_pool2d) ringed. Cells past
     the padded input that a ceil_mode window hangs over are marked OVERHANG_MARK: they hold
@@ -183,28 +237,53 @@ def pool_input_figure(grid: np.ndarray, kernel: int, stride: int, padding: int,
     text = np.full((ph, pw), OVERHANG_MARK, dtype=object)  # past the padded input: nothing there
     text[: h + 2 * padding, : w + 2 * padding] = "pad"
     text[padding : padding + h, padding : padding + w] = np.vectorize(_num)(grid)
-    fig = go.Figure(go.Heatmap(z=z, colorscale="Greys", showscale=False, xgap=2, ygap=2,
-                               text=text, texttemplate="%{text}", textfont=dict(size=18),
-                               hoverinfo="skip", zmin=np.nanmin(grid) - 1,
-                               zmax=np.nanmax(grid) * 1.6 + 1))  # fmt: skip
+    fig = go.Figure(
+        go.Heatmap(
+            z=z,
+            colorscale="Greys",
+            showscale=False,
+            xgap=2,
+            ygap=2,
+            text=text,
+            texttemplate="%{text}",
+            textfont=dict(size=18),
+            hoverinfo="skip",
+            zmin=np.nanmin(grid) - 1,
+            zmax=np.nanmax(grid) * 1.6 + 1,
+        )
+    )
     for i in range(ho):
         for j in range(wo):
             color = WINDOW_COLORS[(i * wo + j) % len(WINDOW_COLORS)]
             r0, c0 = i * stride, j * stride
             inset = 0.08 * ((i + j) % 2)  # overlapping windows stay distinguishable
-            fig.add_shape(type="rect", x0=c0 - 0.5 + inset, x1=c0 + kernel - 0.5 - inset,
-                          y0=r0 - 0.5 + inset, y1=r0 + kernel - 0.5 - inset,
-                          line=dict(color=color, width=3))  # fmt: skip
+            fig.add_shape(
+                type="rect",
+                x0=c0 - 0.5 + inset,
+                x1=c0 + kernel - 0.5 - inset,
+                y0=r0 - 0.5 + inset,
+                y1=r0 + kernel - 0.5 - inset,
+                line=dict(color=color, width=3),
+            )
             if winners is not None and winners[i, j] >= 0:
                 r, c = divmod(int(winners[i, j]), w)
-                fig.add_shape(type="circle", x0=c + padding - 0.42, x1=c + padding + 0.42,
-                              y0=r + padding - 0.42, y1=r + padding + 0.42,
-                              line=dict(color=color, width=4))  # fmt: skip
+                fig.add_shape(
+                    type="circle",
+                    x0=c + padding - 0.42,
+                    x1=c + padding + 0.42,
+                    y0=r + padding - 0.42,
+                    y1=r + padding + 0.42,
+                    line=dict(color=color, width=4),
+                )
     side = 52 * max(ph, pw) + 80
-    fig.update_layout(title=title, height=min(side, 640), margin=dict(l=10, r=10, t=40, b=10),
-                      plot_bgcolor="white",
-                      xaxis=dict(visible=False, range=[-0.6, pw - 0.4], scaleanchor="y"),
-                      yaxis=dict(visible=False, autorange="reversed"))  # fmt: skip
+    fig.update_layout(
+        title=title,
+        height=min(side, 640),
+        margin=dict(l=10, r=10, t=40, b=10),
+        plot_bgcolor="white",
+        xaxis=dict(visible=False, range=[-0.6, pw - 0.4], scaleanchor="y"),
+        yaxis=dict(visible=False, autorange="reversed"),
+    )
     return fig
 
 
@@ -216,16 +295,29 @@ def pool_output_figure(out: np.ndarray, title: str, colored: bool = True) -> go.
     scale = []
     for k, c in enumerate(WINDOW_COLORS):
         scale += [[k / n, c], [(k + 1) / n, c]]
-    fig = go.Figure(go.Heatmap(z=idx if colored else np.zeros_like(idx), zmin=0, zmax=n,
-                               colorscale=scale if colored else [[0, "#eeeeee"], [1, "#eeeeee"]],
-                               showscale=False, xgap=2, ygap=2,
-                               text=np.vectorize(_num)(out), texttemplate="%{text}",
-                               textfont=dict(size=20, color="white" if colored else "black"),
-                               hoverinfo="skip"))  # fmt: skip
+    fig = go.Figure(
+        go.Heatmap(
+            z=idx if colored else np.zeros_like(idx),
+            zmin=0,
+            zmax=n,
+            colorscale=scale if colored else [[0, "#eeeeee"], [1, "#eeeeee"]],
+            showscale=False,
+            xgap=2,
+            ygap=2,
+            text=np.vectorize(_num)(out),
+            texttemplate="%{text}",
+            textfont=dict(size=20, color="white" if colored else "black"),
+            hoverinfo="skip",
+        )
+    )
     lines = title.count("<br>")  # a title of several lines needs room above the grid
     side = 52 * max(ho, wo) + 80 + 22 * lines
-    fig.update_layout(title=title, height=min(max(side, 160), 640 + 22 * lines),
-                      margin=dict(l=10, r=10, t=40 + 22 * lines, b=10), plot_bgcolor="white",
-                      xaxis=dict(visible=False, scaleanchor="y"),
-                      yaxis=dict(visible=False, autorange="reversed"))  # fmt: skip
+    fig.update_layout(
+        title=title,
+        height=min(max(side, 160), 640 + 22 * lines),
+        margin=dict(l=10, r=10, t=40 + 22 * lines, b=10),
+        plot_bgcolor="white",
+        xaxis=dict(visible=False, scaleanchor="y"),
+        yaxis=dict(visible=False, autorange="reversed"),
+    )
     return fig

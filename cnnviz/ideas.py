@@ -86,16 +86,23 @@ class ParamCount:
         return self.dense_weights + self.dense_biases
 
 
-def param_count(in_shape, out_channels: int, kernel: int, stride: int = 1,
-                padding: int = 0) -> ParamCount:  # fmt: skip
+def param_count(
+    in_shape, out_channels: int, kernel: int, stride: int = 1, padding: int = 0
+) -> ParamCount:
     """Parameters of nn.Conv2d(C, O, k) vs an nn.Linear from the flattened input to the
     flattened output of the same shape: sharing one kernel across positions vs a weight per
     (input value, output value) pair."""
     c, h, w = (int(v) for v in in_shape)
     ho, wo = conv_output_size((h, w), kernel, stride, padding).size
     n_in, n_out = c * h * w, out_channels * ho * wo
-    return ParamCount((c, h, w), (out_channels, ho, wo), out_channels * c * kernel * kernel,
-                      out_channels, n_in * n_out, n_out)  # fmt: skip
+    return ParamCount(
+        (c, h, w),
+        (out_channels, ho, wo),
+        out_channels * c * kernel * kernel,
+        out_channels,
+        n_in * n_out,
+        n_out,
+    )
 
 
 # ----------------------------------------------------------- convolution vs correlation
@@ -167,8 +174,10 @@ def batch_norm(
     count = x.shape[0] * x.shape[2] * x.shape[3]
     if training:
         if count < 2:
-            raise SettingError("Batch norm in training needs more than one value per channel "
-                               "(a batch of one 1×1 map has no variance).")  # fmt: skip
+            raise SettingError(
+                "Batch norm in training needs more than one value per channel "
+                "(a batch of one 1×1 map has no variance)."
+            )
         mean = x.mean(axis=(0, 2, 3), dtype=np.float64)
         var = x.var(axis=(0, 2, 3), dtype=np.float64)
         new_rm = ((1 - momentum) * rm + momentum * mean).astype(np.float32)
@@ -178,8 +187,14 @@ def batch_norm(
     shape = (1, c, 1, 1)
     y = (x - mean.reshape(shape)) / np.sqrt(var.reshape(shape) + eps)
     y = y * g.reshape(shape) + b.reshape(shape)
-    return BatchNormResult(y.astype(np.float32), mean.astype(np.float32),
-                           var.astype(np.float32), new_rm, new_rv, training)  # fmt: skip
+    return BatchNormResult(
+        y.astype(np.float32),
+        mean.astype(np.float32),
+        var.astype(np.float32),
+        new_rm,
+        new_rv,
+        training,
+    )
 
 
 # ------------------------------------------------------------------------ Adam vs AdamW
@@ -245,14 +260,32 @@ def adam_run(
         # torch divides by a scalar as a multiply by its reciprocal: the same float32 numbers
         denom = (np.sqrt(v) * np.float32(1 / math.sqrt(bc2)) + np.float32(eps)).astype(np.float32)
         w = (w - np.float32(lr / bc1) * m / denom).astype(np.float32)
-        out.append(AdamStep(t, w_old, grad, g, decayed, m.copy(), v.copy(),
-                            (m / np.float32(bc1)).astype(np.float32),
-                            (v / np.float32(bc2)).astype(np.float32), w.copy()))  # fmt: skip
+        out.append(
+            AdamStep(
+                t,
+                w_old,
+                grad,
+                g,
+                decayed,
+                m.copy(),
+                v.copy(),
+                (m / np.float32(bc1)).astype(np.float32),
+                (v / np.float32(bc2)).astype(np.float32),
+                w.copy(),
+            )
+        )
     return out
 
 
-def adam_equations(step: AdamStep, k: int, lr: float, weight_decay: float, decoupled: bool,
-                   betas=(0.9, 0.999), eps: float = 1e-8) -> list[str]:  # fmt: skip
+def adam_equations(
+    step: AdamStep,
+    k: int,
+    lr: float,
+    weight_decay: float,
+    decoupled: bool,
+    betas=(0.9, 0.999),
+    eps: float = 1e-8,
+) -> list[str]:
     """The step of weight k written out with its numbers."""
     from cnnviz.backprop import fmt, term
 
@@ -260,12 +293,16 @@ def adam_equations(step: AdamStep, k: int, lr: float, weight_decay: float, decou
     w, grad, g = step.w_old[k], step.grad[k], step.g[k]
     lines = [f"dL/dw = {fmt(grad)}"]
     if decoupled:
-        lines.append(f"w ← w × (1 − lr × wd) = {fmt(w)} × (1 − {fmt(lr)} × {fmt(weight_decay)}) "
-                     f"= {fmt(step.decayed[k])}   (decoupled: not seen by m and v)")  # fmt: skip
+        lines.append(
+            f"w ← w × (1 − lr × wd) = {fmt(w)} × (1 − {fmt(lr)} × {fmt(weight_decay)}) "
+            f"= {fmt(step.decayed[k])}   (decoupled: not seen by m and v)"
+        )
         gname = "dL/dw"
     else:
-        lines.append(f"g = dL/dw + wd × w = {fmt(grad)} + {fmt(weight_decay)} × {term(w)} "
-                     f"= {fmt(g)}   (L2: the decay goes through m and v)")  # fmt: skip
+        lines.append(
+            f"g = dL/dw + wd × w = {fmt(grad)} + {fmt(weight_decay)} × {term(w)} "
+            f"= {fmt(g)}   (L2: the decay goes through m and v)"
+        )
         gname = "g"
     lines += [
         f"m = {fmt(b1)} m + {fmt(1 - b1)} {gname} = {fmt(step.m[k])};  "

@@ -53,41 +53,69 @@ def _motion(n: int, diagonal: bool) -> np.ndarray:
 
 
 _P = {
-    "identity": ("Leaves the image unchanged: 1 in the centre, 0 elsewhere.",
-                 [[0, 0, 0], [0, 1, 0], [0, 0, 0]]),
+    "identity": (
+        "Leaves the image unchanged: 1 in the centre, 0 elsewhere.",
+        [[0, 0, 0], [0, 1, 0], [0, 0, 0]],
+    ),
     "box_blur_3": ("Average of the 3×3 neighbourhood: every weight 1/9.", np.full((3, 3), 1 / 9)),
     "box_blur_5": ("Average of the 5×5 neighbourhood: every weight 1/25.", np.full((5, 5), 1 / 25)),
-    "gaussian_3": ("Gaussian blur (binomial 1 2 1, sigma ≈ 0.7): the centre counts most.",
-                   _binomial(3)),
+    "gaussian_3": (
+        "Gaussian blur (binomial 1 2 1, sigma ≈ 0.7): the centre counts most.",
+        _binomial(3),
+    ),
     "gaussian_5": ("Gaussian blur (binomial 1 4 6 4 1, sigma = 1).", _binomial(5)),
     "gaussian_7": ("Gaussian blur (binomial 1 6 15 20 15 6 1, sigma ≈ 1.2).", _binomial(7)),
-    "sharpen": ("Centre 5, the four neighbours −1: edges get crisper.",
-                [[0, -1, 0], [-1, 5, -1], [0, -1, 0]]),
+    "sharpen": (
+        "Centre 5, the four neighbours −1: edges get crisper.",
+        [[0, -1, 0], [-1, 5, -1], [0, -1, 0]],
+    ),
     "unsharp_mask": ("Unsharp mask 5×5: twice the pixel minus a Gaussian blur of it.", _unsharp()),
-    "sobel_x": ("Sobel x: responds to brightness rising left to right (vertical edges).",
-                [[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]]),
-    "sobel_y": ("Sobel y: responds to brightness rising top to bottom (horizontal edges).",
-                [[-1, -2, -1], [0, 0, 0], [1, 2, 1]]),
-    "scharr_x": ("Scharr x: like Sobel x, more accurate for diagonal edges.",
-                 [[-3, 0, 3], [-10, 0, 10], [-3, 0, 3]]),
-    "scharr_y": ("Scharr y: like Sobel y, more accurate for diagonal edges.",
-                 [[-3, -10, -3], [0, 0, 0], [3, 10, 3]]),
-    "prewitt_x": ("Prewitt x: vertical edges, without Sobel's extra centre weight.",
-                  [[-1, 0, 1], [-1, 0, 1], [-1, 0, 1]]),
-    "prewitt_y": ("Prewitt y: horizontal edges, without Sobel's extra centre weight.",
-                  [[-1, -1, -1], [0, 0, 0], [1, 1, 1]]),
-    "laplacian_4": ("Laplacian, 4 neighbours: responds to edges in every direction.",
-                    [[0, 1, 0], [1, -4, 1], [0, 1, 0]]),
-    "laplacian_8": ("Laplacian, 8 neighbours: edges in every direction, diagonals included.",
-                    [[1, 1, 1], [1, -8, 1], [1, 1, 1]]),
-    "emboss": ("Emboss: light from the top left, a raised-relief look.",
-               [[-2, -1, 0], [-1, 1, 1], [0, 1, 2]]),
-    "outline": ("Outline: 8 in the centre, −1 around it; flat areas go black.",
-                [[-1, -1, -1], [-1, 8, -1], [-1, -1, -1]]),
-    "motion_blur": ("Motion blur: the average along a 7-pixel horizontal line.",
-                    _motion(7, diagonal=False)),
+    "sobel_x": (
+        "Sobel x: responds to brightness rising left to right (vertical edges).",
+        [[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]],
+    ),
+    "sobel_y": (
+        "Sobel y: responds to brightness rising top to bottom (horizontal edges).",
+        [[-1, -2, -1], [0, 0, 0], [1, 2, 1]],
+    ),
+    "scharr_x": (
+        "Scharr x: like Sobel x, more accurate for diagonal edges.",
+        [[-3, 0, 3], [-10, 0, 10], [-3, 0, 3]],
+    ),
+    "scharr_y": (
+        "Scharr y: like Sobel y, more accurate for diagonal edges.",
+        [[-3, -10, -3], [0, 0, 0], [3, 10, 3]],
+    ),
+    "prewitt_x": (
+        "Prewitt x: vertical edges, without Sobel's extra centre weight.",
+        [[-1, 0, 1], [-1, 0, 1], [-1, 0, 1]],
+    ),
+    "prewitt_y": (
+        "Prewitt y: horizontal edges, without Sobel's extra centre weight.",
+        [[-1, -1, -1], [0, 0, 0], [1, 1, 1]],
+    ),
+    "laplacian_4": (
+        "Laplacian, 4 neighbours: responds to edges in every direction.",
+        [[0, 1, 0], [1, -4, 1], [0, 1, 0]],
+    ),
+    "laplacian_8": (
+        "Laplacian, 8 neighbours: edges in every direction, diagonals included.",
+        [[1, 1, 1], [1, -8, 1], [1, 1, 1]],
+    ),
+    "emboss": (
+        "Emboss: light from the top left, a raised-relief look.",
+        [[-2, -1, 0], [-1, 1, 1], [0, 1, 2]],
+    ),
+    "outline": (
+        "Outline: 8 in the centre, −1 around it; flat areas go black.",
+        [[-1, -1, -1], [-1, 8, -1], [-1, -1, -1]],
+    ),
+    "motion_blur": (
+        "Motion blur: the average along a 7-pixel horizontal line.",
+        _motion(7, diagonal=False),
+    ),
     "motion_blur_diagonal": ("Motion blur along a 7-pixel diagonal.", _motion(7, diagonal=True)),
-}  # fmt: skip
+}
 
 
 def _frozen(a: object) -> np.ndarray:
@@ -219,6 +247,7 @@ def normalize_kernel(a: np.ndarray) -> Normalized:
     if math.isclose(total, 1.0, rel_tol=1e-6):
         return Normalized(a.copy(), False, "The weights already sum to 1.")
     return Normalized(
-        (a / np.float32(total)).astype(np.float32), True,
+        (a / np.float32(total)).astype(np.float32),
+        True,
         f"Divided every weight by their sum {total:g}, so flat areas keep their brightness.",
-    )  # fmt: skip
+    )

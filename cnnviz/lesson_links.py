@@ -59,50 +59,105 @@ class Lesson:
 
 
 LESSONS: tuple[Lesson, ...] = (
-    Lesson("stride", "Stride 2 halves the map",
-           "The window jumps two pixels at a time, so a 256 × 256 picture gives a 128 × 128 "
-           "map: half as tall, half as wide, a quarter of the numbers.",
-           "convolution", {"s": "2", "p": "1", "pool": "None"}, ("s", "p")),
-    Lesson("padding", "Padding keeps the size",
-           "One ring of zeros around the picture lets a 3 × 3 window centre on every pixel: "
-           "256 × 256 in, 256 × 256 out.",
-           "convolution", {"p": "1", "pool": "None"}, ("p",)),
-    Lesson("dilation", "Dilation widens the view at no cost",
-           "Spread the 3 × 3 kernel's taps one pixel apart: each output sees a 5 × 5 patch with "
-           "the same 9 weights (padding 2 keeps the size).",
-           "convolution", {"d": "2", "p": "2", "pool": "None"}, ("d", "p")),
-    Lesson("pooling", "Max vs average pooling",
-           "The same 2 × 2 windows: max keeps each window's largest number, average its mean, "
-           "so max is never below average.",
-           "pooling", {"k": "2", "s": "2"}, ("k", "s")),
-    Lesson("rgb", "RGB: three slices, one map",
-           "A colour kernel has one slice per channel; the three partial maps and the bias add "
-           "up to ONE feature map.",
-           "convolution", {"ch": "True RGB convolution", "pool": "None"}, ("ch",)),
-    Lesson("worked", "The worked example, by hand",
-           "Input 0..8 in a 3 × 3 grid, kernel [[0, 1], [2, 3]]: four steps write 19, 25, 37 "
-           "and 43. Check each sum yourself.",
-           "step_by_step", {"x0": WORKED_INPUT, "k0": WORKED_KERNEL}, ("mode", "ch")),
-    Lesson("transposed", "Transposed conv undoes the shape",
-           "Kernel 4, stride 2, padding 1 turns 28 into 14; the transposed layer with the same "
-           "numbers turns 14 back into 28.",
-           "output_size", {"op": "Transposed", "in": "14", "k": "4", "s": "2", "p": "1"},
-           ("op", "k", "s", "p")),
-    Lesson("first_layer", "What the first layer learns",
-           "Train on gray edges in four directions and watch the first layer's filters turn "
-           "into edge detectors, one direction each.",
-           "train", {"data": "orientations", "step": "Train", "epochs": "5"}),
-    Lesson("overfit", "Overfitting in 60 seconds",
-           "Fifty training digits, no dropout, no augmentation, 60 epochs: training accuracy "
-           "reaches 100 % while validation stays far below.",
-           "train", {"data": "digits", "step": "Train", "ntrain": "50", "aug": "false",
-                     "drop": "0", "wd": "0", "epochs": "60", "bs": "16", "opt": "Adam",
-                     "lr": "0.01"}),
-    Lesson("keras", "The Keras tutorial net",
-           "The classic three-conv net from the Keras tutorial on 32 × 32 colour pictures of "
-           "ten shapes: every layer's shape and parameter count in the table.",
-           "train", {"data": "shapes10", "arch": KERAS, "step": "Architecture"}),
-)  # fmt: skip
+    Lesson(
+        "stride",
+        "Stride 2 halves the map",
+        "The window jumps two pixels at a time, so a 256 × 256 picture gives a 128 × 128 "
+        "map: half as tall, half as wide, a quarter of the numbers.",
+        "convolution",
+        {"s": "2", "p": "1", "pool": "None"},
+        ("s", "p"),
+    ),
+    Lesson(
+        "padding",
+        "Padding keeps the size",
+        "One ring of zeros around the picture lets a 3 × 3 window centre on every pixel: "
+        "256 × 256 in, 256 × 256 out.",
+        "convolution",
+        {"p": "1", "pool": "None"},
+        ("p",),
+    ),
+    Lesson(
+        "dilation",
+        "Dilation widens the view at no cost",
+        "Spread the 3 × 3 kernel's taps one pixel apart: each output sees a 5 × 5 patch with "
+        "the same 9 weights (padding 2 keeps the size).",
+        "convolution",
+        {"d": "2", "p": "2", "pool": "None"},
+        ("d", "p"),
+    ),
+    Lesson(
+        "pooling",
+        "Max vs average pooling",
+        "The same 2 × 2 windows: max keeps each window's largest number, average its mean, "
+        "so max is never below average.",
+        "pooling",
+        {"k": "2", "s": "2"},
+        ("k", "s"),
+    ),
+    Lesson(
+        "rgb",
+        "RGB: three slices, one map",
+        "A colour kernel has one slice per channel; the three partial maps and the bias add "
+        "up to ONE feature map.",
+        "convolution",
+        {"ch": "True RGB convolution", "pool": "None"},
+        ("ch",),
+    ),
+    Lesson(
+        "worked",
+        "The worked example, by hand",
+        "Input 0..8 in a 3 × 3 grid, kernel [[0, 1], [2, 3]]: four steps write 19, 25, 37 "
+        "and 43. Check each sum yourself.",
+        "step_by_step",
+        {"x0": WORKED_INPUT, "k0": WORKED_KERNEL},
+        ("mode", "ch"),
+    ),
+    Lesson(
+        "transposed",
+        "Transposed conv undoes the shape",
+        "Kernel 4, stride 2, padding 1 turns 28 into 14; the transposed layer with the same "
+        "numbers turns 14 back into 28.",
+        "output_size",
+        {"op": "Transposed", "in": "14", "k": "4", "s": "2", "p": "1"},
+        ("op", "k", "s", "p"),
+    ),
+    Lesson(
+        "first_layer",
+        "What the first layer learns",
+        "Train on gray edges in four directions and watch the first layer's filters turn "
+        "into edge detectors, one direction each.",
+        "train",
+        {"data": "orientations", "step": "Train", "epochs": "5"},
+    ),
+    Lesson(
+        "overfit",
+        "Overfitting in 60 seconds",
+        "Fifty training digits, no dropout, no augmentation, 60 epochs: training accuracy "
+        "reaches 100 % while validation stays far below.",
+        "train",
+        {
+            "data": "digits",
+            "step": "Train",
+            "ntrain": "50",
+            "aug": "false",
+            "drop": "0",
+            "wd": "0",
+            "epochs": "60",
+            "bs": "16",
+            "opt": "Adam",
+            "lr": "0.01",
+        },
+    ),
+    Lesson(
+        "keras",
+        "The Keras tutorial net",
+        "The classic three-conv net from the Keras tutorial on 32 × 32 colour pictures of "
+        "ten shapes: every layer's shape and parameter count in the table.",
+        "train",
+        {"data": "shapes10", "arch": KERAS, "step": "Architecture"},
+    ),
+)
 
 BY_SLUG = {lesson.slug: lesson for lesson in LESSONS}
 
@@ -149,8 +204,9 @@ def _conv(x: np.ndarray, **kw) -> np.ndarray:
 def _thumb_stride() -> np.ndarray:
     x = _sample()
     one, two = _conv(x, padding=1), _conv(x, stride=2, padding=1)
-    return _beside(upscale(colorize(one), 2 * one.shape[0]),
-                   upscale(colorize(two), 2 * two.shape[0]))  # fmt: skip
+    return _beside(
+        upscale(colorize(one), 2 * one.shape[0]), upscale(colorize(two), 2 * two.shape[0])
+    )
 
 
 def _thumb_padding() -> np.ndarray:
@@ -203,9 +259,12 @@ def _thumb_transposed() -> np.ndarray:
 
 
 def _thumb_first_layer() -> np.ndarray:
-    edges = [preset("sobel_x"), preset("sobel_y"),
-             np.array([[0, 1, 2], [-1, 0, 1], [-2, -1, 0]], np.float32),
-             np.array([[2, 1, 0], [1, 0, -1], [0, -1, -2]], np.float32)]  # fmt: skip
+    edges = [
+        preset("sobel_x"),
+        preset("sobel_y"),
+        np.array([[0, 1, 2], [-1, 0, 1], [-2, -1, 0]], np.float32),
+        np.array([[2, 1, 0], [1, 0, -1], [0, -1, -2]], np.float32),
+    ]
     return _fit(tile([colorize(e, rng=value_range(e)) for e in edges], 2, gap=1))
 
 
@@ -236,8 +295,13 @@ def _digit_scans() -> np.ndarray:
 def _thumb_keras() -> np.ndarray:
     """The net's feature maps as blocks: height = map side, width = channels (from the sizes)."""
     side, blocks = 32, [(32, 3)]
-    for op, k, ch in (("conv", 3, 32), ("pool", 2, 32), ("conv", 3, 64), ("pool", 2, 64),
-                      ("conv", 3, 64)):  # fmt: skip
+    for op, k, ch in (
+        ("conv", 3, 32),
+        ("pool", 2, 32),
+        ("conv", 3, 64),
+        ("pool", 2, 64),
+        ("conv", 3, 64),
+    ):
         side = output_size(side, k, k if op == "pool" else 1, op=op).size[0]
         blocks.append((side, ch))
     pics = []

@@ -35,38 +35,66 @@ COMMON = {"optimizer": "adam", "lr": 0.01, "schedule": "constant", "seed": 0}
 SETTLED = {**COMMON, "schedule": "cosine"}
 OVERFIT = (
     LessonStep(
-        "lesson_overfit", "1. Overfit me", ":material/trending_up:",
-        {**COMMON, "n_train": 50, "augment": False, "dropout": 0.0, "weight_decay": 0.0,
-         "epochs": 60, "batch_size": 16},
+        "lesson_overfit",
+        "1. Overfit me",
+        ":material/trending_up:",
+        {
+            **COMMON,
+            "n_train": 50,
+            "augment": False,
+            "dropout": 0.0,
+            "weight_decay": 0.0,
+            "epochs": 60,
+            "batch_size": 16,
+        },
         text="Train on 50 images only, no augmentation, no dropout, no L2, 60 epochs (Adam, lr "
-             "0.01). Watch the "
-             "accuracy curves: **train** climbs to 100 %, **validation** stays far below. The "
-             "net learns those 50 images by heart instead of what the classes look like: "
-             "overfitting.",
+        "0.01). Watch the "
+        "accuracy curves: **train** climbs to 100 %, **validation** stays far below. The "
+        "net learns those 50 images by heart instead of what the classes look like: "
+        "overfitting.",
     ),
     LessonStep(
-        "lesson_reg", "2. Dropout + L2 + augmentation", ":material/compress:",
-        {**SETTLED, "n_train": 50, "augment": True, "dropout": 0.5, "weight_decay": 0.0001,
-         "epochs": 100, "batch_size": 16},
+        "lesson_reg",
+        "2. Dropout + L2 + augmentation",
+        ":material/compress:",
+        {
+            **SETTLED,
+            "n_train": 50,
+            "augment": True,
+            "dropout": 0.5,
+            "weight_decay": 0.0001,
+            "epochs": 100,
+            "batch_size": 16,
+        },
         add_dropout=True,
         text="The same 50 images, but dropout 0.5 (a Dropout layer is added before the last "
-             "Linear if the net has none), weight decay 0.0001 and random shifts, 100 epochs, "
-             "the learning rate gliding down to 0 (cosine) so the run ends settled. "
-             "Memorising gets harder: train accuracy stays below 100 % and validation ends "
-             "higher than in step 1.",
+        "Linear if the net has none), weight decay 0.0001 and random shifts, 100 epochs, "
+        "the learning rate gliding down to 0 (cosine) so the run ends settled. "
+        "Memorising gets harder: train accuracy stays below 100 % and validation ends "
+        "higher than in step 1.",
     ),
     LessonStep(
-        "lesson_data", "3. More data", ":material/dataset:",
-        {**SETTLED, "lr": 0.003, "n_train": 1000, "augment": True, "dropout": 0.5,
-         "weight_decay": 0.0001, "epochs": 8, "batch_size": 32},
+        "lesson_data",
+        "3. More data",
+        ":material/dataset:",
+        {
+            **SETTLED,
+            "lr": 0.003,
+            "n_train": 1000,
+            "augment": True,
+            "dropout": 0.5,
+            "weight_decay": 0.0001,
+            "epochs": 8,
+            "batch_size": 32,
+        },
         add_dropout=True,
         text="20 times the images (1,000), still regularised, 8 epochs at lr 0.003 (cosine): "
-             "the best cure. "
-             "Validation ends the highest of the three and train is no longer above it (the "
-             "train curve is measured while dropout and the shifts are on, so it can even sit "
-             "below validation).",
+        "the best cure. "
+        "Validation ends the highest of the three and train is no longer above it (the "
+        "train curve is measured while dropout and the shifts are on, so it can even sit "
+        "below validation).",
     ),
-)  # fmt: skip
+)
 
 # (train accuracy, validation accuracy) at the end of each step, with the minimal preset and
 # seed 0, per built-in set (tests/test_lessons.py measures them again)

@@ -60,29 +60,57 @@ def run_pipeline(gray: np.ndarray, seed: int = 0) -> list[Stage]:
     probs = softmax(logits)
     c, h, wd = pooled.shape
     return [
-        Stage("input", "Input", x,
-              f"An image is a grid of numbers: {x.shape[0]} channel, {x.shape[1]}×{x.shape[2]} "
-              "pixels (a colour photo has 3 channels: red, green, blue)."),
-        Stage("conv", "Convolution", conv,
-              f"Each of {w.shape[0]} small kernels slides over the image, multiplying and summing "
-              f"at every position: {w.shape[0]} feature maps, so the output has depth "
-              f"{w.shape[0]}. Here: {FILTER_NAMES}."),
-        Stage("relu", "ReLU", act,
-              "max(0, x): negative responses become 0, positive ones pass unchanged (ReLU does "
-              "not squash values into 0..1)."),
-        Stage("pool", "Max pooling", pooled,
-              f"Keep the largest value of each 2×2 block: each map halves to {h}×{wd}; the "
-              f"number of maps stays {c}."),
-        Stage("flatten", "Flatten", flat,
-              f"Lay the {c}×{h}×{wd} numbers out in one row of {flat.size}: no numbers change, "
-              "only their arrangement."),
-        Stage("dense", "Fully connected", logits,
-              f"Each of {len(CLASSES)} outputs is a weighted sum of all {flat.size} inputs, "
-              f"with no bias; then the mean of the {len(CLASSES)} sums is subtracted from each "
-              "(which changes no probability below): one score per class (these weights are "
-              "untrained)."),
-        Stage("softmax", "Softmax", probs,
-              "Turn the scores into probabilities that are positive and add up to 1; training "
-              "(loss, backpropagation, an optimizer such as SGD or Adam) tunes every weight so "
-              "the right class wins."),
-    ]  # fmt: skip
+        Stage(
+            "input",
+            "Input",
+            x,
+            f"An image is a grid of numbers: {x.shape[0]} channel, {x.shape[1]}×{x.shape[2]} "
+            "pixels (a colour photo has 3 channels: red, green, blue).",
+        ),
+        Stage(
+            "conv",
+            "Convolution",
+            conv,
+            f"Each of {w.shape[0]} small kernels slides over the image, multiplying and summing "
+            f"at every position: {w.shape[0]} feature maps, so the output has depth "
+            f"{w.shape[0]}. Here: {FILTER_NAMES}.",
+        ),
+        Stage(
+            "relu",
+            "ReLU",
+            act,
+            "max(0, x): negative responses become 0, positive ones pass unchanged (ReLU does "
+            "not squash values into 0..1).",
+        ),
+        Stage(
+            "pool",
+            "Max pooling",
+            pooled,
+            f"Keep the largest value of each 2×2 block: each map halves to {h}×{wd}; the "
+            f"number of maps stays {c}.",
+        ),
+        Stage(
+            "flatten",
+            "Flatten",
+            flat,
+            f"Lay the {c}×{h}×{wd} numbers out in one row of {flat.size}: no numbers change, "
+            "only their arrangement.",
+        ),
+        Stage(
+            "dense",
+            "Fully connected",
+            logits,
+            f"Each of {len(CLASSES)} outputs is a weighted sum of all {flat.size} inputs, "
+            f"with no bias; then the mean of the {len(CLASSES)} sums is subtracted from each "
+            "(which changes no probability below): one score per class (these weights are "
+            "untrained).",
+        ),
+        Stage(
+            "softmax",
+            "Softmax",
+            probs,
+            "Turn the scores into probabilities that are positive and add up to 1; training "
+            "(loss, backpropagation, an optimizer such as SGD or Adam) tunes every weight so "
+            "the right class wins.",
+        ),
+    ]

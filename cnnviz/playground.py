@@ -122,8 +122,9 @@ def run(image: np.ndarray, s: Settings) -> Result:
     w, groups = weights(s, x.shape[0])
     b = np.full(w.shape[0], s.bias, dtype=np.float32)
     kernel = w.shape[-2:]
-    size = output_size(x.shape[1:], kernel, s.stride, s.padding, s.dilation,
-                       padding_mode=s.padding_mode)  # fmt: skip
+    size = output_size(
+        x.shape[1:], kernel, s.stride, s.padding, s.dilation, padding_mode=s.padding_mode
+    )
     (pt, pb), (pl, pr) = resolve_conv_padding(s.padding, kernel, s.stride, s.dilation)
     padded = ops.pad2d(x, (pt, pb, pl, pr), s.padding_mode)
     args = (s.stride, s.padding, s.dilation, groups, s.padding_mode)
@@ -139,8 +140,20 @@ def run(image: np.ndarray, s: Settings) -> Result:
         pool_size = output_size(activated.shape[1:], s.pool_size, s.pool_stride, op="pool")
         fn = ops.max_pool2d if s.pool == "max" else ops.avg_pool2d
         pooled = fn(activated, s.pool_size, s.pool_stride)
-    return Result(x, w, b, groups, padded, (pt, pb, pl, pr), size, feature, partials,
-                  activated, pool_size, pooled)  # fmt: skip
+    return Result(
+        x,
+        w,
+        b,
+        groups,
+        padded,
+        (pt, pb, pl, pr),
+        size,
+        feature,
+        partials,
+        activated,
+        pool_size,
+        pooled,
+    )
 
 
 def torch_code(s: Settings, in_channels: int) -> str:
@@ -152,9 +165,16 @@ def torch_code(s: Settings, in_channels: int) -> str:
     w, groups = weights(s, in_channels)
     w_shape = w.shape
     kernel = tuple(w_shape[-2:])
-    layer = layer_code("conv", kernel, s.stride, s.padding, s.dilation,
-                       in_channels=in_channels, out_channels=w_shape[0],
-                       padding_mode=s.padding_mode)  # fmt: skip
+    layer = layer_code(
+        "conv",
+        kernel,
+        s.stride,
+        s.padding,
+        s.dilation,
+        in_channels=in_channels,
+        out_channels=w_shape[0],
+        padding_mode=s.padding_mode,
+    )
     if groups > 1:
         layer = layer[:-1] + f", groups={groups})"
     lines = [f"layer = {layer}", "", "# the same, with the weights and bias set on this page:"]
@@ -247,8 +267,12 @@ def zoom(
     c0, c1 = max(0, left + pl - margin), min(w, right + pl + margin + 1)
     crop = padded[:, r0:r1, c0:c1]
     cp = (max(0, pt - r0), max(0, r1 - (h - pb)), max(0, pl - c0), max(0, c1 - (w - pr)))
-    shifted = (top + pt - r0 - cp[0], left + pl - c0 - cp[2],
-               bottom + pt - r0 - cp[0], right + pl - c0 - cp[2])  # fmt: skip
+    shifted = (
+        top + pt - r0 - cp[0],
+        left + pl - c0 - cp[2],
+        bottom + pt - r0 - cp[0],
+        right + pl - c0 - cp[2],
+    )
     return picture(crop, cp, shifted, min_side=side)
 
 
@@ -265,16 +289,19 @@ class ChainFix:
 
 
 # engine (torch) argument names -> Settings fields, per stage; absent: the page has no control
-_CONV_FIELDS = {"padding": "padding", "stride": "stride", "dilation": "dilation",
-                "padding_mode": "padding_mode"}  # fmt: skip
+_CONV_FIELDS = {
+    "padding": "padding",
+    "stride": "stride",
+    "dilation": "dilation",
+    "padding_mode": "padding_mode",
+}
 _POOL_FIELDS = {"kernel_size": "pool_size", "stride": "pool_stride"}
 _PAIRS = ("stride", "padding", "dilation")
 
 
 def check_sizes(shape: tuple[int, int], kernel: tuple[int, int], s: Settings) -> None:
     """Raise the chain's first SettingError for an (H, W) input, without computing a map."""
-    conv = output_size(shape, kernel, s.stride, s.padding, s.dilation,
-                       padding_mode=s.padding_mode)  # fmt: skip
+    conv = output_size(shape, kernel, s.stride, s.padding, s.dilation, padding_mode=s.padding_mode)
     if s.pool != "none":
         output_size(conv.size, s.pool_size, s.pool_stride, op="pool")
 
@@ -303,8 +330,12 @@ def _apply(s: Settings, field_name: str, value, axis: str) -> Settings:
 
 
 def _describe_change(name: str, value) -> str:
-    words = {"pool_size": "pool size", "pool_stride": "pool stride", "padding_mode":
-             "padding mode", "pool": "pooling"}.get(name, name)  # fmt: skip
+    words = {
+        "pool_size": "pool size",
+        "pool_stride": "pool stride",
+        "padding_mode": "padding mode",
+        "pool": "pooling",
+    }.get(name, name)
     if isinstance(value, tuple):
         value = value[0] if value[0] == value[1] else f"{value[0]} × {value[1]}"
     return f"{words} {value}"

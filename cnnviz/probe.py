@@ -177,12 +177,16 @@ def weight_grad_stats(model: nn.Module, bins: int = 30) -> list[LayerStats]:
         bias = _main_param(m, "bias")
         stats.append(
             LayerStats(
-                i, module_name(m), module_kind(m), tuple(weight.shape),
-                histogram(weight, bins), None if weight.grad is None else histogram(weight.grad, bins),
+                i,
+                module_name(m),
+                module_kind(m),
+                tuple(weight.shape),
+                histogram(weight, bins),
+                None if weight.grad is None else histogram(weight.grad, bins),
                 None if bias is None else histogram(bias, bins),
                 None if bias is None or bias.grad is None else histogram(bias.grad, bins),
             )
-        )  # fmt: skip
+        )
     return stats
 
 

@@ -50,12 +50,21 @@ class Question:
             return f"Right: {self.options[self.answer]}. {self.explanation}"
         slip = self.slips[choice] if choice < len(self.slips) else ""
         why = f" {slip}" if slip else ""
-        return (f"Not quite: {self.options[choice]}.{why} The answer is "
-                f"{self.options[self.answer]}. {self.explanation}")  # fmt: skip
+        return (
+            f"Not quite: {self.options[choice]}.{why} The answer is "
+            f"{self.options[self.answer]}. {self.explanation}"
+        )
 
 
-def _arrange(right: str, wrong: list[tuple[str, str]], seed: int, explanation: str, prompt: str,
-             picture=None, value=None) -> Question:  # fmt: skip
+def _arrange(
+    right: str,
+    wrong: list[tuple[str, str]],
+    seed: int,
+    explanation: str,
+    prompt: str,
+    picture=None,
+    value=None,
+) -> Question:
     """The right option and up to three distinct wrong ones, in a seeded order."""
     seen, picked = {right}, []
     for text, slip in wrong:
@@ -68,8 +77,9 @@ def _arrange(right: str, wrong: list[tuple[str, str]], seed: int, explanation: s
     order = np.random.default_rng(seed).permutation(len(options))
     options = [options[i] for i in order]
     texts = tuple(t for t, _ in options)
-    return Question(prompt, texts, texts.index(right), explanation,
-                    tuple(s for _, s in options), picture, value)  # fmt: skip
+    return Question(
+        prompt, texts, texts.index(right), explanation, tuple(s for _, s in options), picture, value
+    )
 
 
 # ------------------------------------------------------------------------- output size
@@ -86,28 +96,39 @@ def _slips(dim: DimSize) -> list[tuple[int, str]]:
     pads = before + after
     if dim.op == "conv_transpose":
         return [
-            ((n - 1) * s + d * (k - 1) + 1 + dim.output_padding,
-             "That forgets that padding crops 2·padding from the output."),
-            (_conv_out(n, k, s, pads, d), "That is the size of a plain convolution; a "
-             "transposed one grows the input."),
+            (
+                (n - 1) * s + d * (k - 1) + 1 + dim.output_padding,
+                "That forgets that padding crops 2·padding from the output.",
+            ),
+            (
+                _conv_out(n, k, s, pads, d),
+                "That is the size of a plain convolution; a transposed one grows the input.",
+            ),
             ((n - 1) + d * (k - 1) + 1 - pads + dim.output_padding, "That forgets the stride."),
             (n * s, "That is the input times the stride; the kernel adds its own width."),
             (out - 1, "That forgets the + 1."),
-        ]  # fmt: skip
+        ]
     up, down = (math.floor, math.ceil) if dim.ceil_mode else (math.ceil, math.floor)
-    rounding = ("That rounds down; ceil_mode rounds up." if dim.ceil_mode
-                else "That rounds up; the formula rounds down (floor).")  # fmt: skip
+    rounding = (
+        "That rounds down; ceil_mode rounds up."
+        if dim.ceil_mode
+        else "That rounds up; the formula rounds down (floor)."
+    )
     return [
         (_conv_out(n, k, s, 0, d, down), "That forgets the padding."),
-        (_conv_out(n, k, s, before, d, down), "That pads one side only; padding goes on both "
-         "sides."),
+        (
+            _conv_out(n, k, s, before, d, down),
+            "That pads one side only; padding goes on both sides.",
+        ),
         (_conv_out(n, k, 1, pads, d, down), "That forgets to divide by the stride."),
-        (_conv_out(n, k, s, pads, 1, down), "That forgets the dilation: the kernel spans "
-         "d·(k − 1) + 1 cells."),
+        (
+            _conv_out(n, k, s, pads, 1, down),
+            "That forgets the dilation: the kernel spans d·(k − 1) + 1 cells.",
+        ),
         (_conv_out(n, k, s, pads, d, up), rounding),
         (out - 1, "That forgets the + 1 (the first window)."),
         (out + 1, "One too many: the last window must fit."),
-    ]  # fmt: skip
+    ]
 
 
 def _size_text(h: int, w: int) -> str:
@@ -140,19 +161,33 @@ def size_question(out: OutputSize, seed: int = 0) -> Question:
     d1 = out.dims[1]
     settings = ", ".join(
         f"{name} {a if a == b else f'{a} × {b}'}"
-        for name, a, b in (("kernel", d0.kernel, d1.kernel), ("stride", d0.stride, d1.stride),
-                           ("padding", pad(d0), pad(d1)), ("dilation", d0.dilation, d1.dilation))
-    )  # fmt: skip
-    prompt = (f"A {op[d0.op]} layer gets a {d0.input} × {out.dims[1].input} input ({settings}). "
-              "What size comes out?")  # fmt: skip
+        for name, a, b in (
+            ("kernel", d0.kernel, d1.kernel),
+            ("stride", d0.stride, d1.stride),
+            ("padding", pad(d0), pad(d1)),
+            ("dilation", d0.dilation, d1.dilation),
+        )
+    )
+    prompt = (
+        f"A {op[d0.op]} layer gets a {d0.input} × {out.dims[1].input} input ({settings}). "
+        "What size comes out?"
+    )
     return _arrange(_size_text(h, w), wrong, seed, steps, prompt, value=(h, w))
 
 
 # ------------------------------------------------------------------------ which kernel
 
 
-KERNEL_CHOICES = ("identity", "box_blur_3", "sharpen", "sobel_x", "sobel_y", "laplacian_4",
-                  "emboss", "outline")  # 3x3 presets whose maps look different  # fmt: skip
+KERNEL_CHOICES = (
+    "identity",
+    "box_blur_3",
+    "sharpen",
+    "sobel_x",
+    "sobel_y",
+    "laplacian_4",
+    "emboss",
+    "outline",
+)  # 3x3 presets whose maps look different
 
 
 def _label(name: str) -> str:
@@ -177,14 +212,17 @@ def kernel_question(
         output_size(x.shape[1:], 3, stride, padding, dilation, padding_mode=padding_mode)
     except SettingError:
         return None
-    fmap = ops.conv2d(x, preset(right)[None, None], None, stride, padding, dilation, 1,
-                      padding_mode)[0]  # fmt: skip
+    fmap = ops.conv2d(
+        x, preset(right)[None, None], None, stride, padding, dilation, 1, padding_mode
+    )[0]
     wrong = [(_label(n), f"{_label(n).capitalize()}: {_describe(n)}") for n in others]
     k = preset(right)
     numbers = "; ".join(" ".join(f"{v:g}" for v in row) for row in k)
     explanation = f"{_describe(right)} Its numbers: [{numbers}]."
-    prompt = ("One of these kernels slid over the picture (with this page's stride, padding and "
-              "dilation) and made the map below. Which one?")  # fmt: skip
+    prompt = (
+        "One of these kernels slid over the picture (with this page's stride, padding and "
+        "dilation) and made the map below. Which one?"
+    )
     return _arrange(_label(right), wrong, seed, explanation, prompt, picture=fmap, value=right)
 
 
@@ -211,8 +249,9 @@ def pool_question(
     seed among those whose window has at least two different numbers. Rows and columns count
     from 0 (like numpy and torch indices)."""
     g = np.asarray(grid, dtype=np.float32)
-    out, idx = ops.max_pool2d(g[None], kernel_size, stride, padding, ceil_mode=ceil_mode,
-                              return_indices=True)  # fmt: skip
+    out, idx = ops.max_pool2d(
+        g[None], kernel_size, stride, padding, ceil_mode=ceil_mode, return_indices=True
+    )
     h, w = g.shape
     candidates = []
     for i in range(out.shape[1]):
@@ -229,16 +268,23 @@ def pool_question(
     win = divmod(int(idx[0, i, j]), w)  # the engine's winner (first in reading order on a tie)
     best = float(out[0, i, j])
     assert float(g[win]) == best
-    wrong = [(_cell_text(r, c), f"That cell holds {g[r, c]:g}, less than {best:g}.")
-             for r, c in cells if float(g[r, c]) < best]  # fmt: skip
+    wrong = [
+        (_cell_text(r, c), f"That cell holds {g[r, c]:g}, less than {best:g}.")
+        for r, c in cells
+        if float(g[r, c]) < best
+    ]
     wrong.sort(key=lambda t: -float(g[tuple(int(v) for v in t[0][4:].split(", column "))]))
     rows = f"rows {cells[0][0]}–{cells[-1][0]}, columns {cells[0][1]}–{cells[-1][1]}"
-    explanation = (f"The window of output cell ({i}, {j}) covers {rows}; its largest number is "
-                   f"{best:g}, at {_cell_text(*win)}.")  # fmt: skip
+    explanation = (
+        f"The window of output cell ({i}, {j}) covers {rows}; its largest number is "
+        f"{best:g}, at {_cell_text(*win)}."
+    )
     if sum(float(g[c]) == best for c in cells) > 1:
         explanation += " On a tie the first one in reading order wins (as in PyTorch)."
-    prompt = (f"Max pooling (window {kernel_size}, stride {stride}, padding {padding}): which "
-              f"input cell wins output cell (row {i}, column {j})?")  # fmt: skip
+    prompt = (
+        f"Max pooling (window {kernel_size}, stride {stride}, padding {padding}): which "
+        f"input cell wins output cell (row {i}, column {j})?"
+    )
     return _arrange(_cell_text(*win), wrong, seed, explanation, prompt, value=win)
 
 
@@ -269,16 +315,21 @@ def step_question(walk, k: int, seed: int = 0) -> Question | None:
         if step.bias:
             wrong.append((_num(total_wo_bias), "That forgets the bias."))
         window_sum = sum(float(np.sum(p.window)) for p in step.parts)
-        wrong.append((_num(window_sum + (step.bias or 0)), "That adds the window's numbers "
-                      "without multiplying them by the kernel."))  # fmt: skip
+        wrong.append(
+            (
+                _num(window_sum + (step.bias or 0)),
+                "That adds the window's numbers without multiplying them by the kernel.",
+            )
+        )
         for p in step.parts:
             nonzero = [float(v) for v in np.ravel(p.products) if v != 0]
             if nonzero:
                 wrong.append((_num(value - nonzero[-1]), "That leaves out the last product."))
                 break
     else:
-        values = sorted({float(v) for p in step.parts for v in np.ravel(p.window)
-                         if np.isfinite(v)})  # fmt: skip
+        values = sorted(
+            {float(v) for p in step.parts for v in np.ravel(p.window) if np.isfinite(v)}
+        )
         if walk.mode == "max_pool":
             for v in reversed(values):
                 if v < value:
@@ -286,22 +337,28 @@ def step_question(walk, k: int, seed: int = 0) -> Question | None:
         else:
             part = step.parts[0]
             total = float(np.sum(np.where(np.isfinite(part.window), part.window, 0)))
-            wrong.append((_num(total), "That is the window's sum: divide by "
-                          f"{part.divisor}."))  # fmt: skip
+            wrong.append((_num(total), f"That is the window's sum: divide by {part.divisor}."))
             if values:
-                wrong.append((_num(values[-1]), "That is the window's largest number (max "
-                              "pooling)."))  # fmt: skip
+                wrong.append(
+                    (_num(values[-1]), "That is the window's largest number (max pooling).")
+                )
     for other in (k + 1, k - 1, k + 2):
         if 0 <= other < walk.n_steps:
-            wrong.append((_num(float(walk.step(other).values[0])), "That is the number of "
-                          "another step."))  # fmt: skip
+            wrong.append(
+                (_num(float(walk.step(other).values[0])), "That is the number of another step.")
+            )
     for dv in (1, -1, 2):
         wrong.append((_num(value + dv), "Check the sum again."))
     what = {"conv": "convolution", "max_pool": "max pooling", "avg_pool": "average pooling"}
-    prompt = (f"Step {k + 1} of the {what[walk.mode]}: which number does the window write into "
-              f"output cell (row {step.row}, column {step.col})?")  # fmt: skip
+    prompt = (
+        f"Step {k + 1} of the {what[walk.mode]}: which number does the window write into "
+        f"output cell (row {step.row}, column {step.col})?"
+    )
     from cnnviz import steps as walks
 
-    lines = (walks.pool_equation(step, walk.mode[:3]) if walk.mode != "conv"
-             else walks.conv_equation(step))  # fmt: skip
+    lines = (
+        walks.pool_equation(step, walk.mode[:3])
+        if walk.mode != "conv"
+        else walks.conv_equation(step)
+    )
     return _arrange(right, wrong, seed, "; ".join(lines) + ".", prompt, value=value)

@@ -59,8 +59,9 @@ def conv_weights(model: nn.Module) -> list[nn.Parameter]:
     ]
 
 
-def gradient_run(spec: str, steps: int = 20, lr: float = 0.05, seed: int = 0,
-                 batch: int = 32) -> GradientRun:  # fmt: skip
+def gradient_run(
+    spec: str, steps: int = 20, lr: float = 0.05, seed: int = 0, batch: int = 32
+) -> GradientRun:
     """Train `spec` for `steps` SGD steps on the toy task; record every conv's gradient norm."""
     if not 1 <= steps <= 200:
         raise arch.ArchError("steps must be 1 to 200.")

@@ -97,8 +97,10 @@ def resolve_conv_padding(
                 f"padding {padding!r} is unknown; use a number, 'valid', 'same' or 'full'."
             )
         if pair(stride, "stride") != (1, 1):
-            raise SettingError(SAME_WITH_STRIDE, [fix("set stride to 1", stride=1),
-                                                  fix("use a number for padding", padding=0)])  # fmt: skip
+            raise SettingError(
+                SAME_WITH_STRIDE,
+                [fix("set stride to 1", stride=1), fix("use a number for padding", padding=0)],
+            )
         dh, dw = pair(dilation, "dilation")
         th, tw = dh * (kh - 1), dw * (kw - 1)
         # torch puts the odd extra row/column at the bottom/right
@@ -336,9 +338,19 @@ def conv_dim(axis, n, k, s, pads, d, padding_mode) -> DimSize:
     )
     tail, skipped = _coverage(n, k, s, before, d, out)
     return DimSize(
-        axis, "conv", n, k, s, (before, after), d, out, formula, tail, skipped,
+        axis,
+        "conv",
+        n,
+        k,
+        s,
+        (before, after),
+        d,
+        out,
+        formula,
+        tail,
+        skipped,
         _describe(axis, tail, skipped, num % s, s, after),
-    )  # fmt: skip
+    )
 
 
 def _both(dim_fn, per_axis: list[tuple]) -> OutputSize:
@@ -392,7 +404,7 @@ def pool_dim(axis, n, k, s, p, d, ceil_mode) -> DimSize:
                 f" or padding ≥ {math.ceil((eff - n) / 2)}."
                 if k > 1 and math.ceil((eff - n) / 2) <= k // 2
                 else "."
-            ),  # fmt: skip
+            ),
             [fix(f"kernel ≤ {n + 2 * p}", axis, kernel_size=n + 2 * p, dilation=1)],
         )
     rnd = "⌈⌉" if ceil_mode else "⌊⌋"
@@ -451,12 +463,16 @@ def crop_text(axis: str, padding: int, output_padding: int, canvas: int) -> str:
         cut = f"only {p - op}" if p > op else "nothing"
         words.append(f"padding crops {p} from the {first} but {cut} from the {last}")
     if kept:
-        words.append(f"output_padding {op} keeps {_count(kept, axis)} at the {last} that padding "
-                     f"would have cropped, with what the stamps put there")  # fmt: skip
+        words.append(
+            f"output_padding {op} keeps {_count(kept, axis)} at the {last} that padding "
+            f"would have cropped, with what the stamps put there"
+        )
     if past:
-        words.append(f"{'it' if kept else f'output_padding {op}'} adds "
-                     f"{_count(past, axis, 'empty')} past the last stamp at the {last} "
-                     f"(only the bias lands there)")  # fmt: skip
+        words.append(
+            f"{'it' if kept else f'output_padding {op}'} adds "
+            f"{_count(past, axis, 'empty')} past the last stamp at the {last} "
+            f"(only the bias lands there)"
+        )
     return "; ".join(words) + "."
 
 
@@ -520,16 +536,24 @@ def output_size(
     """
     if op == "conv":
         return conv_output_size(
-            input_size, kernel_size, 1 if stride is None else stride, padding, dilation,
+            input_size,
+            kernel_size,
+            1 if stride is None else stride,
+            padding,
+            dilation,
             padding_mode,
-        )  # fmt: skip
+        )
     if op == "pool":
         return pool_output_size(input_size, kernel_size, stride, padding, dilation, ceil_mode)
     if op == "conv_transpose":
         return conv_transpose_output_size(
-            input_size, kernel_size, 1 if stride is None else stride, padding, dilation,
+            input_size,
+            kernel_size,
+            1 if stride is None else stride,
+            padding,
+            dilation,
             output_padding,
-        )  # fmt: skip
+        )
     raise SettingError(f"op {op!r} is unknown; use 'conv', 'pool' or 'conv_transpose'.")
 
 

@@ -93,8 +93,9 @@ def legend_image(items: list[tuple[tuple[int, int, int], str]], width: int) -> I
     return img
 
 
-def slide(body: Image.Image, title: str, key: Image.Image | None = None,
-          width: int = SLIDE_WIDTH) -> Image.Image:  # fmt: skip
+def slide(
+    body: Image.Image, title: str, key: Image.Image | None = None, width: int = SLIDE_WIDTH
+) -> Image.Image:
     """Title on top, `body` under it (scaled up by a whole factor to fill the width when it
     is small, so cells stay crisp), then `key` (a colour bar or legend). At least `width` wide."""
     inner = max(width, body.width + 2 * MARGIN) - 2 * MARGIN

@@ -211,9 +211,16 @@ def conv_walk(
     codes = np.full(xp.shape[-2:], PADDING, dtype=np.int8)
     codes[pt : pt + x.shape[1], pl : pl + x.shape[2]] = INPUT
     walk = WindowWalk(
-        "conv", xp[0], codes, out, (kh, kw), pair(stride, "stride"), pair(dilation, "dilation"),
-        w[0], None if b is None else float(b[0]),
-    )  # fmt: skip
+        "conv",
+        xp[0],
+        codes,
+        out,
+        (kh, kw),
+        pair(stride, "stride"),
+        pair(dilation, "dilation"),
+        w[0],
+        None if b is None else float(b[0]),
+    )
 
     def step(k: int) -> WindowStep:
         r, c = walk.cell(k)
@@ -223,9 +230,16 @@ def conv_walk(
             for ch in t.channels
         )
         return WindowStep(
-            k, r, c, t.rows + pt, t.cols + pl, parts, None if b is None else float(t.bias),
-            float(t.total), np.array([t.total], dtype=np.float64),
-        )  # fmt: skip
+            k,
+            r,
+            c,
+            t.rows + pt,
+            t.cols + pl,
+            parts,
+            None if b is None else float(t.bias),
+            float(t.total),
+            np.array([t.total], dtype=np.float64),
+        )
 
     walk._step = step
     return walk
@@ -251,8 +265,9 @@ def pool_walk(
     x = _as_input(input)
     if kind == "avg" and pair(dilation, "dilation") != (1, 1):
         raise SettingError("Average pooling has no dilation in PyTorch; set dilation to 1.")
-    output_size(x.shape[-2:], kernel_size, stride, padding, dilation, op="pool",
-                ceil_mode=ceil_mode)  # fmt: skip
+    output_size(
+        x.shape[-2:], kernel_size, stride, padding, dilation, op="pool", ceil_mode=ceil_mode
+    )
     fill = -np.inf if kind == "max" else 0.0
     xp, _, _, (sh, sw), (ph, pw) = pool_windows(
         x, kernel_size, stride, padding, dilation, ceil_mode, fill
@@ -284,8 +299,10 @@ def pool_walk(
                 flat = int(index[ch, r, c])
                 if flat >= 0:
                     wr, wc = divmod(flat, w)
-                    winner = (int(np.flatnonzero(rows == wr + ph)[0]),
-                              int(np.flatnonzero(cols == wc + pw)[0]))  # fmt: skip
+                    winner = (
+                        int(np.flatnonzero(rows == wr + ph)[0]),
+                        int(np.flatnonzero(cols == wc + pw)[0]),
+                    )
                 parts.append(ChannelPart(ch, window, result=result, winner=winner, covered=covered))
             else:
                 inside = codes[np.ix_(rows, cols)]
@@ -299,7 +316,7 @@ def pool_walk(
                         result=result,
                         divisor=int(counted.sum()),
                         covered=covered,
-                    )  # fmt: skip
+                    )
                 )
         return WindowStep(
             k, r, c, rows, cols, tuple(parts), None, None, out[:, r, c].astype(np.float64)
@@ -372,8 +389,9 @@ class ScatterWalk:
 
     def _canvas(self, mask: np.ndarray) -> np.ndarray:
         """conv_transpose2d of the masked input, uncropped (padding 0), as the engine adds it."""
-        out = conv_transpose2d(self.input * mask, self._weight(), None, self.stride, 0, 0, 1,
-                               self.dilation)[0]  # fmt: skip
+        out = conv_transpose2d(
+            self.input * mask, self._weight(), None, self.stride, 0, 0, 1, self.dilation
+        )[0]
         full = np.zeros(self.canvas_shape, dtype=np.float64)
         full[: out.shape[0], : out.shape[1]] = out
         return full
@@ -397,23 +415,45 @@ class ScatterWalk:
         rows, cols = r * sh + dh * np.arange(kh), c * sw + dw * np.arange(kw)
         stamps = []
         for ch in range(self.input.shape[0]):  # each channel alone: its own stamp
-            alone = conv_transpose2d((self.input[ch] * one)[None], self.weight[ch][None, None],
-                                     None, self.stride, 0, 0, 1, self.dilation)[0]  # fmt: skip
+            alone = conv_transpose2d(
+                (self.input[ch] * one)[None],
+                self.weight[ch][None, None],
+                None,
+                self.stride,
+                0,
+                0,
+                1,
+                self.dilation,
+            )[0]
             stamps.append(alone[np.ix_(rows, cols)])
         canvas_one = self._canvas(one)
         mask = self.mask_until(k)
         return StampStep(
-            k, r, c, self.input[:, r, c].astype(np.float64), np.array(stamps, dtype=np.float64),
-            canvas_one[np.ix_(rows, cols)], rows, cols, self._canvas(mask), self._output(mask),
-        )  # fmt: skip
+            k,
+            r,
+            c,
+            self.input[:, r, c].astype(np.float64),
+            np.array(stamps, dtype=np.float64),
+            canvas_one[np.ix_(rows, cols)],
+            rows,
+            cols,
+            self._canvas(mask),
+            self._output(mask),
+        )
 
     def _output(self, mask: np.ndarray) -> np.ndarray:
         """conv_transpose2d (cropped, bias added) of the input with only the masked cells."""
         bias = None if self.bias is None else np.array([self.bias], np.float32)
         return conv_transpose2d(
-            self.input * mask, self._weight(), bias, self.stride, self.padding,
-            self.output_padding, 1, self.dilation,
-        )[0]  # fmt: skip
+            self.input * mask,
+            self._weight(),
+            bias,
+            self.stride,
+            self.padding,
+            self.output_padding,
+            1,
+            self.dilation,
+        )[0]
 
     def steps(self):
         return (self.step(k) for k in range(self.n_steps))
@@ -460,8 +500,10 @@ def zero_inserted(
     codes = np.full((zh, zw), INSERTED, dtype=np.int8)
     codes[::sh, ::sw] = INPUT
     grid, cgrid = z, codes
-    for axis, before, after in ((1, dh * (kh - 1) - ph, dh * (kh - 1) - ph + oh),
-                                (2, dw * (kw - 1) - pw, dw * (kw - 1) - pw + ow)):  # fmt: skip
+    for axis, before, after in (
+        (1, dh * (kh - 1) - ph, dh * (kh - 1) - ph + oh),
+        (2, dw * (kw - 1) - pw, dw * (kw - 1) - pw + ow),
+    ):
         n = grid.shape[axis]
         lo, hi = max(0, -before), n - max(0, -after)
         grid = np.take(grid, range(lo, hi), axis=axis)
@@ -491,8 +533,15 @@ def transpose_walk(
     stride, dilation = pair(stride, "stride"), pair(dilation, "dilation")
     padding = pair(padding, "padding", minimum=0)
     output_padding = pair(output_padding, "output_padding", minimum=0)
-    size = output_size(x.shape[-2:], (kh, kw), stride, padding, dilation, op="conv_transpose",
-                       output_padding=output_padding).size  # fmt: skip
+    size = output_size(
+        x.shape[-2:],
+        (kh, kw),
+        stride,
+        padding,
+        dilation,
+        op="conv_transpose",
+        output_padding=output_padding,
+    ).size
     b = None if bias is None else np.array([bias], dtype=np.float32)
     out = conv_transpose2d(x, w[:, None], b, stride, padding, output_padding, 1, dilation)
     # every stamp's cells, and the output's (output_padding can reach past the last stamp)
@@ -506,25 +555,48 @@ def transpose_walk(
     as_conv.mode = "conv_transpose_as_conv"
     as_conv.codes = codes
     return ScatterWalk(
-        x, w, None if b is None else float(b[0]), stride, padding, output_padding, dilation, out,
-        canvas, as_conv,
-    )  # fmt: skip
+        x,
+        w,
+        None if b is None else float(b[0]),
+        stride,
+        padding,
+        output_padding,
+        dilation,
+        out,
+        canvas,
+        as_conv,
+    )
 
 
-def make_walk(mode: str, input, weight=None, bias=None, *, kernel_size=None, stride=None,
-              padding=0, dilation=1, padding_mode="zeros", output_padding=0, ceil_mode=False,
-              count_include_pad=True):  # fmt: skip
+def make_walk(
+    mode: str,
+    input,
+    weight=None,
+    bias=None,
+    *,
+    kernel_size=None,
+    stride=None,
+    padding=0,
+    dilation=1,
+    padding_mode="zeros",
+    output_padding=0,
+    ceil_mode=False,
+    count_include_pad=True,
+):
     """The walk for a mode of the Step by step page: "conv", "max_pool", "avg_pool",
     "conv_transpose" (stride None means torch's default: 1, or the kernel for pooling)."""
     if mode == "conv":
-        return conv_walk(input, weight, bias, 1 if stride is None else stride, padding, dilation,
-                         padding_mode)  # fmt: skip
+        return conv_walk(
+            input, weight, bias, 1 if stride is None else stride, padding, dilation, padding_mode
+        )
     if mode in ("max_pool", "avg_pool"):
-        return pool_walk(input, mode[:3], kernel_size, stride, padding, dilation, ceil_mode,
-                         count_include_pad)  # fmt: skip
+        return pool_walk(
+            input, mode[:3], kernel_size, stride, padding, dilation, ceil_mode, count_include_pad
+        )
     if mode == "conv_transpose":
-        return transpose_walk(input, weight, bias, 1 if stride is None else stride, padding,
-                              output_padding, dilation)  # fmt: skip
+        return transpose_walk(
+            input, weight, bias, 1 if stride is None else stride, padding, output_padding, dilation
+        )
     raise SettingError(f"mode {mode!r} is unknown; use one of {', '.join(MODES)}.")
 
 

@@ -512,8 +512,14 @@ class Run:
                 correct += hits
                 seen += len(yb)
                 self.step, self.batch = step + 1, b + 1
-                record = {"step": step + 1, "epoch": epoch + 1, "batch": b + 1, "loss": loss_v,
-                          "acc": hits / len(yb), "lr": lr}  # fmt: skip
+                record = {
+                    "step": step + 1,
+                    "epoch": epoch + 1,
+                    "batch": b + 1,
+                    "loss": loss_v,
+                    "acc": hits / len(yb),
+                    "lr": lr,
+                }
                 self.batches.append(record)
                 dt = time.perf_counter() - t0
                 self.recent.append((len(yb), dt))
@@ -606,9 +612,17 @@ class Run:
             m_hat, v_hat = m / (1 - b1**t), v / (1 - b2**t)
             formula = w_old - lr * m_hat / (math.sqrt(v_hat) + eps)
             terms = dict(
-                beta1=b1, beta2=b2, eps=eps, t=t, m_old=m_old, v_old=v_old, m=m, v=v,
-                m_hat=m_hat, v_hat=v_hat,
-            )  # fmt: skip
+                beta1=b1,
+                beta2=b2,
+                eps=eps,
+                t=t,
+                m_old=m_old,
+                v_old=v_old,
+                m=m,
+                v=v,
+                m_hat=m_hat,
+                v_hat=v_hat,
+            )
             lines = [
                 grad_line,
                 f"m = beta1*m + (1-beta1)*{gname} = {b1:g}*{_op(m_old)} + {1 - b1:.3g}*{_op(g)} = {_fmt(m)}",

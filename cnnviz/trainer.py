@@ -293,13 +293,22 @@ class Trainer:
                 with self._model_lock:
                     state = self._run.state()
                 args = {
-                    "spec": self.spec, "input_shape": self.input_shape, "classes": self.classes,
-                    "config": self.config.to_dict(), "probe": probe, "state": state,
-                    "highlight": highlight, "snapshot_interval": self.snapshot_interval,
-                    "max_running": self.gate.max_running, "gate_dir": str(self.gate.directory),
-                    "pause_hold": self.pause_hold, "paused": paused, "steps": steps,
-                    "threads": self.threads, "on_epoch": self.on_epoch is not None,
-                }  # fmt: skip
+                    "spec": self.spec,
+                    "input_shape": self.input_shape,
+                    "classes": self.classes,
+                    "config": self.config.to_dict(),
+                    "probe": probe,
+                    "state": state,
+                    "highlight": highlight,
+                    "snapshot_interval": self.snapshot_interval,
+                    "max_running": self.gate.max_running,
+                    "gate_dir": str(self.gate.directory),
+                    "pause_hold": self.pause_hold,
+                    "paused": paused,
+                    "steps": steps,
+                    "threads": self.threads,
+                    "on_epoch": self.on_epoch is not None,
+                }
                 self._proc, self._conn = worker.launch(args)
             except Exception as e:  # noqa: BLE001 - unreadable data, no process: one sentence
                 log.exception("could not start a training")
@@ -308,8 +317,9 @@ class Trainer:
                     self._status, self._error = "failed", worker.error_sentence(e)
                     self._cond.notify_all()
                 return
-            self._reader = threading.Thread(target=self._read, name="cnnviz-trainer-reader",
-                                            daemon=True)  # fmt: skip
+            self._reader = threading.Thread(
+                target=self._read, name="cnnviz-trainer-reader", daemon=True
+            )
             self._reader.start()
 
     def _read(self) -> None:
@@ -334,8 +344,9 @@ class Trainer:
                 self._data = None
                 self._slot, self._queue = None, (None, None)
                 if self._status not in DONE:
-                    log.warning("training worker %s ended with exit code %s", proc.pid,
-                                proc.exitcode)  # fmt: skip
+                    log.warning(
+                        "training worker %s ended with exit code %s", proc.pid, proc.exitcode
+                    )
                     self._status = "failed"
                     self._error = DIED.format(step=self._state_step)
                 self._cond.notify_all()

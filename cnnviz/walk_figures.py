@@ -83,25 +83,46 @@ def cells_figure(
     font = max(11, int(px * (0.42 if labels.dtype.kind == "U" and _longest(labels) <= 3 else 0.32)))
     fig = go.Figure(
         go.Heatmap(
-            z=z, colorscale=scale, zmin=0, zmax=n, showscale=False, xgap=2, ygap=2,
-            text=labels, hoverinfo="text" if labels.size else "skip",
+            z=z,
+            colorscale=scale,
+            zmin=0,
+            zmax=n,
+            showscale=False,
+            xgap=2,
+            ygap=2,
+            text=labels,
+            hoverinfo="text" if labels.size else "skip",
         )
-    )  # fmt: skip
+    )
     fig.update_traces(texttemplate="%{text}", textfont=dict(size=font, color="black"))
     for r, c in zip(*np.nonzero(np.isin(kinds, list(DARK)))):  # white text on dark cells
-        fig.add_annotation(x=c, y=r, text=f"<b>{labels[r, c]}</b>", showarrow=False,
-                           font=dict(size=font, color="white"), bgcolor=COLORS["winner"])  # fmt: skip
+        fig.add_annotation(
+            x=c,
+            y=r,
+            text=f"<b>{labels[r, c]}</b>",
+            showarrow=False,
+            font=dict(size=font, color="white"),
+            bgcolor=COLORS["winner"],
+        )
     for top, left, bottom, right in boxes:
-        fig.add_shape(type="rect", x0=left - 0.5, x1=right + 0.5, y0=top - 0.5, y1=bottom + 0.5,
-                      line=dict(color=BOX, width=4))  # fmt: skip
+        fig.add_shape(
+            type="rect",
+            x0=left - 0.5,
+            x1=right + 0.5,
+            y0=top - 0.5,
+            y1=bottom + 0.5,
+            line=dict(color=BOX, width=4),
+        )
     top_margin = 44 if title else 6
     fig.update_layout(
         title=dict(text=title, font=dict(size=18), x=0, xanchor="left"),
-        width=px * cols + 20, height=px * rows + top_margin + 10,
-        margin=dict(l=10, r=10, t=top_margin, b=10), plot_bgcolor="#b0b0b0",
+        width=px * cols + 20,
+        height=px * rows + top_margin + 10,
+        margin=dict(l=10, r=10, t=top_margin, b=10),
+        plot_bgcolor="#b0b0b0",
         xaxis=dict(visible=False, range=[-0.53, cols - 0.47], constrain="domain"),
         yaxis=dict(visible=False, range=[rows - 0.47, -0.53], scaleanchor="x", constrain="domain"),
-    )  # fmt: skip
+    )
     return fig
 
 
@@ -126,13 +147,21 @@ def _window_kinds(walk: WindowWalk, step: WindowStep | None) -> np.ndarray:
     if step is not None:
         taps = np.ix_(step.rows, step.cols)
         codes = walk.codes[taps]
-        kinds[taps] = np.where(codes == INPUT, "window",
-                               np.where(codes == OVERHANG, "ceil_mode overhang", "window on padding"))  # fmt: skip
+        kinds[taps] = np.where(
+            codes == INPUT,
+            "window",
+            np.where(codes == OVERHANG, "ceil_mode overhang", "window on padding"),
+        )
     return kinds.astype(str)
 
 
-def input_figure(walk: WindowWalk, step: WindowStep | None, channel: int = 0,
-                 max_width: int = 600, title: str | None = None) -> go.Figure:  # fmt: skip
+def input_figure(
+    walk: WindowWalk,
+    step: WindowStep | None,
+    channel: int = 0,
+    max_width: int = 600,
+    title: str | None = None,
+) -> go.Figure:
     """The drawn input of one channel (padding frame grey), the window's taps orange and
     outlined (dilation holes inside the outline keep their colour); max pooling's winner dark."""
     kinds = _window_kinds(walk, step)
@@ -147,8 +176,9 @@ def input_figure(walk: WindowWalk, step: WindowStep | None, channel: int = 0,
     return cells_figure(_grid_labels(walk, channel), kinds, title, boxes, max_width)
 
 
-def kernel_figure(weights: np.ndarray, dilation=(1, 1), title: str = "Kernel",
-                  max_width: int = 400) -> go.Figure:  # fmt: skip
+def kernel_figure(
+    weights: np.ndarray, dilation=(1, 1), title: str = "Kernel", max_width: int = 400
+) -> go.Figure:
     """A kernel slice drawn as it sits on the input: with dilation, empty gaps between taps."""
     labels, kinds = _kernel_cells(weights, dilation)
     return cells_figure(labels, kinds, title, (), max_width)
@@ -163,8 +193,9 @@ def _kernel_cells(weights: np.ndarray, dilation) -> tuple[np.ndarray, np.ndarray
     return labels.astype(str), kinds.astype(str)
 
 
-def pair_figure(weights: np.ndarray, dilation, values: np.ndarray, title: str,
-                max_width: int = 400) -> go.Figure:  # fmt: skip
+def pair_figure(
+    weights: np.ndarray, dilation, values: np.ndarray, title: str, max_width: int = 400
+) -> go.Figure:
     """The kernel slice and its products (or stamp) as one figure, side by side with an empty
     column between: one figure fits a narrow column where two nested columns would not."""
     kl, kk = _kernel_cells(weights, dilation)
@@ -182,15 +213,17 @@ def pair_figure(weights: np.ndarray, dilation, values: np.ndarray, title: str,
     return cells_figure(labels, kinds, title, (), max_width)
 
 
-def values_figure(values: np.ndarray, title: str, kind: str = "weight",
-                  max_width: int = 400) -> go.Figure:  # fmt: skip
+def values_figure(
+    values: np.ndarray, title: str, kind: str = "weight", max_width: int = 400
+) -> go.Figure:
     """A small grid of numbers (products, a stamp) in one colour."""
     kinds = np.full(values.shape, kind, dtype=object).astype(str)
     return cells_figure(_labels(values), kinds, title, (), max_width)
 
 
-def output_figure(grid: np.ndarray, current: tuple[int, int] | None, title: str = "Output",
-                  max_width: int = 600) -> go.Figure:  # fmt: skip
+def output_figure(
+    grid: np.ndarray, current: tuple[int, int] | None, title: str = "Output", max_width: int = 600
+) -> go.Figure:
     """An output map: computed cells with their number, the current one orange, later ones empty."""
     kinds = np.where(np.isnan(grid), "empty", "done").astype(object)
     if current is not None:
@@ -201,13 +234,19 @@ def output_figure(grid: np.ndarray, current: tuple[int, int] | None, title: str 
 # ------------------------------------------------------------------------------ transposed
 
 
-def scatter_input_figure(walk: ScatterWalk, step: StampStep, channel: int = 0,
-                         max_width: int = 600) -> go.Figure:  # fmt: skip
+def scatter_input_figure(
+    walk: ScatterWalk, step: StampStep, channel: int = 0, max_width: int = 600
+) -> go.Figure:
     """The input of one channel: cells already stamped blue, the current one orange."""
     kinds = _scatter_input_kinds(walk, step)
     title = f"Input, channel {channel + 1}" if walk.input.shape[0] > 1 else "Input"
-    return cells_figure(_labels(walk.input[channel]), kinds, title,
-                        [(step.row, step.col, step.row, step.col)], max_width)  # fmt: skip
+    return cells_figure(
+        _labels(walk.input[channel]),
+        kinds,
+        title,
+        [(step.row, step.col, step.row, step.col)],
+        max_width,
+    )
 
 
 def _canvas_cells(walk: ScatterWalk, step: StampStep) -> tuple[np.ndarray, np.ndarray]:
@@ -287,11 +326,24 @@ def _draw_grid(draw, x0, y0, labels, kinds, cell, title, boxes=()) -> tuple[int,
             text = _ascii(labels[r, c])
             if text:
                 ink = _WHITE if kinds[r, c] in DARK else _INK
-                draw.text(((box[0] + box[2]) / 2, (box[1] + box[3]) / 2), text, fill=ink,
-                          font=font, anchor="mm")  # fmt: skip
+                draw.text(
+                    ((box[0] + box[2]) / 2, (box[1] + box[3]) / 2),
+                    text,
+                    fill=ink,
+                    font=font,
+                    anchor="mm",
+                )
     for top, left, bottom, right in boxes:
-        draw.rectangle((x0 + left * cell - 2, y0 + top * cell - 2, x0 + (right + 1) * cell,
-                        y0 + (bottom + 1) * cell), outline=_rgb(BOX), width=4)  # fmt: skip
+        draw.rectangle(
+            (
+                x0 + left * cell - 2,
+                y0 + top * cell - 2,
+                x0 + (right + 1) * cell,
+                y0 + (bottom + 1) * cell,
+            ),
+            outline=_rgb(BOX),
+            width=4,
+        )
     return max(cols * cell, int(small.getlength(title))), rows * cell + 28
 
 
@@ -303,8 +355,14 @@ def _panels(walk, k: int) -> tuple[list, list[str]]:
         step = walk.step(k)
         kinds = _scatter_input_kinds(walk, step)
         for ch in range(walk.input.shape[0]):
-            panels.append((_labels(walk.input[ch]), kinds, f"input {ch + 1}",
-                           [(step.row, step.col, step.row, step.col)]))  # fmt: skip
+            panels.append(
+                (
+                    _labels(walk.input[ch]),
+                    kinds,
+                    f"input {ch + 1}",
+                    [(step.row, step.col, step.row, step.col)],
+                )
+            )
             panels.append(_kernel_cells(walk.weight[ch], walk.dilation) + (f"kernel {ch + 1}", []))
         labels, kinds = _canvas_cells(walk, step)
         panels.append((labels, kinds, "canvas (grey: cropped)", [step.box]))
@@ -318,8 +376,9 @@ def _panels(walk, k: int) -> tuple[list, list[str]]:
         kinds = base.copy()
         if part.winner is not None:
             kinds[step.rows[part.winner[0]], step.cols[part.winner[1]]] = "winner"
-        panels.append((_grid_labels(walk, part.channel), kinds, f"input {part.channel + 1}",
-                       [step.box]))  # fmt: skip
+        panels.append(
+            (_grid_labels(walk, part.channel), kinds, f"input {part.channel + 1}", [step.box])
+        )
         if part.weights is not None:
             cells = _kernel_cells(part.weights, walk.dilation)
             panels.append(cells + (f"kernel {part.channel + 1}", []))
@@ -349,8 +408,9 @@ def render_frame(walk, k: int, title: str = "", cell: int = 64) -> Image.Image:
     panels, lines = _panels(walk, k)
     cols = sum(p[0].shape[1] for p in panels)
     cell = int(max(22, min(cell, (MAX_FRAME_WIDTH - 30 * (len(panels) + 1)) // max(cols, 1))))
-    head = _ascii(f"{title}: step {k + 1} of {walk.n_steps}" if title else
-                  f"Step {k + 1} of {walk.n_steps}")  # fmt: skip
+    head = _ascii(
+        f"{title}: step {k + 1} of {walk.n_steps}" if title else f"Step {k + 1} of {walk.n_steps}"
+    )
     lines = [_ascii(t) for t in lines]
     font, line_h = _font(24), 34
     sizes = [(p[0].shape[1] * cell, p[0].shape[0] * cell + 28) for p in panels]
@@ -446,6 +506,13 @@ def walk_gif(walk, title: str = "", ms_per_step: int = 800) -> bytes:
         sheets.append(sheet.quantize(palette=palette, dither=Image.Dither.NONE))
     buf = io.BytesIO()
     durations = [ms_per_step] * (len(sheets) - 1) + [ms_per_step * 2]
-    sheets[0].save(buf, format="GIF", save_all=True, append_images=sheets[1:],
-                   duration=durations, loop=0, optimize=False)  # fmt: skip
+    sheets[0].save(
+        buf,
+        format="GIF",
+        save_all=True,
+        append_images=sheets[1:],
+        duration=durations,
+        loop=0,
+        optimize=False,
+    )
     return buf.getvalue()

@@ -147,8 +147,13 @@ class Worker(Control):
 
     def __init__(self, conn, a: dict):
         self.conn = conn
-        self.run = Run(a["spec"], a["input_shape"], a["classes"],
-                       TrainConfig.from_dict(a["config"]), probe=a.get("probe"))  # fmt: skip
+        self.run = Run(
+            a["spec"],
+            a["input_shape"],
+            a["classes"],
+            TrainConfig.from_dict(a["config"]),
+            probe=a.get("probe"),
+        )
         self.run.load_state(a["state"])  # the app's initial weights, bit for bit
         if a.get("highlight"):
             self.run.highlight = tuple(a["highlight"][:1]) + (tuple(a["highlight"][1]),)
@@ -291,8 +296,11 @@ class Worker(Control):
                 paused_since = paused_since or now
                 if self.snapshot_wanted:
                     self.run._snap(self, None)
-                if (self.slot is not None and now - paused_since > self.pause_hold
-                        and self.gate.waiting):  # fmt: skip
+                if (
+                    self.slot is not None
+                    and now - paused_since > self.pause_hold
+                    and self.gate.waiting
+                ):
                     self.slot.close()  # let a waiting student train; queue again on resume
                     self.slot = None
                     self.send("slot", None)
@@ -310,8 +318,9 @@ class Worker(Control):
             return True
 
     def snapshot_due(self, run: Run, now: float, last: float) -> bool:
-        return (self.status == "paused" or self.snapshot_wanted
-                or now - last >= self.snapshot_interval)  # fmt: skip
+        return (
+            self.status == "paused" or self.snapshot_wanted or now - last >= self.snapshot_interval
+        )
 
     def batch_done(self, run: Run, record: dict) -> None:
         self.pending.append(record)

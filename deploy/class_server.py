@@ -162,9 +162,15 @@ def app_child(i: int, port: int, cookie_secret: str) -> Child:
     # environment variable, not an argument: `ps` shows arguments to every user.)
     env["STREAMLIT_SERVER_COOKIE_SECRET"] = cookie_secret
     cmd = [
-        sys.executable, "-m", "streamlit", "run", "app.py",
-        f"--server.port={port}", "--server.address=127.0.0.1", "--server.headless=true",
-    ]  # fmt: skip
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        "app.py",
+        f"--server.port={port}",
+        "--server.address=127.0.0.1",
+        "--server.headless=true",
+    ]
     return Child(f"app{i}", cmd, env, addr=f"127.0.0.1:{port}")
 
 
@@ -181,15 +187,27 @@ def network_addresses() -> list[str]:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     env_workers = os.environ.get("WORKERS") or None
-    p.add_argument("--workers", type=int, default=int(env_workers) if env_workers else None,
-                   help="app processes to start (default: one per core; env WORKERS)")  # fmt: skip
-    p.add_argument("--port", type=int, default=int(os.environ.get("PORT") or 8501),
-                   help="the one public port (default 8501; env PORT)")  # fmt: skip
-    p.add_argument("--address", default="0.0.0.0",
-                   help="where the proxy listens (default all interfaces)")  # fmt: skip
-    p.add_argument("--backends", default=os.environ.get("BACKENDS", ""),
-                   help="more app servers already running elsewhere, 'host:port host:port' "
-                   "(env BACKENDS): the class is spread over them too")  # fmt: skip
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=int(env_workers) if env_workers else None,
+        help="app processes to start (default: one per core; env WORKERS)",
+    )
+    p.add_argument(
+        "--port",
+        type=int,
+        default=int(os.environ.get("PORT") or 8501),
+        help="the one public port (default 8501; env PORT)",
+    )
+    p.add_argument(
+        "--address", default="0.0.0.0", help="where the proxy listens (default all interfaces)"
+    )
+    p.add_argument(
+        "--backends",
+        default=os.environ.get("BACKENDS", ""),
+        help="more app servers already running elsewhere, 'host:port host:port' "
+        "(env BACKENDS): the class is spread over them too",
+    )
     args = p.parse_args(argv)
     if args.workers is None:
         args.workers = cpu_count()
@@ -225,8 +243,10 @@ def run(args: argparse.Namespace) -> int:
         for app in apps:
             while not healthy(f"http://{app.addr}"):
                 if app.proc.poll() is not None:
-                    raise LaunchError(f"{app.name} exited with code {app.proc.returncode} "
-                                      "while starting; its output is above.")  # fmt: skip
+                    raise LaunchError(
+                        f"{app.name} exited with code {app.proc.returncode} "
+                        "while starting; its output is above."
+                    )
                 if time.monotonic() > deadline:
                     raise LaunchError(f"{app.name} did not answer within {STARTUP_TIMEOUT:.0f} s.")
                 time.sleep(0.3)
@@ -235,8 +255,9 @@ def run(args: argparse.Namespace) -> int:
         config = workdir / "haproxy.cfg"
         render_config(backends, config)
         env = {**os.environ, "CNNVIZ_BIND": f"{args.address}:{args.port}"}
-        check = subprocess.run([haproxy, "-c", "-q", "-f", str(config)], env=env,
-                               capture_output=True, text=True)  # fmt: skip
+        check = subprocess.run(
+            [haproxy, "-c", "-q", "-f", str(config)], env=env, capture_output=True, text=True
+        )
         if check.returncode != 0:
             raise LaunchError(f"HAProxy refused {config}: {check.stderr.strip()}")
         proxy = Child("proxy", [haproxy, "-db", "-f", str(config)], env)
@@ -248,8 +269,9 @@ def run(args: argparse.Namespace) -> int:
         deadline = time.monotonic() + 30
         while not healthy(public):
             if proxy.proc.poll() is not None:
-                raise LaunchError(f"HAProxy exited with code {proxy.proc.returncode}; "
-                                  "its output is above.")  # fmt: skip
+                raise LaunchError(
+                    f"HAProxy exited with code {proxy.proc.returncode}; its output is above."
+                )
             if time.monotonic() > deadline:
                 raise LaunchError(f"HAProxy did not answer on {public} within 30 s.")
             time.sleep(0.2)

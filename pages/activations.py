@@ -40,14 +40,34 @@ def curves_section() -> None:
     )
     left, right = sides()
     with left:
-        chosen = hideable("fns", "functions", lambda: st.pills(
-            "Functions", list(CURVES), format_func=CURVES.get, selection_mode="multi",
-            default=["relu", "sigmoid", "tanh"], key="fns", bind="query-params",
-        ), fmt=lambda v: ", ".join(CURVES[n] for n in v) or "none")  # fmt: skip
-        slope = hideable("slope", "leaky ReLU slope", lambda: st.number_input(
-            "Leaky ReLU slope", 0.0, 1.0, 0.1, 0.01, key="slope", bind="query-params"))  # fmt: skip
-        x0 = hideable("x", "x", lambda: st.number_input(
-            "Try a value x", -20.0, 20.0, -2.0, 0.5, key="x", bind="query-params"))  # fmt: skip
+        chosen = hideable(
+            "fns",
+            "functions",
+            lambda: st.pills(
+                "Functions",
+                list(CURVES),
+                format_func=CURVES.get,
+                selection_mode="multi",
+                default=["relu", "sigmoid", "tanh"],
+                key="fns",
+                bind="query-params",
+            ),
+            fmt=lambda v: ", ".join(CURVES[n] for n in v) or "none",
+        )
+        slope = hideable(
+            "slope",
+            "leaky ReLU slope",
+            lambda: st.number_input(
+                "Leaky ReLU slope", 0.0, 1.0, 0.1, 0.01, key="slope", bind="query-params"
+            ),
+        )
+        x0 = hideable(
+            "x",
+            "x",
+            lambda: st.number_input(
+                "Try a value x", -20.0, 20.0, -2.0, 0.5, key="x", bind="query-params"
+            ),
+        )
         rows = [f"| {CURVES[n]} | {activation(n, np.array([x0]), slope)[0]:.4f} |" for n in chosen]
         if rows:
             st.markdown(f"| f | f({x0:g}) |\n|---|---|\n" + "\n".join(rows))
@@ -56,11 +76,22 @@ def curves_section() -> None:
         fig = go.Figure()
         for n in chosen:
             fig.add_trace(go.Scatter(x=x, y=activation(n, x, slope), name=CURVES[n]))
-            fig.add_trace(go.Scatter(x=[x0], y=activation(n, np.array([x0]), slope),
-                                     mode="markers", showlegend=False,
-                                     marker=dict(size=10)))  # fmt: skip
-        fig.update_layout(height=380, margin=dict(l=10, r=10, t=10, b=10), xaxis_title="x",
-                          yaxis_title="f(x)", plot_bgcolor="white")  # fmt: skip
+            fig.add_trace(
+                go.Scatter(
+                    x=[x0],
+                    y=activation(n, np.array([x0]), slope),
+                    mode="markers",
+                    showlegend=False,
+                    marker=dict(size=10),
+                )
+            )
+        fig.update_layout(
+            height=380,
+            margin=dict(l=10, r=10, t=10, b=10),
+            xaxis_title="x",
+            yaxis_title="f(x)",
+            plot_bgcolor="white",
+        )
         fig.update_xaxes(zeroline=True, zerolinecolor="#bbb", showgrid=False)
         fig.update_yaxes(zeroline=True, zerolinecolor="#bbb", showgrid=False)
         show_figure(fig)
@@ -75,9 +106,13 @@ def softmax_section() -> None:
     )
     left, right = sides()
     with left:
-        text = hideable("logits", "scores", lambda: st.text_input(
-            "Scores (logits), one per class", DEFAULT_LOGITS, key="logits",
-            bind="query-params"))  # fmt: skip
+        text = hideable(
+            "logits",
+            "scores",
+            lambda: st.text_input(
+                "Scores (logits), one per class", DEFAULT_LOGITS, key="logits", bind="query-params"
+            ),
+        )
         try:
             z = parse_kernel(text, max_size=20)
         except KernelError as err:
@@ -86,10 +121,18 @@ def softmax_section() -> None:
         if z.shape[0] != 1:
             st.info("Scores go in one row; using the first row.", icon=":material/info:")
         z = z[0].astype(np.float64)
-        temp = hideable("t", "temperature", lambda: st.slider(
-            "Temperature T", 0.1, 5.0, 1.0, 0.1, key="t", bind="query-params"))  # fmt: skip
-        target = hideable("target", "right class", lambda: st.number_input(
-            "The right class", 0, len(z) - 1, 0, key="target", bind="query-params"))  # fmt: skip
+        temp = hideable(
+            "t",
+            "temperature",
+            lambda: st.slider("Temperature T", 0.1, 5.0, 1.0, 0.1, key="t", bind="query-params"),
+        )
+        target = hideable(
+            "target",
+            "right class",
+            lambda: st.number_input(
+                "The right class", 0, len(z) - 1, 0, key="target", bind="query-params"
+            ),
+        )
     p = cnnviz.softmax(z / temp)
     loss = -cnnviz.log_softmax(z / temp)[target]
     with right:

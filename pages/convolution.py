@@ -21,8 +21,13 @@ from cnnviz.ui.kernel_editor import label as kernel_label
 from cnnviz.ui.present import presentation_mode, settings_box
 from cnnviz.ui.sizes import PADDING_KIND_HELP, refuse_chain, show_formulas
 
-ACTIVATIONS = {"none": "None", "relu": "ReLU", "leaky_relu": "Leaky ReLU", "sigmoid": "Sigmoid",
-               "tanh": "tanh"}  # fmt: skip
+ACTIVATIONS = {
+    "none": "None",
+    "relu": "ReLU",
+    "leaky_relu": "Leaky ReLU",
+    "sigmoid": "Sigmoid",
+    "tanh": "tanh",
+}
 POOLS = {"none": "None", "max": "Max", "avg": "Average"}
 PADDINGS = ("number", "valid", "same", "full")
 MODES = ("zeros", "reflect", "replicate", "circular")
@@ -37,10 +42,22 @@ CHANNEL_TEXT = {
     "colour. Each slice makes a partial map; the three are added, plus the bias, into ONE map.",
 }
 # playground.Settings field -> this page's widget key, for the one-click fixes, and its range
-FIELD_KEYS = {"stride": "s", "padding": "p", "dilation": "d", "padding_mode": "pm",
-              "pool_size": "pool_k", "pool_stride": "pool_s", "pool": "pool"}  # fmt: skip
-LIMITS = {"stride": (1, 8), "padding": (0, 10), "dilation": (1, 5), "pool_size": (1, 8),
-          "pool_stride": (1, 8)}  # fmt: skip
+FIELD_KEYS = {
+    "stride": "s",
+    "padding": "p",
+    "dilation": "d",
+    "padding_mode": "pm",
+    "pool_size": "pool_k",
+    "pool_stride": "pool_s",
+    "pool": "pool",
+}
+LIMITS = {
+    "stride": (1, 8),
+    "padding": (0, 10),
+    "dilation": (1, 5),
+    "pool_size": (1, 8),
+    "pool_stride": (1, 8),
+}
 
 
 def both(label: str, key: str, lo: int, hi: int, default: int, square: bool, help: str):
@@ -69,8 +86,15 @@ def _image_picker():
 
 def _padding(square: bool):
     """Padding: a number (per dimension), or valid / same / full."""
-    kind = st.segmented_control("Padding", PADDINGS, default="number", required=True,
-                                key="pk", bind="query-params", help=PADDING_KIND_HELP)  # fmt: skip
+    kind = st.segmented_control(
+        "Padding",
+        PADDINGS,
+        default="number",
+        required=True,
+        key="pk",
+        bind="query-params",
+        help=PADDING_KIND_HELP,
+    )
     if kind != "number":
         return kind
     return both("Padding size", "p", 0, 10, 0, square, "cells added on each side")
@@ -80,17 +104,42 @@ def controls() -> tuple[np.ndarray, str, tuple, str, tuple, dict]:
     """The sidebar: the picture, its channels, the kernel(s) and the colours."""
     image, name = hideable("src", "picture", _image_picker, fmt=lambda v: v[1])
     with st.container(border=True):
-        channels = hideable("ch", "channels", lambda: st.segmented_control(
-            "Channels", list(CHANNEL_MODES), default="gray", format_func=CHANNEL_MODES.get,
-            required=True, key="ch", bind="query-params"), fmt=CHANNEL_MODES.get)  # fmt: skip
+        channels = hideable(
+            "ch",
+            "channels",
+            lambda: st.segmented_control(
+                "Channels",
+                list(CHANNEL_MODES),
+                default="gray",
+                format_func=CHANNEL_MODES.get,
+                required=True,
+                key="ch",
+                bind="query-params",
+            ),
+            fmt=CHANNEL_MODES.get,
+        )
         st.caption(CHANNEL_TEXT[channels])
-        kernel = hideable("kernel", "kernel", edit_kernel,
-                          fmt=lambda k: kernel_label(st.session_state.get("kernel", "")))  # fmt: skip
-        extra = hideable("extra", "more filters", lambda: st.pills(
-            "More filters in the same layer", EXTRA, selection_mode="multi", default=[],
-            key="extra", bind="query-params", format_func=lambda n: n.replace("_", " "),
-            help="Each filter makes one more map: the output gets deeper."),
-            fmt=lambda v: ", ".join(n.replace("_", " ") for n in v) or "none")  # fmt: skip
+        kernel = hideable(
+            "kernel",
+            "kernel",
+            edit_kernel,
+            fmt=lambda k: kernel_label(st.session_state.get("kernel", "")),
+        )
+        extra = hideable(
+            "extra",
+            "more filters",
+            lambda: st.pills(
+                "More filters in the same layer",
+                EXTRA,
+                selection_mode="multi",
+                default=[],
+                key="extra",
+                bind="query-params",
+                format_func=lambda n: n.replace("_", " "),
+                help="Each filter makes one more map: the output gets deeper.",
+            ),
+            fmt=lambda v: ", ".join(n.replace("_", " ") for n in v) or "none",
+        )
         weights = (1.0, 1.0, 1.0)
         if channels == "rgb":
             cols = st.columns(3)
@@ -105,23 +154,33 @@ def controls() -> tuple[np.ndarray, str, tuple, str, tuple, dict]:
                         key=f"w{ch[0].lower()}",
                         bind="query-params",
                     )
-                )  # fmt: skip
+                )
                 for c, ch in zip(cols, ("Red", "Green", "Blue"))
             )
             st.caption("The kernel's three slices are your kernel times these numbers.")
     filters = [kernel] + [preset(n) for n in extra]
     shape = (max(f.shape[0] for f in filters), max(f.shape[1] for f in filters))
     if len(filters) > 1 and any(f.shape != shape for f in filters):
-        st.caption(f"One layer has one kernel size: smaller kernels sit centred in zeros, "
-                   f"{shape[0]}×{shape[1]}.")  # fmt: skip
+        st.caption(
+            f"One layer has one kernel size: smaller kernels sit centred in zeros, "
+            f"{shape[0]}×{shape[1]}."
+        )
     filters = tuple(embed(f, shape) for f in filters)
     with st.expander("Colours", icon=":material/palette:"):
-        div = st.selectbox("Signed maps (centred on 0)", DIVERGING,
-                           index=DIVERGING.index(DEFAULT_DIVERGING), key="div",
-                           bind="query-params")  # fmt: skip
-        seq = st.selectbox("Non-negative maps", SEQUENTIAL,
-                           index=SEQUENTIAL.index(DEFAULT_SEQUENTIAL), key="seq",
-                           bind="query-params")  # fmt: skip
+        div = st.selectbox(
+            "Signed maps (centred on 0)",
+            DIVERGING,
+            index=DIVERGING.index(DEFAULT_DIVERGING),
+            key="div",
+            bind="query-params",
+        )
+        seq = st.selectbox(
+            "Non-negative maps",
+            SEQUENTIAL,
+            index=SEQUENTIAL.index(DEFAULT_SEQUENTIAL),
+            key="seq",
+            bind="query-params",
+        )
         st.caption("The defaults read well with every kind of colour vision.")
     return image.array, name, filters, channels, weights, {"div": div, "seq": seq, "extra": extra}
 
@@ -133,42 +192,119 @@ def layer_controls(filters: tuple, channels: str, weights: tuple) -> Settings:
     with settings_box("Layer settings", sidebar=False), st.container(border=True):
         conv, act_col, pool_col = st.columns([2, 1, 1], gap="medium")
         with conv:
-            square = hideable("sq", "same numbers for height and width", lambda: st.toggle(
-                "Same numbers for height and width", True, key="sq", bind="query-params"))  # fmt: skip
+            square = hideable(
+                "sq",
+                "same numbers for height and width",
+                lambda: st.toggle(
+                    "Same numbers for height and width", True, key="sq", bind="query-params"
+                ),
+            )
             a, b = st.columns(2)
             with a:
-                stride = hideable("s", "stride", lambda: both(
-                    "Stride", "s", 1, 8, 1, square, "how far the window moves each step"))  # fmt: skip
+                stride = hideable(
+                    "s",
+                    "stride",
+                    lambda: both(
+                        "Stride", "s", 1, 8, 1, square, "how far the window moves each step"
+                    ),
+                )
                 padding = hideable("p", "padding", lambda: _padding(square))
             with b:
-                dilation = hideable("d", "dilation", lambda: both(
-                    "Dilation", "d", 1, 5, 1, square, "gaps between kernel taps"))  # fmt: skip
-                mode = hideable("pm", "padding mode", lambda: st.selectbox(
-                    "Padding mode", MODES, key="pm", bind="query-params",
-                    help="what the padding cells contain"))  # fmt: skip
-                bias = hideable("b", "bias", lambda: st.slider(
-                    "Bias", -2.0, 2.0, 0.0, 0.05, key="b", bind="query-params",
-                    help="added to every output value"))  # fmt: skip
+                dilation = hideable(
+                    "d",
+                    "dilation",
+                    lambda: both("Dilation", "d", 1, 5, 1, square, "gaps between kernel taps"),
+                )
+                mode = hideable(
+                    "pm",
+                    "padding mode",
+                    lambda: st.selectbox(
+                        "Padding mode",
+                        MODES,
+                        key="pm",
+                        bind="query-params",
+                        help="what the padding cells contain",
+                    ),
+                )
+                bias = hideable(
+                    "b",
+                    "bias",
+                    lambda: st.slider(
+                        "Bias",
+                        -2.0,
+                        2.0,
+                        0.0,
+                        0.05,
+                        key="b",
+                        bind="query-params",
+                        help="added to every output value",
+                    ),
+                )
         with act_col:
-            act = hideable("act", "activation", lambda: st.selectbox(
-                "Activation", list(ACTIVATIONS), format_func=ACTIVATIONS.get, index=1, key="act",
-                bind="query-params"), fmt=ACTIVATIONS.get)  # fmt: skip
+            act = hideable(
+                "act",
+                "activation",
+                lambda: st.selectbox(
+                    "Activation",
+                    list(ACTIVATIONS),
+                    format_func=ACTIVATIONS.get,
+                    index=1,
+                    key="act",
+                    bind="query-params",
+                ),
+                fmt=ACTIVATIONS.get,
+            )
             slope = 0.01
             if act == "leaky_relu":
-                slope = hideable("slope", "negative slope", lambda: st.slider(
-                    "Negative slope", 0.0, 0.5, 0.1, 0.01, key="slope", bind="query-params"))  # fmt: skip
+                slope = hideable(
+                    "slope",
+                    "negative slope",
+                    lambda: st.slider(
+                        "Negative slope", 0.0, 0.5, 0.1, 0.01, key="slope", bind="query-params"
+                    ),
+                )
         with pool_col:
-            pool = hideable("pool", "pooling", lambda: st.segmented_control(
-                "Pooling", list(POOLS), format_func=POOLS.get, default="max", required=True,
-                key="pool", bind="query-params"), fmt=POOLS.get)  # fmt: skip
+            pool = hideable(
+                "pool",
+                "pooling",
+                lambda: st.segmented_control(
+                    "Pooling",
+                    list(POOLS),
+                    format_func=POOLS.get,
+                    default="max",
+                    required=True,
+                    key="pool",
+                    bind="query-params",
+                ),
+                fmt=POOLS.get,
+            )
             pool_k = pool_s = 2
             if pool != "none":
-                pool_k = hideable("pool_k", "pool size", lambda: st.slider(
-                    "Pool size", 1, 8, 2, key="pool_k", bind="query-params"))  # fmt: skip
-                pool_s = hideable("pool_s", "pool stride", lambda: st.slider(
-                    "Pool stride", 1, 8, 2, key="pool_s", bind="query-params"))  # fmt: skip
-    return Settings(filters, channels, weights, stride, padding, mode, dilation, float(bias),
-                    act, float(slope), pool, pool_k, pool_s)  # fmt: skip
+                pool_k = hideable(
+                    "pool_k",
+                    "pool size",
+                    lambda: st.slider("Pool size", 1, 8, 2, key="pool_k", bind="query-params"),
+                )
+                pool_s = hideable(
+                    "pool_s",
+                    "pool stride",
+                    lambda: st.slider("Pool stride", 1, 8, 2, key="pool_s", bind="query-params"),
+                )
+    return Settings(
+        filters,
+        channels,
+        weights,
+        stride,
+        padding,
+        mode,
+        dilation,
+        float(bias),
+        act,
+        float(slope),
+        pool,
+        pool_k,
+        pool_s,
+    )
 
 
 def apply_chain(fix: playground.ChainFix) -> None:
@@ -211,8 +347,10 @@ def size_panel(x_shape, r: playground.Result | None, s: Settings) -> None:
 
 def page() -> None:
     st.title("Convolution")
-    st.write("Slide a kernel over a picture. Every map below is computed here, now, by the code "
-             "you can open at the bottom; click a pixel of the feature map to see its sum.")  # fmt: skip
+    st.write(
+        "Slide a kernel over a picture. Every map below is computed here, now, by the code "
+        "you can open at the bottom; click a pixel of the feature map to see its sum."
+    )
     top = st.container(horizontal=True, horizontal_alignment="right")
     quiz = quiz_ui.quiz_mode()
     with settings_box():  # the sidebar; one expander in presentation mode
@@ -224,8 +362,15 @@ def page() -> None:
 
 
 @maps.fragment
-def layer(image: np.ndarray, name: str, filters: tuple, channels: str, weights: tuple,
-          view: dict, quiz: bool = False) -> None:  # fmt: skip
+def layer(
+    image: np.ndarray,
+    name: str,
+    filters: tuple,
+    channels: str,
+    weights: tuple,
+    view: dict,
+    quiz: bool = False,
+) -> None:
     """The layer's settings and everything they change: a fragment, so a stride or padding move
     reruns only this, not the sidebar's picture and kernel pickers."""
     s = layer_controls(filters, channels, weights)
@@ -235,8 +380,14 @@ def layer(image: np.ndarray, name: str, filters: tuple, channels: str, weights: 
         x = playground.as_input(image, s.channels)
         what = "Convolution"
         try:
-            cnnviz.output_size(x.shape[1:], s.filters[0].shape, s.stride, s.padding,
-                               s.dilation, padding_mode=s.padding_mode)  # fmt: skip
+            cnnviz.output_size(
+                x.shape[1:],
+                s.filters[0].shape,
+                s.stride,
+                s.padding,
+                s.dilation,
+                padding_mode=s.padding_mode,
+            )
             what = "Pooling"  # the convolution fits: pooling is the problem
         except SettingError:
             pass
@@ -260,12 +411,23 @@ def layer(image: np.ndarray, name: str, filters: tuple, channels: str, weights: 
     if code.open:
         with code:
             st.markdown("**The same layer in PyTorch**")
-            st.code("import torch\nfrom torch import nn\nimport torch.nn.functional as F\n\n"
-                    + playground.torch_code(s, x.shape[0]), language="python")  # fmt: skip
+            st.code(
+                "import torch\nfrom torch import nn\nimport torch.nn.functional as F\n\n"
+                + playground.torch_code(s, x.shape[0]),
+                language="python",
+            )
     show_source(cnnviz.conv2d, playground.run, lazy=True)
     maps.downloads(r, s, view, name)
     see_also("pages/step_by_step.py", "pages/pooling.py", "pages/output_size.py")
 
 
-run_safely(page, url_labels={"ch": CHANNEL_MODES.get, "pool": POOLS.get, "act": ACTIVATIONS.get,
-                             "src": SOURCES.get, "kernel": kernel_label})  # fmt: skip
+run_safely(
+    page,
+    url_labels={
+        "ch": CHANNEL_MODES.get,
+        "pool": POOLS.get,
+        "act": ACTIVATIONS.get,
+        "src": SOURCES.get,
+        "kernel": kernel_label,
+    },
+)

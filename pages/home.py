@@ -14,17 +14,23 @@ from cnnviz.ui.present import settings_box
 
 PHOTOS = ("cameraman", "cat", "coins", "checkerboard", "text", "rocket", "brick")
 MISCONCEPTIONS = (
-    ("A standard conv kernel spans every input channel",
-     "On a colour image a 3×3 kernel is really 3×3×3: it multiplies the red, green and blue "
-     "values under it and adds all 27 products (plus a bias) into one number. Filtering each "
-     "channel on its own is a different layer: a depthwise convolution."),
-    ("ReLU does not squash values into 0..1",
-     "ReLU is max(0, x): it zeroes negatives and leaves positives as large as they are. "
-     "Sigmoid squashes into (0, 1); tanh into (−1, 1)."),
-    ("Adam is an optimizer, not an activation",
-     "Activations (ReLU, sigmoid, tanh) shape what a layer outputs. Optimizers (SGD, SGD with "
-     "momentum, Adam) decide how the weights move after backpropagation computes the gradients."),
-)  # fmt: skip
+    (
+        "A standard conv kernel spans every input channel",
+        "On a colour image a 3×3 kernel is really 3×3×3: it multiplies the red, green and blue "
+        "values under it and adds all 27 products (plus a bias) into one number. Filtering each "
+        "channel on its own is a different layer: a depthwise convolution.",
+    ),
+    (
+        "ReLU does not squash values into 0..1",
+        "ReLU is max(0, x): it zeroes negatives and leaves positives as large as they are. "
+        "Sigmoid squashes into (0, 1); tanh into (−1, 1).",
+    ),
+    (
+        "Adam is an optimizer, not an activation",
+        "Activations (ReLU, sigmoid, tanh) shape what a layer outputs. Optimizers (SGD, SGD with "
+        "momentum, Adam) decide how the weights move after backpropagation computes the gradients.",
+    ),
+)
 
 
 @st.cache_data(max_entries=len(PHOTOS))
@@ -68,8 +74,10 @@ def home() -> None:
         "#### How a convolutional neural network turns pixels into a prediction, step by step, "
         "with real numbers."
     )
-    st.caption("Teaching? Ten ready-made lesson links, each opening a page in its lesson's "
-               "state, are at the foot of this page.")  # fmt: skip
+    st.caption(
+        "Teaching? Ten ready-made lesson links, each opening a page in its lesson's "
+        "state, are at the foot of this page."
+    )
     with settings_box("Image", sidebar=False):
         sample = st.selectbox("Image", PHOTOS, key="sample", bind="query-params")
         st.caption(SAMPLES[sample])

@@ -28,8 +28,13 @@ PICTURE = "0 0 0 0 0 0; 0 1 2 1 0 0; 0 2 4 2 0 0; 0 1 2 1 0 0; 0 0 0 0 0 0; 0 0 
 def grid_text(label: str, key: str, default: str, max_size: int = 8) -> np.ndarray:
     """A grid typed as text, bound to the URL; text that cannot be read stops the topic with a
     sentence (SettingError), the rest of the page stays."""
-    text = st.text_input(label, default, key=key, bind="query-params",
-                         help="Numbers separated by spaces, rows by ';'.")  # fmt: skip
+    text = st.text_input(
+        label,
+        default,
+        key=key,
+        bind="query-params",
+        help="Numbers separated by spaces, rows by ';'.",
+    )
     try:
         return parse_kernel(text, max_size=max_size)
     except KernelError as err:
@@ -50,9 +55,11 @@ def say(text: str, key: str) -> None:
 
 
 def sharing() -> None:
-    st.write("A convolution uses the same kernel at every position. Move the picture and the "
-             "feature map moves the same way, number for number (translation equivariance); "
-             "only cells whose window met new pixels at the border change.")  # fmt: skip
+    st.write(
+        "A convolution uses the same kernel at every position. Move the picture and the "
+        "feature map moves the same way, number for number (translation equivariance); "
+        "only cells whose window met new pixels at the border change."
+    )
     a, b, c = st.columns(3)
     x = grid_text("Picture", "sx", PICTURE)
     with a:
@@ -86,12 +93,17 @@ def sharing() -> None:
     ksz = e.number_input("Kernel", 1, 11, 3, key="pk", bind="query-params")
     p = ideas.param_count((cin, size, size), int(cout), int(ksz))
     co, ho, wo = p.out_shape
-    st.table({
-        "layer": [f"Conv2d({cin}, {cout}, {ksz})", f"Linear({cin * size * size}, {co * ho * wo})"],
-        "weights": [f"{p.conv_weights:,}", f"{p.dense_weights:,}"],
-        "biases": [f"{p.conv_biases:,}", f"{p.dense_biases:,}"],
-        "total": [f"{p.conv:,}", f"{p.dense:,}"],
-    })  # fmt: skip
+    st.table(
+        {
+            "layer": [
+                f"Conv2d({cin}, {cout}, {ksz})",
+                f"Linear({cin * size * size}, {co * ho * wo})",
+            ],
+            "weights": [f"{p.conv_weights:,}", f"{p.dense_weights:,}"],
+            "biases": [f"{p.conv_biases:,}", f"{p.dense_biases:,}"],
+            "total": [f"{p.conv:,}", f"{p.dense:,}"],
+        }
+    )
     say(
         f"Both map {cin}×{size}×{size} to {co}×{ho}×{wo}; the dense layer needs "
         f"{p.dense / p.conv:,.0f} times as many parameters.",
@@ -101,26 +113,39 @@ def sharing() -> None:
 
 
 def flip() -> None:
-    st.write("PyTorch's conv2d (like every deep learning library) computes a cross-correlation: "
-             "the kernel is not flipped. Convolution in mathematics and signal processing turns "
-             "the kernel by 180° first. A net learns its kernels, so it does not care; you care "
-             "when you copy a kernel from a textbook, and only if it is not symmetric.")  # fmt: skip
+    st.write(
+        "PyTorch's conv2d (like every deep learning library) computes a cross-correlation: "
+        "the kernel is not flipped. Convolution in mathematics and signal processing turns "
+        "the kernel by 180° first. A net learns its kernels, so it does not care; you care "
+        "when you copy a kernel from a textbook, and only if it is not symmetric."
+    )
     a, b = st.columns(2)
     with a:
         x = grid_text("Picture", "fx", "0 0 0 0 0; 0 0 0 0 0; 0 0 1 0 0; 0 0 0 0 0; 0 0 0 0 0")
     with b:
         k = grid_text("Kernel", "fk", "1 2 3; 4 5 6; 7 8 9", 5)
-    flipped = st.toggle("Flip the kernel (convolution as mathematics defines it)", False,
-                        key="flip", bind="query-params")  # fmt: skip
+    flipped = st.toggle(
+        "Flip the kernel (convolution as mathematics defines it)",
+        False,
+        key="flip",
+        bind="query-params",
+    )
     corr = cnnviz.conv2d(x[None], k[None, None], padding="same")[0]
     conv = ideas.true_convolution(x[None], k[None, None], padding="same")[0]
     cols = st.columns(3)
     with cols[0]:
-        draw(ideas.flip(k) if flipped else k, "kernel used" + (" (flipped)" if flipped else ""),
-             "fl_k", kind="weight")  # fmt: skip
+        draw(
+            ideas.flip(k) if flipped else k,
+            "kernel used" + (" (flipped)" if flipped else ""),
+            "fl_k",
+            kind="weight",
+        )
     with cols[1]:
-        draw(conv if flipped else corr, "convolution" if flipped else "cross-correlation (torch)",
-             "fl_out")  # fmt: skip
+        draw(
+            conv if flipped else corr,
+            "convolution" if flipped else "cross-correlation (torch)",
+            "fl_out",
+        )
     with cols[2]:
         draw(corr if flipped else conv, "the other one", "fl_other", kind="input")
     if ideas.flip_matters(k):
@@ -139,9 +164,11 @@ def flip() -> None:
 
 
 def pointwise() -> None:
-    st.write("A 1×1 convolution looks at one pixel at a time, across all channels: each output "
-             "channel is a weighted sum of the input channels at that pixel. It mixes channels "
-             "and changes their number (3 → 2 here), never the picture's size.")  # fmt: skip
+    st.write(
+        "A 1×1 convolution looks at one pixel at a time, across all channels: each output "
+        "channel is a weighted sum of the input channels at that pixel. It mixes channels "
+        "and changes their number (3 → 2 here), never the picture's size."
+    )
     cols = st.columns(4)
     xs = []
     defaults = ("1 2 3; 4 5 6; 7 8 9", "1 0 1; 0 1 0; 1 0 1", "2 2 2; 0 0 0; -1 -1 -1")
@@ -154,8 +181,10 @@ def pointwise() -> None:
         raise SettingError("The three channels need the same size.")
     x = np.stack(xs)
     if w.shape[1] != 3:
-        raise SettingError(f"Each row of weights needs 3 numbers, one per input channel; the "
-                           f"rows have {w.shape[1]}.")  # fmt: skip
+        raise SettingError(
+            f"Each row of weights needs 3 numbers, one per input channel; the "
+            f"rows have {w.shape[1]}."
+        )
     out = ideas.pointwise(x, w)
     a, b = st.columns(2)
     r = a.number_input("Pixel row", 1, x.shape[1], 1, key="pr", bind="query-params") - 1
@@ -167,19 +196,24 @@ def pointwise() -> None:
             kinds[r, c] = "current"
             draw(out[o], f"output channel {o + 1}", f"pw_out{o}", kinds)
             t = cnnviz.trace(x, w[:, :, None, None], row=int(r), col=int(c), out_channel=o)
-            terms = " + ".join(f"{term(ch.weights[0, 0])}×{term(ch.window[0, 0])}"
-                               for ch in t.channels)  # fmt: skip
+            terms = " + ".join(
+                f"{term(ch.weights[0, 0])}×{term(ch.window[0, 0])}" for ch in t.channels
+            )
             say(f"out{o + 1}[{r + 1},{c + 1}] = {terms} = {fmt(t.total)}", f"eq_pw{o}")
-    st.caption(f"{len(out)}×3 weights, whatever the picture's size: the cheap way to go from "
-               "many channels to few (ResNet's bottlenecks, Inception's reductions).")  # fmt: skip
+    st.caption(
+        f"{len(out)}×3 weights, whatever the picture's size: the cheap way to go from "
+        "many channels to few (ResNet's bottlenecks, Inception's reductions)."
+    )
     show_source(ideas.pointwise)
 
 
 def batchnorm() -> None:
-    st.write("Batch norm normalises each channel. While training it uses the statistics of "
-             "the batch in front of it (and nudges its running mean and variance towards "
-             "them); at eval it uses the running statistics, so one image's result does not "
-             "depend on the others in its batch. Same input, both modes:")  # fmt: skip
+    st.write(
+        "Batch norm normalises each channel. While training it uses the statistics of "
+        "the batch in front of it (and nudges its running mean and variance towards "
+        "them); at eval it uses the running statistics, so one image's result does not "
+        "depend on the others in its batch. Same input, both modes:"
+    )
     cols = st.columns(3)
     defaults = ("1 2; 3 4", "0 0; 2 2", "5 1; 1 5")
     xs = []
@@ -195,8 +229,10 @@ def batchnorm() -> None:
     mom = c.number_input("Momentum", 0.0, 1.0, 0.1, key="mom", bind="query-params")
     train = ideas.batch_norm(x, [rm], [rv], training=True, momentum=mom)
     evl = ideas.batch_norm(x, [rm], [rv], training=False, momentum=mom)
-    for res, name, key in ((train, "training (model.train())", "bn_t"),
-                           (evl, "eval (model.eval())", "bn_e")):  # fmt: skip
+    for res, name, key in (
+        (train, "training (model.train())", "bn_t"),
+        (evl, "eval (model.eval())", "bn_e"),
+    ):
         st.markdown(f"**{name}**")
         cols = st.columns(3)
         for i, col in enumerate(cols):
@@ -217,11 +253,13 @@ def batchnorm() -> None:
 
 
 def adamw() -> None:
-    st.write("The Train page's weight decay is Adam's `weight_decay` (L2): the decay term is "
-             "added to the gradient, so Adam's per-weight scaling divides it too, and weights "
-             "with large gradients hardly decay. AdamW decouples it: every weight shrinks by "
-             "lr × weight_decay × w, whatever its gradient. Three weights on the loss "
-             "L = Σ scale × (w − target)² / 2:")  # fmt: skip
+    st.write(
+        "The Train page's weight decay is Adam's `weight_decay` (L2): the decay term is "
+        "added to the gradient, so Adam's per-weight scaling divides it too, and weights "
+        "with large gradients hardly decay. AdamW decouples it: every weight shrinks by "
+        "lr × weight_decay × w, whatever its gradient. Three weights on the loss "
+        "L = Σ scale × (w − target)² / 2:"
+    )
     a, b, c = st.columns(3)
     with a:
         w0 = grid_text("Start weights", "aw", "2 -3 0.5", 6)
@@ -232,8 +270,9 @@ def adamw() -> None:
     if not (w0.shape == target.shape == scale.shape and w0.shape[0] == 1):
         raise SettingError("Start weights, targets and scales need one row with the same count.")
     a, b, c = st.columns(3)
-    lr = a.number_input("Learning rate", 0.0001, 1.0, 0.1, format="%.4g", key="alr",
-                        bind="query-params")  # fmt: skip
+    lr = a.number_input(
+        "Learning rate", 0.0001, 1.0, 0.1, format="%.4g", key="alr", bind="query-params"
+    )
     wd = b.number_input("Weight decay", 0.0, 1.0, 0.1, key="awd", bind="query-params")
     n = c.number_input("Steps", 1, 50, 5, key="an", bind="query-params")
     l2 = ideas.adam_run(w0[0], target[0], scale[0], lr, wd, False, int(n))
@@ -243,8 +282,12 @@ def adamw() -> None:
         rows[f"w{k + 1} Adam+L2"] = [fmt(s.w_new[k]) for s in l2]
         rows[f"w{k + 1} AdamW"] = [fmt(s.w_new[k]) for s in dec]
     st.table(rows)
-    k = st.number_input("Write out the first step of weight", 1, w0.shape[1], 1, key="ak",
-                        bind="query-params") - 1  # fmt: skip
+    k = (
+        st.number_input(
+            "Write out the first step of weight", 1, w0.shape[1], 1, key="ak", bind="query-params"
+        )
+        - 1
+    )
     a, b = st.columns(2)
     with a:
         st.markdown("**Adam + L2** (`torch.optim.Adam(weight_decay=...)`)")
@@ -276,16 +319,20 @@ def residual() -> None:
     from cnnviz import arch
     from cnnviz import residual as res
 
-    st.write("A residual block adds its input to what its two convs make: y = relu(conv(relu("
-             "conv(x))) + x). Write it `res8` in the architecture text (the Train page's editor "
-             "has it too). The skip gives the gradient a path no conv shrinks: in a deep plain "
-             "stack the first layers' gradients all but vanish, with skips they do not.")  # fmt: skip
+    st.write(
+        "A residual block adds its input to what its two convs make: y = relu(conv(relu("
+        "conv(x))) + x). Write it `res8` in the architecture text (the Train page's editor "
+        "has it too). The skip gives the gradient a path no conv shrinks: in a deep plain "
+        "stack the first layers' gradients all but vanish, with skips they do not."
+    )
     a, b, c = st.columns(3)
-    depth = a.select_slider("Convs after the stem", list(range(2, 17, 2)), 16, key="depth",
-                            bind="query-params")  # fmt: skip
+    depth = a.select_slider(
+        "Convs after the stem", list(range(2, 17, 2)), 16, key="depth", bind="query-params"
+    )
     steps = b.number_input("Training steps", 1, 60, 10, key="rsteps", bind="query-params")
-    lr = c.number_input("Learning rate", 0.001, 1.0, 0.05, format="%.3g", key="rlr",
-                        bind="query-params")  # fmt: skip
+    lr = c.number_input(
+        "Learning rate", 0.001, 1.0, 0.05, format="%.3g", key="rlr", bind="query-params"
+    )
     specs = {"plain": res.plain_spec(int(depth)), "residual": res.residual_spec(int(depth))}
     cols = st.columns(2)
     for col, (name, spec) in zip(cols, specs.items()):
@@ -293,32 +340,42 @@ def residual() -> None:
             rows = arch.summarize(spec, (1, res.SIZE, res.SIZE), 2)
             st.markdown(f"**{name.capitalize()}**: `{spec}`")
             st.dataframe(
-                {"layer": [r.name for r in rows],
-                 "output": [" × ".join(map(str, r.out_shape)) for r in rows],
-                 "parameters": [r.params for r in rows],
-                 "receptive field": [str(r.receptive_field or "") for r in rows]},
-                hide_index=True, height=240, key=f"table_{name}",
-            )  # fmt: skip
+                {
+                    "layer": [r.name for r in rows],
+                    "output": [" × ".join(map(str, r.out_shape)) for r in rows],
+                    "parameters": [r.params for r in rows],
+                    "receptive field": [str(r.receptive_field or "") for r in rows],
+                },
+                hide_index=True,
+                height=240,
+                key=f"table_{name}",
+            )
             total = sum(r.params for r in rows)
             st.caption(f"{total:,} parameters.")
-            link_with("pages/train.py", f"Train the {name} net on the Train page",
-                      {"arch": spec})  # fmt: skip
+            link_with("pages/train.py", f"Train the {name} net on the Train page", {"arch": spec})
     key = (int(depth), int(steps), float(lr))
     if st.button("Train both for a few steps", key="rtrain", icon=":material/play_arrow:"):
         with st.spinner("Training both nets on this server's CPU..."):
             st.session_state["residual_runs"] = (key, depth_runs(*key))
     stored = st.session_state.get("residual_runs")
     if not stored or stored[0] != key:
-        st.caption("Press the button: both nets train with the same seed and data, and each "
-                   "step records the size (norm) of every conv's weight gradient.")  # fmt: skip
+        st.caption(
+            "Press the button: both nets train with the same seed and data, and each "
+            "step records the size (norm) of every conv's weight gradient."
+        )
         return
     runs = stored[1]
     fig = go.Figure()
     for name, run in runs.items():
         fig.add_bar(x=run.layers, y=run.grad_norms[0], name=f"{name}, step 1")
         fig.add_bar(x=run.layers, y=run.grad_norms[-1], name=f"{name}, step {len(run.losses)}")
-    fig.update_layout(yaxis_type="log", yaxis_title="gradient norm (log scale)", barmode="group",
-                      height=380, margin=dict(l=10, r=10, t=30, b=10))  # fmt: skip
+    fig.update_layout(
+        yaxis_type="log",
+        yaxis_title="gradient norm (log scale)",
+        barmode="group",
+        height=380,
+        margin=dict(l=10, r=10, t=30, b=10),
+    )
     st.plotly_chart(fig, width="stretch", config={"displayModeBar": False}, key="rgrad")
     p, r = runs["plain"], runs["residual"]
     say(
@@ -333,13 +390,27 @@ def residual() -> None:
 
 def page() -> None:
     st.title("Ideas")
-    st.write("Six ideas every CNN course needs, each to touch. The numbers are the engine's; "
-             "the tests check them against PyTorch.")  # fmt: skip
-    topic = st.segmented_control("Idea", list(TOPICS), format_func=TOPICS.get,
-                                 default="sharing", required=True, key="topic",
-                                 bind="query-params")  # fmt: skip
-    draw_topic = {"sharing": sharing, "flip": flip, "pointwise": pointwise,
-                  "batchnorm": batchnorm, "adamw": adamw, "residual": residual}[topic or "sharing"]  # fmt: skip
+    st.write(
+        "Six ideas every CNN course needs, each to touch. The numbers are the engine's; "
+        "the tests check them against PyTorch."
+    )
+    topic = st.segmented_control(
+        "Idea",
+        list(TOPICS),
+        format_func=TOPICS.get,
+        default="sharing",
+        required=True,
+        key="topic",
+        bind="query-params",
+    )
+    draw_topic = {
+        "sharing": sharing,
+        "flip": flip,
+        "pointwise": pointwise,
+        "batchnorm": batchnorm,
+        "adamw": adamw,
+        "residual": residual,
+    }[topic or "sharing"]
     try:
         draw_topic()
     except SettingError as err:

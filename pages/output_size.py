@@ -36,50 +36,100 @@ def pair_input(label: str, key: str, lo: int, hi: int, default: int, same: bool,
         v = st.number_input(label, lo, hi, default, key=key, bind="query-params", help=help)
         return v, v
     a, b = st.columns(2)
-    h = a.number_input(f"{label} (height)", lo, hi, default, key=key, bind="query-params",
-                       help=help)  # fmt: skip
-    w = b.number_input(f"{label} (width)", lo, hi, default, key=f"{key}_w",
-                       bind="query-params", help=help)  # fmt: skip
+    h = a.number_input(
+        f"{label} (height)", lo, hi, default, key=key, bind="query-params", help=help
+    )
+    w = b.number_input(
+        f"{label} (width)", lo, hi, default, key=f"{key}_w", bind="query-params", help=help
+    )
     return h, w
 
 
 def _padding(op: str, same: bool):
     kind = "number"
     if op == "conv":
-        kind = st.segmented_control("Padding", PADDINGS, default="number", required=True,
-                                    key="pad_kind", bind="query-params",
-                                    help=PADDING_KIND_HELP)  # fmt: skip
+        kind = st.segmented_control(
+            "Padding",
+            PADDINGS,
+            default="number",
+            required=True,
+            key="pad_kind",
+            bind="query-params",
+            help=PADDING_KIND_HELP,
+        )
     if kind != "number":
         return kind
     return pair_input("Padding", "p", 0, 64, 0, same, "cells added on each side")
 
 
 def controls() -> dict:
-    op = hideable("op", "layer", lambda: st.segmented_control(
-        "Layer", list(OPS), format_func=OPS.get, default="conv", required=True, key="op",
-        bind="query-params"), fmt=OPS.get)  # fmt: skip
-    same = hideable("square", "same numbers for height and width", lambda: st.toggle(
-        "Same numbers for height and width", True, key="square", bind="query-params"))  # fmt: skip
+    op = hideable(
+        "op",
+        "layer",
+        lambda: st.segmented_control(
+            "Layer",
+            list(OPS),
+            format_func=OPS.get,
+            default="conv",
+            required=True,
+            key="op",
+            bind="query-params",
+        ),
+        fmt=OPS.get,
+    )
+    same = hideable(
+        "square",
+        "same numbers for height and width",
+        lambda: st.toggle(
+            "Same numbers for height and width", True, key="square", bind="query-params"
+        ),
+    )
     s = dict(op=op)
-    s["input"] = hideable("in", "input size", lambda: pair_input(
-        "Input size", "in", 1, 4096, 28, same, "pixels per side"))  # fmt: skip
-    s["kernel"] = hideable("k", "kernel size", lambda: pair_input(
-        "Kernel size", "k", 1, 64, 3, same, "the window's side"))  # fmt: skip
-    s["stride"] = hideable("s", "stride", lambda: pair_input(
-        "Stride", "s", 1, 64, 1, same, "how far the window moves each step"))  # fmt: skip
+    s["input"] = hideable(
+        "in",
+        "input size",
+        lambda: pair_input("Input size", "in", 1, 4096, 28, same, "pixels per side"),
+    )
+    s["kernel"] = hideable(
+        "k",
+        "kernel size",
+        lambda: pair_input("Kernel size", "k", 1, 64, 3, same, "the window's side"),
+    )
+    s["stride"] = hideable(
+        "s",
+        "stride",
+        lambda: pair_input("Stride", "s", 1, 64, 1, same, "how far the window moves each step"),
+    )
     s["padding"] = hideable("p", "padding", lambda: _padding(op, same))
-    s["dilation"] = hideable("d", "dilation", lambda: pair_input(
-        "Dilation", "d", 1, 16, 1, same, "spacing between kernel taps"))  # fmt: skip
+    s["dilation"] = hideable(
+        "d",
+        "dilation",
+        lambda: pair_input("Dilation", "d", 1, 16, 1, same, "spacing between kernel taps"),
+    )
     if op == "conv":
-        s["padding_mode"] = hideable("mode", "padding mode", lambda: st.selectbox(
-            "Padding mode", ("zeros", "reflect", "replicate", "circular"), key="mode",
-            bind="query-params", help="what the padding cells contain"))  # fmt: skip
+        s["padding_mode"] = hideable(
+            "mode",
+            "padding mode",
+            lambda: st.selectbox(
+                "Padding mode",
+                ("zeros", "reflect", "replicate", "circular"),
+                key="mode",
+                bind="query-params",
+                help="what the padding cells contain",
+            ),
+        )
     if op == "pool":
-        s["ceil_mode"] = hideable("ceil", "ceil_mode", lambda: st.toggle(
-            CEIL_LABEL, False, key="ceil", bind="query-params", help=CEIL_HELP))  # fmt: skip
+        s["ceil_mode"] = hideable(
+            "ceil",
+            "ceil_mode",
+            lambda: st.toggle(CEIL_LABEL, False, key="ceil", bind="query-params", help=CEIL_HELP),
+        )
     if op == "conv_transpose":
-        s["output_padding"] = hideable("opad", "output padding", lambda: pair_input(
-            "Output padding", "opad", 0, 63, 0, same, OUTPUT_PADDING_HELP))  # fmt: skip
+        s["output_padding"] = hideable(
+            "opad",
+            "output padding",
+            lambda: pair_input("Output padding", "opad", 0, 63, 0, same, OUTPUT_PADDING_HELP),
+        )
     return s
 
 
@@ -104,10 +154,16 @@ def apply_fix(fix: Fix) -> None:
 
 def compute(s: dict) -> cnnviz.OutputSize:
     return cnnviz.output_size(
-        s["input"], s["kernel"], s["stride"], s["padding"], s["dilation"], op=s["op"],
-        ceil_mode=s.get("ceil_mode", False), output_padding=s.get("output_padding", 0),
+        s["input"],
+        s["kernel"],
+        s["stride"],
+        s["padding"],
+        s["dilation"],
+        op=s["op"],
+        ceil_mode=s.get("ceil_mode", False),
+        output_padding=s.get("output_padding", 0),
         padding_mode=s.get("padding_mode", "zeros"),
-    )  # fmt: skip
+    )
 
 
 def show_result(s: dict, out: cnnviz.OutputSize) -> None:
@@ -128,10 +184,15 @@ def show_result(s: dict, out: cnnviz.OutputSize) -> None:
             else:
                 st.caption("Too many cells to draw; make the input smaller to see every window.")
     code = layer_code(
-        s["op"], s["kernel"], s["stride"], s["padding"], s["dilation"],
-        ceil_mode=s.get("ceil_mode", False), output_padding=s.get("output_padding", 0),
+        s["op"],
+        s["kernel"],
+        s["stride"],
+        s["padding"],
+        s["dilation"],
+        ceil_mode=s.get("ceil_mode", False),
+        output_padding=s.get("output_padding", 0),
         padding_mode=s.get("padding_mode", "zeros"),
-    )  # fmt: skip
+    )
     st.markdown("**The same layer in PyTorch**")
     st.code(
         f"import torch\nfrom torch import nn\n\nlayer = {code}\n"

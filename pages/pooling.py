@@ -59,8 +59,9 @@ def grid_input() -> np.ndarray:
         del st.query_params["grid"]
     v = st.session_state.get("grid_version", 0)
     key = f"pool_grid_{v}"
-    st.data_editor(g, key=key, on_change=_grid_edited, args=(g, key), hide_index=True,
-                   width="stretch")  # fmt: skip
+    st.data_editor(
+        g, key=key, on_change=_grid_edited, args=(g, key), hide_index=True, width="stretch"
+    )
     a, b = st.columns(2)
     st.session_state["grid_rows"], st.session_state["grid_cols"] = g.shape
     a.number_input("Rows", 1, MAX_GRID, key="grid_rows", on_change=_grid_resized, args=(g,))
@@ -69,16 +70,44 @@ def grid_input() -> np.ndarray:
 
 
 def controls() -> dict:
-    k = hideable("k", "pool size", lambda: st.slider(
-        "Pool size", 1, 6, 2, key="k", bind="query-params", help="the window's side"))  # fmt: skip
-    s = hideable("s", "stride", lambda: st.slider(
-        "Stride", 1, 6, 2, key="s", bind="query-params",
-        help="how far the window moves; PyTorch's default is the pool size"))  # fmt: skip
-    p = hideable("p", "padding", lambda: st.slider(
-        "Padding", 0, 3, 0, key="p", bind="query-params",
-        help="at most half the pool size (PyTorch's rule)"))  # fmt: skip
-    ceil = hideable("ceil", "ceil_mode", lambda: st.toggle(
-        CEIL_LABEL, False, key="ceil", bind="query-params", help=CEIL_HELP))  # fmt: skip
+    k = hideable(
+        "k",
+        "pool size",
+        lambda: st.slider(
+            "Pool size", 1, 6, 2, key="k", bind="query-params", help="the window's side"
+        ),
+    )
+    s = hideable(
+        "s",
+        "stride",
+        lambda: st.slider(
+            "Stride",
+            1,
+            6,
+            2,
+            key="s",
+            bind="query-params",
+            help="how far the window moves; PyTorch's default is the pool size",
+        ),
+    )
+    p = hideable(
+        "p",
+        "padding",
+        lambda: st.slider(
+            "Padding",
+            0,
+            3,
+            0,
+            key="p",
+            bind="query-params",
+            help="at most half the pool size (PyTorch's rule)",
+        ),
+    )
+    ceil = hideable(
+        "ceil",
+        "ceil_mode",
+        lambda: st.toggle(CEIL_LABEL, False, key="ceil", bind="query-params", help=CEIL_HELP),
+    )
     return dict(kernel_size=k, stride=s, padding=p, ceil_mode=ceil)
 
 
@@ -90,8 +119,9 @@ def apply_fix(fix: Fix) -> None:
 
 def grid_section(g: np.ndarray, c: dict) -> None:
     st.subheader("On a small grid")
-    size = cnnviz.output_size(g.shape, c["kernel_size"], c["stride"], c["padding"], op="pool",
-                              ceil_mode=c["ceil_mode"])  # fmt: skip
+    size = cnnviz.output_size(
+        g.shape, c["kernel_size"], c["stride"], c["padding"], op="pool", ceil_mode=c["ceil_mode"]
+    )
     x = g[None]
     k = c["kernel_size"]
     window = f"window {k}×{k}"
@@ -107,44 +137,69 @@ def grid_section(g: np.ndarray, c: dict) -> None:
     row = st.container(horizontal=True, gap="small")
     cols = [row.container(width=w) for w in (230, 165, 165, 150)]
     with cols[0]:
-        show_figure(pool_input_figure(g, c["kernel_size"], c["stride"], c["padding"], size.size,
-                                      win[0], "Input · max winners ringed"),
-                    key="pool_in")  # fmt: skip
+        show_figure(
+            pool_input_figure(
+                g,
+                c["kernel_size"],
+                c["stride"],
+                c["padding"],
+                size.size,
+                win[0],
+                "Input · max winners ringed",
+            ),
+            key="pool_in",
+        )
     with cols[1]:
-        show_figure(pool_output_figure(mx[0], f"Max pool<br>{window} → {out(mx)}"),
-                    key="pool_max")  # fmt: skip
+        show_figure(pool_output_figure(mx[0], f"Max pool<br>{window} → {out(mx)}"), key="pool_max")
     with cols[2]:
-        show_figure(pool_output_figure(avg[0], f"Average pool<br>{window} → {out(avg)}"),
-                    key="pool_avg")  # fmt: skip
+        show_figure(
+            pool_output_figure(avg[0], f"Average pool<br>{window} → {out(avg)}"), key="pool_avg"
+        )
     with cols[3]:
-        show_figure(pool_output_figure(gap[0], "Global average<br>whole grid → 1×1",
-                                       colored=False), key="pool_gap")  # fmt: skip
+        show_figure(
+            pool_output_figure(gap[0], "Global average<br>whole grid → 1×1", colored=False),
+            key="pool_gap",
+        )
     overhang = ""
-    if size.size != cnnviz.output_size(g.shape, c["kernel_size"], c["stride"], c["padding"],
-                                       op="pool").size:  # fmt: skip
-        overhang = (f" “{OVERHANG_MARK}”: past the end of the input and its padding, where "
-                    "ceil_mode's last window hangs over and finds nothing.")  # fmt: skip
-    st.caption("Each window has its colour; the output cell of that window has the same colour. "
-               "Max keeps the largest number of each window (ringed); average adds the numbers "
-               f"a window covers and {avg_pool_divisor_text(size)}; global average takes the "
-               "mean of everything: one number per channel." + overhang)  # fmt: skip
+    if (
+        size.size
+        != cnnviz.output_size(g.shape, c["kernel_size"], c["stride"], c["padding"], op="pool").size
+    ):
+        overhang = (
+            f" “{OVERHANG_MARK}”: past the end of the input and its padding, where "
+            "ceil_mode's last window hangs over and finds nothing."
+        )
+    st.caption(
+        "Each window has its colour; the output cell of that window has the same colour. "
+        "Max keeps the largest number of each window (ringed); average adds the numbers "
+        f"a window covers and {avg_pool_divisor_text(size)}; global average takes the "
+        "mean of everything: one number per channel." + overhang
+    )
     show_formulas(size, "Pooling")
 
 
 def image_section(image: np.ndarray, c: dict) -> None:
     st.subheader("On your image: pooling keeps the channels")
     x = np.ascontiguousarray(image.transpose(2, 0, 1))
-    size = cnnviz.output_size(x.shape[1:], c["kernel_size"], c["stride"], c["padding"],
-                              op="pool", ceil_mode=c["ceil_mode"])  # fmt: skip
+    size = cnnviz.output_size(
+        x.shape[1:],
+        c["kernel_size"],
+        c["stride"],
+        c["padding"],
+        op="pool",
+        ceil_mode=c["ceil_mode"],
+    )
     mx = cnnviz.max_pool2d(x, **c)
     avg = cnnviz.avg_pool2d(x, **c)
     gap = cnnviz.global_avg_pool2d(x)[:, 0, 0]
     ch, h, w = x.shape
     cols = st.columns(4)
     k = c["kernel_size"]
-    shown = [(f"Input {h} × {w} × {ch}", x),
-             (f"Max pool, window {k} × {k} → {mx.shape[1]} × {mx.shape[2]} × {ch}", mx),
-             (f"Average pool, window {k} × {k} → {avg.shape[1]} × {avg.shape[2]} × {ch}", avg)]  # fmt: skip
+    shown = [
+        (f"Input {h} × {w} × {ch}", x),
+        (f"Max pool, window {k} × {k} → {mx.shape[1]} × {mx.shape[2]} × {ch}", mx),
+        (f"Average pool, window {k} × {k} → {avg.shape[1]} × {avg.shape[2]} × {ch}", avg),
+    ]
     for col, (title, a) in zip(cols, shown):
         with col:
             st.markdown(f"**{title}**")
@@ -153,18 +208,25 @@ def image_section(image: np.ndarray, c: dict) -> None:
     with cols[3]:
         st.markdown(f"**Global average: whole image → 1 × 1 × {ch}**")
         swatch = np.ones((64, 64, 3), np.float32) * gap[None, None, :]
-        st.image(picture_bytes(to_uint8(swatch)), width=96,
-                 alt="One colour: R {:.3f}, G {:.3f}, B {:.3f}".format(*gap))  # fmt: skip
+        st.image(
+            picture_bytes(to_uint8(swatch)),
+            width=96,
+            alt="One colour: R {:.3f}, G {:.3f}, B {:.3f}".format(*gap),
+        )
         st.caption("R {:.3f} · G {:.3f} · B {:.3f}".format(*gap))
-    st.info(f"{ch} channels in, {ch} channels out: pooling works on each channel by itself and "
-            f"changes only height and width ({h} × {w} → {size.size[0]} × {size.size[1]}).",
-            icon=":material/layers:")  # fmt: skip
+    st.info(
+        f"{ch} channels in, {ch} channels out: pooling works on each channel by itself and "
+        f"changes only height and width ({h} × {w} → {size.size[0]} × {size.size[1]}).",
+        icon=":material/layers:",
+    )
 
 
 def page() -> None:
     st.title("Pooling")
-    st.write("Pooling slides a window like a convolution but has no weights: it keeps the "
-             "largest number (max) or the mean (average) of each window.")  # fmt: skip
+    st.write(
+        "Pooling slides a window like a convolution but has no weights: it keeps the "
+        "largest number (max) or the mean (average) of each window."
+    )
     top = st.container(horizontal=True, horizontal_alignment="right")
     quiz = quiz_ui.quiz_mode()
     with settings_box():  # the sidebar; one expander in presentation mode
@@ -190,10 +252,13 @@ def page() -> None:
         from cnnviz.codegen import layer_code
 
         args = (c["kernel_size"], c["stride"], c["padding"], 1)
-        st.code("from torch import nn\n\n"
-                f"max_pool = {layer_code('pool', *args, ceil_mode=c['ceil_mode'])}\n"
-                f"avg_pool = {layer_code('pool', *args, ceil_mode=c['ceil_mode'], pool='avg')}\n"
-                "global_avg = nn.AdaptiveAvgPool2d(1)", language="python")  # fmt: skip
+        st.code(
+            "from torch import nn\n\n"
+            f"max_pool = {layer_code('pool', *args, ceil_mode=c['ceil_mode'])}\n"
+            f"avg_pool = {layer_code('pool', *args, ceil_mode=c['ceil_mode'], pool='avg')}\n"
+            "global_avg = nn.AdaptiveAvgPool2d(1)",
+            language="python",
+        )
     show_source(cnnviz.max_pool2d, cnnviz.avg_pool2d)
     see_also("pages/step_by_step.py", "pages/activations.py", "pages/train.py")
     with top:

@@ -58,12 +58,19 @@ NUMBER_KEYS = ("ch", "b", "s", "p", "d", "pool_k", "pool_s", "opad")
 # --------------------------------------------------------------------------------- settings
 
 
-def grid_box(label: str, key: str, default: str, max_size: int, notes: list[str],
-             table: bool = False) -> np.ndarray:  # fmt: skip
+def grid_box(
+    label: str, key: str, default: str, max_size: int, notes: list[str], table: bool = False
+) -> np.ndarray:
     """A text box for one grid (rows separated by ';' or new lines), bound to the URL; text
     that cannot be read falls back to the default, with a note saying why."""
-    text = st.text_area(label, default, key=key, bind="query-params", height=92,
-                        help="Numbers separated by spaces, rows by ';' or new lines.")  # fmt: skip
+    text = st.text_area(
+        label,
+        default,
+        key=key,
+        bind="query-params",
+        height=92,
+        help="Numbers separated by spaces, rows by ';' or new lines.",
+    )
     try:
         grid = parse_kernel(text, max_size=max_size)
     except KernelError as err:
@@ -108,76 +115,189 @@ def reset_grids() -> None:
 
 def controls(notes: list[str]) -> dict:
     s: dict = {}
-    s["mode"] = hideable("mode", "operation", lambda: st.segmented_control(
-        "What slides over the grid", list(MODES), format_func=MODES.get, default="conv",
-        required=True, key="mode", bind="query-params"), fmt=lambda m: MODES[m].lower())  # fmt: skip
+    s["mode"] = hideable(
+        "mode",
+        "operation",
+        lambda: st.segmented_control(
+            "What slides over the grid",
+            list(MODES),
+            format_func=MODES.get,
+            default="conv",
+            required=True,
+            key="mode",
+            bind="query-params",
+        ),
+        fmt=lambda m: MODES[m].lower(),
+    )
     mode = s["mode"]
     uses_kernel = mode in ("conv", "conv_transpose")
     # presentation mode: the page already wraps all settings in one expander (none nested)
-    box = st.container() if presentation_mode() else (
-        st.expander("Grids and settings", expanded=True, icon=":material/tune:"))  # fmt: skip
+    box = (
+        st.container()
+        if presentation_mode()
+        else (st.expander("Grids and settings", expanded=True, icon=":material/tune:"))
+    )
     with box:
         row = iter(st.columns(7))
         with next(row):
-            s["channels"] = hideable("ch", "input channels", lambda: st.number_input(
-                "Input channels", 1, MAX_CHANNELS, 1, key="ch", bind="query-params"))  # fmt: skip
+            s["channels"] = hideable(
+                "ch",
+                "input channels",
+                lambda: st.number_input(
+                    "Input channels", 1, MAX_CHANNELS, 1, key="ch", bind="query-params"
+                ),
+            )
         if mode in ("max_pool", "avg_pool"):
             with next(row):
-                s["kernel_size"] = hideable("pool_k", "window size", lambda: st.number_input(
-                    "Window size", 1, MAX_KERNEL, 2, key="pool_k", bind="query-params"))  # fmt: skip
+                s["kernel_size"] = hideable(
+                    "pool_k",
+                    "window size",
+                    lambda: st.number_input(
+                        "Window size", 1, MAX_KERNEL, 2, key="pool_k", bind="query-params"
+                    ),
+                )
             with next(row):
-                s["stride"] = hideable("pool_s", "stride", lambda: st.number_input(
-                    "Stride", 1, 5, 2, key="pool_s", bind="query-params",
-                    help="PyTorch's default is the window size"))  # fmt: skip
+                s["stride"] = hideable(
+                    "pool_s",
+                    "stride",
+                    lambda: st.number_input(
+                        "Stride",
+                        1,
+                        5,
+                        2,
+                        key="pool_s",
+                        bind="query-params",
+                        help="PyTorch's default is the window size",
+                    ),
+                )
         else:
             with next(row):
-                s["stride"] = hideable("s", "stride", lambda: st.number_input(
-                    "Stride", 1, 5, 1, key="s", bind="query-params",
-                    help="how far the window moves each step"))  # fmt: skip
+                s["stride"] = hideable(
+                    "s",
+                    "stride",
+                    lambda: st.number_input(
+                        "Stride",
+                        1,
+                        5,
+                        1,
+                        key="s",
+                        bind="query-params",
+                        help="how far the window moves each step",
+                    ),
+                )
         kind = "number"
         if mode == "conv":
             with next(row):
-                kind = hideable("pk", "padding", lambda: st.selectbox(
-                    "Padding", PADDINGS, key="pk", bind="query-params",
-                    help=PADDING_KIND_HELP))  # fmt: skip
+                kind = hideable(
+                    "pk",
+                    "padding",
+                    lambda: st.selectbox(
+                        "Padding", PADDINGS, key="pk", bind="query-params", help=PADDING_KIND_HELP
+                    ),
+                )
         if kind == "number":
             with next(row):
-                s["padding"] = hideable("p", "padding", lambda: st.number_input(
-                    "Padding" if mode != "conv" else "Padding cells", 0, 4, 0, key="p",
-                    bind="query-params", help="cells added on each side"))  # fmt: skip
+                s["padding"] = hideable(
+                    "p",
+                    "padding",
+                    lambda: st.number_input(
+                        "Padding" if mode != "conv" else "Padding cells",
+                        0,
+                        4,
+                        0,
+                        key="p",
+                        bind="query-params",
+                        help="cells added on each side",
+                    ),
+                )
         else:
             s["padding"] = kind
         if mode != "avg_pool":
             with next(row):
-                s["dilation"] = hideable("d", "dilation", lambda: st.number_input(
-                    "Dilation", 1, 4, 1, key="d", bind="query-params",
-                    help="spacing between kernel taps"))  # fmt: skip
+                s["dilation"] = hideable(
+                    "d",
+                    "dilation",
+                    lambda: st.number_input(
+                        "Dilation",
+                        1,
+                        4,
+                        1,
+                        key="d",
+                        bind="query-params",
+                        help="spacing between kernel taps",
+                    ),
+                )
         if mode == "conv":
             with next(row):
-                s["padding_mode"] = hideable("pm", "padding mode", lambda: st.selectbox(
-                    "Padding mode", ("zeros", "reflect", "replicate", "circular"), key="pm",
-                    bind="query-params", help="what the padding frame holds"))  # fmt: skip
+                s["padding_mode"] = hideable(
+                    "pm",
+                    "padding mode",
+                    lambda: st.selectbox(
+                        "Padding mode",
+                        ("zeros", "reflect", "replicate", "circular"),
+                        key="pm",
+                        bind="query-params",
+                        help="what the padding frame holds",
+                    ),
+                )
         if mode == "conv_transpose":
             with next(row):
-                s["output_padding"] = hideable("opad", "output padding", lambda: st.number_input(
-                    "Output padding", 0, 3, 0, key="opad", bind="query-params",
-                    help=OUTPUT_PADDING_HELP))  # fmt: skip
+                s["output_padding"] = hideable(
+                    "opad",
+                    "output padding",
+                    lambda: st.number_input(
+                        "Output padding",
+                        0,
+                        3,
+                        0,
+                        key="opad",
+                        bind="query-params",
+                        help=OUTPUT_PADDING_HELP,
+                    ),
+                )
         if uses_kernel:
             with next(row):
-                s["bias"] = hideable("b", "bias", lambda: st.number_input(
-                    "Bias", -99, 99, 0, key="b", bind="query-params",
-                    help="added once, after the channels' sums"))  # fmt: skip
+                s["bias"] = hideable(
+                    "b",
+                    "bias",
+                    lambda: st.number_input(
+                        "Bias",
+                        -99,
+                        99,
+                        0,
+                        key="b",
+                        bind="query-params",
+                        help="added once, after the channels' sums",
+                    ),
+                )
         if mode in ("max_pool", "avg_pool"):
             with st.container(horizontal=True):
-                s["ceil_mode"] = hideable("ceil", "ceil_mode", lambda: st.toggle(
-                    CEIL_LABEL, False, key="ceil", bind="query-params", help=CEIL_HELP))  # fmt: skip
+                s["ceil_mode"] = hideable(
+                    "ceil",
+                    "ceil_mode",
+                    lambda: st.toggle(
+                        CEIL_LABEL, False, key="ceil", bind="query-params", help=CEIL_HELP
+                    ),
+                )
                 if mode == "avg_pool":
-                    s["count_include_pad"] = hideable("cip", "count_include_pad", lambda: st.toggle(
-                        "count_include_pad (padding counts in the divisor)", True, key="cip",
-                        bind="query-params"))  # fmt: skip
+                    s["count_include_pad"] = hideable(
+                        "cip",
+                        "count_include_pad",
+                        lambda: st.toggle(
+                            "count_include_pad (padding counts in the divisor)",
+                            True,
+                            key="cip",
+                            bind="query-params",
+                        ),
+                    )
         c = int(s["channels"])
-        table = st.toggle("Edit the grids in tables", False, key="tables", bind="query-params",
-                          help="a table under each text box; either one can be edited")  # fmt: skip
+        table = st.toggle(
+            "Edit the grids in tables",
+            False,
+            key="tables",
+            bind="query-params",
+            help="a table under each text box; either one can be edited",
+        )
         cols = st.columns(2 * c if uses_kernel else c)
         xs, ks = [], []
         for i in range(c):
@@ -189,10 +309,13 @@ def controls(notes: list[str]) -> dict:
                     kname = f"Kernel slice {i + 1}" if c > 1 else "Kernel"
                     ks.append(grid_box(kname, f"k{i}", DEFAULT_KERNEL[i], MAX_KERNEL, notes, table))
         with st.container(horizontal=True, vertical_alignment="center"):
-            st.button("Random numbers", key="random", on_click=randomize,
-                      icon=":material/casino:")  # fmt: skip
-            st.button("Back to the example", key="reset", on_click=reset_grids,
-                      icon=":material/restart_alt:")  # fmt: skip
+            st.button("Random numbers", key="random", on_click=randomize, icon=":material/casino:")
+            st.button(
+                "Back to the example",
+                key="reset",
+                on_click=reset_grids,
+                icon=":material/restart_alt:",
+            )
             st.caption(
                 f"Grids up to {MAX_INPUT}×{MAX_INPUT}, kernels up to {MAX_KERNEL}×{MAX_KERNEL}:"
                 " numbers separated by spaces, rows by ';' or new lines."
@@ -264,12 +387,19 @@ def usable(err: SettingError, mode: str) -> SettingError:
 
 def make_walk(s: dict):
     return steps.make_walk(
-        s["mode"], s["input"], s["weight"], (s.get("bias") or None),
-        kernel_size=s.get("kernel_size"), stride=s["stride"], padding=s["padding"],
-        dilation=s.get("dilation", 1), padding_mode=s.get("padding_mode", "zeros"),
-        output_padding=s.get("output_padding", 0), ceil_mode=s.get("ceil_mode", False),
+        s["mode"],
+        s["input"],
+        s["weight"],
+        (s.get("bias") or None),
+        kernel_size=s.get("kernel_size"),
+        stride=s["stride"],
+        padding=s["padding"],
+        dilation=s.get("dilation", 1),
+        padding_mode=s.get("padding_mode", "zeros"),
+        output_padding=s.get("output_padding", 0),
+        ceil_mode=s.get("ceil_mode", False),
         count_include_pad=s.get("count_include_pad", True),
-    )  # fmt: skip
+    )
 
 
 def size_sentence(s: dict) -> None:
@@ -277,16 +407,34 @@ def size_sentence(s: dict) -> None:
     mode = s["mode"]
     hw = s["input"].shape[-2:]
     if mode in ("max_pool", "avg_pool"):
-        out = cnnviz.output_size(hw, s["kernel_size"], s["stride"], s["padding"],
-                                 s.get("dilation", 1), op="pool",
-                                 ceil_mode=s.get("ceil_mode", False))  # fmt: skip
+        out = cnnviz.output_size(
+            hw,
+            s["kernel_size"],
+            s["stride"],
+            s["padding"],
+            s.get("dilation", 1),
+            op="pool",
+            ceil_mode=s.get("ceil_mode", False),
+        )
     elif mode == "conv":
-        out = cnnviz.output_size(hw, s["weight"].shape[-2:], s["stride"], s["padding"],
-                                 s["dilation"], padding_mode=s["padding_mode"])  # fmt: skip
+        out = cnnviz.output_size(
+            hw,
+            s["weight"].shape[-2:],
+            s["stride"],
+            s["padding"],
+            s["dilation"],
+            padding_mode=s["padding_mode"],
+        )
     else:
-        out = cnnviz.output_size(hw, s["weight"].shape[-2:], s["stride"], s["padding"],
-                                 s["dilation"], op="conv_transpose",
-                                 output_padding=s["output_padding"])  # fmt: skip
+        out = cnnviz.output_size(
+            hw,
+            s["weight"].shape[-2:],
+            s["stride"],
+            s["padding"],
+            s["dilation"],
+            op="conv_transpose",
+            output_padding=s["output_padding"],
+        )
     h, w = out.size
     dims = out.dims[:1] if out.symmetric else out.dims
     parts = []
@@ -316,10 +464,9 @@ def channel_sentence(s: dict) -> None:
             "largest number (max pooling pads with −∞, so padding never wins)"
             if mode == "max_pool"
             else "sum of the numbers it covers, divided by how many cells it covers ("
-            + ("padding cells included" if s.get("count_include_pad", True)
-               else "input cells only")
+            + ("padding cells included" if s.get("count_include_pad", True) else "input cells only")
             + "; never ceil_mode's cells past the end)"
-        )  # fmt: skip
+        )
         st.info(
             f"**Pooling works on each channel on its own:** {c} channel{'s' * (c > 1)} in, "
             f"{c} out, no weights. The window takes the {what}.",
@@ -342,8 +489,9 @@ def channel_sentence(s: dict) -> None:
 def big(text: str, key: str | None = None, size: float = 1.45) -> None:
     """A line of arithmetic in large type (a speaker projects this page)."""
     box = st.container(key=key) if key else st.container()
-    box.markdown(f"<div style='font-size:{size}rem;line-height:1.45'>{text}</div>",
-                 unsafe_allow_html=True)  # fmt: skip
+    box.markdown(
+        f"<div style='font-size:{size}rem;line-height:1.45'>{text}</div>", unsafe_allow_html=True
+    )
 
 
 def chart(fig, key: str, fit: bool = False) -> None:
@@ -377,9 +525,13 @@ def draw_window_step(walk, k: int, s: dict, label: str) -> None:
             if part.weights is not None:  # one figure: it fits a narrow column
                 kname = "Kernel, flipped" if is_t else "Kernel"
                 kname += f" slice {part.channel + 1}" if c > 1 else ""
-                chart(pair_figure(part.weights, walk.dilation, part.products,
-                                  f"{kname}  |  Products", width), f"kp_{part.channel}",
-                      fit=True)  # fmt: skip
+                chart(
+                    pair_figure(
+                        part.weights, walk.dilation, part.products, f"{kname}  |  Products", width
+                    ),
+                    f"kp_{part.channel}",
+                    fit=True,
+                )
             big(lines[part.channel].replace("×", " × "), size=1.45 if c == 1 else 1.15)
     with cols[-1]:
         out = walk.output_until(k)
@@ -387,8 +539,11 @@ def draw_window_step(walk, k: int, s: dict, label: str) -> None:
             title = "Output" if out.shape[0] == 1 else f"Output, channel {o + 1}"
             chart(output_figure(out[o], (step.row, step.col), title, width), f"out_{o}")
         values = ", ".join(fmt(v) for v in step.values)
-        big(f"Step {k + 1} of {walk.n_steps}: output cell (row {step.row}, column "
-            f"{step.col}) = <b>{values}</b>", key="cell_value")  # fmt: skip
+        big(
+            f"Step {k + 1} of {walk.n_steps}: output cell (row {step.row}, column "
+            f"{step.col}) = <b>{values}</b>",
+            key="cell_value",
+        )
         if not pool and len(lines) > len(step.parts):
             big(lines[-1], key="total")
         if pool and walk.mode == "max_pool":
@@ -414,8 +569,7 @@ def legend(walk, s: dict) -> None:
         )
     if tuple(walk.dilation) != (1, 1):
         words.append("dilation: the kernel's taps are spread out, the cells between are skipped")
-    st.caption(" · ".join(words) + ". Output cells not computed yet stay empty. "
-               + COUNT_FROM_0)  # fmt: skip
+    st.caption(" · ".join(words) + ". Output cells not computed yet stay empty. " + COUNT_FROM_0)
 
 
 def draw_stamp_step(walk: steps.ScatterWalk, k: int, label: str) -> None:
@@ -433,8 +587,13 @@ def draw_stamp_step(walk: steps.ScatterWalk, k: int, label: str) -> None:
         with col:
             chart(scatter_input_figure(walk, step, ch, width), f"sin_{ch}")
             kname = "Kernel" + (f" slice {ch + 1}" if c > 1 else "")
-            chart(pair_figure(walk.weight[ch], walk.dilation, step.stamps[ch],
-                              f"{kname}  |  Stamp", width), f"sk_{ch}", fit=True)  # fmt: skip
+            chart(
+                pair_figure(
+                    walk.weight[ch], walk.dilation, step.stamps[ch], f"{kname}  |  Stamp", width
+                ),
+                f"sk_{ch}",
+                fit=True,
+            )
             big(lines[ch].replace("×", " × "), size=1.45 if c == 1 else 1.15)
     wide = PAGE_WIDTH // 2 if c > 1 else width
     with canvas_col:
@@ -445,30 +604,47 @@ def draw_stamp_step(walk: steps.ScatterWalk, k: int, label: str) -> None:
         bias = "" if walk.bias is None else f" + bias {fmt(walk.bias)}"
         out = walk.output_until(k)
         chart(output_figure(out, None, "Output (cropped" + bias + ")", wide), "out_0")
-        big(f"Step {k + 1} of {walk.n_steps}: input cell (row {step.row}, column "
+        big(
+            f"Step {k + 1} of {walk.n_steps}: input cell (row {step.row}, column "
             f"{step.col}) = <b>{', '.join(fmt(v) for v in step.values)}</b> stamps its "
-            f"kernel", key="cell_value")  # fmt: skip
+            f"kernel",
+            key="cell_value",
+        )
     st.caption(
         "Orange: the current input cell and where its stamp lands. Blue input cells have "
         "stamped already. The canvas adds every stamp; the grey border (if any) is what padding crops. "
         + steps.canvas_text(walk)
         + " The output is the canvas inside the frame, plus the bias; its cells no stamp has "
         "reached yet stay empty until the last step. " + COUNT_FROM_0
-    )  # fmt: skip
+    )
     export(walk, k, label)
 
 
 def export(walk, k: int, label: str) -> None:
     """PNG of this frame and a GIF of the whole walk, made only when asked for."""
     with st.container(horizontal=True, key="export"):
-        st.download_button("This step as PNG", lambda: frame_png(walk, k, label),
-                           file_name=f"step_{k + 1}.png", mime="image/png", on_click="ignore",
-                           icon=":material/image:", key="png")  # fmt: skip
-        st.download_button("The whole walk as GIF", lambda: walk_gif(walk, label),
-                           file_name="walk.gif", mime="image/gif", on_click="ignore",
-                           icon=":material/animation:", key="gif")  # fmt: skip
-        st.caption("A long or large walk keeps evenly spaced steps in the GIF, first and last "
-                   "included, so the file stays a slide's size.")  # fmt: skip
+        st.download_button(
+            "This step as PNG",
+            lambda: frame_png(walk, k, label),
+            file_name=f"step_{k + 1}.png",
+            mime="image/png",
+            on_click="ignore",
+            icon=":material/image:",
+            key="png",
+        )
+        st.download_button(
+            "The whole walk as GIF",
+            lambda: walk_gif(walk, label),
+            file_name="walk.gif",
+            mime="image/gif",
+            on_click="ignore",
+            icon=":material/animation:",
+            key="gif",
+        )
+        st.caption(
+            "A long or large walk keeps evenly spaced steps in the GIF, first and last "
+            "included, so the file stays a slide's size."
+        )
 
 
 def page() -> None:
@@ -510,8 +686,7 @@ def page() -> None:
     elif mode == "conv_transpose":
         show_source(steps.transpose_walk, steps.zero_inserted, cnnviz.conv_transpose2d)
     else:
-        show_source(steps.pool_walk,
-                    cnnviz.max_pool2d if mode == "max_pool" else cnnviz.avg_pool2d)  # fmt: skip
+        show_source(steps.pool_walk, cnnviz.max_pool2d if mode == "max_pool" else cnnviz.avg_pool2d)
 
 
 def walk_section(walk, s: dict) -> None:
@@ -525,9 +700,15 @@ def walk_section(walk, s: dict) -> None:
         )
     label = MODES[mode]
     if mode == "conv_transpose":
-        view = st.segmented_control("Show it as", list(VIEWS), format_func=VIEWS.get,
-                                    default="stamps", required=True, key="view",
-                                    bind="query-params")  # fmt: skip
+        view = st.segmented_control(
+            "Show it as",
+            list(VIEWS),
+            format_func=VIEWS.get,
+            default="stamps",
+            required=True,
+            key="view",
+            bind="query-params",
+        )
         same = "the same numbers" if steps.views_agree(walk) else "DIFFERENT numbers (a bug!)"
         st.markdown(
             f"Both views give {same}: the stamps and the convolution over the zero-inserted "

@@ -21,11 +21,17 @@ def widget_values(settings: dict) -> dict:
     n = settings.get("n_train")
     p = settings.get("dropout")
     return dict(
-        opt=tr.OPTIMIZERS[settings["optimizer"]], lr=settings["lr"], sched=settings["schedule"],
-        bs=settings["batch_size"], epochs=settings["epochs"], wd=settings["weight_decay"],
-        drop="as built" if p is None else f"{p:g}", aug=settings["augment"],
-        seed=settings["seed"], ntrain="all" if n is None else str(n),
-    )  # fmt: skip
+        opt=tr.OPTIMIZERS[settings["optimizer"]],
+        lr=settings["lr"],
+        sched=settings["schedule"],
+        bs=settings["batch_size"],
+        epochs=settings["epochs"],
+        wd=settings["weight_decay"],
+        drop="as built" if p is None else f"{p:g}",
+        aug=settings["augment"],
+        seed=settings["seed"],
+        ntrain="all" if n is None else str(n),
+    )
 
 
 @tr.safely
@@ -49,8 +55,14 @@ def overfit_lesson(dataset) -> None:
     with st.expander("Lesson: overfit me, then fix it", icon=":material/school:"):
         st.caption("Each button sets the settings above and starts training.")
         for s in lessons.OVERFIT:
-            st.button(s.label, key=s.key, on_click=run_lesson_step, args=(s.key,), icon=s.icon,
-                      width="stretch")  # fmt: skip
+            st.button(
+                s.label,
+                key=s.key,
+                on_click=run_lesson_step,
+                args=(s.key,),
+                icon=s.icon,
+                width="stretch",
+            )
             st.caption(f"{s.text} {lessons.measured_text(s, dataset.name)}".strip())
 
 
@@ -59,12 +71,18 @@ def probe_picker(dataset) -> np.ndarray | None:
     n = len(dataset.y_test)
     if n == 0:
         return None
-    i = st.number_input(f"Sample to watch (test image 0–{n - 1})", 0, 100_000, 0, key="watch",
-                        bind="query-params")  # fmt: skip
+    i = st.number_input(
+        f"Sample to watch (test image 0–{n - 1})", 0, 100_000, 0, key="watch", bind="query-params"
+    )
     i = int(min(i, n - 1))
     x = dataset.x_test[i]
-    own = st.file_uploader("…or your own image", type=None, key="probe_upload", max_upload_size=20,
-                           help="Resized to the data's size; seen only by you.")  # fmt: skip
+    own = st.file_uploader(
+        "…or your own image",
+        type=None,
+        key="probe_upload",
+        max_upload_size=20,
+        help="Resized to the data's size; seen only by you.",
+    )
     if own is not None:
         try:
             x = tr.image_as_input(own.getvalue(), dataset.input_shape)
@@ -73,8 +91,11 @@ def probe_picker(dataset) -> np.ndarray | None:
             return x
         st.image(tr.sample_png(x), caption="your image, as the net sees it", width=96)
     else:
-        st.image(tr.sample_png(x), caption=f"test image {i}: {dataset.classes[dataset.y_test[i]]}",
-                 width=96)  # fmt: skip
+        st.image(
+            tr.sample_png(x),
+            caption=f"test image {i}: {dataset.classes[dataset.y_test[i]]}",
+            width=96,
+        )
     return x
 
 
@@ -87,8 +108,14 @@ def go_to(step: str) -> None:
 
 
 def next_button(step: str) -> None:
-    st.button(f"Next: {step}", key=f"next_{step}", on_click=go_to, args=(step,),
-              icon=":material/arrow_forward:", type="primary")  # fmt: skip
+    st.button(
+        f"Next: {step}",
+        key=f"next_{step}",
+        on_click=go_to,
+        args=(step,),
+        icon=":material/arrow_forward:",
+        type="primary",
+    )
 
 
 def page() -> None:
@@ -129,15 +156,24 @@ def page() -> None:
             tr.start_training(ts, dataset, spec, config, probe)
         with right:
             if problem:
-                st.warning("Start is off until the architecture can be trained: see the red "
-                           "box in **Architecture**.", icon=":material/block:")  # fmt: skip
+                st.warning(
+                    "Start is off until the architecture can be trained: see the red "
+                    "box in **Architecture**.",
+                    icon=":material/block:",
+                )
             if st.session_state.get(tr.ERROR_KEY):
                 st.error(st.session_state[tr.ERROR_KEY], icon=":material/block:")
             if ts.trainer is not None and tr.settings_differ(ts, spec, dataset, config):
-                st.caption("The settings changed since this training started: **Reset**, then "
-                           "**Start** to train with them.")  # fmt: skip
-            tr.controls(ts, can_start=not problem, on_start=tr.start_training,
-                        start_args=(ts, dataset, spec, config, probe))  # fmt: skip
+                st.caption(
+                    "The settings changed since this training started: **Reset**, then "
+                    "**Start** to train with them."
+                )
+            tr.controls(
+                ts,
+                can_start=not problem,
+                on_start=tr.start_training,
+                start_args=(ts, dataset, spec, config, probe),
+            )
             tr.save_finished_run(ts)  # whichever step is open: runs/ keeps every finished run
             # Only the open step is drawn live: a student reading Architecture costs no ticks.
             if tabs[2].open is not False:

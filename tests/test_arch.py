@@ -23,8 +23,14 @@ def torch_module(layer: Layer, in_shape: tuple, n_classes: int) -> nn.Module:
     a = layer.args
     match layer.kind:
         case "conv":
-            return nn.Conv2d(in_shape[0], a["out_channels"], a["kernel_size"], stride=a["stride"],
-                             padding=a["padding"], dilation=a["dilation"])  # fmt: skip
+            return nn.Conv2d(
+                in_shape[0],
+                a["out_channels"],
+                a["kernel_size"],
+                stride=a["stride"],
+                padding=a["padding"],
+                dilation=a["dilation"],
+            )
         case "maxpool":
             return nn.MaxPool2d(a["kernel_size"], a["stride"], a["padding"])
         case "avgpool":
@@ -114,8 +120,14 @@ def test_presets_match_torch(name, shape):
     hooked = arch.summarize(model, shape)
     for a, b in zip(rows, hooked):
         assert (a.out_shape, a.params, a.weights, a.biases, a.macs, a.ops, a.receptive_field) == (
-            b.out_shape, b.params, b.weights, b.biases, b.macs, b.ops, b.receptive_field,
-        )  # fmt: skip
+            b.out_shape,
+            b.params,
+            b.weights,
+            b.biases,
+            b.macs,
+            b.ops,
+            b.receptive_field,
+        )
         assert a.size_formula == b.size_formula
         assert a.name == b.name or (a.name == "fc" and b.name == "fc10")
 
@@ -125,8 +137,12 @@ def test_keras_net_has_the_tutorials_parameter_count():
     rows = arch.summarize(arch.PRESETS["keras"], (1, 28, 28), 10)
     assert sum(r.params for r in rows) == 93322
     assert [r.out_shape for r in rows if r.kind in ("conv", "maxpool")] == [
-        (32, 26, 26), (32, 13, 13), (64, 11, 11), (64, 5, 5), (64, 3, 3),
-    ]  # fmt: skip
+        (32, 26, 26),
+        (32, 13, 13),
+        (64, 11, 11),
+        (64, 5, 5),
+        (64, 3, 3),
+    ]
 
 
 def test_lenet5_classic_numbers():
@@ -142,15 +158,22 @@ def test_lenet5_classic_numbers():
 # ---------------------------------------------------------------- random stacks
 
 convs = st.builds(
-    lambda c, k, s, p, d: Layer("conv", dict(out_channels=c, kernel_size=k, stride=s,
-                                             padding=p, dilation=d)),  # fmt: skip
-    st.integers(1, 6), st.integers(1, 5), st.integers(1, 3), st.integers(0, 2), st.integers(1, 2),
-)  # fmt: skip
+    lambda c, k, s, p, d: Layer(
+        "conv", dict(out_channels=c, kernel_size=k, stride=s, padding=p, dilation=d)
+    ),
+    st.integers(1, 6),
+    st.integers(1, 5),
+    st.integers(1, 3),
+    st.integers(0, 2),
+    st.integers(1, 2),
+)
 pools = st.builds(
     lambda kind, k, s, p: Layer(kind, dict(kernel_size=k, stride=s, padding=min(p, k // 2))),
-    st.sampled_from(["maxpool", "avgpool"]), st.integers(1, 4), st.integers(1, 3),
+    st.sampled_from(["maxpool", "avgpool"]),
+    st.integers(1, 4),
+    st.integers(1, 3),
     st.integers(0, 2),
-)  # fmt: skip
+)
 pointwise = st.one_of(
     st.sampled_from([Layer(k) for k in ("relu", "sigmoid", "tanh", "gelu", "batchnorm")]),
     st.builds(lambda s: Layer("leaky_relu", {"negative_slope": s}), st.floats(0, 1)),
@@ -160,7 +183,7 @@ spatial = st.lists(st.one_of(convs, pools, pointwise), min_size=1, max_size=7)
 dense = st.lists(
     st.one_of(
         st.builds(lambda n: Layer("linear", {"out_features": n}), st.integers(1, 20)), pointwise
-    ),  # fmt: skip
+    ),
     max_size=4,
 )
 inputs = st.tuples(st.integers(1, 3), st.integers(4, 24), st.integers(4, 24))
@@ -320,10 +343,15 @@ def test_receptive_field_agrees_with_the_shapes_module():
     spec = "conv4k5s2p2-relu-max3s2p1-conv4k3d2-bn-avg2-conv2k1"
     rows = arch.summarize(spec, (1, 64, 64))
     spatial = [
-        dict(kernel_size=L.args["kernel_size"], stride=L.args["stride"],
-             padding=L.args["padding"], dilation=L.args.get("dilation", 1))
-        for L in arch.parse(spec) if L.kind in ("conv", "maxpool", "avgpool")
-    ]  # fmt: skip
+        dict(
+            kernel_size=L.args["kernel_size"],
+            stride=L.args["stride"],
+            padding=L.args["padding"],
+            dilation=L.args.get("dilation", 1),
+        )
+        for L in arch.parse(spec)
+        if L.kind in ("conv", "maxpool", "avgpool")
+    ]
     fields = [r.size[0] for r in receptive_field(spatial)]
     assert [r.receptive_field for r in rows if r.kind in ("conv", "maxpool", "avgpool")] == fields
     assert fields[-1] == 5 + 2 * 2 + 2 * 2 * 4 + 1 * 4 == 29  # r += (k_eff - 1) · jump
@@ -387,10 +415,14 @@ def test_caps_for_a_classroom_cpu():
 
 @pytest.mark.parametrize(
     "shape, n, words",
-    [((1, 28), 10, "three positive numbers"), ((1, 0, 4), 10, "three positive"),
-     ("abc", 10, "channels, height, width"), ((1, 8, 8), 0, "classes"),
-     ((1, 8, 8), True, "classes")],
-)  # fmt: skip
+    [
+        ((1, 28), 10, "three positive numbers"),
+        ((1, 0, 4), 10, "three positive"),
+        ("abc", 10, "channels, height, width"),
+        ((1, 8, 8), 0, "classes"),
+        ((1, 8, 8), True, "classes"),
+    ],
+)
 def test_bad_shapes_and_class_counts(shape, n, words):
     with pytest.raises(ArchError, match=words):
         arch.build("conv2-flat-fc", shape, n)
@@ -498,8 +530,18 @@ def test_format_rows_plain_text_table():
     assert lines[0].split() == ["#", "layer", "output", "params", "MACs", "other", "ops", "field"]
     assert lines[2].split() == ["input", "1", "×", "28", "×", "28"]
     assert lines[3].split() == [
-        "1", "conv32k3", "32", "×", "26", "×", "26", "320", "194,688", "0", "3",
-    ]  # fmt: skip
+        "1",
+        "conv32k3",
+        "32",
+        "×",
+        "26",
+        "×",
+        "26",
+        "320",
+        "194,688",
+        "0",
+        "3",
+    ]
     assert lines[-1].startswith("93,322 parameters (93,088 weights + 234 biases)")
     assert "FLOPs per image" not in text and "multiply-adds (MACs" in lines[-1]
 
@@ -508,8 +550,14 @@ def test_lenet5_text_says_it_is_the_modern_form_and_how_1998_differs():
     title, text = arch.PRESET_INFO["lenet5"]
     assert "modern" in title and "1998" in text
     assert "1998:" not in text.split("differs")[0]  # not presented as the 1998 net itself
-    for words in ("C3", "connection table", "1.7159·tanh(2x/3)", "trainable coefficient",
-                  "RBF", "32×32 input with no padding"):  # fmt: skip
+    for words in (
+        "C3",
+        "connection table",
+        "1.7159·tanh(2x/3)",
+        "trainable coefficient",
+        "RBF",
+        "32×32 input with no padding",
+    ):
         assert words in text
     # the numbers it states are the ones the table computes
     rows = arch.summarize(arch.PRESETS["lenet5"], (1, 28, 28), 10)

@@ -55,10 +55,16 @@ def test_default_is_the_minimal_preset_in_the_url_with_its_table_and_code():
     assert not at.error
     table = at.dataframe[0].value
     assert list(table["layer"]) == ["input", "1. conv8k3", "2. relu", "3. max2", "4. flat", "5. fc"]
-    assert list(table["output"]) == ["1 × 28 × 28", "8 × 26 × 26", "8 × 26 × 26", "8 × 13 × 13",
-                                     "1352", "10"]  # fmt: skip
+    assert list(table["output"]) == [
+        "1 × 28 × 28",
+        "8 × 26 × 26",
+        "8 × 26 × 26",
+        "8 × 13 × 13",
+        "1352",
+        "10",
+    ]
     assert table["arithmetic"][1] == "8 × 1 × 3 × 3 weights + 8 biases = 80"
-    assert table["size"][1] == "⌊(28 + 2·0 − 1·(3 − 1) − 1) / 1⌋ + 1 = ⌊25 / 1⌋ + 1 = 25 + 1 = 26"  # fmt: skip
+    assert table["size"][1] == "⌊(28 + 2·0 − 1·(3 − 1) − 1) / 1⌋ + 1 = ⌊25 / 1⌋ + 1 = 25 + 1 = 26"
     assert table["field"][3] == "4 × 4"
     total = sum(r.params for r in arch.summarize(arch.PRESETS["minimal"], (1, 28, 28), 10))
     assert any(f"{total:,} parameters" in c.value for c in at.caption)

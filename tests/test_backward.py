@@ -81,14 +81,16 @@ def test_conv2d_backward_matches_autograd(case):
     # (checked whenever the padding is one number per side)
     if not isinstance(kw["padding"], str):
         ph, pw = (kw["padding"],) * 2 if isinstance(kw["padding"], int) else kw["padding"]
-        (sh, sw), (dh, dw) = [(v, v) if isinstance(v, int) else v
-                              for v in (kw["stride"], kw["dilation"])]  # fmt: skip
+        (sh, sw), (dh, dw) = [
+            (v, v) if isinstance(v, int) else v for v in (kw["stride"], kw["dilation"])
+        ]
         kh, kw_ = w.shape[-2:]
         oph = x.shape[1] + 2 * ph - dh * (kh - 1) - 1 - (gy.shape[1] - 1) * sh
         opw = x.shape[2] + 2 * pw - dw * (kw_ - 1) - 1 - (gy.shape[2] - 1) * sw
         if oph < max(sh, dh) and opw < max(sw, dw):
-            t = cnnviz.conv_transpose2d(gy, w, None, (sh, sw), (ph, pw), (oph, opw),
-                                        kw["groups"], (dh, dw))  # fmt: skip
+            t = cnnviz.conv_transpose2d(
+                gy, w, None, (sh, sw), (ph, pw), (oph, opw), kw["groups"], (dh, dw)
+            )
             np.testing.assert_allclose(t, gx, rtol=1e-5, atol=1e-5)
 
 
@@ -113,8 +115,9 @@ def test_conv_traces_equal_the_maps_bit_for_bit(case, data):
         r, c = term.pixel
         inside = 0 <= r < x.shape[1] and 0 <= c < x.shape[2]
         assert term.is_padding == (not inside)
-        assert term.factor == (x[(o // (w.shape[0] // case["groups"])) * w.shape[1] + ci, r, c]
-                               if inside else 0)  # fmt: skip
+        assert term.factor == (
+            x[(o // (w.shape[0] // case["groups"])) * w.shape[1] + ci, r, c] if inside else 0
+        )
     c, r, col = (data.draw(st.integers(0, n - 1)) for n in x.shape)
     t = cnnviz.trace_grad_input(x, w, gy, **kw, channel=c, row=r, col=col)
     assert t.total == gx[c, r, col]
@@ -226,12 +229,19 @@ def lessons(draw):
     c = draw(st.integers(1, 3))
     k = draw(st.integers(1, 3))
     return dict(
-        c=c, h=draw(st.integers(3, 7)), w=draw(st.integers(3, 7)), k=k,
-        stride=draw(st.integers(1, 3)), padding=draw(st.integers(0, 2)),
-        dilation=draw(st.integers(1, 2)), pool=draw(st.sampled_from(bp.POOLS)),
-        pool_size=draw(st.integers(1, 2)), lr=draw(st.sampled_from([0.0, 0.01, 0.1, 1.0])),
-        bias=draw(st.integers(-3, 3)), seed=draw(st.integers(0, 2**16)),
-    )  # fmt: skip
+        c=c,
+        h=draw(st.integers(3, 7)),
+        w=draw(st.integers(3, 7)),
+        k=k,
+        stride=draw(st.integers(1, 3)),
+        padding=draw(st.integers(0, 2)),
+        dilation=draw(st.integers(1, 2)),
+        pool=draw(st.sampled_from(bp.POOLS)),
+        pool_size=draw(st.integers(1, 2)),
+        lr=draw(st.sampled_from([0.0, 0.01, 0.1, 1.0])),
+        bias=draw(st.integers(-3, 3)),
+        seed=draw(st.integers(0, 2**16)),
+    )
 
 
 def torch_lesson(x, w, b, target, ls):
@@ -258,13 +268,33 @@ def test_every_number_of_the_lesson_is_torch_autograds(case):
     x = rng.integers(-2, 3, (case["c"], case["h"], case["w"])).astype(np.float32)
     w = rng.integers(-2, 3, (case["c"], case["k"], case["k"])).astype(np.float32)
     try:
-        ls = bp.lesson(x, w, case["bias"], None, case["stride"], case["padding"],
-                       case["dilation"], case["pool"], case["pool_size"], case["lr"])  # fmt: skip
+        ls = bp.lesson(
+            x,
+            w,
+            case["bias"],
+            None,
+            case["stride"],
+            case["padding"],
+            case["dilation"],
+            case["pool"],
+            case["pool_size"],
+            case["lr"],
+        )
     except SettingError:
         return
     target = rng.integers(-2, 3, ls.z.shape).astype(np.float32)[0]
-    ls = bp.lesson(x, w, case["bias"], target, case["stride"], case["padding"], case["dilation"],
-                   case["pool"], case["pool_size"], case["lr"])  # fmt: skip
+    ls = bp.lesson(
+        x,
+        w,
+        case["bias"],
+        target,
+        case["stride"],
+        case["padding"],
+        case["dilation"],
+        case["pool"],
+        case["pool_size"],
+        case["lr"],
+    )
     loss, gy, gx, wt, bt = torch_lesson(x, w, case["bias"], target, ls)
     assert ls.loss == loss  # integers: exact
     np.testing.assert_array_equal(ls.grad_y[0], gy)

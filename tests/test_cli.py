@@ -42,10 +42,27 @@ def test_help_lists_the_commands(tmp_path, capsys):
 
 def test_train_end_to_end_writes_a_run_the_app_lists(tmp_path):
     r = cli(
-        "train", "--data", "digits", "--arch", "minimal", "--epochs", "2", "--lr", "0.1", "--batch-size", "16",
-        "--n-train", "300", "--optimizer", "momentum", "--seed", "3", "--threads", "1",
+        "train",
+        "--data",
+        "digits",
+        "--arch",
+        "minimal",
+        "--epochs",
+        "2",
+        "--lr",
+        "0.1",
+        "--batch-size",
+        "16",
+        "--n-train",
+        "300",
+        "--optimizer",
+        "momentum",
+        "--seed",
+        "3",
+        "--threads",
+        "1",
         cwd=tmp_path,
-    )  # fmt: skip
+    )
     assert r.returncode == 0, r.stderr
     assert "epoch 1/2" in r.stderr and "epoch 2/2" in r.stderr and "test accuracy" in r.stderr
     path = tmp_path / r.stdout.strip()
@@ -131,8 +148,11 @@ def test_a_preset_trains_with_its_measured_defaults_unless_told_otherwise():
     config = train_config(parser().parse_args(["train", "--arch", "lenet5"]))
     t = arch.PRESET_TRAINING["lenet5"]
     assert (config.optimizer, config.lr, config.batch_size, config.epochs) == (
-        t["optimizer"], t["lr"], t["batch_size"], t["epochs"],
-    )  # fmt: skip
+        t["optimizer"],
+        t["lr"],
+        t["batch_size"],
+        t["epochs"],
+    )
     config = train_config(parser().parse_args(["train", "--arch", "lenet5", "--lr", "0.01"]))
     assert config.lr == 0.01 and config.epochs == t["epochs"]
     config = train_config(parser().parse_args(["train", "--arch", "conv2k3-flat-fc"]))

@@ -11,17 +11,24 @@ from cnnviz.shapes import SettingError
 
 
 @given(
-    st.sampled_from(["conv", "pool", "conv_transpose"]), st.integers(3, 12), st.integers(3, 12),
-    st.tuples(st.integers(1, 4), st.integers(1, 4)), st.integers(1, 3),
-    st.one_of(st.integers(0, 2), st.sampled_from(["same", "valid", "full"])), st.integers(1, 2),
-    st.booleans(), st.integers(0, 1), st.sampled_from(["zeros", "reflect", "circular"]),
-)  # fmt: skip
+    st.sampled_from(["conv", "pool", "conv_transpose"]),
+    st.integers(3, 12),
+    st.integers(3, 12),
+    st.tuples(st.integers(1, 4), st.integers(1, 4)),
+    st.integers(1, 3),
+    st.one_of(st.integers(0, 2), st.sampled_from(["same", "valid", "full"])),
+    st.integers(1, 2),
+    st.booleans(),
+    st.integers(0, 1),
+    st.sampled_from(["zeros", "reflect", "circular"]),
+)
 def test_generated_layer_has_the_predicted_shape(op, h, w, k, s, p, d, ceil, opad, mode):
     if op != "conv" and isinstance(p, str):
         p = 1
     try:
-        want = cnnviz.output_size((h, w), k, s, p, d, op=op, ceil_mode=ceil,
-                                  output_padding=opad, padding_mode=mode).size  # fmt: skip
+        want = cnnviz.output_size(
+            (h, w), k, s, p, d, op=op, ceil_mode=ceil, output_padding=opad, padding_mode=mode
+        ).size
     except SettingError:
         return
     code = layer_code(op, k, s, p, d, ceil_mode=ceil, output_padding=opad, padding_mode=mode)

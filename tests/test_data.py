@@ -236,9 +236,12 @@ def test_orientations_are_learnable_by_a_tiny_cnn():
     torch.manual_seed(0)
     ds = made("orientations")
     net = torch.nn.Sequential(
-        torch.nn.Conv2d(1, 8, 3), torch.nn.ReLU(), torch.nn.MaxPool2d(2), torch.nn.Flatten(),
+        torch.nn.Conv2d(1, 8, 3),
+        torch.nn.ReLU(),
+        torch.nn.MaxPool2d(2),
+        torch.nn.Flatten(),
         torch.nn.Linear(8 * 7 * 7, 4),
-    )  # fmt: skip
+    )
     opt = torch.optim.Adam(net.parameters(), 0.01)
     x, y = torch.from_numpy(ds.x_train), torch.from_numpy(ds.y_train)
     for _ in range(4):  # 128 steps of 64 images

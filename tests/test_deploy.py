@@ -46,8 +46,11 @@ def render(backends: str) -> str:
     env = {**os.environ, "CNNVIZ_BACKENDS": backends}
     return subprocess.run(
         ["sh", str(class_server.RENDER), str(class_server.TEMPLATE)],
-        env=env, check=True, capture_output=True, text=True,
-    ).stdout  # fmt: skip
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
 
 
 def test_render_writes_one_server_line_per_backend_in_order(tmp_path):
@@ -70,8 +73,9 @@ def test_rendered_config_is_valid_and_says_what_a_class_needs(tmp_path):
     cfg = tmp_path / "haproxy.cfg"
     cfg.write_text(text)
     env = {**os.environ, "CNNVIZ_BIND": "127.0.0.1:9999"}
-    check = subprocess.run([_haproxy(), "-c", "-f", str(cfg)], env=env, capture_output=True,
-                           text=True)  # fmt: skip
+    check = subprocess.run(
+        [_haproxy(), "-c", "-f", str(cfg)], env=env, capture_output=True, text=True
+    )
     assert check.returncode == 0, check.stdout + check.stderr
     rules = {line.strip() for line in text.splitlines() if not line.lstrip().startswith("#")}
     # sticky per browser by a cookie, never per source IP (a class shares one NAT'd address)
@@ -83,8 +87,7 @@ def test_rendered_config_is_valid_and_says_what_a_class_needs(tmp_path):
 
 def test_render_without_backends_says_what_to_set():
     env = {k: v for k, v in os.environ.items() if k != "CNNVIZ_BACKENDS"}
-    out = subprocess.run(["sh", str(class_server.RENDER)], env=env, capture_output=True,
-                         text=True)  # fmt: skip
+    out = subprocess.run(["sh", str(class_server.RENDER)], env=env, capture_output=True, text=True)
     assert out.returncode != 0 and "CNNVIZ_BACKENDS" in out.stderr
 
 
@@ -136,8 +139,11 @@ def test_launcher_without_haproxy_names_the_one_command(tmp_path):
     env = {**os.environ, "CNNVIZ_HAPROXY": str(tmp_path / "no-haproxy")}
     out = subprocess.run(
         [sys.executable, str(DEPLOY / "class_server.py"), "--workers", "1", "--port", "0"],
-        env=env, capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert out.returncode == 1
     assert out.stderr.strip() == (
         "HAProxy is not installed: run `sudo apt-get install haproxy`, then `make class`."
@@ -150,15 +156,20 @@ def test_launcher_without_haproxy_names_the_one_command(tmp_path):
     [
         ([], ""),
         (["WORKERS=3"], " --workers 3"),
-        (["WORKERS=0", "BACKENDS=10.0.0.5:8501 10.0.0.6:8501"],
-         ' --workers 0 --backends "10.0.0.5:8501 10.0.0.6:8501"'),
+        (
+            ["WORKERS=0", "BACKENDS=10.0.0.5:8501 10.0.0.6:8501"],
+            ' --workers 0 --backends "10.0.0.5:8501 10.0.0.6:8501"',
+        ),
     ],
-)  # fmt: skip
+)
 def test_make_class_runs_the_launcher(variables, args):
     out = subprocess.run(
         ["make", "-n", "--no-print-directory", "class", "PORT=8600", *variables],
-        cwd=ROOT, capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert out.returncode == 0, out.stderr
     command = " ".join(out.stdout.replace("\\\n", " ").split())
     assert command.endswith(f"python deploy/class_server.py --port 8600{args}"), command

@@ -34,12 +34,18 @@ def test_map_grid_tiles_with_gaps():
     assert rng.signed
 
 
-@given(st.integers(1, 30), st.integers(1, 6), st.integers(1, 4), st.integers(0, 3),
-       st.integers(1, 3), st.booleans(), st.booleans())  # fmt: skip
+@given(
+    st.integers(1, 30),
+    st.integers(1, 6),
+    st.integers(1, 4),
+    st.integers(0, 3),
+    st.integers(1, 3),
+    st.booleans(),
+    st.booleans(),
+)
 def test_coverage_figure_marks_exactly_the_cells_no_window_reads(n, k, s, p, d, pool, ceil):
     try:
-        dims = cnnviz.output_size(n, k, s, p, d, op="pool" if pool else "conv",
-                                  ceil_mode=ceil).dims  # fmt: skip
+        dims = cnnviz.output_size(n, k, s, p, d, op="pool" if pool else "conv", ceil_mode=ceil).dims
     except SettingError:
         return
     dim = dims[0]
@@ -68,8 +74,14 @@ def test_ceil_overhang_is_not_labelled_padding():
     assert "padding" not in fig.data[0].text[0][-1]
 
 
-@given(st.integers(1, 12), st.integers(1, 5), st.integers(1, 4), st.integers(0, 3),
-       st.integers(1, 3), st.integers(0, 2))  # fmt: skip
+@given(
+    st.integers(1, 12),
+    st.integers(1, 5),
+    st.integers(1, 4),
+    st.integers(0, 3),
+    st.integers(1, 3),
+    st.integers(0, 2),
+)
 def test_stamp_figure_keeps_as_many_cells_as_the_output_has(n, k, s, p, d, op):
     try:
         dim = cnnviz.output_size(n, k, s, p, d, op="conv_transpose", output_padding=op).dims[0]

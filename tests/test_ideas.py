@@ -59,8 +59,13 @@ def test_adam_l2_and_adamw_differ_in_numbers():
 
 
 @pytest.mark.parametrize("training", [True, False])
-@given(n=st.integers(1, 4), c=st.integers(1, 3), h=st.integers(1, 4),
-       momentum=st.sampled_from([0.0, 0.1, 0.5, 1.0]), seed=st.integers(0, 2**16))  # fmt: skip
+@given(
+    n=st.integers(1, 4),
+    c=st.integers(1, 3),
+    h=st.integers(1, 4),
+    momentum=st.sampled_from([0.0, 0.1, 0.5, 1.0]),
+    seed=st.integers(0, 2**16),
+)
 def test_batch_norm_matches_torch(training, n, c, h, momentum, seed):
     rng = np.random.default_rng(seed)
     x = rng.standard_normal((n, c, h, h + 1)).astype(np.float32) * 3
@@ -69,8 +74,9 @@ def test_batch_norm_matches_torch(training, n, c, h, momentum, seed):
     g, b = rng.standard_normal(c).astype(np.float32), rng.standard_normal(c).astype(np.float32)
     trm, trv = torch.tensor(rm), torch.tensor(rv)
     try:
-        want = F.batch_norm(torch.tensor(x), trm, trv, torch.tensor(g), torch.tensor(b),
-                            training, momentum, 1e-5)  # fmt: skip
+        want = F.batch_norm(
+            torch.tensor(x), trm, trv, torch.tensor(g), torch.tensor(b), training, momentum, 1e-5
+        )
     except ValueError:  # one value per channel in training: torch refuses, so do we
         with pytest.raises(ideas.SettingError):
             ideas.batch_norm(x, rm, rv, g, b, training, momentum)

@@ -19,10 +19,26 @@ from cnnviz.kernels import (
     random_kernel,
 )
 
-BLURS = ["box_blur_3", "box_blur_5", "gaussian_3", "gaussian_5", "gaussian_7", "motion_blur",
-         "motion_blur_diagonal"]  # fmt: skip
-EDGES = ["sobel_x", "sobel_y", "scharr_x", "scharr_y", "prewitt_x", "prewitt_y", "laplacian_4",
-         "laplacian_8", "outline"]  # fmt: skip
+BLURS = [
+    "box_blur_3",
+    "box_blur_5",
+    "gaussian_3",
+    "gaussian_5",
+    "gaussian_7",
+    "motion_blur",
+    "motion_blur_diagonal",
+]
+EDGES = [
+    "sobel_x",
+    "sobel_y",
+    "scharr_x",
+    "scharr_y",
+    "prewitt_x",
+    "prewitt_y",
+    "laplacian_4",
+    "laplacian_8",
+    "outline",
+]
 
 
 def test_the_presets_a_teacher_expects_are_there():
@@ -108,8 +124,13 @@ def test_malformed_kernels_get_a_sentence(text, words):
 
 
 @settings(deadline=None)
-@given(hnp.arrays(np.float32, hnp.array_shapes(min_dims=2, max_dims=2, max_side=11),
-                  elements=st.floats(width=32, allow_nan=False, allow_infinity=False)))  # fmt: skip
+@given(
+    hnp.arrays(
+        np.float32,
+        hnp.array_shapes(min_dims=2, max_dims=2, max_side=11),
+        elements=st.floats(width=32, allow_nan=False, allow_infinity=False),
+    )
+)
 def test_format_round_trips_exactly(a):
     np.testing.assert_array_equal(parse_kernel(format_kernel(a)), a)
 
@@ -132,8 +153,9 @@ def test_normalize_keeps_edge_detectors_and_scales_blurs():
 
 
 def test_random_kernel_is_deterministic():
-    np.testing.assert_array_equal(cnnviz.kernels.random_kernel(3, 5, 7),
-                                  cnnviz.kernels.random_kernel(3, 5, 7))  # fmt: skip
+    np.testing.assert_array_equal(
+        cnnviz.kernels.random_kernel(3, 5, 7), cnnviz.kernels.random_kernel(3, 5, 7)
+    )
     assert cnnviz.kernels.random_kernel(3, 5, 7).shape == (3, 5)
 
 
@@ -163,8 +185,9 @@ def test_unsharp_mask_is_the_classic_one():
     np.testing.assert_allclose(preset("unsharp_mask"), -classic / 256, rtol=1e-6)
 
 
-@pytest.mark.parametrize(("name", "sigma"), [("gaussian_3", 0.5**0.5), ("gaussian_5", 1.0),
-                                             ("gaussian_7", 1.5**0.5)])  # fmt: skip
+@pytest.mark.parametrize(
+    ("name", "sigma"), [("gaussian_3", 0.5**0.5), ("gaussian_5", 1.0), ("gaussian_7", 1.5**0.5)]
+)
 def test_gaussians_are_separable_with_the_stated_sigma(name, sigma):
     k = preset(name).astype(np.float64)
     row = k.sum(axis=0)

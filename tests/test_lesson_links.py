@@ -158,8 +158,9 @@ def test_readme_lists_every_lesson_link_and_the_parameters():
 
 
 def test_readme_example_link_opens_with_its_quiz(open_page):
-    at = open_page("pages/output_size.py", **{"in": "32", "k": "5", "s": "2", "quiz": "1",
-                                             "hide": "in,k,s"})  # fmt: skip
+    at = open_page(
+        "pages/output_size.py", **{"in": "32", "k": "5", "s": "2", "quiz": "1", "hide": "in,k,s"}
+    )
     assert "Fixed by this lesson: input size 32, kernel size 5, stride 2." in text(at)
     assert "Predict, then reveal" in text(at) and not at.warning
 

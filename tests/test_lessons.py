@@ -37,8 +37,9 @@ def test_every_step_shows_what_it_says(name):
     # the numbers the captions quote are these
     for (train, val), quoted in zip(((t1, v1), (t2, v2), (t3, v3)), lessons.MEASURED[name]):
         assert abs(train - quoted[0]) <= 0.015 and abs(val - quoted[1]) <= 0.015, (
-            name, (t1, v1, t2, v2, t3, v3),
-        )  # fmt: skip
+            name,
+            (t1, v1, t2, v2, t3, v3),
+        )
 
 
 def test_steps_are_settings_the_train_page_offers():

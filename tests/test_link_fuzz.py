@@ -145,11 +145,39 @@ def test_every_page_lists_what_it_reads(path):
 NINES = "9" * 400
 HOSTILE_TEXT = st.sampled_from(
     [
-        "", "inf", "-inf", "Infinity", "nan", "NaN", "1e400", "-1e400", NINES, "-" + NINES,
-        "-1", "-7", "-0.5", "1e30", str(2**64), str(-(2**63)), "0x10", "1_000", "true", " ",
-        "٣", "é", "😀", "∞", "\u202e1", "null", "None", "[]", "a;b", "%00", "x" * 5000,
+        "",
+        "inf",
+        "-inf",
+        "Infinity",
+        "nan",
+        "NaN",
+        "1e400",
+        "-1e400",
+        NINES,
+        "-" + NINES,
+        "-1",
+        "-7",
+        "-0.5",
+        "1e30",
+        str(2**64),
+        str(-(2**63)),
+        "0x10",
+        "1_000",
+        "true",
+        " ",
+        "٣",
+        "é",
+        "😀",
+        "∞",
+        "\u202e1",
+        "null",
+        "None",
+        "[]",
+        "a;b",
+        "%00",
+        "x" * 5000,
     ]
-)  # fmt: skip
+)
 HOSTILE = st.one_of(
     HOSTILE_TEXT,
     st.text(max_size=12),

@@ -20,9 +20,16 @@ def test_a_one_pixel_change_is_another_key() -> None:
 
 @pytest.mark.parametrize(
     "x, y",
-    [(1, 1.0), (1, "1"), ("1", b"1"), ((1, 2), [1, 2, None]), (np.zeros(4, np.float32),
-     np.zeros(4, np.float64)), (np.zeros((2, 3)), np.zeros((3, 2))), (("a", "b"), ("ab",))],
-)  # fmt: skip
+    [
+        (1, 1.0),
+        (1, "1"),
+        ("1", b"1"),
+        ((1, 2), [1, 2, None]),
+        (np.zeros(4, np.float32), np.zeros(4, np.float64)),
+        (np.zeros((2, 3)), np.zeros((3, 2))),
+        (("a", "b"), ("ab",)),
+    ],
+)
 def test_different_things_have_different_keys(x, y) -> None:
     assert memo.digest(x) != memo.digest(y)
 

@@ -92,9 +92,17 @@ def torch_conv(case, x, w, b):
         xt = xt[None]
     o, cg, kh, kw = w.shape
     layer = torch.nn.Conv2d(
-        cg * case["groups"], o, (kh, kw), case["stride"], case["padding"], case["dilation"],
-        case["groups"], b is not None, case["padding_mode"], dtype=xt.dtype,
-    )  # fmt: skip
+        cg * case["groups"],
+        o,
+        (kh, kw),
+        case["stride"],
+        case["padding"],
+        case["dilation"],
+        case["groups"],
+        b is not None,
+        case["padding_mode"],
+        dtype=xt.dtype,
+    )
     with torch.no_grad():
         layer.weight.copy_(torch.from_numpy(w))
         if b is not None:
@@ -105,9 +113,15 @@ def torch_conv(case, x, w, b):
 
 def ours_conv(case, x, w, b):
     return cnnviz.conv2d(
-        x, w, b, case["stride"], case["padding"], case["dilation"], case["groups"],
+        x,
+        w,
+        b,
+        case["stride"],
+        case["padding"],
+        case["dilation"],
+        case["groups"],
         case["padding_mode"],
-    )  # fmt: skip
+    )
 
 
 @given(conv_cases())
@@ -130,9 +144,14 @@ def test_partials_sum_to_conv(case):
     x, w, b = arrays_for(case)
     try:
         parts = cnnviz.conv2d_partials(
-            x, w, case["stride"], case["padding"], case["dilation"], case["groups"],
+            x,
+            w,
+            case["stride"],
+            case["padding"],
+            case["dilation"],
+            case["groups"],
             case["padding_mode"],
-        )  # fmt: skip
+        )
     except SettingError:
         return
     assert parts.shape[-3] == w.shape[1]
@@ -153,9 +172,18 @@ def test_trace_total_is_exactly_the_conv_value(case, data):
     r = data.draw(st.integers(0, y.shape[1] - 1))
     c = data.draw(st.integers(0, y.shape[2] - 1))
     t = cnnviz.trace(
-        x, w, b, case["stride"], case["padding"], case["dilation"], case["groups"],
-        case["padding_mode"], out_channel=o, row=r, col=c,
-    )  # fmt: skip
+        x,
+        w,
+        b,
+        case["stride"],
+        case["padding"],
+        case["dilation"],
+        case["groups"],
+        case["padding_mode"],
+        out_channel=o,
+        row=r,
+        col=c,
+    )
     assert t.total == y[o, r, c]  # bitwise: same order, same dtype
     assert len(t.channels) == w.shape[1]
     for ch in t.channels:
@@ -235,9 +263,12 @@ def pool_input(case):
 def test_max_pool2d_and_indices_match_torch(case, dilation):
     x = pool_input(case)
     args = dict(
-        kernel_size=case["kernel_size"], stride=case["stride"], padding=case["padding"],
-        dilation=dilation, ceil_mode=case["ceil_mode"],
-    )  # fmt: skip
+        kernel_size=case["kernel_size"],
+        stride=case["stride"],
+        padding=case["padding"],
+        dilation=dilation,
+        ceil_mode=case["ceil_mode"],
+    )
     ours = run_ours(lambda: cnnviz.max_pool2d(x, return_indices=True, **args))
     theirs = run_torch(lambda: F.max_pool2d(torch.from_numpy(x), return_indices=True, **args))
     if ours[1] is None and theirs[1] is None:
@@ -264,10 +295,13 @@ def test_max_pool2d_nan_and_inf_like_torch():
 def test_avg_pool2d_matches_torch(case, count_include_pad, divisor_override):
     x = pool_input(case)
     args = dict(
-        kernel_size=case["kernel_size"], stride=case["stride"], padding=case["padding"],
-        ceil_mode=case["ceil_mode"], count_include_pad=count_include_pad,
+        kernel_size=case["kernel_size"],
+        stride=case["stride"],
+        padding=case["padding"],
+        ceil_mode=case["ceil_mode"],
+        count_include_pad=count_include_pad,
         divisor_override=divisor_override,
-    )  # fmt: skip
+    )
     agree(
         run_ours(lambda: cnnviz.avg_pool2d(x, **args)),
         run_torch(lambda: F.avg_pool2d(torch.from_numpy(x), **args)),
@@ -369,9 +403,12 @@ def test_max_pool2d_values_without_indices_match_torch(case, dilation):
     if case["seed"] % 3 == 0:
         x.flat[case["seed"] % x.size] = np.nan
     args = dict(
-        kernel_size=case["kernel_size"], stride=case["stride"], padding=case["padding"],
-        dilation=dilation, ceil_mode=case["ceil_mode"],
-    )  # fmt: skip
+        kernel_size=case["kernel_size"],
+        stride=case["stride"],
+        padding=case["padding"],
+        dilation=dilation,
+        ceil_mode=case["ceil_mode"],
+    )
     agree(
         run_ours(lambda: cnnviz.max_pool2d(x, **args)),
         run_torch(lambda: F.max_pool2d(torch.from_numpy(x), **args)),

@@ -39,8 +39,11 @@ def torch_step(x, w, b, target, lr, pool="none", **conv):
     bt = torch.tensor([b], requires_grad=True)
     y = F.conv2d(xt[None], wt, bt, **conv)
     y.retain_grad()
-    z = {"none": lambda t: t, "max": lambda t: F.max_pool2d(t, 2),
-         "avg": lambda t: F.avg_pool2d(t, 2)}[pool](y)  # fmt: skip
+    z = {
+        "none": lambda t: t,
+        "max": lambda t: F.max_pool2d(t, 2),
+        "avg": lambda t: F.avg_pool2d(t, 2),
+    }[pool](y)
     loss = ((z - torch.tensor(target)) ** 2).sum()
     loss.backward()
     torch.optim.SGD([wt, bt], lr=lr).step()
@@ -69,8 +72,9 @@ def test_default_every_number_is_torchs(open_page):
 def test_a_link_picks_cells_and_settings(open_page):
     x = "1 2 0 -1; 3 1 2 0; 0 1 3 2; 2 0 1 1"
     k = "0.5 -1; 2 1"
-    at = open_page(PAGE, x0=x, k0=k, t="1 1 1; 1 1 1; 1 1 1", b="1", lr="0.05",
-                   wr="2", wc="1", xr="3", xc="2")  # fmt: skip
+    at = open_page(
+        PAGE, x0=x, k0=k, t="1 1 1; 1 1 1; 1 1 1", b="1", lr="0.05", wr="2", wc="1", xr="3", xc="2"
+    )
     clean(at)
     xs, ws = parse_kernel(x)[None], parse_kernel(k)[None]
     loss, gy, gx, gw, new_w = torch_step(xs, ws, 1.0, np.ones((3, 3), np.float32), 0.05)

@@ -17,8 +17,9 @@ PAGE = "pages/convolution.py"
 
 
 def text(at) -> str:
-    return "\n".join([m.value for m in at.markdown] + [c.value for c in at.caption]
-                     + [c.value for c in at.code])  # fmt: skip
+    return "\n".join(
+        [m.value for m in at.markdown] + [c.value for c in at.caption] + [c.value for c in at.code]
+    )
 
 
 def errors(at) -> list[str]:
@@ -76,14 +77,18 @@ def test_every_control_through_the_url(open_page, params, chain) -> None:
 
 def test_the_clicked_pixel_shows_the_engines_number(open_page) -> None:
     at = open_page(PAGE, s="2", p="1", ch="True RGB convolution", b="0.25")
-    at.session_state["map_click"] = {"x": 10, "y": 20, "width": 200, "height": 200,
-                                     "unix_time": 1}  # fmt: skip
+    at.session_state["map_click"] = {"x": 10, "y": 20, "width": 200, "height": 200, "unix_time": 1}
     at.run(timeout=30)
     row, col = int(20 / 200 * 128), int(10 / 200 * 128)
     assert f"map 1, row {row}, column {col}" in text(at)
     image = cnnviz.sample_image("astronaut", "rgb", 256).array
-    s = playground.Settings(filters=(cnnviz.preset("sobel_x"),), channels="rgb", stride=(2, 2),
-                            padding=(1, 1), bias=0.25)  # fmt: skip
+    s = playground.Settings(
+        filters=(cnnviz.preset("sobel_x"),),
+        channels="rgb",
+        stride=(2, 2),
+        padding=(1, 1),
+        bias=0.25,
+    )
     expected = playground.run(image, s).feature[0, row, col]
     shown = re.search(r"holds \*\*<span data-testid='cell-value'>(.*?)</span>", text(at))
     assert np.float32(shown.group(1)) == expected  # to the last digit
@@ -188,8 +193,9 @@ def test_upload_a_picture(open_page, image, expect) -> None:
 
 def test_a_bad_upload_gets_one_sentence_and_the_page_stays(open_page) -> None:
     at = open_page(PAGE, src="Upload")
-    at.file_uploader(key="upload").upload("notes.png", b"just text, not a picture",
-                                          "image/png").run(timeout=30)  # fmt: skip
+    at.file_uploader(key="upload").upload(
+        "notes.png", b"just text, not a picture", "image/png"
+    ).run(timeout=30)
     main, side = [e.value for e in at.main.error], [e.value for e in at.sidebar.error]
     assert len(side) == 1 and "notes.png" in side[0]  # beside the uploader
     assert len(main) == 1 and "notes.png" in main[0]  # and where the eyes are: the main area
@@ -213,8 +219,17 @@ def test_camera_picture_is_used_and_kept_when_switching_back(open_page) -> None:
 
 
 def test_unusable_link_values_are_named_and_defaults_shown(open_page) -> None:
-    at = open_page(PAGE, s="999", act="Banana", sq="maybe", b="abc", pool_k="3", ch="Grayscale",
-                   pool="Max", kernel="sobel x")  # fmt: skip
+    at = open_page(
+        PAGE,
+        s="999",
+        act="Banana",
+        sq="maybe",
+        b="abc",
+        pool_k="3",
+        ch="Grayscale",
+        pool="Max",
+        kernel="sobel x",
+    )
     note = " ".join(w.value for w in at.warning)
     for bad in ("s=999", "act=Banana", "sq=maybe", "b=abc"):
         assert bad in note
@@ -259,8 +274,10 @@ def test_depthwise_maps_are_captioned_colour_by_filter_in_torchs_order() -> None
     assert not errors(at), errors(at)
     page = text(at)
     assert "254 × 254 × 6" in page
-    assert ("1 = R × your kernel; 2 = R × sobel y; 3 = G × your kernel; 4 = G × sobel y; "
-            "5 = B × your kernel; 6 = B × sobel y") in page  # fmt: skip
+    assert (
+        "1 = R × your kernel; 2 = R × sobel y; 3 = G × your kernel; 4 = G × sobel y; "
+        "5 = B × your kernel; 6 = B × sobel y"
+    ) in page
     assert "Feature map 2: R × sobel y" in page
     assert "channel R: window × kernel slice" in page  # map 2 reads the red channel only
     assert "channel G:" not in page and "channel B:" not in page

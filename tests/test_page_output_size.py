@@ -104,8 +104,10 @@ def test_ceil_mode_says_whether_torch_keeps_or_drops_the_last_window(run):
     import torch.nn.functional as F
 
     kept = run(op="Pooling", **{"in": "5"}, k="2", s="2", ceil="true")
-    assert f"Output: {F.max_pool2d(torch.zeros(1, 1, 5, 5), 2, 2, ceil_mode=True).shape[-1]}" \
-        in kept.success[0].value  # fmt: skip
+    assert (
+        f"Output: {F.max_pool2d(torch.zeros(1, 1, 5, 5), 2, 2, ceil_mode=True).shape[-1]}"
+        in kept.success[0].value
+    )
     words = page_text(kept)
     assert "keeps a last, partial window" in words and "1 (not 2)" in words
     assert "padded row" not in words and "only padding" not in words  # no padding here

@@ -24,8 +24,12 @@ def figure_texts(at) -> list[list]:
 
 
 def text(at) -> str:
-    return "\n".join([m.value for m in at.markdown] + [c.value for c in at.caption]
-                     + [i.value for i in at.info] + [c.value for c in at.code])  # fmt: skip
+    return "\n".join(
+        [m.value for m in at.markdown]
+        + [c.value for c in at.caption]
+        + [i.value for i in at.info]
+        + [c.value for c in at.code]
+    )
 
 
 def test_default_grid_numbers_are_the_engines(open_page) -> None:

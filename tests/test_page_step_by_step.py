@@ -58,8 +58,9 @@ def test_default_example_steps_forward_and_back(open_page):
     assert cell_text(at).startswith("Step 1 of 9: output cell (row 0, column 0)")
     assert cell_value(at) == fmt(want[0, 0]) == "4"
     # the arithmetic, written out, a student can check by hand
-    assert any("1 × 1 + 1 × 0 + 1 × 1" in m.value and m.value.endswith("= 4</div>")
-               for m in at.markdown)  # fmt: skip
+    assert any(
+        "1 × 1 + 1 × 0 + 1 × 1" in m.value and m.value.endswith("= 4</div>") for m in at.markdown
+    )
     for k in range(1, 9):
         at.button(key="next").click().run()
         clean(at)
@@ -114,8 +115,14 @@ def test_bad_url_values_fall_back_with_a_note(open_page):
 def test_three_channels_sum_per_channel_then_across(open_page):
     xs = ["1 0 2; 0 1 0; 2 0 1", "0 1 0; 1 1 1; 0 1 0", "3 0 0; 0 3 0; 0 0 3"]
     ks = ["1 1; 1 1", "0 1; 1 0", "-1 0; 0 1"]
-    at = open_page(PAGE, ch="3", b="-1", step="4", **{f"x{i}": xs[i] for i in range(3)},
-                   **{f"k{i}": ks[i] for i in range(3)})  # fmt: skip
+    at = open_page(
+        PAGE,
+        ch="3",
+        b="-1",
+        step="4",
+        **{f"x{i}": xs[i] for i in range(3)},
+        **{f"k{i}": ks[i] for i in range(3)},
+    )
     clean(at)
     x = np.stack([parse_kernel(t) for t in xs])
     w = np.stack([parse_kernel(t) for t in ks])[None]
@@ -145,11 +152,13 @@ def test_pooling_walks(open_page, kind):
 
 def test_avg_pool_count_include_pad_and_ceil_mode(open_page):
     x = "1 2 3; 4 5 6; 7 8 9"
-    at = open_page(PAGE, mode="Average pool", x0=x, pool_k="2", pool_s="2", p="1",
-                   cip="false", ceil="true")  # fmt: skip
+    at = open_page(
+        PAGE, mode="Average pool", x0=x, pool_k="2", pool_s="2", p="1", cip="false", ceil="true"
+    )
     clean(at)
-    want = cnnviz.avg_pool2d(parse_kernel(x)[None], 2, 2, 1, ceil_mode=True,
-                             count_include_pad=False)  # fmt: skip
+    want = cnnviz.avg_pool2d(
+        parse_kernel(x)[None], 2, 2, 1, ceil_mode=True, count_include_pad=False
+    )
     assert cell_text(at).startswith(f"Step 1 of {want[0].size}")
     assert cell_value(at) == fmt(want[0, 0, 0]) == "1"  # 1 / 1: padding not counted
 
@@ -157,11 +166,13 @@ def test_avg_pool_count_include_pad_and_ceil_mode(open_page):
 @pytest.mark.parametrize("view", ["Stamps", "Convolution over the zero-inserted input"])
 def test_transposed_both_views(open_page, view):
     x, k = "1 2; 3 4", "1 0 -1; 0 1 0; 2 0 1"
-    at = open_page(PAGE, mode="Transposed conv", x0=x, k0=k, s="2", p="1", opad="1",
-                   view=view, b="1")  # fmt: skip
+    at = open_page(
+        PAGE, mode="Transposed conv", x0=x, k0=k, s="2", p="1", opad="1", view=view, b="1"
+    )
     clean(at)
-    want = cnnviz.conv_transpose2d(parse_kernel(x)[None], parse_kernel(k)[None, None],
-                                   np.float32([1]), 2, 1, 1)[0]  # fmt: skip
+    want = cnnviz.conv_transpose2d(
+        parse_kernel(x)[None], parse_kernel(k)[None, None], np.float32([1]), 2, 1, 1
+    )[0]
     assert any("Both views give the same numbers" in m.value for m in at.markdown)
     at.button(key="last").click().run()
     clean(at)
@@ -187,7 +198,7 @@ def test_transposed_both_views(open_page, view):
                 s="4",
             ),
             4,
-        ),  # fmt: skip
+        ),
         # dilation that leaves one output cell
         (dict(k0="1 0 1; 0 1 0; 1 0 1", d="2"), 1),
         # the same for max pooling
@@ -296,24 +307,33 @@ def test_output_padding_row_holds_stamps_and_the_page_says_so(open_page):
     import torch
     import torch.nn.functional as F
 
-    at = open_page(PAGE, mode="Transposed conv", x0="1 1; 1 1", k0="1 1 1; 1 1 1; 1 1 1",
-                   s="2", p="1", opad="1")  # fmt: skip
+    at = open_page(
+        PAGE,
+        mode="Transposed conv",
+        x0="1 1; 1 1",
+        k0="1 1 1; 1 1 1; 1 1 1",
+        s="2",
+        p="1",
+        opad="1",
+    )
     clean(at)
     at.button(key="last").click().run()
     clean(at)
     want = F.conv_transpose2d(torch.ones(1, 1, 2, 2), torch.ones(1, 1, 3, 3), None, 2, 1, 1)
     shown = chart_labels(at, "out_0")
     assert list(shown[-1]) == [fmt(v) for v in want[0, 0, -1].tolist()] == ["1", "2", "1", "1"]
-    words = "\n".join([c.value for c in at.caption] + [m.value for m in at.markdown]
-                      + [i.value for i in at.info])  # fmt: skip
+    words = "\n".join(
+        [c.value for c in at.caption] + [m.value for m in at.markdown] + [i.value for i in at.info]
+    )
     assert "empty cells at the bottom/right" not in words
     assert "adds a row and column at the bottom and right" not in words
     assert "keeps 1 row at the bottom that padding would have cropped" in words
 
 
 def test_ceil_mode_pool_says_the_partial_window(open_page):
-    at = open_page(PAGE, mode="Average pool", x0="1 2 3; 4 5 6; 7 8 9", pool_k="2", pool_s="2",
-                   ceil="true")  # fmt: skip
+    at = open_page(
+        PAGE, mode="Average pool", x0="1 2 3; 4 5 6; 7 8 9", pool_k="2", pool_s="2", ceil="true"
+    )
     clean(at)
     words = "\n".join(m.value for m in at.markdown)
     assert "keeps a last, partial window" in words and "1 (not 2)" in words

@@ -153,8 +153,18 @@ def test_closing_the_tab_ends_the_training_process(run):
 
 
 def test_settings_come_from_the_url(run):
-    at = run(opt="SGD", lr="0.03", sched="cosine", bs="32", epochs="2", wd="0.0001", drop="0.2",
-             aug="true", seed="3", ntrain="100")  # fmt: skip
+    at = run(
+        opt="SGD",
+        lr="0.03",
+        sched="cosine",
+        bs="32",
+        epochs="2",
+        wd="0.0001",
+        drop="0.2",
+        aug="true",
+        seed="3",
+        ntrain="100",
+    )
     no_trouble(at)
     click(at, "tr_start")
     c = trainer(at).config
@@ -164,8 +174,21 @@ def test_settings_come_from_the_url(run):
 
 
 def test_a_link_with_nonsense_falls_back_to_defaults(run):
-    at = run(lr="abc", bs="7", epochs="-3", drop="2", opt="Foo", step="Nope", watch="99999",
-             view="zzz", ntrain="x", wd="-1", seed="-5", aug="maybe", sched="linear")  # fmt: skip
+    at = run(
+        lr="abc",
+        bs="7",
+        epochs="-3",
+        drop="2",
+        opt="Foo",
+        step="Nope",
+        watch="99999",
+        view="zzz",
+        ntrain="x",
+        wd="-1",
+        seed="-5",
+        aug="maybe",
+        sched="linear",
+    )
     no_trouble(at)
     for key in ("lr", "bs", "epochs", "drop", "opt", "step", "ntrain", "wd", "seed", "sched"):
         assert key not in at.query_params, key  # dropped: the defaults are used
@@ -304,8 +327,13 @@ def test_overfit_lesson_sets_a_tiny_set_and_trains(run):
     assert t is not None, "the lesson starts training at once"
     c = t.config
     assert (c.n_train, c.augment, c.dropout, c.weight_decay, c.lr, c.epochs) == (
-        one["n_train"], False, 0.0, 0.0, one["lr"], one["epochs"],
-    )  # fmt: skip
+        one["n_train"],
+        False,
+        0.0,
+        0.0,
+        one["lr"],
+        one["epochs"],
+    )
     assert at.query_params["ntrain"] == str(one["n_train"])
     wait_done(at)
     h = t.history()[-1]
@@ -316,8 +344,12 @@ def test_overfit_lesson_sets_a_tiny_set_and_trains(run):
     t = trainer(at)
     c = t.config
     assert (c.n_train, c.augment, c.dropout, c.weight_decay, c.epochs) == (
-        two["n_train"], True, two["dropout"], two["weight_decay"], two["epochs"],
-    )  # fmt: skip
+        two["n_train"],
+        True,
+        two["dropout"],
+        two["weight_decay"],
+        two["epochs"],
+    )
     kinds = [layer.kind for layer in arch.parse(t.spec)]
     assert kinds[-2:] == ["dropout", "linear"]  # the minimal net had no Dropout layer: added
     assert at.query_params["arch"] == t.spec
@@ -560,10 +592,15 @@ def test_histogram_png_is_empty_white_without_counts():
 
 
 def test_curve_frames_place_batches_between_epochs():
-    batches = [{"epoch": e, "batch": b, "loss": 1.0 / (e + b), "acc": 0.5} for e in (1, 2)
-               for b in (1, 2, 3, 4)]  # fmt: skip
-    history = [{"epoch": 1, "val_loss": 0.7, "val_acc": 0.6}, {"epoch": 2, "val_loss": None,
-                                                                "val_acc": None}]  # fmt: skip
+    batches = [
+        {"epoch": e, "batch": b, "loss": 1.0 / (e + b), "acc": 0.5}
+        for e in (1, 2)
+        for b in (1, 2, 3, 4)
+    ]
+    history = [
+        {"epoch": 1, "val_loss": 0.7, "val_acc": 0.6},
+        {"epoch": 2, "val_loss": None, "val_acc": None},
+    ]
     loss, acc = tr.curve_frames(batches, history, 4)
     train = loss[loss.curve == "train (per batch)"]
     assert list(train.epoch) == [0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 2.0]
@@ -578,5 +615,10 @@ def test_the_queue_wait_in_words():
             self.queue_wait_s = s
 
     words = [tr.fmt_wait(Waiting(s)) for s in (None, 2.0, 41.0, 89.0, 150.0)]
-    assert words == ["the wait is being estimated", "your turn is about now", "about 40 s",
-                     "about 90 s", "about 2 min"]  # fmt: skip
+    assert words == [
+        "the wait is being estimated",
+        "your turn is about now",
+        "about 40 s",
+        "about 90 s",
+        "about 2 min",
+    ]

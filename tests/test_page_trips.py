@@ -18,19 +18,41 @@ from cnnviz.playground import Settings, chain_fixes, check_sizes
 from cnnviz.shapes import SettingError
 from cnnviz.ui.common import range_caption
 
-LIMITS = {"stride": (1, 8), "padding": (0, 10), "dilation": (1, 5), "pool_size": (1, 8),
-          "pool_stride": (1, 8)}  # fmt: skip
+LIMITS = {
+    "stride": (1, 8),
+    "padding": (0, 10),
+    "dilation": (1, 5),
+    "pool_size": (1, 8),
+    "pool_stride": (1, 8),
+}
 PAGE = "pages/convolution.py"
 
 
-@given(h=st.integers(1, 40), w=st.integers(1, 40), kh=st.integers(1, 11), kw=st.integers(1, 11),
-       s=st.integers(1, 8), p=st.integers(0, 3), d=st.integers(1, 5),
-       pool=st.sampled_from(["none", "max", "avg"]), pk=st.integers(1, 8), ps=st.integers(1, 8),
-       mode=st.sampled_from(["zeros", "reflect", "circular"]))  # fmt: skip
+@given(
+    h=st.integers(1, 40),
+    w=st.integers(1, 40),
+    kh=st.integers(1, 11),
+    kw=st.integers(1, 11),
+    s=st.integers(1, 8),
+    p=st.integers(0, 3),
+    d=st.integers(1, 5),
+    pool=st.sampled_from(["none", "max", "avg"]),
+    pk=st.integers(1, 8),
+    ps=st.integers(1, 8),
+    mode=st.sampled_from(["zeros", "reflect", "circular"]),
+)
 def test_every_chain_fix_makes_conv_and_pool_work(h, w, kh, kw, s, p, d, pool, pk, ps, mode):
     k = np.ones((kh, kw), np.float32)
-    cur = Settings((k,), stride=(s, s), padding=(p, p), padding_mode=mode, dilation=(d, d),
-                   pool=pool, pool_size=pk, pool_stride=ps)  # fmt: skip
+    cur = Settings(
+        (k,),
+        stride=(s, s),
+        padding=(p, p),
+        padding_mode=mode,
+        dilation=(d, d),
+        pool=pool,
+        pool_size=pk,
+        pool_stride=ps,
+    )
     try:
         check_sizes((h, w), (kh, kw), cur)
         return  # nothing to fix
@@ -109,9 +131,12 @@ def test_a_pixel_can_be_chosen_by_row_and_column_from_the_keyboard(open_page):
 
 @pytest.mark.parametrize(
     "page, params",
-    [("pages/convolution.py", {"ch": "True RGB convolution", "extra": "emboss", "cmp": "true"}),
-     ("pages/pooling.py", {}), ("pages/home.py", {})],
-)  # fmt: skip
+    [
+        ("pages/convolution.py", {"ch": "True RGB convolution", "extra": "emboss", "cmp": "true"}),
+        ("pages/pooling.py", {}),
+        ("pages/home.py", {}),
+    ],
+)
 def test_every_picture_has_a_text_alternative(open_page, page, params):
     at = open_page(page, **params)
     images = [img for el in at.image for img in el.proto.imgs]
@@ -124,10 +149,14 @@ def test_every_picture_has_a_text_alternative(open_page, page, params):
 
 def test_compare_a_and_b_share_one_colour_scale(open_page):
     at = open_page(PAGE, cmp="true", b_s="1", b_pool="none", act="None")
-    r = playground.run(cnnviz.sample_image("astronaut", "rgb", 256).array,
-                       Settings((cnnviz.preset("sobel_x"),), activation="none", pool="max"))  # fmt: skip
-    b = playground.run(cnnviz.sample_image("astronaut", "rgb", 256).array,
-                       Settings((cnnviz.preset("sobel_x"),), activation="none"))  # fmt: skip
+    r = playground.run(
+        cnnviz.sample_image("astronaut", "rgb", 256).array,
+        Settings((cnnviz.preset("sobel_x"),), activation="none", pool="max"),
+    )
+    b = playground.run(
+        cnnviz.sample_image("astronaut", "rgb", 256).array,
+        Settings((cnnviz.preset("sobel_x"),), activation="none"),
+    )
     want = range_caption(value_range(np.concatenate([r.pooled[0].ravel(), b.feature[0].ravel()])))
     # each map's colour bar carries its range as the bar's caption
     bars = [c for img in at.image for c in (img.captions or []) if c]

@@ -38,8 +38,15 @@ def test_home_page_shows_every_stage_and_links_to_where_to_touch_it():
     at.run(timeout=60)
     assert not at.exception
     titles = [s.value for s in at.subheader if s.value != "Lessons to share"]  # the gallery
-    assert titles[:7] == ["Input", "Convolution", "ReLU", "Max pooling", "Flatten",
-                          "Fully connected", "Softmax"]  # fmt: skip
+    assert titles[:7] == [
+        "Input",
+        "Convolution",
+        "ReLU",
+        "Max pooling",
+        "Flatten",
+        "Fully connected",
+        "Softmax",
+    ]
     captions = [c.value for c in at.caption]
     assert "shape 4 × 64 × 64" in captions  # pooled maps of a 128 px input
     text = " ".join(m.value for m in at.info)

@@ -66,8 +66,14 @@ def torch_chain(image, s: playground.Settings, r: playground.Result):
         x = F.pad(x, (pl, pr, pt, pb))
     else:
         x = F.pad(x, (pl, pr, pt, pb), mode=s.padding_mode)
-    y = F.conv2d(x, torch.from_numpy(r.weight), torch.from_numpy(r.bias), stride=s.stride,
-                 dilation=s.dilation, groups=r.groups)  # fmt: skip
+    y = F.conv2d(
+        x,
+        torch.from_numpy(r.weight),
+        torch.from_numpy(r.bias),
+        stride=s.stride,
+        dilation=s.dilation,
+        groups=r.groups,
+    )
     a = TORCH_ACT[s.activation](y, s.slope)
     p = None
     if s.pool == "max":
@@ -108,9 +114,15 @@ def test_shown_torch_code_computes_the_same_maps(case) -> None:
         assume(False)
     assume(not (s.padding == "same" and s.stride != (1, 1)))
     code = playground.torch_code(s, r.input.shape[0])
-    scope = {"torch": torch, "nn": torch.nn, "F": F, "x": torch.from_numpy(r.input)[None],
-             "weight": torch.from_numpy(r.weight), "bias": torch.from_numpy(r.bias),
-             "filters": [torch.from_numpy(f) for f in s.filters]}  # fmt: skip
+    scope = {
+        "torch": torch,
+        "nn": torch.nn,
+        "F": F,
+        "x": torch.from_numpy(r.input)[None],
+        "weight": torch.from_numpy(r.weight),
+        "bias": torch.from_numpy(r.bias),
+        "filters": [torch.from_numpy(f) for f in s.filters],
+    }
     exec(code, scope)
     np.testing.assert_allclose(scope["y"][0].numpy(), r.feature, rtol=1e-4, atol=1e-4)
     layer = scope["layer"]
@@ -141,8 +153,10 @@ def test_impossible_settings_raise_setting_errors_with_fixes() -> None:
         playground.run(image, playground.Settings(filters=(np.ones((7, 7), np.float32),)))
     assert err.value.fixes
     with pytest.raises(SettingError):
-        playground.run(image, playground.Settings(filters=(np.ones((3, 3), np.float32),),
-                                                  pool="max", pool_size=3))  # fmt: skip
+        playground.run(
+            image,
+            playground.Settings(filters=(np.ones((3, 3), np.float32),), pool="max", pool_size=3),
+        )
 
 
 def test_zoom_frames_the_window_and_tints_only_padding() -> None:
@@ -188,8 +202,13 @@ def test_depthwise_maps_are_each_colour_filter_pair_once_in_torchs_order(case) -
     mode = "constant" if s.padding_mode == "zeros" else s.padding_mode
     xp = F.pad(x, (pl, pr, pt, pb), mode=mode)
     for o, (c, j) in enumerate(pairs):
-        alone = F.conv2d(xp[:, c : c + 1], torch.from_numpy(s.filters[j])[None, None],
-                         torch.tensor([s.bias]), stride=s.stride, dilation=s.dilation)  # fmt: skip
+        alone = F.conv2d(
+            xp[:, c : c + 1],
+            torch.from_numpy(s.filters[j])[None, None],
+            torch.tensor([s.bias]),
+            stride=s.stride,
+            dilation=s.dilation,
+        )
         np.testing.assert_allclose(r.feature[o], alone[0, 0].numpy(), rtol=1e-4, atol=1e-4)
     names = [f"filter{j}" for j in range(k)]
     labels = playground.map_labels(s, 3, names)
@@ -208,9 +227,14 @@ def test_depthwise_code_builds_the_weight_from_the_filters(case) -> None:
     assume(not (s.padding == "same" and s.stride != (1, 1)))
     code = playground.torch_code(s, 3)
     assert "c*" in code and "filter j" in code
-    scope = {"torch": torch, "nn": torch.nn, "F": F, "x": torch.from_numpy(r.input)[None],
-             "bias": torch.from_numpy(r.bias),
-             "filters": [torch.from_numpy(f) for f in s.filters]}  # fmt: skip
+    scope = {
+        "torch": torch,
+        "nn": torch.nn,
+        "F": F,
+        "x": torch.from_numpy(r.input)[None],
+        "bias": torch.from_numpy(r.bias),
+        "filters": [torch.from_numpy(f) for f in s.filters],
+    }
     exec(code, scope)
     np.testing.assert_array_equal(scope["weight"].numpy(), r.weight)
     np.testing.assert_allclose(scope["y"][0].numpy(), r.feature, rtol=1e-4, atol=1e-4)

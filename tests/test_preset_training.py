@@ -34,16 +34,22 @@ def test_the_train_pages_defaults_are_the_default_presets():
     t = arch.preset_training(arch.DEFAULT_PRESET)
     d = tr.DEFAULTS
     assert (tr.OPT_KEY[d["opt"]], d["lr"], d["bs"], d["epochs"]) == (
-        t["optimizer"], t["lr"], t["batch_size"], t["epochs"],
-    )  # fmt: skip
+        t["optimizer"],
+        t["lr"],
+        t["batch_size"],
+        t["epochs"],
+    )
     assert t["lr"] in tr.LRS and t["batch_size"] in tr.BATCHES
 
 
 def test_the_curve_marks_where_validation_passes_97_percent():
     from cnnviz.ui import training as tr
 
-    history = [{"epoch": 1, "val_acc": 0.9}, {"epoch": 2, "val_acc": 0.971},
-               {"epoch": 3, "val_acc": 0.96}]  # fmt: skip
+    history = [
+        {"epoch": 1, "val_acc": 0.9},
+        {"epoch": 2, "val_acc": 0.971},
+        {"epoch": 3, "val_acc": 0.96},
+    ]
     assert tr.passed_at(history) == 2 and tr.passed_at(history[:1]) is None
     spec = tr.curve_spec("accuracy", 3, passed=2)
     rules = [layer for layer in spec["layer"] if layer["mark"]["type"] == "rule"]

@@ -95,8 +95,11 @@ def test_capture_any_module_through_leaf_hooks_and_removes_them():
     model = TwoPaths().train()
     acts = probe.capture(model, torch.rand(1, 1, 8, 8))
     assert [(a.kind, a.shape) for a in acts] == [
-        ("conv", (2, 6, 6)), ("relu", (2, 6, 6)), ("avgpool", (2, 3, 3)), ("linear", (4,)),
-    ]  # fmt: skip
+        ("conv", (2, 6, 6)),
+        ("relu", (2, 6, 6)),
+        ("avgpool", (2, 3, 3)),
+        ("linear", (4,)),
+    ]
     assert no_hooks(model) and model.training
     # the forward fails: hooks still removed, mode still restored
     with pytest.raises(RuntimeError):

@@ -19,17 +19,25 @@ def well_formed(q: quiz.Question) -> None:
     assert 2 <= len(q.options) <= quiz.N_OPTIONS
     assert len(set(q.options)) == len(q.options)
     assert 0 <= q.answer < len(q.options) and len(q.slips) == len(q.options)
-    assert q.is_right(q.answer) and not any(q.is_right(i) for i in range(len(q.options))
-                                            if i != q.answer)  # fmt: skip
+    assert q.is_right(q.answer) and not any(
+        q.is_right(i) for i in range(len(q.options)) if i != q.answer
+    )
     assert q.feedback(q.answer).startswith("Right")
     for i in range(len(q.options)):
         if i != q.answer:
             assert q.options[q.answer] in q.feedback(i)
 
 
-@given(n=st.integers(1, 64), k=st.integers(1, 9), s=st.integers(1, 5), p=st.integers(0, 4),
-       d=st.integers(1, 3), op=st.sampled_from(["conv", "pool", "conv_transpose"]),
-       ceil=st.booleans(), seed=st.integers(0, 10))  # fmt: skip
+@given(
+    n=st.integers(1, 64),
+    k=st.integers(1, 9),
+    s=st.integers(1, 5),
+    p=st.integers(0, 4),
+    d=st.integers(1, 3),
+    op=st.sampled_from(["conv", "pool", "conv_transpose"]),
+    ceil=st.booleans(),
+    seed=st.integers(0, 10),
+)
 def test_size_answer_is_the_engines_and_torchs(n, k, s, p, d, op, ceil, seed):
     try:
         out = cnnviz.output_size(n, k, s, p, d, op=op, ceil_mode=ceil and op == "pool")
@@ -62,8 +70,13 @@ def test_kernel_question_map_is_the_answers_convolution(seed, s, p, d):
     img = np.array(cnnviz.sample_image("astronaut", "gray", 32).array)
     q = quiz.kernel_question(img, seed, s, p, d)
     well_formed(q)
-    want = F.conv2d(torch.from_numpy(img)[None, None], torch.from_numpy(cnnviz.preset(q.value))[None, None],
-                    stride=s, padding=p, dilation=d)[0, 0].numpy()  # fmt: skip
+    want = F.conv2d(
+        torch.from_numpy(img)[None, None],
+        torch.from_numpy(cnnviz.preset(q.value))[None, None],
+        stride=s,
+        padding=p,
+        dilation=d,
+    )[0, 0].numpy()
     np.testing.assert_allclose(q.picture, want, atol=1e-5)
     assert q.options[q.answer] == q.value.replace("_", " ")
 
@@ -72,8 +85,13 @@ def test_kernel_question_on_impossible_settings_is_none():
     assert quiz.kernel_question(np.zeros((2, 2), np.float32), 0) is None
 
 
-@given(grid=st.lists(st.integers(0, 9), min_size=36, max_size=36), k=st.integers(2, 3),
-       s=st.integers(1, 3), p=st.integers(0, 1), seed=st.integers(0, 20))  # fmt: skip
+@given(
+    grid=st.lists(st.integers(0, 9), min_size=36, max_size=36),
+    k=st.integers(2, 3),
+    s=st.integers(1, 3),
+    p=st.integers(0, 1),
+    seed=st.integers(0, 20),
+)
 def test_pool_winner_is_torchs_argmax(grid, k, s, p, seed):
     g = np.array(grid, np.float32).reshape(6, 6)
     q = quiz.pool_question(g, k, s, p, seed=seed)
@@ -95,17 +113,26 @@ def test_pool_question_needs_a_window_with_two_numbers():
     assert quiz.pool_question(np.ones((4, 4), np.float32), 2, 2) is None
 
 
-@given(x=st.lists(st.integers(-3, 5), min_size=16, max_size=16),
-       w=st.lists(st.integers(-2, 2), min_size=4, max_size=4), b=st.integers(-3, 3),
-       k=st.integers(0, 8), seed=st.integers(0, 5))  # fmt: skip
+@given(
+    x=st.lists(st.integers(-3, 5), min_size=16, max_size=16),
+    w=st.lists(st.integers(-2, 2), min_size=4, max_size=4),
+    b=st.integers(-3, 3),
+    k=st.integers(0, 8),
+    seed=st.integers(0, 5),
+)
 def test_step_answer_is_the_walks_and_torchs_value(x, w, b, k, seed):
     xi = np.array(x, np.float32).reshape(1, 4, 4)
     wi = np.array(w, np.float32).reshape(1, 2, 2)
     walk = steps.conv_walk(xi, wi, bias=float(b))
     q = quiz.step_question(walk, k % walk.n_steps, seed)
     well_formed(q)
-    y = F.conv2d(torch.from_numpy(xi)[None], torch.from_numpy(wi)[None],
-                 torch.tensor([float(b)]))[0, 0].numpy().ravel()  # fmt: skip
+    y = (
+        F.conv2d(torch.from_numpy(xi)[None], torch.from_numpy(wi)[None], torch.tensor([float(b)]))[
+            0, 0
+        ]
+        .numpy()
+        .ravel()
+    )
     assert q.value == y[k % walk.n_steps]
     assert q.options[q.answer] == steps.fmt(y[k % walk.n_steps])
 

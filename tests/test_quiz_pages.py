@@ -12,8 +12,12 @@ from cnnviz.kernels import parse_kernel
 
 
 def card_text(at) -> str:
-    return "\n".join([m.value for m in at.markdown] + [s.value for s in at.success]
-                     + [e.value for e in at.error] + [c.value for c in at.caption])  # fmt: skip
+    return "\n".join(
+        [m.value for m in at.markdown]
+        + [s.value for s in at.success]
+        + [e.value for e in at.error]
+        + [c.value for c in at.caption]
+    )
 
 
 def answer(at, option: str):
@@ -35,8 +39,9 @@ def expected(page: str, seed: int) -> quiz.Question:
     if page == "output_size":
         return quiz.size_question(cnnviz.output_size(28, 3), seed)
     if page == "pooling":
-        return quiz.pool_question(parse_kernel("1 3 2 1; 4 6 5 0; 3 1 1 2; 0 2 4 3"), 2, 2, 0,
-                                  False, seed)  # fmt: skip
+        return quiz.pool_question(
+            parse_kernel("1 3 2 1; 4 6 5 0; 3 1 1 2; 0 2 4 3"), 2, 2, 0, False, seed
+        )
     if page == "convolution":
         image = cnnviz.sample_image("astronaut", "rgb", 256).array
         gray = playground.as_input(image, "gray")[0]

@@ -12,8 +12,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from cnnviz import arch
 from cnnviz.reference import NAMES, reference_model
 
-PARAMS = {"lenet5": 61_706, "alexnet": 61_100_840, "vgg16": 138_357_544,
-          "resnet50": 25_557_032}  # fmt: skip
+PARAMS = {"lenet5": 61_706, "alexnet": 61_100_840, "vgg16": 138_357_544, "resnet50": 25_557_032}
 
 
 def table(name):
@@ -106,14 +105,13 @@ def gradient_extent(model, size):
 
 @settings(max_examples=25, deadline=None)
 @given(
-    main=st.lists(st.tuples(st.sampled_from([1, 3, 5]), st.integers(1, 2)), min_size=1,
-                  max_size=3),
+    main=st.lists(st.tuples(st.sampled_from([1, 3, 5]), st.integers(1, 2)), min_size=1, max_size=3),
     short=st.sampled_from([1, 3, 5, 7, 9]),
     stride=st.integers(1, 3),
     merge=st.sampled_from(["add", "cat"]),
     short_pool=st.booleans(),
     seed=st.integers(0, 10),
-)  # fmt: skip
+)
 def test_field_of_a_branched_net_is_the_input_gradients_support(
     main, short, stride, merge, short_pool, seed
 ):

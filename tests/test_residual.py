@@ -13,8 +13,12 @@ from cnnviz import residual as res
 torch.set_num_threads(1)
 
 
-@given(cin=st.integers(1, 4), c=st.integers(1, 6), k=st.sampled_from([1, 3, 5]),
-       size=st.integers(5, 12))  # fmt: skip
+@given(
+    cin=st.integers(1, 4),
+    c=st.integers(1, 6),
+    k=st.sampled_from([1, 3, 5]),
+    size=st.integers(5, 12),
+)
 def test_res_block_table_matches_the_built_module(cin, c, k, size):
     spec = f"res{c}k{k}-gap-flat-fc"
     rows = arch.summarize(spec, (cin, size, size), 3)

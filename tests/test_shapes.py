@@ -42,10 +42,14 @@ dims = st.integers(1, 12)
 
 
 @given(
-    dims, dims, st.integers(1, 6), st.integers(1, 4), st.one_of(st.integers(0, 4), st.just("same"),
-    st.just("valid")), st.integers(1, 3),
+    dims,
+    dims,
+    st.integers(1, 6),
+    st.integers(1, 4),
+    st.one_of(st.integers(0, 4), st.just("same"), st.just("valid")),
+    st.integers(1, 3),
     st.sampled_from(["zeros", "reflect", "replicate", "circular"]),
-)  # fmt: skip
+)
 def test_conv_output_size_matches_torch(h, w, k, s, p, d, mode):
     layer = lambda: torch.nn.Conv2d(1, 1, k, s, p, d, padding_mode=mode)  # noqa: E731
     same(
@@ -54,8 +58,15 @@ def test_conv_output_size_matches_torch(h, w, k, s, p, d, mode):
     )
 
 
-@given(dims, dims, st.integers(1, 6), st.one_of(st.none(), st.integers(1, 4)), st.integers(0, 3),
-       st.integers(1, 3), st.booleans())  # fmt: skip
+@given(
+    dims,
+    dims,
+    st.integers(1, 6),
+    st.one_of(st.none(), st.integers(1, 4)),
+    st.integers(0, 3),
+    st.integers(1, 3),
+    st.booleans(),
+)
 def test_pool_output_size_matches_torch(h, w, k, s, p, d, ceil):
     same(
         our_shape(lambda: cnnviz.output_size((h, w), k, s, p, d, op="pool", ceil_mode=ceil)),
@@ -63,17 +74,25 @@ def test_pool_output_size_matches_torch(h, w, k, s, p, d, ceil):
     )
 
 
-@given(dims, dims, st.integers(1, 5), st.integers(1, 4), st.integers(0, 4), st.integers(1, 3),
-       st.integers(0, 3))  # fmt: skip
+@given(
+    dims,
+    dims,
+    st.integers(1, 5),
+    st.integers(1, 4),
+    st.integers(0, 4),
+    st.integers(1, 3),
+    st.integers(0, 3),
+)
 def test_transposed_output_size_matches_torch(h, w, k, s, p, d, op):
     def theirs():
-        return F.conv_transpose2d(torch.zeros(1, 1, h, w), torch.zeros(1, 1, k, k), None, s, p,
-                                  op, 1, d)  # fmt: skip
+        return F.conv_transpose2d(
+            torch.zeros(1, 1, h, w), torch.zeros(1, 1, k, k), None, s, p, op, 1, d
+        )
 
     same(
         our_shape(
             lambda: cnnviz.output_size((h, w), k, s, p, d, op="conv_transpose", output_padding=op)
-        ),  # fmt: skip
+        ),
         torch_shape(theirs),
     )
 
@@ -118,16 +137,27 @@ def test_ceil_mode_drops_a_window_starting_in_padding():
     assert d.size == F.max_pool2d(torch.zeros(1, 1, 5, 5), 2, 2, 1, ceil_mode=True).shape[-1]
 
 
-@pytest.mark.parametrize("bad", [dict(kernel_size=0), dict(stride=-1), dict(kernel_size=2.5),
-                                 dict(padding="fully"), dict(op="deconv")])  # fmt: skip
+@pytest.mark.parametrize(
+    "bad",
+    [
+        dict(kernel_size=0),
+        dict(stride=-1),
+        dict(kernel_size=2.5),
+        dict(padding="fully"),
+        dict(op="deconv"),
+    ],
+)
 def test_bad_values_are_setting_errors(bad):
     args = dict(input_size=10, kernel_size=3) | bad
     with pytest.raises(SettingError):
         cnnviz.output_size(**args)
 
 
-@given(st.lists(st.tuples(st.integers(1, 5), st.integers(1, 3), st.integers(1, 2)), min_size=1,
-                max_size=4))  # fmt: skip
+@given(
+    st.lists(
+        st.tuples(st.integers(1, 5), st.integers(1, 3), st.integers(1, 2)), min_size=1, max_size=4
+    )
+)
 def test_receptive_field_matches_torch_gradient(stack):
     """The input pixels a central output unit depends on (by autograd) span the predicted field."""
     layers = [dict(kernel_size=k, stride=s, dilation=d) for k, s, d in stack]
@@ -163,12 +193,28 @@ def test_a_refusal_names_both_dimensions_when_they_share_settings():
         cnnviz.output_size((20, 4), 9)
 
 
-@given(dims, dims, st.integers(1, 9), st.integers(1, 3), st.integers(0, 3), st.integers(1, 3),
-       st.sampled_from(["conv", "pool", "conv_transpose"]), st.integers(0, 3),
-       st.sampled_from(["zeros", "reflect", "circular"]))  # fmt: skip
+@given(
+    dims,
+    dims,
+    st.integers(1, 9),
+    st.integers(1, 3),
+    st.integers(0, 3),
+    st.integers(1, 3),
+    st.sampled_from(["conv", "pool", "conv_transpose"]),
+    st.integers(0, 3),
+    st.sampled_from(["zeros", "reflect", "circular"]),
+)
 def test_every_fix_offered_removes_the_problem_it_was_offered_for(h, w, k, s, p, d, op, opad, mode):
-    args = dict(input_size=(h, w), kernel_size=k, stride=s, padding=p, dilation=d, op=op,
-                output_padding=opad, padding_mode=mode)  # fmt: skip
+    args = dict(
+        input_size=(h, w),
+        kernel_size=k,
+        stride=s,
+        padding=p,
+        dilation=d,
+        op=op,
+        output_padding=opad,
+        padding_mode=mode,
+    )
     try:
         cnnviz.output_size(**args)
     except SettingError as err:
@@ -191,14 +237,16 @@ def test_every_fix_offered_removes_the_problem_it_was_offered_for(h, w, k, s, p,
 def _torch_pool_1d(n, k, s, p, d, ceil):
     """torch's pooled length along one dimension, or None when torch refuses."""
     try:
-        return F.max_pool2d(torch.zeros(1, 1, n, 1), (k, 1), (s, 1), (p, 0), (d, 1),
-                            ceil_mode=ceil).shape[-2]  # fmt: skip
+        return F.max_pool2d(
+            torch.zeros(1, 1, n, 1), (k, 1), (s, 1), (p, 0), (d, 1), ceil_mode=ceil
+        ).shape[-2]
     except RuntimeError:
         return None
 
 
-@given(st.integers(1, 14), st.integers(1, 5), st.integers(1, 5), st.integers(0, 2),
-       st.integers(1, 2))  # fmt: skip
+@given(
+    st.integers(1, 14), st.integers(1, 5), st.integers(1, 5), st.integers(0, 2), st.integers(1, 2)
+)
 def test_ceil_mode_sentence_says_what_torch_does(n, k, s, p, d):
     """Kept partial window, dropped window or no change: the sentence says the one torch does,
     and for a kept window the cells it covers are torch's avg_pool2d divisor."""
@@ -206,8 +254,9 @@ def test_ceil_mode_sentence_says_what_torch_does(n, k, s, p, d):
     floor, ceil = _torch_pool_1d(n, k, s, p, d, False), _torch_pool_1d(n, k, s, p, d, True)
     if ceil is None or ceil < 1:
         return
-    dim = cnnviz.output_size((n, 1), (k, 1), (s, 1), (p, 0), (d, 1), op="pool",
-                             ceil_mode=True).dims[0]  # fmt: skip
+    dim = cnnviz.output_size(
+        (n, 1), (k, 1), (s, 1), (p, 0), (d, 1), op="pool", ceil_mode=True
+    ).dims[0]
     text = dim.explanation
     assert dim.size == ceil
     remainder = (n + 2 * p - d * (k - 1) - 1) % s
@@ -256,8 +305,14 @@ def test_avg_pool_divisor_sentence_uses_torchs_divisors():
     assert "not" not in full and "padding cells included" in full
 
 
-@given(st.integers(1, 5), st.integers(1, 4), st.integers(1, 4), st.integers(0, 3),
-       st.integers(1, 2), st.integers(0, 3))  # fmt: skip
+@given(
+    st.integers(1, 5),
+    st.integers(1, 4),
+    st.integers(1, 4),
+    st.integers(0, 3),
+    st.integers(1, 2),
+    st.integers(0, 3),
+)
 def test_output_padding_sentence_matches_what_torch_puts_there(n, k, s, p, d, op):
     """output_padding's extra cells are canvas cells (what the stamps put there) while
     output_padding <= padding; only past the canvas are they empty. Canvas: torch with no
@@ -273,8 +328,13 @@ def test_output_padding_sentence_matches_what_torch_puts_there(n, k, s, p, d, op
         return
     if len(out) < 1:
         return
-    text = cnnviz.output_size((n, 1), (k, 1), (s, 1), (p, 0), (d, 1), op="conv_transpose",
-                              output_padding=(op, 0)).dims[0].explanation  # fmt: skip
+    text = (
+        cnnviz.output_size(
+            (n, 1), (k, 1), (s, 1), (p, 0), (d, 1), op="conv_transpose", output_padding=(op, 0)
+        )
+        .dims[0]
+        .explanation
+    )
     length = len(canvas)
     on_canvas = [i for i in range(len(out)) if i + p < length]
     assert all(out[i] == canvas[i + p] for i in on_canvas)
@@ -306,8 +366,10 @@ def test_same_padding_with_stride_names_pytorch_and_keras_rules():
     assert "PyTorch accepts padding='same' only with stride 1" in msg
     assert "Keras and TensorFlow" in msg and "⌈input / s⌉" in msg
     # the old claim "smaller than the input whatever the padding" was false: torch says so
-    assert F.conv2d(torch.zeros(1, 1, 4, 4), torch.zeros(1, 1, 1, 1), stride=2,
-                    padding=2).shape[-1] == 4  # fmt: skip
+    assert (
+        F.conv2d(torch.zeros(1, 1, 4, 4), torch.zeros(1, 1, 1, 1), stride=2, padding=2).shape[-1]
+        == 4
+    )
     assert "whatever the padding" not in msg
 
 

@@ -61,8 +61,7 @@ def torch_conv(cfg) -> np.ndarray:
     if cfg["padding_mode"] != "zeros" or pad == "full":
         from cnnviz.shapes import resolve_conv_padding
 
-        (pt, pb), (pl, pr) = resolve_conv_padding(pad, w.shape[-2:], cfg["stride"],
-                                                  cfg["dilation"])  # fmt: skip
+        (pt, pb), (pl, pr) = resolve_conv_padding(pad, w.shape[-2:], cfg["stride"], cfg["dilation"])
         mode = {"zeros": "constant"}.get(cfg["padding_mode"], cfg["padding_mode"])
         x = F.pad(x, (pl, pr, pt, pb), mode=mode)
         pad = 0
@@ -75,9 +74,16 @@ def test_conv_steps_are_the_engine_and_torch(cfg):
         walk = conv_walk(**cfg)
     except SettingError:
         assume(False)
-    want = conv2d(cfg["input"], cfg["weight"][None], None if cfg["bias"] is None else
-                  np.float32([cfg["bias"]]), cfg["stride"], cfg["padding"], cfg["dilation"], 1,
-                  cfg["padding_mode"])  # fmt: skip
+    want = conv2d(
+        cfg["input"],
+        cfg["weight"][None],
+        None if cfg["bias"] is None else np.float32([cfg["bias"]]),
+        cfg["stride"],
+        cfg["padding"],
+        cfg["dilation"],
+        1,
+        cfg["padding_mode"],
+    )
     assert np.array_equal(walk.output, want)
     np.testing.assert_allclose(walk.output, torch_conv(cfg), rtol=1e-5, atol=1e-4)
     totals = []
@@ -85,8 +91,9 @@ def test_conv_steps_are_the_engine_and_torch(cfg):
         assert (step.row, step.col) == divmod(k, want.shape[-1])
         # the window on the drawn grid is what the products were made of
         for part in step.parts:
-            assert np.array_equal(walk.grid[part.channel][np.ix_(step.rows, step.cols)],
-                                  part.window)  # fmt: skip
+            assert np.array_equal(
+                walk.grid[part.channel][np.ix_(step.rows, step.cols)], part.window
+            )
             assert np.array_equal(part.products, part.window * part.weights)
         totals.append(step.total)
         assert step.values[0] == step.total
@@ -123,11 +130,18 @@ def test_pool_steps_are_the_engine_and_torch(cfg):
         assume(False)
     x = torch.tensor(cfg["input"])[None]
     if cfg["kind"] == "max":
-        want = F.max_pool2d(x, cfg["kernel_size"], cfg["stride"], cfg["padding"],
-                            cfg["dilation"], cfg["ceil_mode"])[0].numpy()  # fmt: skip
+        want = F.max_pool2d(
+            x, cfg["kernel_size"], cfg["stride"], cfg["padding"], cfg["dilation"], cfg["ceil_mode"]
+        )[0].numpy()
     else:
-        want = F.avg_pool2d(x, cfg["kernel_size"], cfg["stride"], cfg["padding"],
-                            cfg["ceil_mode"], cfg["count_include_pad"])[0].numpy()  # fmt: skip
+        want = F.avg_pool2d(
+            x,
+            cfg["kernel_size"],
+            cfg["stride"],
+            cfg["padding"],
+            cfg["ceil_mode"],
+            cfg["count_include_pad"],
+        )[0].numpy()
     np.testing.assert_allclose(walk.output, want, rtol=1e-6, atol=1e-6)
     got = np.zeros_like(walk.output)
     for step in walk.steps():
@@ -183,11 +197,19 @@ def test_transposed_scatter_and_conv_views_equal_conv_transpose2d(cfg):
         assume(False)
     x, w = torch.tensor(cfg["input"])[None], torch.tensor(cfg["weight"])[:, None]
     b = None if cfg["bias"] is None else torch.tensor([cfg["bias"]], dtype=torch.float32)
-    want = F.conv_transpose2d(x, w, b, cfg["stride"], cfg["padding"], cfg["output_padding"], 1,
-                              cfg["dilation"])[0].numpy()  # fmt: skip
-    engine = conv_transpose2d(cfg["input"], cfg["weight"][:, None], None if b is None else
-                              b.numpy(), cfg["stride"], cfg["padding"], cfg["output_padding"], 1,
-                              cfg["dilation"])  # fmt: skip
+    want = F.conv_transpose2d(
+        x, w, b, cfg["stride"], cfg["padding"], cfg["output_padding"], 1, cfg["dilation"]
+    )[0].numpy()
+    engine = conv_transpose2d(
+        cfg["input"],
+        cfg["weight"][:, None],
+        None if b is None else b.numpy(),
+        cfg["stride"],
+        cfg["padding"],
+        cfg["output_padding"],
+        1,
+        cfg["dilation"],
+    )
     assert np.array_equal(walk.output, engine)
     np.testing.assert_allclose(walk.output, want, atol=1e-4)
     # scatter view: adding every stamp, by hand, then cropping, gives the engine's output
@@ -209,14 +231,16 @@ def test_transposed_scatter_and_conv_views_equal_conv_transpose2d(cfg):
     # conv view: the convolution over the zero-inserted input gives the same numbers
     conv = walk.as_conv
     assert np.array_equal(conv.output, walk.output)
-    assert np.array_equal(conv.grid[:, conv.codes == INSERTED], 0 * conv.grid[:, conv.codes ==
-                                                                            INSERTED])  # fmt: skip
+    assert np.array_equal(
+        conv.grid[:, conv.codes == INSERTED], 0 * conv.grid[:, conv.codes == INSERTED]
+    )
     totals = [s.total for s in conv.steps()]
     assert np.array_equal(np.array(totals, np.float32).reshape(want.shape[1:]), want[0])
 
 
-@given(st.integers(1, 5), st.integers(1, 5), st.integers(1, 3), st.integers(0, 2),
-       st.integers(1, 2))  # fmt: skip
+@given(
+    st.integers(1, 5), st.integers(1, 5), st.integers(1, 3), st.integers(0, 2), st.integers(1, 2)
+)
 def test_zero_insertion_has_the_documented_size(h, k, s, p, d):
     x = np.arange(h * h, dtype=np.float32).reshape(1, h, h) + 1
     assume((h - 1) * s - 2 * p + d * (k - 1) + 1 >= 1)
@@ -289,8 +313,15 @@ def test_impossible_settings_are_setting_errors(kwargs):
 
 def test_fmt_is_compact():
     assert [fmt(v) for v in (3.0, -0.0, 0.5, 1 / 3, -np.inf, np.nan, 12345.0, 1e-7)] == [
-        "3", "0", "0.5", "0.333", "-∞", "", "12345", "1e-7",
-    ]  # fmt: skip
+        "3",
+        "0",
+        "0.5",
+        "0.333",
+        "-∞",
+        "",
+        "12345",
+        "1e-7",
+    ]
 
 
 # ------------------------------------------------------------------------------ pictures

@@ -128,14 +128,20 @@ def test_two_python_processes_share_one_slot_and_one_queue(digits, tmp_path):
     training waits as number 1 in the queue, is told about how long, and runs once the first
     stops."""
     gate = Gate(1, tmp_path)
-    a = Trainer(digits.subset(200, seed=0), SMALL, TrainConfig(epochs=1000, batch_size=8),
-                gate=gate)  # fmt: skip
+    a = Trainer(
+        digits.subset(200, seed=0), SMALL, TrainConfig(epochs=1000, batch_size=8), gate=gate
+    )
     a.start()
     wait_for(lambda: a.status == "running" and a.progress().step > 0, what="a running")
     env = dict(os.environ, PYTHONPATH=str(ROOT))
-    other = subprocess.Popen([sys.executable, "-c", textwrap.dedent(TWIN), str(tmp_path)],
-                             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                             text=True)  # fmt: skip
+    other = subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(TWIN), str(tmp_path)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         _, status, position, step = read_line(other, "QUEUED")
         assert (status, position, step) == ("waiting", "1", "0")
@@ -201,9 +207,13 @@ def test_a_ticket_of_a_dead_process_leaves_the_queue(tmp_path):
     gate = Gate(1, tmp_path)
     code = "import sys, time; from cnnviz.gate import Gate; t = Gate(1, sys.argv[1]).take_ticket()"
     code += "; print('HELD', flush=True); time.sleep(600)"
-    holder = subprocess.Popen([sys.executable, "-c", code, str(tmp_path)], cwd=ROOT,
-                              env=dict(os.environ, PYTHONPATH=str(ROOT)),
-                              stdout=subprocess.PIPE, text=True)  # fmt: skip
+    holder = subprocess.Popen(
+        [sys.executable, "-c", code, str(tmp_path)],
+        cwd=ROOT,
+        env=dict(os.environ, PYTHONPATH=str(ROOT)),
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert holder.stdout.readline().strip() == "HELD"
         assert gate.waiting == 1

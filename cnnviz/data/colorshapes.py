@@ -47,8 +47,15 @@ def _outline(kind: int, cx: float, cy: float, r: float, turn: float) -> list[flo
         corners = [turn + k * math.pi / 3 for k in range(6)]
         radii = [r] * 6
     elif kind == 9:  # an arrow pointing up: a triangular head on a shaft
-        base = [(0, -r), (0.8 * r, -0.1 * r), (0.3 * r, -0.1 * r), (0.3 * r, r),
-                (-0.3 * r, r), (-0.3 * r, -0.1 * r), (-0.8 * r, -0.1 * r)]  # fmt: skip
+        base = [
+            (0, -r),
+            (0.8 * r, -0.1 * r),
+            (0.3 * r, -0.1 * r),
+            (0.3 * r, r),
+            (-0.3 * r, r),
+            (-0.3 * r, -0.1 * r),
+            (-0.8 * r, -0.1 * r),
+        ]
         c, s = math.cos(turn), math.sin(turn)
         return [v for x, y in base for v in (cx + c * x - s * y, cy + s * x + c * y)]
     elif kind == 4:  # a plus sign: 12 corners with arms a third of the width

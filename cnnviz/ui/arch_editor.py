@@ -146,8 +146,12 @@ def _on_preset_picked() -> None:
     if name not in arch.PRESET_TRAINING:
         return
     t = arch.preset_training(name)
-    new = {"opt": OPTIMIZERS[t["optimizer"]], "lr": t["lr"], "bs": t["batch_size"],
-           "epochs": t["epochs"]}  # fmt: skip
+    new = {
+        "opt": OPTIMIZERS[t["optimizer"]],
+        "lr": t["lr"],
+        "bs": t["batch_size"],
+        "epochs": t["epochs"],
+    }
     before = state.get(APPLIED, {})
     for key, value in new.items():
         if state.get(key) in (None, DEFAULTS[key], before.get(key)):
@@ -265,9 +269,16 @@ def _number(uid, layer: Layer, name: str, label: str, help: str, column) -> None
     if layer.kind in ("maxpool", "avgpool") and name == "padding":
         hi = layer.args["kernel_size"] // 2
     column.number_input(
-        label, lo, hi, value if value is not None else lo, 0.05 if is_float else 1,
-        key=f"arch_{uid}_{name}", help=help, on_change=_on_arg, args=(uid, name),
-    )  # fmt: skip
+        label,
+        lo,
+        hi,
+        value if value is not None else lo,
+        0.05 if is_float else 1,
+        key=f"arch_{uid}_{name}",
+        help=help,
+        on_change=_on_arg,
+        args=(uid, name),
+    )
 
 
 def _settings(uid: int, layer: Layer, is_last_fc: bool) -> None:
@@ -291,24 +302,37 @@ def _settings(uid: int, layer: Layer, is_last_fc: bool) -> None:
     elif kind in arch.ACTIVATION_KINDS:
         cols = st.columns([2, 1, 2])
         cols[0].selectbox(
-            "function", arch.ACTIVATION_KINDS, index=arch.ACTIVATION_KINDS.index(kind),
-            format_func=arch.TITLES.get, key=f"arch_{uid}_kind", on_change=_on_kind,
+            "function",
+            arch.ACTIVATION_KINDS,
+            index=arch.ACTIVATION_KINDS.index(kind),
+            format_func=arch.TITLES.get,
+            key=f"arch_{uid}_kind",
+            on_change=_on_kind,
             args=(uid,),
-        )  # fmt: skip
+        )
         if kind == "leaky_relu":
             _number(uid, layer, "negative_slope", "slope", "multiplies negatives", cols[1])
     elif kind == "dropout":
         cols = st.columns(5)
-        _number(uid, layer, "p", "p", "fraction zeroed while training; the rest are multiplied by "
-                "1/(1 − p)", cols[0])  # fmt: skip
+        _number(
+            uid,
+            layer,
+            "p",
+            "p",
+            "fraction zeroed while training; the rest are multiplied by 1/(1 − p)",
+            cols[0],
+        )
     elif kind == "linear":
         cols = st.columns([1, 2, 2])
         if is_last_fc:
             cols[1].checkbox(
-                "one per class", layer.args["out_features"] is None, key=f"arch_{uid}_classes",
-                on_change=_on_classes, args=(uid,),
+                "one per class",
+                layer.args["out_features"] is None,
+                key=f"arch_{uid}_classes",
+                on_change=_on_classes,
+                args=(uid,),
                 help="the last layer gives one score per class of the data",
-            )  # fmt: skip
+            )
         if layer.args["out_features"] is not None or not is_last_fc:
             _number(uid, layer, "out_features", "outputs", "numbers this layer gives", cols[0])
     else:
@@ -327,22 +351,46 @@ def _layer_rows(layers: list[Layer], table: list[arch.Row], bad: int | None) -> 
                 out = f" → {_shape(table[pos].out_shape)}"
             else:
                 out = ""
-            c0.markdown(f"**{pos + 1}. {arch.TITLES[layer.kind]}**  \n`{layer.token}`{out}",
-                        help=KIND_HELP[layer.kind])  # fmt: skip
+            c0.markdown(
+                f"**{pos + 1}. {arch.TITLES[layer.kind]}**  \n`{layer.token}`{out}",
+                help=KIND_HELP[layer.kind],
+            )
             with c1:
                 _settings(uid, layer, pos == last_fc)
             with c2:
                 # no `help` on these: Streamlit 1.67 draws a button with help twice in the DOM
                 bar = st.container(horizontal=True, gap="xxsmall")
-                bar.button("", key=f"arch_up_{pos}", icon=":material/arrow_upward:",
-                           on_click=_move, args=(pos, -1), disabled=pos == 0)  # fmt: skip
-                bar.button("", key=f"arch_down_{pos}", icon=":material/arrow_downward:",
-                           on_click=_move, args=(pos, 1),
-                           disabled=pos == len(rows) - 1)  # fmt: skip
-                bar.button("", key=f"arch_dup_{pos}", icon=":material/content_copy:",
-                           on_click=_duplicate, args=(pos,))  # fmt: skip
-                bar.button("", key=f"arch_remove_{pos}", icon=":material/delete:",
-                           on_click=_remove, args=(pos,), disabled=len(rows) == 1)  # fmt: skip
+                bar.button(
+                    "",
+                    key=f"arch_up_{pos}",
+                    icon=":material/arrow_upward:",
+                    on_click=_move,
+                    args=(pos, -1),
+                    disabled=pos == 0,
+                )
+                bar.button(
+                    "",
+                    key=f"arch_down_{pos}",
+                    icon=":material/arrow_downward:",
+                    on_click=_move,
+                    args=(pos, 1),
+                    disabled=pos == len(rows) - 1,
+                )
+                bar.button(
+                    "",
+                    key=f"arch_dup_{pos}",
+                    icon=":material/content_copy:",
+                    on_click=_duplicate,
+                    args=(pos,),
+                )
+                bar.button(
+                    "",
+                    key=f"arch_remove_{pos}",
+                    icon=":material/delete:",
+                    on_click=_remove,
+                    args=(pos,),
+                    disabled=len(rows) == 1,
+                )
 
 
 def _add_controls(layers: list[Layer]) -> None:
@@ -354,13 +402,14 @@ def _add_controls(layers: list[Layer]) -> None:
         (i for i, L in enumerate(layers) if L.kind in ("flatten", "gap", "linear")), n
     )
     cols = st.columns([3, 3, 2], vertical_alignment="bottom")
-    cols[0].selectbox("Add a layer", arch.KINDS, format_func=arch.TITLES.get,
-                      key="arch_add_kind")  # fmt: skip
+    cols[0].selectbox("Add a layer", arch.KINDS, format_func=arch.TITLES.get, key="arch_add_kind")
     cols[1].selectbox(
-        "where", options, index=first_flat,
+        "where",
+        options,
+        index=first_flat,
         format_func=lambda i: f"before {i + 1}. {layers[i].token}" if 0 <= i < n else "at the end",
         key="arch_add_pos",
-    )  # fmt: skip
+    )
     cols[2].button("Add", key="arch_add", icon=":material/add:", on_click=_add, width="stretch")
 
 
@@ -376,8 +425,18 @@ def _rf(value) -> str:
 
 
 def _table(rows: list[arch.Row], input_shape, failed: tuple[int, Layer] | None) -> None:
-    data = [dict(layer="input", output=_shape(input_shape), parameters="", arithmetic="",
-                 macs="", ops="", field="1 × 1", size="")]  # fmt: skip
+    data = [
+        dict(
+            layer="input",
+            output=_shape(input_shape),
+            parameters="",
+            arithmetic="",
+            macs="",
+            ops="",
+            field="1 × 1",
+            size="",
+        )
+    ]
     for r in rows:
         data.append(
             dict(
@@ -389,39 +448,66 @@ def _table(rows: list[arch.Row], input_shape, failed: tuple[int, Layer] | None) 
                 ops=f"{r.ops:,}" if r.kind not in ("conv", "linear") else "",
                 field=_rf(r.receptive_field),
                 size=(r.size_formula or "").removeprefix("height and width: "),
-            )  # fmt: skip
+            )
         )
     if failed is not None:
         i, layer = failed
-        data.append(dict(layer=f"{i + 1}. {layer.token}", output="does not fit", parameters="",
-                         arithmetic="", macs="", ops="", field="", size=""))  # fmt: skip
+        data.append(
+            dict(
+                layer=f"{i + 1}. {layer.token}",
+                output="does not fit",
+                parameters="",
+                arithmetic="",
+                macs="",
+                ops="",
+                field="",
+                size="",
+            )
+        )
     st.dataframe(
-        data, hide_index=True, key="arch_table", height=35 * (len(data) + 1) + 3,
-        column_order=("layer", "output", "parameters", "macs", "ops", "field", "size",
-                      "arithmetic"),
+        data,
+        hide_index=True,
+        key="arch_table",
+        height=35 * (len(data) + 1) + 3,
+        column_order=(
+            "layer",
+            "output",
+            "parameters",
+            "macs",
+            "ops",
+            "field",
+            "size",
+            "arithmetic",
+        ),
         column_config={
             "layer": st.column_config.TextColumn("layer", help="position and spec token"),
             "output": st.column_config.TextColumn(
                 "output shape",
                 help="height × width × channels (Keras' order)"
                 if st.session_state.get("arch_hwc")
-                else "channels × height × width (PyTorch's order)"),
+                else "channels × height × width (PyTorch's order)",
+            ),
             "parameters": st.column_config.TextColumn("parameters", help="weights + biases"),
             "arithmetic": st.column_config.TextColumn("parameters: arithmetic", width="medium"),
             "macs": st.column_config.TextColumn(
                 "multiply-adds (MACs)",
                 help="conv and linear layers: one multiply and one add per weight used per "
-                     "output (torch's FlopCounterMode counts each as 2 FLOPs)"),
+                "output (torch's FlopCounterMode counts each as 2 FLOPs)",
+            ),
             "ops": st.column_config.TextColumn(
                 "other operations",
-                help="pooling, activations, batch norm, dropout: one operation per number read"),
+                help="pooling, activations, batch norm, dropout: one operation per number read",
+            ),
             "field": st.column_config.TextColumn(
-                "receptive field", help="input pixels one output number sees"),
+                "receptive field", help="input pixels one output number sees"
+            ),
             "size": st.column_config.TextColumn(
-                "output size formula", width="large", help="⌊(in + 2·padding − dilation·(kernel − 1) − 1) / "
-                                            "stride⌋ + 1"),
+                "output size formula",
+                width="large",
+                help="⌊(in + 2·padding − dilation·(kernel − 1) − 1) / stride⌋ + 1",
+            ),
         },
-    )  # fmt: skip
+    )
     if rows:
         t = arch.totals(rows)
         st.caption(
@@ -435,8 +521,10 @@ def _table(rows: list[arch.Row], input_shape, failed: tuple[int, Layer] | None) 
 def _details(rows: list[arch.Row]) -> None:
     with st.expander("How every number in the table is computed", icon=":material/calculate:"):
         for r in rows:
-            lines = [f"**{r.index + 1}. {r.title}** `{r.name}`: {_shape(r.in_shape)} → "
-                     f"**{_shape(r.out_shape)}**"]  # fmt: skip
+            lines = [
+                f"**{r.index + 1}. {r.title}** `{r.name}`: {_shape(r.in_shape)} → "
+                f"**{_shape(r.out_shape)}**"
+            ]
             if r.size_formula:
                 lines.append(f"- output size: {r.size_formula}")
             lines.append(f"- parameters: {r.params_formula}")
@@ -452,8 +540,13 @@ def _show_error(err: ArchError, title: str) -> None:
     """The reason (it names the layer and what would fit) and a button per fix that works."""
     st.error(f"**{title}.** {err}", icon=":material/block:")
     for i, (words, spec) in enumerate((w, s) for w, s in err.fixes if s):
-        st.button(f"Apply: {words}", key=f"arch_fix_{i}", on_click=_apply_spec, args=(spec,),
-                  icon=":material/auto_fix_high:")  # fmt: skip
+        st.button(
+            f"Apply: {words}",
+            key=f"arch_fix_{i}",
+            on_click=_apply_spec,
+            args=(spec,),
+            icon=":material/auto_fix_high:",
+        )
 
 
 def edit_architecture(input_shape, n_classes: int) -> str:
@@ -477,22 +570,28 @@ def edit_architecture(input_shape, n_classes: int) -> str:
         state["arch_preset"] = _matching_preset(text)
 
     st.selectbox(
-        "Start from a preset", [CUSTOM, *arch.PRESETS], key="arch_preset",
+        "Start from a preset",
+        [CUSTOM, *arch.PRESETS],
+        key="arch_preset",
         on_change=_on_preset_picked,
         format_func=lambda k: "your own (edited)" if k == CUSTOM else arch.PRESET_INFO[k][0],
         help="a classic net; then change it below",
-    )  # fmt: skip
+    )
     if state.get("arch_preset") in arch.PRESETS:
         name = state["arch_preset"]
         st.caption(f"{arch.PRESET_INFO[name][1]} {arch.preset_training_text(name)}")
     st.text_input(
-        "The net as text (also in the page's link)", key="arch_text", on_change=_on_text,
+        "The net as text (also in the page's link)",
+        key="arch_text",
+        on_change=_on_text,
         help="layers joined by '-': conv8k3p1 (8 filters 3×3, padding 1), relu, max2, avg2, bn, "
-             "drop0.5, flat, gap, fc64, fc (one score per class). Press Enter to apply.",
-    )  # fmt: skip
+        "drop0.5, flat, gap, fc64, fc (one score per class). Press Enter to apply.",
+    )
     if state.get(TEXT_ERROR):
-        st.error(f"{state[TEXT_ERROR]} The layers below are still the last net that could be "
-                 f"read.", icon=":material/block:")  # fmt: skip
+        st.error(
+            f"{state[TEXT_ERROR]} The layers below are still the last net that could be read.",
+            icon=":material/block:",
+        )
     if state.get(NOTE):
         st.info(state[NOTE], icon=":material/info:")
 
@@ -521,10 +620,12 @@ def edit_architecture(input_shape, n_classes: int) -> str:
 
     head, switch = st.columns([3, 2], vertical_alignment="bottom")
     switch.toggle(
-        "H × W × C (Keras order)", key="arch_hwc", bind="query-params",
+        "H × W × C (Keras order)",
+        key="arch_hwc",
+        bind="query-params",
         help="Write shapes as Keras and TensorFlow do, height × width × channels, instead of "
-             "PyTorch's channels × height × width. The numbers do not change.",
-    )  # fmt: skip
+        "PyTorch's channels × height × width. The numbers do not change.",
+    )
     head.markdown(f"**What each layer makes of a {_shape(shape)} input**")
     _table(rows, shape, failed)
     if error is not None:

@@ -39,8 +39,13 @@ def show_setting_error(
     for i, f in enumerate(f for f in err.fixes if f.changes):
         words = ", ".join(f"{name.replace('_', ' ')} {value}" for name, value in f.changes)
         where = f" ({f.axis})" if f.axis else ""
-        st.button(f"Set {words}{where}", key=f"fix_{i}", on_click=apply, args=(f,),
-                  icon=":material/auto_fix_high:")  # fmt: skip
+        st.button(
+            f"Set {words}{where}",
+            key=f"fix_{i}",
+            on_click=apply,
+            args=(f,),
+            icon=":material/auto_fix_high:",
+        )
 
 
 def ensure_router() -> None:
@@ -258,8 +263,11 @@ def show_source(
 ) -> None:
     """An expander with the engine functions' own source: what the page shows, as code. `lazy`:
     drawn only when opened (opening reruns the page), so closed it costs a page run nothing."""
-    box = (st.expander(label, icon=":material/code:", key="source_open", on_change="rerun")
-           if lazy else st.expander(label, icon=":material/code:"))  # fmt: skip
+    box = (
+        st.expander(label, icon=":material/code:", key="source_open", on_change="rerun")
+        if lazy
+        else st.expander(label, icon=":material/code:")
+    )
     if lazy and not box.open:
         return
     with box:
@@ -292,8 +300,12 @@ def share_link(lazy: bool = False) -> None:
     from urllib.parse import urlencode, urlsplit
 
     parts = urlsplit(st.context.url or "")
-    pairs = [(k, v) for k in st.query_params for v in st.query_params.get_all(k)
-             if k not in (HIDE_PARAM, "quiz")]  # fmt: skip
+    pairs = [
+        (k, v)
+        for k in st.query_params
+        for v in st.query_params.get_all(k)
+        if k not in (HIDE_PARAM, "quiz")
+    ]
     url = f"{parts.scheme}://{parts.netloc}{parts.path}" if parts.netloc else parts.path or "/"
     names = st.session_state.get(_NAMES) or {}
     if lazy:  # drawn when opened (opening reruns the page): never stale after a fragment's run
@@ -303,17 +315,23 @@ def share_link(lazy: bool = False) -> None:
     else:
         box = st.popover("Copy link", icon=":material/link:")
     with box:
-        st.caption("This address reopens the page with exactly these settings: paste it into "
-                   "slides, a chat or a worksheet.")  # fmt: skip
+        st.caption(
+            "This address reopens the page with exactly these settings: paste it into "
+            "slides, a chat or a worksheet."
+        )
         if names:  # a lesson link: some controls fixed, or questions
-            hide = st.multiselect("For a lesson: hide these controls (shown as fixed)",
-                                  list(names), default=[k for k in hidden_keys() if k in names],
-                                  format_func=lambda k: f"{names[k]} ({k})",
-                                  key="share_hide")  # fmt: skip
+            hide = st.multiselect(
+                "For a lesson: hide these controls (shown as fixed)",
+                list(names),
+                default=[k for k in hidden_keys() if k in names],
+                format_func=lambda k: f"{names[k]} ({k})",
+                key="share_hide",
+            )
             if hide:
                 pairs.append((HIDE_PARAM, ",".join(hide)))
-            if st.toggle("Open with questions (quiz=1)", "quiz" in st.query_params,
-                         key="share_quiz"):  # fmt: skip
+            if st.toggle(
+                "Open with questions (quiz=1)", "quiz" in st.query_params, key="share_quiz"
+            ):
                 pairs.append(("quiz", "1"))
         query = urlencode(pairs, safe=",")
         st.code(url + (f"?{query}" if query else ""), language=None, wrap_lines=True)
@@ -349,8 +367,10 @@ def grid_from_link(state_key: str, url_key: str, default: str, max_size: int, wh
     try:
         grid = parse_kernel(text, max_size=max_size)
     except KernelError as err:
-        st.warning(f"The {what} in the link could not be read ({err}), so the default is shown.",
-                   icon=":material/link_off:")  # fmt: skip
+        st.warning(
+            f"The {what} in the link could not be read ({err}), so the default is shown.",
+            icon=":material/link_off:",
+        )
         grid = parse_kernel(default, max_size=max_size)
     st.session_state[state_key] = format_kernel(grid)
     return grid

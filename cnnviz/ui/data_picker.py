@@ -63,8 +63,13 @@ def _error(err: Exception) -> None:
 
 
 def _pick_builtin() -> Dataset:
-    name = st.selectbox("Dataset", list(BUILTINS), key="data", bind="query-params",
-                        help="Made on this server: nothing is downloaded.")  # fmt: skip
+    name = st.selectbox(
+        "Dataset",
+        list(BUILTINS),
+        key="data",
+        bind="query-params",
+        help="Made on this server: nothing is downloaded.",
+    )
     held = _store().get("builtin")
     if held and held[0] == name:  # the same object on every rerun, even after a cache clear
         return held[1]
@@ -74,21 +79,31 @@ def _pick_builtin() -> Dataset:
 
 
 def _pick_folder() -> Dataset | None:
-    kind = st.radio("Format", list(FOLDER_KINDS), format_func=FOLDER_KINDS.get, key="data_fmt",
-                    horizontal=True)  # fmt: skip
+    kind = st.radio(
+        "Format", list(FOLDER_KINDS), format_func=FOLDER_KINDS.get, key="data_fmt", horizontal=True
+    )
     root = os.environ.get(DATA_ROOT_ENV)
     if root:
         st.caption(f"This server reads datasets from folders inside {root}.")
-    path = st.text_input("Folder on the server", key="data_folder",
-                         placeholder=root or "/data/mnist",
-                         help="The folder that holds train-images-idx3-ubyte(.gz) and the "
-                              "other three MNIST files, or CIFAR-10's data_batch_1…5 and "
-                              "test_batch. Files are read on the server, not uploaded.")  # fmt: skip
-    limit = st.number_input("Training images to use (at most)", 1000, 60_000, 5_000, 1000,
-                            key="data_limit",
-                            help="All of MNIST as floats takes 188 MB, CIFAR-10 614 MB; "
-                                 "a part trains faster and keeps the server responsive. "
-                                 f"Validation gets a ninth as many, test {TEST_LIMIT:,}.")  # fmt: skip
+    path = st.text_input(
+        "Folder on the server",
+        key="data_folder",
+        placeholder=root or "/data/mnist",
+        help="The folder that holds train-images-idx3-ubyte(.gz) and the "
+        "other three MNIST files, or CIFAR-10's data_batch_1…5 and "
+        "test_batch. Files are read on the server, not uploaded.",
+    )
+    limit = st.number_input(
+        "Training images to use (at most)",
+        1000,
+        60_000,
+        5_000,
+        1000,
+        key="data_limit",
+        help="All of MNIST as floats takes 188 MB, CIFAR-10 614 MB; "
+        "a part trains faster and keeps the server responsive. "
+        f"Validation gets a ninth as many, test {TEST_LIMIT:,}.",
+    )
     want = (kind, path.strip(), int(limit))
     held = _store().get("folder")
     if st.button("Load", key="data_load", icon=":material/folder_open:", disabled=not path.strip()):
@@ -119,19 +134,31 @@ def _digest(*blobs: bytes) -> str:
 
 
 def _pick_zip(size: int) -> Dataset | None:
-    up = st.file_uploader("Zip of class folders", type=["zip"], key="data_zip", max_upload_size=100,
-                          help="One folder per class, pictures inside: cats/1.jpg, dogs/2.png… "
-                               "The zip is read in memory, never unpacked on the server.")  # fmt: skip
+    up = st.file_uploader(
+        "Zip of class folders",
+        type=["zip"],
+        key="data_zip",
+        max_upload_size=100,
+        help="One folder per class, pictures inside: cats/1.jpg, dogs/2.png… "
+        "The zip is read in memory, never unpacked on the server.",
+    )
     held = _store().get("zip")
     if up is None:
         if held:
             st.caption(f"Using {held[2]}, uploaded before.")
-            st.button("Forget it", key="data_zip_forget", on_click=_store().pop, args=("zip", None),
-                      icon=":material/delete:")  # fmt: skip
+            st.button(
+                "Forget it",
+                key="data_zip_forget",
+                on_click=_store().pop,
+                args=("zip", None),
+                icon=":material/delete:",
+            )
             return held[1] if held[0][1] == size else _zip_again(held, size)
-        st.caption("Put each class's pictures in its own folder, zip the folders, upload the zip. "
-                   "Pictures are shrunk to a few dozen pixels anyway: photos resized to about "
-                   "256 px before zipping fit many more under the upload limit.")  # fmt: skip
+        st.caption(
+            "Put each class's pictures in its own folder, zip the folders, upload the zip. "
+            "Pictures are shrunk to a few dozen pixels anyway: photos resized to about "
+            "256 px before zipping fit many more under the upload limit."
+        )
         return None
     data = up.getvalue()
     key = (_digest(data), size)
@@ -169,8 +196,10 @@ def _clear_shots(i: int) -> None:
 
 
 def _pick_own(size: int) -> Dataset | None:
-    st.caption("Give each class a name and some pictures (uploads or camera shots); "
-               "20 or more per class work best.")  # fmt: skip
+    st.caption(
+        "Give each class a name and some pictures (uploads or camera shots); "
+        "20 or more per class work best."
+    )
     n = st.number_input("Classes", 2, MAX_CLASSES, 2, key="data_ncls")
     shots = _store().setdefault("shots", {})
     per_class: dict[str, list[bytes]] = {}
@@ -181,18 +210,34 @@ def _pick_own(size: int) -> Dataset | None:
             name = st.text_input(
                 f"Class {i + 1}", f"class {i + 1}", key=f"data_cls{i}", max_chars=40
             )
-            files = st.file_uploader(f"Pictures of {name or f'class {i + 1}'}", type=None,
-                                     accept_multiple_files=True, key=f"data_up{i}",
-                                     max_upload_size=20)  # fmt: skip
+            files = st.file_uploader(
+                f"Pictures of {name or f'class {i + 1}'}",
+                type=None,
+                accept_multiple_files=True,
+                key=f"data_up{i}",
+                max_upload_size=20,
+            )
             if st.toggle("Camera", key=f"data_camon{i}"):
-                st.caption("The camera works when the app is opened as http://localhost or over "
-                           "HTTPS (a browser rule); on a plain http:// address it stays dark.")  # fmt: skip
+                st.caption(
+                    "The camera works when the app is opened as http://localhost or over "
+                    "HTTPS (a browser rule); on a plain http:// address it stays dark."
+                )
                 st.camera_input("Take a picture", key=f"data_cam{i}")
                 a, b = st.columns(2)
-                a.button("Add this shot", key=f"data_add{i}", on_click=_add_shot, args=(i,),
-                         icon=":material/add_a_photo:")  # fmt: skip
-                b.button("Forget shots", key=f"data_clr{i}", on_click=_clear_shots, args=(i,),
-                         icon=":material/delete:")  # fmt: skip
+                a.button(
+                    "Add this shot",
+                    key=f"data_add{i}",
+                    on_click=_add_shot,
+                    args=(i,),
+                    icon=":material/add_a_photo:",
+                )
+                b.button(
+                    "Forget shots",
+                    key=f"data_clr{i}",
+                    on_click=_clear_shots,
+                    args=(i,),
+                    icon=":material/delete:",
+                )
             blobs = [f.getvalue() for f in files or []] + list(shots.get(i, []))
             st.caption(
                 f"{len(blobs)} picture(s)"
@@ -275,15 +320,25 @@ def show_dataset(ds: Dataset) -> None:
         "The net learns from the training pictures; validation pictures show during training "
         "how well it does on pictures it never learned from; test pictures are kept for the end."
     )
-    with st.expander(f"Preview: the first {PREVIEW} training pictures of each class",
-                     expanded=True, icon=":material/grid_view:"):  # fmt: skip
+    with st.expander(
+        f"Preview: the first {PREVIEW} training pictures of each class",
+        expanded=True,
+        icon=":material/grid_view:",
+    ):
         st.image(_cached_previews(ds), caption=[str(c) for c in ds.classes])
 
 
 def pick_dataset() -> Dataset | None:
     """The data widgets; returns the chosen Dataset, or None (with a sentence) until there is one."""
-    src = st.segmented_control("Data", list(SOURCES), format_func=SOURCES.get, default="builtin",
-                               required=True, key="data_src", bind="query-params")  # fmt: skip
+    src = st.segmented_control(
+        "Data",
+        list(SOURCES),
+        format_func=SOURCES.get,
+        default="builtin",
+        required=True,
+        key="data_src",
+        bind="query-params",
+    )
     src = src or "builtin"
     ds: Dataset | None
     if src == "builtin":
@@ -291,10 +346,15 @@ def pick_dataset() -> Dataset | None:
     elif src == "folder":
         ds = _pick_folder()
     else:
-        size = st.select_slider("Picture size (px a side)", SIZES, value=32, key="data_size",
-                                bind="query-params",
-                                help="Your pictures are cropped to squares and shrunk to this. "
-                                     "Small is fast; 32 keeps shapes and colours.")  # fmt: skip
+        size = st.select_slider(
+            "Picture size (px a side)",
+            SIZES,
+            value=32,
+            key="data_size",
+            bind="query-params",
+            help="Your pictures are cropped to squares and shrunk to this. "
+            "Small is fast; 32 keeps shapes and colours.",
+        )
         ds = _pick_zip(size) if src == "zip" else _pick_own(size)
     if ds is not None:
         show_dataset(ds)

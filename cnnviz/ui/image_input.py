@@ -87,8 +87,10 @@ def _from_link() -> dict | None:
         return None
     found = unshelve(token)
     if found is None:
-        st.caption("The picture in this link is no longer on the server (it restarted, or made "
-                   "room for newer ones): upload it again.")  # fmt: skip
+        st.caption(
+            "The picture in this link is no longer on the server (it restarted, or made "
+            "room for newer ones): upload it again."
+        )
         del st.query_params["img"]
         return None
     st.session_state[_STORE] = {"name": found[0], "bytes": found[1], "token": token}
@@ -100,24 +102,43 @@ def pick_image(
 ) -> tuple[LoadedImage, str]:
     """Widgets to choose the image (bound to the URL); returns the image and its name."""
     st.session_state[_REFUSED] = None
-    src = st.segmented_control("Image", list(SOURCES), format_func=SOURCES.get, default="sample",
-                               required=True, key="src", bind="query-params")  # fmt: skip
-    size = st.select_slider("Working size (longest side, px)", SIZES, value=default_size,
-                            key="size", bind="query-params",
-                            help="Bigger images are shrunk to this size first.")  # fmt: skip
+    src = st.segmented_control(
+        "Image",
+        list(SOURCES),
+        format_func=SOURCES.get,
+        default="sample",
+        required=True,
+        key="src",
+        bind="query-params",
+    )
+    size = st.select_slider(
+        "Working size (longest side, px)",
+        SIZES,
+        value=default_size,
+        key="size",
+        bind="query-params",
+        help="Bigger images are shrunk to this size first.",
+    )
     stored = st.session_state.get(_STORE) or (_from_link() if src != "sample" else None)
     chosen: LoadedImage | None = None
     name = ""
     if src == "upload":
-        up = st.file_uploader("Your image", type=None, key="upload", max_upload_size=20,
-                              help="PNG, JPEG, GIF, WebP, BMP or TIFF; up to 20 MB.")  # fmt: skip
+        up = st.file_uploader(
+            "Your image",
+            type=None,
+            key="upload",
+            max_upload_size=20,
+            help="PNG, JPEG, GIF, WebP, BMP or TIFF; up to 20 MB.",
+        )
         if up is not None:
             chosen, name = _remember(up, size), up.name
         elif stored:
             chosen, name = _decode(stored["bytes"], size, stored["token"]), stored["name"]
     elif src == "camera":
-        st.caption("The camera works when this page is opened as http://localhost or over HTTPS "
-                   "(a browser rule); on a plain http:// address it stays dark.")  # fmt: skip
+        st.caption(
+            "The camera works when this page is opened as http://localhost or over HTTPS "
+            "(a browser rule); on a plain http:// address it stays dark."
+        )
         shot = st.camera_input("Take a picture", key="camera")
         if shot is not None:
             chosen, name = _remember(shot, size, "camera picture"), "camera picture"
@@ -131,9 +152,14 @@ def pick_image(
     if chosen is None:
         if src != "sample":
             st.caption("Showing a sample until you give a picture of your own.")
-        sample = st.selectbox("Sample", list(SAMPLES), index=list(SAMPLES).index(default_sample),
-                              key="sample", bind="query-params",
-                              help="Photos ship with scikit-image; the rest are drawn here.")  # fmt: skip
+        sample = st.selectbox(
+            "Sample",
+            list(SAMPLES),
+            index=list(SAMPLES).index(default_sample),
+            key="sample",
+            bind="query-params",
+            help="Photos ship with scikit-image; the rest are drawn here.",
+        )
         chosen, name = sample_image(sample, "rgb", size), sample
         st.caption(SAMPLES[sample])
     w, h = chosen.size

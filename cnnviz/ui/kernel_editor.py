@@ -70,14 +70,27 @@ def _custom_from_url() -> np.ndarray:
 
 def edit_kernel() -> np.ndarray:
     """The kernel the user chose (float32, 1..11 per side)."""
-    choice = st.selectbox("Kernel", OPTIONS, index=OPTIONS.index(DEFAULT), key="kernel",
-                          format_func=label, bind="query-params")  # fmt: skip
+    choice = st.selectbox(
+        "Kernel",
+        OPTIONS,
+        index=OPTIONS.index(DEFAULT),
+        key="kernel",
+        format_func=label,
+        bind="query-params",
+    )
     if choice == "random":
         a, b, c = st.columns(3)
         kh = a.number_input("Rows", 1, MAX_SIDE, 3, key="kh", bind="query-params")
         kw = b.number_input("Columns", 1, MAX_SIDE, 3, key="kw", bind="query-params")
-        seed = c.number_input("Seed", 0, 10**6, 0, key="seed", bind="query-params",
-                              help="The same seed gives the same numbers.")  # fmt: skip
+        seed = c.number_input(
+            "Seed",
+            0,
+            10**6,
+            0,
+            key="seed",
+            bind="query-params",
+            help="The same seed gives the same numbers.",
+        )
         k = random_kernel(int(kh), int(kw), int(seed))
         st.caption("Uniform in ±1/√(rows·columns): how PyTorch starts a new layer's weights.")
     elif choice == "custom":
@@ -92,24 +105,38 @@ def edit_kernel() -> np.ndarray:
     v = _version()
     grid_key = f"kernel_grid_{v}"
     st.data_editor(
-        k, key=grid_key, on_change=_edited, args=(k, grid_key), width="stretch",
-        hide_index=True, column_config={str(i): st.column_config.NumberColumn(str(i),
-                                        format="%.4g") for i in range(k.shape[1])},
-    )  # fmt: skip
+        k,
+        key=grid_key,
+        on_change=_edited,
+        args=(k, grid_key),
+        width="stretch",
+        hide_index=True,
+        column_config={
+            str(i): st.column_config.NumberColumn(str(i), format="%.4g") for i in range(k.shape[1])
+        },
+    )
     st.caption("Click a number to change it: the kernel becomes your own.")
-    more = st.expander("Size and typed numbers", icon=":material/edit:", key="kernel_more",
-                       on_change="rerun")  # fmt: skip
+    more = st.expander(
+        "Size and typed numbers", icon=":material/edit:", key="kernel_more", on_change="rerun"
+    )
     if more.open:  # drawn only when opened (opening reruns the page): closed, it costs nothing
         with more:
             a, b = st.columns(2)
             rk, ck = f"kernel_rows_{v}", f"kernel_cols_{v}"
-            a.number_input("Rows", 1, MAX_SIDE, k.shape[0], key=rk, on_change=_resized,
-                           args=(k, rk, ck))  # fmt: skip
-            b.number_input("Columns", 1, MAX_SIDE, k.shape[1], key=ck, on_change=_resized,
-                           args=(k, rk, ck))  # fmt: skip
+            a.number_input(
+                "Rows", 1, MAX_SIDE, k.shape[0], key=rk, on_change=_resized, args=(k, rk, ck)
+            )
+            b.number_input(
+                "Columns", 1, MAX_SIDE, k.shape[1], key=ck, on_change=_resized, args=(k, rk, ck)
+            )
             tk = f"kernel_text_{v}"
-            st.text_area("Numbers (rows separated by ; or new lines)", format_kernel(k), key=tk,
-                         on_change=_typed, args=(k, tk))  # fmt: skip
+            st.text_area(
+                "Numbers (rows separated by ; or new lines)",
+                format_kernel(k),
+                key=tk,
+                on_change=_typed,
+                args=(k, tk),
+            )
             if err := st.session_state.pop("kernel_typing_error", None):
                 st.error(err, icon=":material/error:")
     if st.toggle("Normalise (divide by the sum)", False, key="norm", bind="query-params"):

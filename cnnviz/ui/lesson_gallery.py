@@ -27,8 +27,9 @@ def _link(lesson: Lesson) -> None:
     info = page_at(lesson.page_path)
     label = f"Open in {info.title}"
     try:
-        st.page_link(info.path, label=label, icon=info.icon, query_params=lesson.query,
-                     help=lesson.title)  # fmt: skip
+        st.page_link(
+            info.path, label=label, icon=info.icon, query_params=lesson.query, help=lesson.title
+        )
     except StreamlitAPIException:
         st.markdown(f"[{label}]({lesson.url})")
 
@@ -36,15 +37,21 @@ def _link(lesson: Lesson) -> None:
 def gallery() -> None:
     """Ten lessons, five a row: thumbnail, link, sentence; the teacher copies the link."""
     st.subheader("Lessons to share")
-    st.caption("Each link opens a page in exactly the lesson's state; controls the lesson "
-               "fixes are hidden and named on the page. Add `quiz=1` to a link for questions.")  # fmt: skip
+    st.caption(
+        "Each link opens a page in exactly the lesson's state; controls the lesson "
+        "fixes are hidden and named on the page. Add `quiz=1` to a link for questions."
+    )
     for start in range(0, len(LESSONS), COLUMNS):
         cols = st.columns(COLUMNS, gap="small")
         for col, lesson in zip(cols, LESSONS[start : start + COLUMNS]):
             with col.container(border=True, key=f"lesson_{lesson.slug}"):
                 h, w = thumbnail(lesson.slug).shape[:2]
-                st.image(_png(lesson.slug), width=w, output_format="PNG",
-                         alt=f"Picture for the lesson '{lesson.title}', {w} × {h} px")  # fmt: skip
+                st.image(
+                    _png(lesson.slug),
+                    width=w,
+                    output_format="PNG",
+                    alt=f"Picture for the lesson '{lesson.title}', {w} × {h} px",
+                )
                 st.markdown(f"**{lesson.title}**")
                 st.caption(lesson.sentence)
                 _link(lesson)

@@ -35,8 +35,9 @@ log = logging.getLogger("cnnviz")
 
 def run(image: np.ndarray, s: playground.Settings) -> playground.Result:
     """playground.run, shared by every user who asks with the same picture and settings."""
-    return memo.SHARED.get(memo.digest("playground.run", image, s),
-                           lambda: playground.run(image, s))  # fmt: skip
+    return memo.SHARED.get(
+        memo.digest("playground.run", image, s), lambda: playground.run(image, s)
+    )
 
 
 def _shared(what: str, compute, *parts):
@@ -70,8 +71,11 @@ def fragment(fn):
             return out
         except Exception:  # noqa: BLE001 - a classroom server shows a sentence, not a traceback
             log.exception("fragment %s failed", fn.__name__)
-            st.error("Something went wrong while drawing this part. Your settings are kept: "
-                     "change one and try again, or reload the page.", icon=":material/warning:")  # fmt: skip
+            st.error(
+                "Something went wrong while drawing this part. Your settings are kept: "
+                "change one and try again, or reload the page.",
+                icon=":material/warning:",
+            )
         finally:
             _depth.n -= 1
 
@@ -121,8 +125,12 @@ def _colorbar_png(cmap: str) -> bytes:
 
 def legend(rng: Range, view: dict) -> None:
     """The colour bar with its range written under it (one element, not two)."""
-    st.image(_colorbar_png(cmap_for(rng, view)), caption=range_caption(rng), width="stretch",
-             alt=f"Colour scale: {range_caption(rng)}")  # fmt: skip
+    st.image(
+        _colorbar_png(cmap_for(rng, view)),
+        caption=range_caption(rng),
+        width="stretch",
+        alt=f"Colour scale: {range_caption(rng)}",
+    )
 
 
 def show_map(a: np.ndarray, title: str, view: dict, rng: Range | None = None) -> Range:
@@ -132,8 +140,11 @@ def show_map(a: np.ndarray, title: str, view: dict, rng: Range | None = None) ->
 
     png, rng = _shared("show_map", make, a, rng, view["div"], view["seq"], PREVIEW)
     st.markdown(f"**{title}**  \n{a.shape[0]} × {a.shape[1]}")
-    st.image(png, width="stretch",
-             alt=f"{title}: a {a.shape[0]} × {a.shape[1]} map, {range_caption(rng)}")  # fmt: skip
+    st.image(
+        png,
+        width="stretch",
+        alt=f"{title}: a {a.shape[0]} × {a.shape[1]} map, {range_caption(rng)}",
+    )
     legend(rng, view)
     return rng
 
@@ -142,12 +153,24 @@ def show_input(x: np.ndarray, r: playground.Result | None, box, view: dict) -> N
     padded, pads = (r.padded, r.pads) if r is not None else (x, (0, 0, 0, 0))
     pt, pb, pl, pr = pads
     title = "Input" + (" with its padding (orange)" if any(pads) else "")
-    st.markdown(f"**{title}**  \n{x.shape[1]} × {x.shape[2]}"
-                + (f", padded to {padded.shape[1]} × {padded.shape[2]}" if any(pads) else ""))  # fmt: skip
-    jpeg = _shared("input", lambda: picture_bytes(playground.picture(padded, pads, box,
-                   min_side=PREVIEW)), padded, pads, box, PREVIEW)  # fmt: skip
-    st.image(jpeg, width="stretch", alt=f"{title}: {x.shape[1]} × {x.shape[2]} × {x.shape[0]} picture"
-             + (", the blue frame marks the chosen window" if box is not None else ""))  # fmt: skip
+    st.markdown(
+        f"**{title}**  \n{x.shape[1]} × {x.shape[2]}"
+        + (f", padded to {padded.shape[1]} × {padded.shape[2]}" if any(pads) else "")
+    )
+    jpeg = _shared(
+        "input",
+        lambda: picture_bytes(playground.picture(padded, pads, box, min_side=PREVIEW)),
+        padded,
+        pads,
+        box,
+        PREVIEW,
+    )
+    st.image(
+        jpeg,
+        width="stretch",
+        alt=f"{title}: {x.shape[1]} × {x.shape[2]} × {x.shape[0]} picture"
+        + (", the blue frame marks the chosen window" if box is not None else ""),
+    )
     if box is not None:
         st.caption("Blue frame: the window of the chosen output pixel.")
 
@@ -193,8 +216,9 @@ def mark_cell(im, shape: tuple[int, int], row: int, col: int) -> None:
     x0, y0, x1, y1 = col * fx, row * fy, (col + 1) * fx - 1, (row + 1) * fy - 1
     gap = max(2, round(min(im.size) / 80))  # the ring stands clear of a 1-pixel cell
     draw = ImageDraw.Draw(im)
-    draw.rectangle([x0 - gap - 2, y0 - gap - 2, x1 + gap + 2, y1 + gap + 2], outline=RING[0],
-                   width=2)  # fmt: skip
+    draw.rectangle(
+        [x0 - gap - 2, y0 - gap - 2, x1 + gap + 2, y1 + gap + 2], outline=RING[0], width=2
+    )
     draw.rectangle([x0 - gap, y0 - gap, x1 + gap, y1 + gap], outline=RING[1], width=1)
 
 
@@ -220,26 +244,55 @@ def show_chain(r: playground.Result, s: playground.Settings, view: dict):
     labels = _labels(r, s, view)
     if n > 1:
         st.markdown(f"#### {n} maps: the output has **depth {n}**")
-        grid, rng = _shared("grid", lambda: _grid([shrink(m) for m in r.feature], view),
-                            r.feature, view["div"], view["seq"])  # fmt: skip
+        grid, rng = _shared(
+            "grid",
+            lambda: _grid([shrink(m) for m in r.feature], view),
+            r.feature,
+            view["div"],
+            view["seq"],
+        )
         st.image(grid, width="stretch", alt=f"{n} feature maps side by side, {range_caption(rng)}")
-        st.caption(f"All {n} feature maps, one colour range ({range_caption(rng)}). "
-                   + _map_names(s, labels))  # fmt: skip
+        st.caption(
+            f"All {n} feature maps, one colour range ({range_caption(rng)}). "
+            + _map_names(s, labels)
+        )
         o = st.number_input("Map to look at", 1, n, 1, key="map", bind="query-params") - 1
     if o >= n:
         o = 0
     cell = chosen_cell(r.feature.shape, o)
-    t = trace(r.input, r.weight, r.bias, s.stride, s.padding, s.dilation, r.groups,
-              s.padding_mode, out_channel=o, row=cell[1], col=cell[2])  # fmt: skip
+    t = trace(
+        r.input,
+        r.weight,
+        r.bias,
+        s.stride,
+        s.padding,
+        s.dilation,
+        r.groups,
+        s.padding_mode,
+        out_channel=o,
+        row=cell[1],
+        col=cell[2],
+    )
     panels = 2 + (s.activation != "none") + (r.pooled is not None)
     cols = st.columns(panels, gap="small")
     with cols[1]:
-        png, rng = _shared("clickable", lambda: _clickable(r.feature[o], view, cell[1:]),
-                           r.feature[o], view["div"], view["seq"], PREVIEW, cell[1], cell[2])  # fmt: skip
-        st.markdown(f"**Feature map{f' {o + 1}: {labels[o]}' if n > 1 else ''}**  \n"
-                    f"{r.feature.shape[1]} × {r.feature.shape[2]} · click a pixel")  # fmt: skip
-        streamlit_image_coordinates(EncodedPng(png), key="map_click", width="stretch",
-                                    cursor="crosshair")  # fmt: skip
+        png, rng = _shared(
+            "clickable",
+            lambda: _clickable(r.feature[o], view, cell[1:]),
+            r.feature[o],
+            view["div"],
+            view["seq"],
+            PREVIEW,
+            cell[1],
+            cell[2],
+        )
+        st.markdown(
+            f"**Feature map{f' {o + 1}: {labels[o]}' if n > 1 else ''}**  \n"
+            f"{r.feature.shape[1]} × {r.feature.shape[2]} · click a pixel"
+        )
+        streamlit_image_coordinates(
+            EncodedPng(png), key="map_click", width="stretch", cursor="crosshair"
+        )
         st.caption(f"Ringed: the pixel explained below (row {cell[1]}, column {cell[2]}).")
         pick_by_number(r.feature.shape, cell)
         legend(rng, view)
@@ -284,8 +337,11 @@ def _labels(r: playground.Result, s: playground.Settings, view: dict) -> list[st
 def _map_names(s: playground.Settings, labels: list[str]) -> str:
     n = len(labels)
     if s.channels == "depthwise":
-        return ("Depthwise: colour by colour, as PyTorch orders them: "
-                + "; ".join(f"{i + 1} = {t}" for i, t in enumerate(labels)) + ".")  # fmt: skip
+        return (
+            "Depthwise: colour by colour, as PyTorch orders them: "
+            + "; ".join(f"{i + 1} = {t}" for i, t in enumerate(labels))
+            + "."
+        )
     return f"Map 1 is your kernel; maps 2 to {n} are the extra filters you chose." if n > 1 else ""
 
 
@@ -304,20 +360,31 @@ def _show_partials(r: playground.Result, o: int, view: dict) -> None:
     cmap = cmap_for(rng, view)
 
     def small(a: np.ndarray) -> bytes:
-        return _shared("partial", lambda: map_png(shrink(a), cmap, rng, min_side=128)[0], a,
-                       cmap, rng)  # fmt: skip
+        return _shared(
+            "partial", lambda: map_png(shrink(a), cmap, rng, min_side=128)[0], a, cmap, rng
+        )
 
     for c, ch, part in zip(cols, CHANNEL_NAMES, parts):
         with c:
-            st.image(small(part), caption=f"{ch} slice on the {ch} channel", width="stretch",
-                     alt=f"Partial map of the {ch} slice, {part.shape[0]} × {part.shape[1]}, "
-                     f"{range_caption(rng)}")  # fmt: skip
+            st.image(
+                small(part),
+                caption=f"{ch} slice on the {ch} channel",
+                width="stretch",
+                alt=f"Partial map of the {ch} slice, {part.shape[0]} × {part.shape[1]}, "
+                f"{range_caption(rng)}",
+            )
     with cols[3]:
-        st.image(small(r.feature[o]), caption=f"R + G + B + bias {r.bias[o]:g} = the map",
-                 width="stretch", alt=f"The summed feature map, {r.feature.shape[1]} × "
-                 f"{r.feature.shape[2]}, {range_caption(rng)}")  # fmt: skip
-    st.caption(f"Same colour range for all four ({range_caption(rng)}). One filter spans all "
-               "input channels and yields ONE output channel.")  # fmt: skip
+        st.image(
+            small(r.feature[o]),
+            caption=f"R + G + B + bias {r.bias[o]:g} = the map",
+            width="stretch",
+            alt=f"The summed feature map, {r.feature.shape[1]} × "
+            f"{r.feature.shape[2]}, {range_caption(rng)}",
+        )
+    st.caption(
+        f"Same colour range for all four ({range_caption(rng)}). One filter spans all "
+        "input channels and yields ONE output channel."
+    )
 
 
 def exact(v) -> str:
@@ -347,10 +414,16 @@ def show_cell(r: playground.Result, s: playground.Settings, chosen) -> None:
         lines.append("")
     left, right = st.columns([1, 3], gap="medium")
     with left:
-        close = _shared("zoom", lambda: picture_bytes(playground.zoom(r.padded, r.pads, t.box)),
-                        r.padded, r.pads, t.box)  # fmt: skip
-        st.image(close, width="stretch",
-                 caption="The window, up close (blue frame; orange = padding)")  # fmt: skip
+        close = _shared(
+            "zoom",
+            lambda: picture_bytes(playground.zoom(r.padded, r.pads, t.box)),
+            r.padded,
+            r.pads,
+            t.box,
+        )
+        st.image(
+            close, width="stretch", caption="The window, up close (blue frame; orange = padding)"
+        )
     sums = " + ".join(exact(ch.sum) for ch in t.channels)
     total = f"{sums} + bias {exact(t.bias)} = {exact(t.total)}"
     lines.append(("channels added: " if len(t.channels) > 1 else "") + total)
@@ -359,27 +432,34 @@ def show_cell(r: playground.Result, s: playground.Settings, chosen) -> None:
     after = ""
     if s.activation != "none":
         after = f" After {s.activation.replace('_', ' ')}: **{exact(r.activated[o, row, col])}**."
-    right.markdown(f"Total **{exact(t.total)}**: the feature map holds "
-                f"**<span data-testid='cell-value'>{exact(value)}</span>** there."
-                + after, unsafe_allow_html=True)  # fmt: skip
+    right.markdown(
+        f"Total **{exact(t.total)}**: the feature map holds "
+        f"**<span data-testid='cell-value'>{exact(value)}</span>** there." + after,
+        unsafe_allow_html=True,
+    )
     if t.is_padding.any():
-        right.caption(f"{int(t.is_padding.sum())} of the window's cells are padding "
-                   f"({s.padding_mode}).")  # fmt: skip
+        right.caption(
+            f"{int(t.is_padding.sum())} of the window's cells are padding ({s.padding_mode})."
+        )
 
 
 def compare_controls() -> dict:
     a, b, c, d = st.columns(4)
     return {
-        "stride": a.selectbox("B: stride", ("same", 1, 2, 3, 4), index=2, key="b_s",
-                              bind="query-params"),
-        "padding": b.selectbox("B: padding", ("same", 0, 1, 2, 3), key="b_p",
-                               bind="query-params"),
-        "padding_mode": c.selectbox("B: padding mode",
-                                    ("same", "zeros", "reflect", "replicate", "circular"),
-                                    key="b_pm", bind="query-params"),
-        "pool": d.selectbox("B: pooling", ("same", "none", "max", "avg"), key="b_pool",
-                            bind="query-params"),
-    }  # fmt: skip
+        "stride": a.selectbox(
+            "B: stride", ("same", 1, 2, 3, 4), index=2, key="b_s", bind="query-params"
+        ),
+        "padding": b.selectbox("B: padding", ("same", 0, 1, 2, 3), key="b_p", bind="query-params"),
+        "padding_mode": c.selectbox(
+            "B: padding mode",
+            ("same", "zeros", "reflect", "replicate", "circular"),
+            key="b_pm",
+            bind="query-params",
+        ),
+        "pool": d.selectbox(
+            "B: pooling", ("same", "none", "max", "avg"), key="b_pool", bind="query-params"
+        ),
+    }
 
 
 @fragment
@@ -402,16 +482,19 @@ def show_compare(image: np.ndarray, s: playground.Settings, r: playground.Result
         cols = st.columns(2)
         finals = [res.pooled if res.pooled is not None else res.activated for res in (r, rb)]
         rng = shared_range(finals[0][0], finals[1][0])
-        for col, label, res, st_, final in zip(cols, ("A (your settings)", "B"), (r, rb),
-                                               (s, sb), finals):  # fmt: skip
+        for col, label, res, st_, final in zip(
+            cols, ("A (your settings)", "B"), (r, rb), (s, sb), finals
+        ):
             with col:
                 o, ho, wo = res.feature.shape
                 text = f"conv {ho} × {wo}"
                 if res.pooled is not None:
                     text += f" → pool {final.shape[1]} × {final.shape[2]}"
                 show_map(final[0], f"{label}: {text}", view, rng)
-                st.caption(f"stride {st_.stride}, padding {st_.padding}, {st_.padding_mode}, "
-                           f"pooling {st_.pool}")  # fmt: skip
+                st.caption(
+                    f"stride {st_.stride}, padding {st_.padding}, {st_.padding_mode}, "
+                    f"pooling {st_.pool}"
+                )
         st.caption("A and B share one colour scale: the same colour is the same number in both.")
 
 
@@ -427,8 +510,9 @@ def downloads(r: playground.Result, s: playground.Settings, view: dict, name: st
     def maps_png(maps: np.ndarray, what: str):
         def make() -> bytes:
             rng = value_range(maps)
-            sheet = tile([colorize(m, cmap_for(rng, view), rng) for m in maps],
-                         cols=min(len(maps), 4), gap=4)  # fmt: skip
+            sheet = tile(
+                [colorize(m, cmap_for(rng, view), rng) for m in maps], cols=min(len(maps), 4), gap=4
+            )
             n, h, w = maps.shape
             title = f"{name}: {what}, {n} × {h} × {w}"
             return slides.png_bytes(slides.maps_slide(sheet, title, cmap_for(rng, view), rng))
@@ -439,10 +523,22 @@ def downloads(r: playground.Result, s: playground.Settings, view: dict, name: st
 
     stem = file_stem(name, 40, "_", "image")
     a, b = st.columns(2)
-    a.download_button("Feature maps (PNG)", maps_png(r.feature, "feature maps"), f"{stem}_feature_maps.png",
-                      "image/png", key="dl_feature", icon=":material/download:",
-                      on_click="ignore")  # fmt: skip
+    a.download_button(
+        "Feature maps (PNG)",
+        maps_png(r.feature, "feature maps"),
+        f"{stem}_feature_maps.png",
+        "image/png",
+        key="dl_feature",
+        icon=":material/download:",
+        on_click="ignore",
+    )
     if r.pooled is not None:
-        b.download_button("Pooled maps (PNG)", maps_png(r.pooled, f"after {s.pool} pooling"), f"{stem}_pooled_maps.png",
-                          "image/png", key="dl_pooled", icon=":material/download:",
-                          on_click="ignore")  # fmt: skip
+        b.download_button(
+            "Pooled maps (PNG)",
+            maps_png(r.pooled, f"after {s.pool} pooling"),
+            f"{stem}_pooled_maps.png",
+            "image/png",
+            key="dl_pooled",
+            icon=":material/download:",
+            on_click="ignore",
+        )

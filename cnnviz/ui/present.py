@@ -114,9 +114,14 @@ def presentation_toggle() -> bool:
     on = bool(st.session_state[STATE])
     where = st.container(key="present_toggle") if on else st.sidebar
     with where:
-        st.toggle("Presentation mode", value=on, key=KEY, on_change=_toggled,
-                  help="Large type, no sidebar, the result first: for a projector. "
-                  "A link with ?present=1 opens this way.")  # fmt: skip
+        st.toggle(
+            "Presentation mode",
+            value=on,
+            key=KEY,
+            on_change=_toggled,
+            help="Large type, no sidebar, the result first: for a projector. "
+            "A link with ?present=1 opens this way.",
+        )
     _sync_url()  # page switches drop the query string: put the mode back
     st.html(_FIT_CSS + (_CSS if on else ""))
     return on

@@ -21,9 +21,16 @@ ANSWERED = "quiz_answered"  # session_state: {question id: chosen option index}
 def quiz_mode() -> bool:
     """On when the link says `quiz=1` (or the toggle set it); the toggle keeps it in the URL."""
     on = st.query_params.get("quiz", "").lower() in ("1", "true", "yes", "on")
-    if st.toggle("Quiz me: predict, then reveal", on, key="quiz_toggle",
-                 help="Questions made from this page's settings; the page reveals the answer "
-                      "after you choose. Links with quiz=1 open in this mode.") != on:  # fmt: skip
+    if (
+        st.toggle(
+            "Quiz me: predict, then reveal",
+            on,
+            key="quiz_toggle",
+            help="Questions made from this page's settings; the page reveals the answer "
+            "after you choose. Links with quiz=1 open in this mode.",
+        )
+        != on
+    ):
         on = not on
     if on:
         st.query_params["quiz"] = "1"
@@ -59,9 +66,12 @@ def seed(key: str) -> int:
     return st.session_state.get(f"quiz_seed_{key}", 0)
 
 
-def card(key: str, make: Callable[[int], Question | None],
-         picture: Callable[[Question], None] | None = None,
-         nothing: str = "These settings give nothing to ask here: change one.") -> bool:  # fmt: skip
+def card(
+    key: str,
+    make: Callable[[int], Question | None],
+    picture: Callable[[Question], None] | None = None,
+    nothing: str = "These settings give nothing to ask here: change one.",
+) -> bool:
     """Draw the card for `make(seed)`; return True once the question is answered (the page
     may then show what it held back, e.g. the formula)."""
     q = make(seed(key))
@@ -76,15 +86,22 @@ def card(key: str, make: Callable[[int], Question | None],
             picture(q)
         radio_key = f"quiz_choice_{key}_{q.id}"
         chosen = st.session_state.get(ANSWERED, {}).get(q.id)
-        st.radio("Your answer", q.options, index=None, key=radio_key,
-                 disabled=chosen is not None)  # fmt: skip
+        st.radio("Your answer", q.options, index=None, key=radio_key, disabled=chosen is not None)
         if chosen is None:
-            st.button("Check", key=f"quiz_check_{key}", on_click=_check, args=(q, radio_key),
-                      icon=":material/help:", type="primary")  # fmt: skip
+            st.button(
+                "Check",
+                key=f"quiz_check_{key}",
+                on_click=_check,
+                args=(q, radio_key),
+                icon=":material/help:",
+                type="primary",
+            )
         else:
             box = st.success if q.is_right(chosen) else st.error
-            box(q.feedback(chosen), icon=":material/check_circle:" if q.is_right(chosen)
-                else ":material/cancel:")  # fmt: skip
+            box(
+                q.feedback(chosen),
+                icon=":material/check_circle:" if q.is_right(chosen) else ":material/cancel:",
+            )
         _footer(key)
     return chosen is not None
 
@@ -92,10 +109,18 @@ def card(key: str, make: Callable[[int], Question | None],
 def _footer(key: str) -> None:
     s = score()
     with st.container(horizontal=True, vertical_alignment="center"):
-        st.button("Another question", key=f"quiz_next_{key}", on_click=_another,
-                  args=(f"quiz_seed_{key}",), icon=":material/refresh:")  # fmt: skip
-        st.markdown(f"Right answers this session: <b data-testid='quiz-score'>{s['right']} of "
-                    f"{s['asked']}</b>", unsafe_allow_html=True)  # fmt: skip
+        st.button(
+            "Another question",
+            key=f"quiz_next_{key}",
+            on_click=_another,
+            args=(f"quiz_seed_{key}",),
+            icon=":material/refresh:",
+        )
+        st.markdown(
+            f"Right answers this session: <b data-testid='quiz-score'>{s['right']} of "
+            f"{s['asked']}</b>",
+            unsafe_allow_html=True,
+        )
 
 
 # ------------------------------------------------------------------ the pages' questions
@@ -126,18 +151,25 @@ def kernel_card(image, s) -> bool:
         text = f"The map to explain: {h} × {w}, {range_caption(rng)}"
         st.image(png, width=320, caption=text, alt=text)
 
-    return card("kernel", lambda n: kernel_question(gray, n, s.stride, s.padding, s.dilation,
-                                                   s.padding_mode), draw)  # fmt: skip
+    return card(
+        "kernel",
+        lambda n: kernel_question(gray, n, s.stride, s.padding, s.dilation, s.padding_mode),
+        draw,
+    )
 
 
 def pool_card(grid, c: dict) -> bool:
     """Pooling: "which cell wins?" on the small grid with the page's pooling settings."""
     from cnnviz.quiz import pool_question
 
-    return card("pool", lambda n: pool_question(grid, c["kernel_size"], c["stride"],
-                                               c["padding"], c["ceil_mode"], n),
-                nothing="Every window of this grid holds one number only: nothing to win. "
-                        "Edit the grid or the window.")  # fmt: skip
+    return card(
+        "pool",
+        lambda n: pool_question(
+            grid, c["kernel_size"], c["stride"], c["padding"], c["ceil_mode"], n
+        ),
+        nothing="Every window of this grid holds one number only: nothing to win. "
+        "Edit the grid or the window.",
+    )
 
 
 def step_card(walk, n_steps: int) -> bool:
@@ -147,8 +179,12 @@ def step_card(walk, n_steps: int) -> bool:
 
     k = int(st.session_state.get("step", 1) or 1)  # 1-based: the next step's index is k
     if k >= n_steps:
-        return card("step", lambda n: None, nothing="This is the last step: go back a few "
-                    "steps and predict what the next one writes.")  # fmt: skip
+        return card(
+            "step",
+            lambda n: None,
+            nothing="This is the last step: go back a few "
+            "steps and predict what the next one writes.",
+        )
     return card(
         "step",
         lambda n: step_question(walk, k + n % (n_steps - k), n),

@@ -53,10 +53,18 @@ def refuse_chain(err: SettingError, what: str, fixes: list, apply: Callable) -> 
     tips = "".join(f"\n- {f.text}" for f in fixes)
     st.error(
         f"**{what}: these settings cannot work.** {err}"
-        + (f"\n\nWhat would work for the whole chain (convolution, then pooling):{tips}"
-           if tips else "\n\nChange the kernel size or the picture's working size."),
+        + (
+            f"\n\nWhat would work for the whole chain (convolution, then pooling):{tips}"
+            if tips
+            else "\n\nChange the kernel size or the picture's working size."
+        ),
         icon=":material/block:",
-    )  # fmt: skip
+    )
     for i, f in enumerate(fixes):
-        st.button(f"Set {f.text}", key=f"fix_{i}", on_click=apply, args=(f,),
-                  icon=":material/auto_fix_high:")  # fmt: skip
+        st.button(
+            f"Set {f.text}",
+            key=f"fix_{i}",
+            on_click=apply,
+            args=(f,),
+            icon=":material/auto_fix_high:",
+        )

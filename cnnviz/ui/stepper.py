@@ -67,19 +67,61 @@ def player(n: int, draw: Callable[[int], None]) -> None:
     current_step(n)
     playing = ss["playing"]
     with st.container(horizontal=True, vertical_alignment="bottom", key="player"):
-        st.button("First", key="first", icon=":material/first_page:", on_click=_jump,
-                  args=(1, n), disabled=n <= 1, shortcut="Home")  # fmt: skip
-        st.button("Back", key="back", icon=":material/chevron_left:", on_click=_move,
-                  args=(-1, n), disabled=n <= 1, shortcut="Left")  # fmt: skip
-        st.button("Pause" if playing else "Play", key="play", type="primary",
-                  icon=":material/pause:" if playing else ":material/play_arrow:",
-                  on_click=_toggle, args=(n,), disabled=n <= 1, shortcut="Space")  # fmt: skip
-        st.button("Next", key="next", icon=":material/chevron_right:", on_click=_move,
-                  args=(1, n), disabled=n <= 1, shortcut="Right")  # fmt: skip
-        st.button("Last", key="last", icon=":material/last_page:", on_click=_jump,
-                  args=(n, n), disabled=n <= 1, shortcut="End")  # fmt: skip
-        speed = st.select_slider("Seconds per step", SPEEDS, value=0.5, format_func=_speed_label,
-                                 key="speed", bind="query-params", width=260)  # fmt: skip
+        st.button(
+            "First",
+            key="first",
+            icon=":material/first_page:",
+            on_click=_jump,
+            args=(1, n),
+            disabled=n <= 1,
+            shortcut="Home",
+        )
+        st.button(
+            "Back",
+            key="back",
+            icon=":material/chevron_left:",
+            on_click=_move,
+            args=(-1, n),
+            disabled=n <= 1,
+            shortcut="Left",
+        )
+        st.button(
+            "Pause" if playing else "Play",
+            key="play",
+            type="primary",
+            icon=":material/pause:" if playing else ":material/play_arrow:",
+            on_click=_toggle,
+            args=(n,),
+            disabled=n <= 1,
+            shortcut="Space",
+        )
+        st.button(
+            "Next",
+            key="next",
+            icon=":material/chevron_right:",
+            on_click=_move,
+            args=(1, n),
+            disabled=n <= 1,
+            shortcut="Right",
+        )
+        st.button(
+            "Last",
+            key="last",
+            icon=":material/last_page:",
+            on_click=_jump,
+            args=(n, n),
+            disabled=n <= 1,
+            shortcut="End",
+        )
+        speed = st.select_slider(
+            "Seconds per step",
+            SPEEDS,
+            value=0.5,
+            format_func=_speed_label,
+            key="speed",
+            bind="query-params",
+            width=260,
+        )
     present = presentation_mode()
     if not present:
         st.caption("Keyboard: → next step, ← step back, space play/pause, Home/End first/last.")
@@ -140,10 +182,13 @@ def grid_table(text_key: str, grid: np.ndarray) -> None:
     digest = hashlib.sha1(format_kernel(grid).encode()).hexdigest()[:10]
     key = f"table_{text_key}_{digest}"
     st.data_editor(
-        grid, key=key, on_change=_table_edited, args=(key, text_key, grid), hide_index=True,
+        grid,
+        key=key,
+        on_change=_table_edited,
+        args=(key, text_key, grid),
+        hide_index=True,
         width="content",
         column_config={
-            str(c): st.column_config.NumberColumn(str(c), width=44)
-            for c in range(grid.shape[1])
+            str(c): st.column_config.NumberColumn(str(c), width=44) for c in range(grid.shape[1])
         },
-    )  # fmt: skip
+    )

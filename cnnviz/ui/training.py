@@ -165,8 +165,18 @@ N_TRAIN = ("all", "20", "50", "100", "200", "500", "1000", "5000")
 LR_FOR = {"sgd": 0.03, "momentum": 0.01, "adam": 0.001}
 # opt, lr, bs and epochs: the default preset's measured settings (arch.PRESET_TRAINING["minimal"];
 # a test keeps them equal); picking another preset sets that preset's own
-DEFAULTS = dict(opt="Adam", lr=0.01, sched="constant", bs=64, epochs=3, wd=0.0, drop="as built",
-                aug=False, seed=0, ntrain="all")  # fmt: skip
+DEFAULTS = dict(
+    opt="Adam",
+    lr=0.01,
+    sched="constant",
+    bs=64,
+    epochs=3,
+    wd=0.0,
+    drop="as built",
+    aug=False,
+    seed=0,
+    ntrain="all",
+)
 TARGET_ACC = 0.97  # the accuracy curve marks where validation first reaches it
 
 
@@ -201,51 +211,110 @@ def settings_form(dataset=None) -> dict:
     """The training settings, one column (URL-bound widgets). Returns plain values keyed like
     DEFAULTS, with the optimizer as its TrainConfig name."""
     opt = st.segmented_control(
-        "Optimizer", list(OPT_KEY), default=DEFAULTS["opt"], required=True, key="opt",
-        bind="query-params", on_change=_opt_changed,
+        "Optimizer",
+        list(OPT_KEY),
+        default=DEFAULTS["opt"],
+        required=True,
+        key="opt",
+        bind="query-params",
+        on_change=_opt_changed,
         help="SGD: w ← w − lr·g. Momentum adds a running velocity; Adam scales each weight's "
-             "step by its own gradient history. See 'Update rule' while training.",
-    )  # fmt: skip
-    lr = st.select_slider("Learning rate", LRS, value=DEFAULTS["lr"], key="lr",
-                          bind="query-params", format_func=lambda v: f"{v:g}")  # fmt: skip
+        "step by its own gradient history. See 'Update rule' while training.",
+    )
+    lr = st.select_slider(
+        "Learning rate",
+        LRS,
+        value=DEFAULTS["lr"],
+        key="lr",
+        bind="query-params",
+        format_func=lambda v: f"{v:g}",
+    )
     sched = st.segmented_control(
-        "Schedule", SCHEDULES, default=DEFAULTS["sched"], required=True, key="sched",
+        "Schedule",
+        SCHEDULES,
+        default=DEFAULTS["sched"],
+        required=True,
+        key="sched",
         bind="query-params",
         help="How the learning rate changes during training. constant: never; step: ÷10 after "
-             "half of the steps and ÷10 again after three quarters; cosine: glides down to 0 "
-             "along a half cosine.",
-    )  # fmt: skip
-    bs = st.select_slider("Batch size", BATCHES, value=DEFAULTS["bs"], key="bs",
-                          bind="query-params", help="Images per step.")  # fmt: skip
-    epochs = st.number_input("Epochs", 1, 100, DEFAULTS["epochs"], key="epochs",
-                             bind="query-params",
-                             help="Passes over the training images.")  # fmt: skip
+        "half of the steps and ÷10 again after three quarters; cosine: glides down to 0 "
+        "along a half cosine.",
+    )
+    bs = st.select_slider(
+        "Batch size",
+        BATCHES,
+        value=DEFAULTS["bs"],
+        key="bs",
+        bind="query-params",
+        help="Images per step.",
+    )
+    epochs = st.number_input(
+        "Epochs",
+        1,
+        100,
+        DEFAULTS["epochs"],
+        key="epochs",
+        bind="query-params",
+        help="Passes over the training images.",
+    )
     ntrain = st.select_slider(
-        "Training images", N_TRAIN, value=DEFAULTS["ntrain"], key="ntrain", bind="query-params",
+        "Training images",
+        N_TRAIN,
+        value=DEFAULTS["ntrain"],
+        key="ntrain",
+        bind="query-params",
         help="Fewer images train faster and overfit sooner (validation and test stay whole).",
-    )  # fmt: skip
-    wd = st.select_slider("Weight decay (L2)", DECAYS, value=DEFAULTS["wd"], key="wd",
-                          bind="query-params", format_func=lambda v: f"{v:g}",
-                          help="Pulls every weight a little towards 0 at each step.")  # fmt: skip
+    )
+    wd = st.select_slider(
+        "Weight decay (L2)",
+        DECAYS,
+        value=DEFAULTS["wd"],
+        key="wd",
+        bind="query-params",
+        format_func=lambda v: f"{v:g}",
+        help="Pulls every weight a little towards 0 at each step.",
+    )
     drop = st.select_slider(
-        "Dropout", DROPOUTS, value=DEFAULTS["drop"], key="drop", bind="query-params",
+        "Dropout",
+        DROPOUTS,
+        value=DEFAULTS["drop"],
+        key="drop",
+        bind="query-params",
         help="Overrides the p of every Dropout layer in the architecture ('as built' keeps "
-             "them). An architecture without a Dropout layer has nothing to override.",
-    )  # fmt: skip
+        "them). An architecture without a Dropout layer has nothing to override.",
+    )
     can_augment = dataset is None or getattr(dataset, "augment", "shift") != "none"
     aug = st.toggle(
-        "Augmentation", DEFAULTS["aug"], key="aug", bind="query-params",
+        "Augmentation",
+        DEFAULTS["aug"],
+        key="aug",
+        bind="query-params",
         disabled=not can_augment,
         help="Random small shifts (and mirror images where that keeps the class) of every "
-             "training batch: more variety from the same images."
-             + ("" if can_augment else " These data have no augmentation that keeps labels."),
-    )  # fmt: skip
-    seed = st.number_input("Seed", 0, 2**31 - 1, DEFAULTS["seed"], key="seed",
-                           bind="query-params",
-                           help="Same seed, same settings: the same training.")  # fmt: skip
-    return dict(opt=OPT_KEY[opt], lr=float(lr), sched=sched, bs=int(bs), epochs=int(epochs),
-                wd=float(wd), drop=drop, aug=bool(aug and can_augment), seed=int(seed),
-                ntrain=ntrain)  # fmt: skip
+        "training batch: more variety from the same images."
+        + ("" if can_augment else " These data have no augmentation that keeps labels."),
+    )
+    seed = st.number_input(
+        "Seed",
+        0,
+        2**31 - 1,
+        DEFAULTS["seed"],
+        key="seed",
+        bind="query-params",
+        help="Same seed, same settings: the same training.",
+    )
+    return dict(
+        opt=OPT_KEY[opt],
+        lr=float(lr),
+        sched=sched,
+        bs=int(bs),
+        epochs=int(epochs),
+        wd=float(wd),
+        drop=drop,
+        aug=bool(aug and can_augment),
+        seed=int(seed),
+        ntrain=ntrain,
+    )
 
 
 def make_config(s: dict, dataset=None):
@@ -258,11 +327,17 @@ def make_config(s: dict, dataset=None):
         if dataset is not None and n_train >= len(dataset.y_train):
             n_train = None
     return TrainConfig(
-        optimizer=s["opt"], lr=s["lr"], schedule=s["sched"], batch_size=s["bs"],
-        epochs=s["epochs"], weight_decay=s["wd"],
-        dropout=None if s["drop"] == "as built" else float(s["drop"]), augment=s["aug"],
-        seed=s["seed"], n_train=n_train,
-    )  # fmt: skip
+        optimizer=s["opt"],
+        lr=s["lr"],
+        schedule=s["sched"],
+        batch_size=s["bs"],
+        epochs=s["epochs"],
+        weight_decay=s["wd"],
+        dropout=None if s["drop"] == "as built" else float(s["drop"]),
+        augment=s["aug"],
+        seed=s["seed"],
+        n_train=n_train,
+    )
 
 
 def set_settings(**values) -> None:
@@ -350,28 +425,57 @@ def controls(ts: TrainingSession, can_start: bool, on_start, start_args: tuple =
     ts.buttons_for = button_state(status)  # the live view reruns the page when this is outdated
     cols = st.columns(6)
     specs = [
-        ("start", "Start", ":material/play_arrow:", on_start, start_args,
-         can_start and status not in LIVE + ("paused",), "primary"),
+        (
+            "start",
+            "Start",
+            ":material/play_arrow:",
+            on_start,
+            start_args,
+            can_start and status not in LIVE + ("paused",),
+            "primary",
+        ),
         ("pause", "Pause", ":material/pause:", _call, (ts, "pause"), status in LIVE, None),
         ("resume", "Resume", ":material/resume:", _call, (ts, "resume"), status == "paused", None),
-        ("step", "Step", ":material/skip_next:", _step, (ts, on_start, start_args),
-         status == "paused" or (can_start and status not in LIVE), None),
-        ("stop", "Stop", ":material/stop:", _call, (ts, "stop"), status in LIVE + ("paused",), None),
+        (
+            "step",
+            "Step",
+            ":material/skip_next:",
+            _step,
+            (ts, on_start, start_args),
+            status == "paused" or (can_start and status not in LIVE),
+            None,
+        ),
+        (
+            "stop",
+            "Stop",
+            ":material/stop:",
+            _call,
+            (ts, "stop"),
+            status in LIVE + ("paused",),
+            None,
+        ),
         ("reset", "Reset", ":material/restart_alt:", _reset, (ts,), status != "none", None),
-    ]  # fmt: skip
+    ]
     tips = {
         "start": "Train from new random weights with the settings on the left.",
         "pause": "Stop after this batch and keep everything: look inside, then resume.",
         "resume": "Go on training from where it paused.",
-        "step": "Train exactly one batch, then pause (from scratch: a new training's first "
-                "batch).",
+        "step": "Train exactly one batch, then pause (from scratch: a new training's first batch).",
         "stop": "End the training; the model keeps what it learned (test it, download it).",
         "reset": "Forget this training (its saved run stays in Model files).",
-    }  # fmt: skip
+    }
     for col, (key, label, icon, cb, args, enabled, kind) in zip(cols, specs):
-        col.button(label, key=f"tr_{key}", icon=icon, on_click=cb, args=args, help=tips[key],
-                   disabled=not enabled, type=kind or "secondary",
-                   width="stretch")  # fmt: skip
+        col.button(
+            label,
+            key=f"tr_{key}",
+            icon=icon,
+            on_click=cb,
+            args=args,
+            help=tips[key],
+            disabled=not enabled,
+            type=kind or "secondary",
+            width="stretch",
+        )
 
 
 def arch_problem(spec: str | None, dataset) -> str | None:
@@ -399,9 +503,11 @@ def summary_line(ts: TrainingSession, dataset, spec: str | None, s: dict) -> str
     """One line above the steps: what will be (or is being) trained."""
     words = {"none": "not started", "new": "not started"}
     status = words.get(ts.status(), ts.status())
-    return (f"**{dataset.name}** ({fmt_shape(dataset.input_shape)}, {dataset.n_classes} classes) "
-            f"· `{spec}` · {OPTIMIZERS[s['opt']]} lr {s['lr']:g}, batch {s['bs']}, "
-            f"{s['epochs']} epochs · training: {status}")  # fmt: skip
+    return (
+        f"**{dataset.name}** ({fmt_shape(dataset.input_shape)}, {dataset.n_classes} classes) "
+        f"· `{spec}` · {OPTIMIZERS[s['opt']]} lr {s['lr']:g}, batch {s['bs']}, "
+        f"{s['epochs']} epochs · training: {status}"
+    )
 
 
 def settings_differ(ts: TrainingSession, spec, dataset, config) -> bool:
@@ -456,8 +562,14 @@ def grid_cols(n: int, max_cols: int = 8) -> int:
 GAP, BLANK = 1, 2  # palette entries the colour levels never use: white gaps, grey blanks
 
 
-def grid_png(maps: np.ndarray, rng: Range, cols: int, min_side: int = 0, gap: int = 2,
-             factor: int | None = None) -> bytes:  # fmt: skip
+def grid_png(
+    maps: np.ndarray,
+    rng: Range,
+    cols: int,
+    min_side: int = 0,
+    gap: int = 2,
+    factor: int | None = None,
+) -> bytes:
     """(N, h, w) maps sharing one colour range, tiled `cols` wide, as one palette PNG (about a
     third of an RGB PNG's bytes, and faster to make). NaN cells are drawn grey."""
     maps = np.asarray(maps, dtype=np.float32)
@@ -528,8 +640,9 @@ def filters_png(
         w = w[:, :max_inputs]
     n, cin, kh, kw = w.shape
     cols = cin if cin > 1 else min(n, 16)
-    png = grid_png(w.reshape(n * cin, kh, kw), rng, cols, cell if cin > 1 else 44,
-                   gap=3 if cin > 1 else 6)  # fmt: skip
+    png = grid_png(
+        w.reshape(n * cin, kh, kw), rng, cols, cell if cin > 1 else 44, gap=3 if cin > 1 else 6
+    )
     return png, rng, ", ".join(note)
 
 
@@ -547,8 +660,9 @@ def matrix_png(w: np.ndarray, max_inputs: int = 1024) -> tuple[bytes, Range, str
     return grid_png(idx[None], rng, 1), rng, note
 
 
-def histogram_png(counts: np.ndarray, width: int = 180, height: int = 48,
-                  color=(31, 119, 180)) -> bytes:  # fmt: skip
+def histogram_png(
+    counts: np.ndarray, width: int = 180, height: int = 48, color=(31, 119, 180)
+) -> bytes:
     """Bars of a histogram as a small PNG (cheaper for the browser than a chart per layer)."""
     counts = np.asarray(counts, dtype=np.float64)
     img = np.full((height, width, 3), 255, np.uint8)
@@ -606,8 +720,10 @@ def _bucket(xs: np.ndarray, ys: np.ndarray, max_points: int = 240) -> tuple[np.n
     if n <= max_points:
         return xs, ys
     edges = np.linspace(0, n, max_points + 1).astype(int)
-    return (np.array([xs[a:b].mean() for a, b in zip(edges[:-1], edges[1:])]),
-            np.array([ys[a:b].mean() for a, b in zip(edges[:-1], edges[1:])]))  # fmt: skip
+    return (
+        np.array([xs[a:b].mean() for a, b in zip(edges[:-1], edges[1:])]),
+        np.array([ys[a:b].mean() for a, b in zip(edges[:-1], edges[1:])]),
+    )
 
 
 def curve_frames(batches: list[dict], history: list[dict], per_epoch: int):
@@ -640,16 +756,23 @@ def show_status(trainer) -> None:
     if status == "waiting":
         pos = trainer.queue_position
         where = f"number {pos} in the queue" if pos else "in the queue"
-        st.info(f"Waiting for a free place to train: you are {where}, {fmt_wait(trainer)}. The "
-                "server trains a few models at a time so that each one stays fast.",
-                icon=":material/hourglass_top:")  # fmt: skip
+        st.info(
+            f"Waiting for a free place to train: you are {where}, {fmt_wait(trainer)}. The "
+            "server trains a few models at a time so that each one stays fast.",
+            icon=":material/hourglass_top:",
+        )
     elif status == "failed":
         st.error(trainer.error or "Training failed.", icon=":material/error:")
     p = trainer.progress()
     words = {
-        "new": "Not started", "waiting": "Waiting", "running": "Training", "paused": "Paused",
-        "stopped": "Stopped", "finished": "Finished", "failed": "Failed",
-    }.get(status, status)  # fmt: skip
+        "new": "Not started",
+        "waiting": "Waiting",
+        "running": "Training",
+        "paused": "Paused",
+        "stopped": "Stopped",
+        "finished": "Finished",
+        "failed": "Failed",
+    }.get(status, status)
     text = f"{words} · epoch {p.epoch}/{p.epochs} · batch {p.batch}/{p.batches}"
     if p.images_per_s:
         text += f" · {p.images_per_s:,.0f} images/s"
@@ -671,28 +794,57 @@ def curve_spec(metric: str, epochs: int, height: int = 220, passed: int | None =
     as a line with points; x spans the whole training. A raw spec: building it through Altair
     (st.line_chart) took 0.3-1.1 s per redraw on the class server, this a few ms."""
     enc = {
-        "x": {"field": "epoch", "type": "quantitative", "title": "epoch",
-              "scale": {"domain": [0, max(1, epochs)]}},
-        "y": {"field": metric, "type": "quantitative", "title": metric,
-              **({"scale": {"domain": [0, 1]}} if metric == "accuracy" else {})},
-        "color": {"field": "curve", "type": "nominal", "title": None,
-                  "scale": {"domain": list(COLORS), "range": list(COLORS.values())},
-                  "legend": {"orient": "bottom"}},
-    }  # fmt: skip
+        "x": {
+            "field": "epoch",
+            "type": "quantitative",
+            "title": "epoch",
+            "scale": {"domain": [0, max(1, epochs)]},
+        },
+        "y": {
+            "field": metric,
+            "type": "quantitative",
+            "title": metric,
+            **({"scale": {"domain": [0, 1]}} if metric == "accuracy" else {}),
+        },
+        "color": {
+            "field": "curve",
+            "type": "nominal",
+            "title": None,
+            "scale": {"domain": list(COLORS), "range": list(COLORS.values())},
+            "legend": {"orient": "bottom"},
+        },
+    }
     layers = [
-        {"mark": {"type": "line", "strokeWidth": 1.5}, "encoding": enc,
-         "transform": [{"filter": "datum.curve != 'validation'"}]},
-        {"mark": {"type": "line", "point": True, "strokeWidth": 2}, "encoding": enc,
-         "transform": [{"filter": "datum.curve == 'validation'"}]},
-    ]  # fmt: skip
+        {
+            "mark": {"type": "line", "strokeWidth": 1.5},
+            "encoding": enc,
+            "transform": [{"filter": "datum.curve != 'validation'"}],
+        },
+        {
+            "mark": {"type": "line", "point": True, "strokeWidth": 2},
+            "encoding": enc,
+            "transform": [{"filter": "datum.curve == 'validation'"}],
+        },
+    ]
     if metric == "accuracy" and passed is not None:  # where validation reached TARGET_ACC
         x = {"datum": passed, "type": "quantitative"}
         label = f"validation ≥ {TARGET_ACC:.0%}".replace("%", " %")
-        layers.append({"mark": {"type": "rule", "strokeDash": [4, 3], "color": "#2ca02c"},
-                       "encoding": {"x": x}})  # fmt: skip
-        layers.append({"mark": {"type": "text", "align": "left", "dx": 3, "color": "#2ca02c"},
-                       "encoding": {"x": x, "y": {"datum": 0.08, "type": "quantitative"},
-                                    "text": {"value": label}}})  # fmt: skip
+        layers.append(
+            {
+                "mark": {"type": "rule", "strokeDash": [4, 3], "color": "#2ca02c"},
+                "encoding": {"x": x},
+            }
+        )
+        layers.append(
+            {
+                "mark": {"type": "text", "align": "left", "dx": 3, "color": "#2ca02c"},
+                "encoding": {
+                    "x": x,
+                    "y": {"datum": 0.08, "type": "quantitative"},
+                    "text": {"value": label},
+                },
+            }
+        )
     return {"height": height, "layer": layers}
 
 
@@ -718,13 +870,20 @@ def show_curves(ts: TrainingSession, trainer) -> None:
         h = history[-1]
         gap = h["train_acc"] - h["val_acc"]
         when = passed_at(history)
-        st.caption(f"Epoch {h['epoch']}: train accuracy {h['train_acc']:.1%}, validation "
-                   f"{h['val_acc']:.1%}."
-                   + (f" Validation passed {TARGET_ACC:.0%} at epoch {when} (the green line)."
-                      if when else ""))  # fmt: skip
+        st.caption(
+            f"Epoch {h['epoch']}: train accuracy {h['train_acc']:.1%}, validation "
+            f"{h['val_acc']:.1%}."
+            + (
+                f" Validation passed {TARGET_ACC:.0%} at epoch {when} (the green line)."
+                if when
+                else ""
+            )
+        )
         if gap > 0.1:
-            st.caption(f"Train accuracy is {gap:.0%} above validation: the net is learning "
-                       "its training images by heart (overfitting).")  # fmt: skip
+            st.caption(
+                f"Train accuracy is {gap:.0%} above validation: the net is learning "
+                "its training images by heart (overfitting)."
+            )
 
 
 PICTURE_EVERY = 1.0  # seconds: while training, the pictures are made again at most this often
@@ -779,16 +938,22 @@ def show_activations(ts: TrainingSession, snap, classes) -> None:
         with cols[(len(acts) + 1) % 4]:
             st.markdown("**softmax** · what the net says")
             spec = probs_spec(len(classes))
-            st.vega_lite_chart(probs_frame(probs, classes), spec, width="stretch",
-                               height=spec["height"] + 40)  # fmt: skip
+            st.vega_lite_chart(
+                probs_frame(probs, classes), spec, width="stretch", height=spec["height"] + 40
+            )
 
 
 def probs_frame(probs: np.ndarray, classes):
     import pandas as pd
 
     p = np.asarray(probs, dtype=np.float64)
-    return pd.DataFrame({"class": [str(c) for c in classes], "probability": p,
-                         "top": np.arange(len(p)) == int(np.argmax(p))})  # fmt: skip
+    return pd.DataFrame(
+        {
+            "class": [str(c) for c in classes],
+            "probability": p,
+            "top": np.arange(len(p)) == int(np.argmax(p)),
+        }
+    )
 
 
 def probs_spec(n: int) -> dict:
@@ -797,15 +962,24 @@ def probs_spec(n: int) -> dict:
         "height": max(60, 20 * n),
         "mark": {"type": "bar"},
         "encoding": {
-            "y": {"field": "class", "type": "nominal", "sort": None, "title": None,
-                  "axis": {"labelOverlap": False, "labelLimit": 90}},
-            "x": {"field": "probability", "type": "quantitative", "title": None,
-                  "scale": {"domain": [0, 1]}, "axis": {"format": "%"}},
-            "color": {"condition": {"test": "datum.top", "value": "#d62728"},
-                      "value": "#1f77b4"},
+            "y": {
+                "field": "class",
+                "type": "nominal",
+                "sort": None,
+                "title": None,
+                "axis": {"labelOverlap": False, "labelLimit": 90},
+            },
+            "x": {
+                "field": "probability",
+                "type": "quantitative",
+                "title": None,
+                "scale": {"domain": [0, 1]},
+                "axis": {"format": "%"},
+            },
+            "color": {"condition": {"test": "datum.top", "value": "#d62728"}, "value": "#1f77b4"},
             "tooltip": [{"field": "class"}, {"field": "probability", "format": ".1%"}],
         },
-    }  # fmt: skip
+    }
 
 
 def layer_weights(model) -> list[tuple[int, str, np.ndarray]]:
@@ -827,8 +1001,10 @@ def show_filters(ts: TrainingSession, snap, model) -> None:
         f = first.shape
         st.markdown(f"**First convolution: {f[0]} filters of {f[1]} × {f[2]} × {f[3]}**")
         st.image(png)
-        st.caption(("each filter's RGB weights as a colour (grey = 0)" if f[1] == 3
-                    else range_text(rng)) + (f" · {note}" if note else ""))  # fmt: skip
+        st.caption(
+            ("each filter's RGB weights as a colour (grey = 0)" if f[1] == 3 else range_text(rng))
+            + (f" · {note}" if note else "")
+        )
     weights = pics.get("weights", lambda: layer_weights(model))
     deeper = weights[1:] if first is not None and weights and weights[0][2].ndim == 4 else weights
     for idx, name, w in deeper:
@@ -849,13 +1025,17 @@ def show_histograms(ts: TrainingSession, snap) -> None:
         st.caption("This net has no weights.")
         return
     pics = _pics(ts)
-    st.caption("How many weights (blue) and gradients dL/dw (red) have each value, per layer. "
-               "|g|/|w| says how big the gradient is next to the weights.")  # fmt: skip
+    st.caption(
+        "How many weights (blue) and gradients dL/dw (red) have each value, per layer. "
+        "|g|/|w| says how big the gradient is next to the weights."
+    )
     for i, s in enumerate(stats):
         row = st.columns([2, 3, 3])
         ratio = s.grad_to_weight
-        row[0].markdown(f"**{s.index}. {s.name}**  \n{fmt_shape(s.shape)}"
-                        + (f"  \n|g|/|w| = {ratio:.2g}" if ratio is not None else ""))  # fmt: skip
+        row[0].markdown(
+            f"**{s.index}. {s.name}**  \n{fmt_shape(s.shape)}"
+            + (f"  \n|g|/|w| = {ratio:.2g}" if ratio is not None else "")
+        )
         for col, h, color in (
             (row[1], s.weights, (31, 119, 180)),
             (row[2], s.grads, (214, 39, 40)),
@@ -872,10 +1052,10 @@ def show_histograms(ts: TrainingSession, snap) -> None:
 OPT_WORDS = {
     "sgd": "Plain SGD moves the weight against its gradient, by lr times the gradient.",
     "momentum": "Momentum keeps a velocity v, a running sum of past gradients (each step "
-                "shrunk by mu): the weight keeps moving the way it has been going.",
+    "shrunk by mu): the weight keeps moving the way it has been going.",
     "adam": "Adam keeps a running mean m and a running mean of squares v of the gradient: "
-            "each weight's step is about lr in size, whatever the gradient's scale.",
-}  # fmt: skip
+    "each weight's step is about lr in size, whatever the gradient's scale.",
+}
 
 
 @safely
@@ -903,10 +1083,22 @@ def weight_picker(ts: TrainingSession, current: str | None) -> None:
     if st.session_state.get(key) not in names:
         st.session_state[key] = current if current in names else names[0]
     a, b = st.columns([2, 1], vertical_alignment="bottom")
-    a.selectbox("Follow a weight of", names, key=key, on_change=_follow, args=(ts, key),
-                help="state_dict names: '0.weight' is the first layer's weights.")  # fmt: skip
-    b.button("Another weight", key="follow_other", on_click=_follow, args=(ts, key),
-             icon=":material/shuffle:", width="stretch")  # fmt: skip
+    a.selectbox(
+        "Follow a weight of",
+        names,
+        key=key,
+        on_change=_follow,
+        args=(ts, key),
+        help="state_dict names: '0.weight' is the first layer's weights.",
+    )
+    b.button(
+        "Another weight",
+        key="follow_other",
+        on_click=_follow,
+        args=(ts, key),
+        icon=":material/shuffle:",
+        width="stretch",
+    )
     st.caption("The new weight shows from the next training step (while paused: **Step**).")
 
 
@@ -915,21 +1107,29 @@ def show_update(ts: TrainingSession, snap) -> None:
     if ts.trainer is not None:
         weight_picker(ts, None if u is None else u.param)
     if u is None:
-        st.caption("No step has been recorded yet: the next snapshot of a training step shows "
-                   "it (while paused, press **Step**).")  # fmt: skip
+        st.caption(
+            "No step has been recorded yet: the next snapshot of a training step shows "
+            "it (while paused, press **Step**)."
+        )
         return
     idx = ", ".join(str(i) for i in u.index)
-    st.markdown(f"**One weight, `{u.param}[{idx}]`, at step {u.step}** "
-                f"(layer {u.layer}, optimizer {OPTIMIZERS.get(u.optimizer, u.optimizer)})")  # fmt: skip
+    st.markdown(
+        f"**One weight, `{u.param}[{idx}]`, at step {u.step}** "
+        f"(layer {u.layer}, optimizer {OPTIMIZERS.get(u.optimizer, u.optimizer)})"
+    )
     st.write(OPT_WORDS.get(u.optimizer, ""))
     st.code(u.rule, language=None, wrap_lines=True)
     if u.optimizer != "sgd":
         plain = u.w_old - u.lr * u.g
-        st.caption(f"Plain SGD would have written w_new = {u.w_old:.6g} − {u.lr:.3g} × "
-                   f"{u.g:.6g} = {plain:.6g}; {OPTIMIZERS[u.optimizer]} wrote {u.w_new:.6g}.")  # fmt: skip
+        st.caption(
+            f"Plain SGD would have written w_new = {u.w_old:.6g} − {u.lr:.3g} × "
+            f"{u.g:.6g} = {plain:.6g}; {OPTIMIZERS[u.optimizer]} wrote {u.w_new:.6g}."
+        )
     if u.weight_decay:
-        st.caption(f"Weight decay (L2) adds {u.weight_decay:g} × w to the gradient: it pulls "
-                   "every weight a little towards 0 at each step.")  # fmt: skip
+        st.caption(
+            f"Weight decay (L2) adds {u.weight_decay:g} × w to the gradient: it pulls "
+            "every weight a little towards 0 at each step."
+        )
 
 
 VIEWS = ("Activations", "Filters", "Histograms", "Update rule")
@@ -952,8 +1152,10 @@ def show_inside(ts: TrainingSession, trainer) -> None:
         with tab:
             if tab.open is not False:
                 fn()
-    st.caption(f"Snapshot at step {snap.step} (epoch {snap.epoch}, batch {snap.batch}), "
-               f"{snap.time:.1f} s of training.")  # fmt: skip
+    st.caption(
+        f"Snapshot at step {snap.step} (epoch {snap.epoch}, batch {snap.batch}), "
+        f"{snap.time:.1f} s of training."
+    )
 
 
 def button_state(status: str) -> str:
@@ -974,8 +1176,10 @@ def live_view(ts: TrainingSession) -> None:
     def _live() -> None:
         t = ts.trainer
         if t is None:
-            st.caption("Press **Start** to train. The curves and the inside of the net appear "
-                       "here and change while it learns.")  # fmt: skip
+            st.caption(
+                "Press **Start** to train. The curves and the inside of the net appear "
+                "here and change while it learns."
+            )
             return
         try:
             show_status(t)
@@ -983,8 +1187,10 @@ def live_view(ts: TrainingSession) -> None:
             show_inside(ts, t)
         except Exception:  # noqa: BLE001 - a timer rerun runs outside run_safely
             log.exception("live view failed")
-            st.error("The live view could not be drawn this time; it tries again at the next "
-                     "refresh.", icon=":material/warning:")  # fmt: skip
+            st.error(
+                "The live view could not be drawn this time; it tries again at the next refresh.",
+                icon=":material/warning:",
+            )
         now = (button_state(t.status), ts.tick())
         if now != drawn_for and (every is not None or now[0] != drawn_for[0]):
             st.rerun(scope="app")
@@ -1002,14 +1208,27 @@ def confusion_figure(confusion: np.ndarray, classes) -> Any:
 
     k = len(classes)
     labels = [str(c) for c in classes]
-    fig = go.Figure(go.Heatmap(
-        z=confusion, x=labels, y=labels, colorscale="Blues", showscale=False,
-        text=confusion if k <= 20 else None, texttemplate="%{text}" if k <= 20 else None,
-        hovertemplate="true %{y}, predicted %{x}: %{z}<extra></extra>",
-    ))  # fmt: skip
+    fig = go.Figure(
+        go.Heatmap(
+            z=confusion,
+            x=labels,
+            y=labels,
+            colorscale="Blues",
+            showscale=False,
+            text=confusion if k <= 20 else None,
+            texttemplate="%{text}" if k <= 20 else None,
+            hovertemplate="true %{y}, predicted %{x}: %{z}<extra></extra>",
+        )
+    )
     side = min(640, 120 + 34 * k)
-    fig.update_layout(height=side, width=side, margin=dict(l=10, r=10, t=10, b=10),
-                      xaxis_title="predicted", yaxis_title="true", plot_bgcolor="white")  # fmt: skip
+    fig.update_layout(
+        height=side,
+        width=side,
+        margin=dict(l=10, r=10, t=10, b=10),
+        xaxis_title="predicted",
+        yaxis_title="true",
+        plot_bgcolor="white",
+    )
     fig.update_yaxes(autorange="reversed", type="category")
     fig.update_xaxes(type="category")
     return fig
@@ -1036,20 +1255,39 @@ def show_report(report, dataset, key: str = "cm") -> None:
     with right:
         st.markdown("**Accuracy per class**")
         totals = report.confusion.sum(axis=1)
-        table = pd.DataFrame({"class": classes, "accuracy": report.per_class,
-                              "right": np.diag(report.confusion), "images": totals})  # fmt: skip
-        st.dataframe(table, hide_index=True, width="stretch", column_config={
-            "accuracy": st.column_config.ProgressColumn("accuracy", min_value=0.0, max_value=1.0,
-                                                        format="percent"),
-        })  # fmt: skip
+        table = pd.DataFrame(
+            {
+                "class": classes,
+                "accuracy": report.per_class,
+                "right": np.diag(report.confusion),
+                "images": totals,
+            }
+        )
+        st.dataframe(
+            table,
+            hide_index=True,
+            width="stretch",
+            column_config={
+                "accuracy": st.column_config.ProgressColumn(
+                    "accuracy", min_value=0.0, max_value=1.0, format="percent"
+                ),
+            },
+        )
     wrong = np.asarray(report.misclassified)
-    st.markdown(f"**Misclassified test images**: {len(wrong)} of {report.n}"
-                + (", the first 40:" if len(wrong) > 40 else ""))  # fmt: skip
+    st.markdown(
+        f"**Misclassified test images**: {len(wrong)} of {report.n}"
+        + (", the first 40:" if len(wrong) > 40 else "")
+    )
     if len(wrong) and dataset is not None and len(dataset.y_test) == report.n:
         shown = wrong[:40]
-        st.image([sample_png(dataset.x_test[i], 64) for i in shown],
-                 caption=[f"#{i}: {classes[dataset.y_test[i]]} → {classes[report.predictions[i]]}"
-                          for i in shown], width=88)  # fmt: skip
+        st.image(
+            [sample_png(dataset.x_test[i], 64) for i in shown],
+            caption=[
+                f"#{i}: {classes[dataset.y_test[i]]} → {classes[report.predictions[i]]}"
+                for i in shown
+            ],
+            width=88,
+        )
     elif not len(wrong):
         st.caption("None: every test image is right.")
 
@@ -1069,8 +1307,9 @@ def results_section(ts: TrainingSession) -> None:
     if where:
         st.caption(f"Saved on the server as `{where}`: it is listed in **Model files**.")
     elif where == "":
-        st.warning("Could not save this run on the server (see the server log).",
-                   icon=":material/warning:")  # fmt: skip
+        st.warning(
+            "Could not save this run on the server (see the server log).", icon=":material/warning:"
+        )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1086,8 +1325,11 @@ def _runs_dir():
 def trainer_meta(ts: TrainingSession, report=None) -> dict:
     meta = dict(ts.trainer.meta())
     if report is not None:
-        meta["metrics"] = dict(meta.get("metrics") or {}, test_accuracy=float(report.accuracy),
-                               test_loss=float(report.loss))  # fmt: skip
+        meta["metrics"] = dict(
+            meta.get("metrics") or {},
+            test_accuracy=float(report.accuracy),
+            test_loss=float(report.loss),
+        )
     return meta
 
 
@@ -1104,8 +1346,11 @@ def save_finished_run(ts: TrainingSession) -> str | None:
         try:
             report = ts.cached(("report",), t.evaluate)
             meta = dict(t.meta())
-            meta["metrics"] = dict(meta.get("metrics") or {}, test_accuracy=float(report.accuracy),
-                                   test_loss=float(report.loss))  # fmt: skip
+            meta["metrics"] = dict(
+                meta.get("metrics") or {},
+                test_accuracy=float(report.accuracy),
+                test_loss=float(report.loss),
+            )
             path = str(checkpoint.save_run(_runs_dir(), t.model, meta))
         except (OSError, ValueError):
             log.exception("could not save a finished run")
@@ -1117,12 +1362,26 @@ def save_finished_run(ts: TrainingSession) -> str | None:
 def model_downloads(weights: bytes, meta: bytes, stem: str, key: str) -> None:
     """The two files of a model, side by side: weights (safetensors) and description (JSON)."""
     a, b = st.columns(2)
-    a.download_button("Weights (.safetensors)", weights, f"{stem}.safetensors",
-                      "application/octet-stream", key=f"{key}_weights", on_click="ignore",
-                      icon=":material/download:", width="stretch")  # fmt: skip
-    b.download_button("Description (.json)", meta, f"{stem}.json", "application/json",
-                      key=f"{key}_meta", on_click="ignore", icon=":material/description:",
-                      width="stretch")  # fmt: skip
+    a.download_button(
+        "Weights (.safetensors)",
+        weights,
+        f"{stem}.safetensors",
+        "application/octet-stream",
+        key=f"{key}_weights",
+        on_click="ignore",
+        icon=":material/download:",
+        width="stretch",
+    )
+    b.download_button(
+        "Description (.json)",
+        meta,
+        f"{stem}.json",
+        "application/json",
+        key=f"{key}_meta",
+        on_click="ignore",
+        icon=":material/description:",
+        width="stretch",
+    )
 
 
 def _file_stem(meta: dict) -> str:
@@ -1141,12 +1400,16 @@ def download_buttons(ts: TrainingSession) -> None:
         return
     step = t.progress().step
     report = ts.cache.get((ts.generation, "report"))
-    weights, meta_json = ts.cached(("checkpoint", step, report is not None),
-                                   lambda: checkpoint.save(t.model, trainer_meta(ts, report)))  # fmt: skip
+    weights, meta_json = ts.cached(
+        ("checkpoint", step, report is not None),
+        lambda: checkpoint.save(t.model, trainer_meta(ts, report)),
+    )
     model_downloads(weights, meta_json, _file_stem(t.meta()), "dl")
-    st.caption(f"Both files together reopen the model here (step {step}). The weights file holds "
-               "numbers only (safetensors: no code), the JSON the architecture, data and "
-               "metrics.")  # fmt: skip
+    st.caption(
+        f"Both files together reopen the model here (step {step}). The weights file holds "
+        "numbers only (safetensors: no code), the JSON the architecture, data and "
+        "metrics."
+    )
 
 
 def _open_model(model, meta: dict, source: str, path: str | None = None) -> None:
@@ -1157,8 +1420,9 @@ def upload_checkpoint() -> None:
     from cnnviz import checkpoint
 
     a, b = st.columns(2)
-    w = a.file_uploader("Weights (.safetensors)", type=["safetensors"], key="up_weights",
-                        max_upload_size=25)  # fmt: skip
+    w = a.file_uploader(
+        "Weights (.safetensors)", type=["safetensors"], key="up_weights", max_upload_size=25
+    )
     m = b.file_uploader("Description (.json)", type=["json"], key="up_meta", max_upload_size=1)
     if w is None or m is None:
         if w is not None or m is not None:
@@ -1185,12 +1449,15 @@ def runs_list() -> None:
         st.caption(f"The saved runs cannot be listed: {err}")
         return
     if not runs:
-        st.caption("No saved runs yet: a finished training is saved here automatically, and "
-                   "`python -m cnnviz train ...` saves one from the command line.")  # fmt: skip
+        st.caption(
+            "No saved runs yet: a finished training is saved here automatically, and "
+            "`python -m cnnviz train ...` saves one from the command line."
+        )
         return
     labels = {str(r.path): run_label(r) for r in runs}
-    choice = st.selectbox("Saved runs on this server", list(labels), format_func=labels.get,
-                          key="run_choice")  # fmt: skip
+    choice = st.selectbox(
+        "Saved runs on this server", list(labels), format_func=labels.get, key="run_choice"
+    )
     if st.button("Open this run", key="open_run", icon=":material/folder_open:"):
         try:
             model, meta = checkpoint.load_run(choice)
@@ -1235,20 +1502,32 @@ def opened_model_view(dataset, probe_x) -> None:
         return
     model, meta = opened["model"], opened["meta"]
     st.markdown(f"#### Opened: {opened['source']}")
-    st.button("Close", key="close_opened", icon=":material/close:",
-              on_click=lambda: st.session_state.pop("_opened", None))  # fmt: skip
+    st.button(
+        "Close",
+        key="close_opened",
+        icon=":material/close:",
+        on_click=lambda: st.session_state.pop("_opened", None),
+    )
     metrics = meta.get("metrics", {}) or {}
     st.markdown(
         f"Architecture `{meta.get('arch', '?')}` · data **{meta.get('dataset', '?')}** · input "
         f"{fmt_shape(meta.get('input_shape', ()))} · {len(meta.get('classes', []))} classes"
-        + "".join(f" · {k.replace('_', ' ')} {v:.3g}" for k, v in metrics.items()
-                  if isinstance(v, (int, float)) and not isinstance(v, bool))
-    )  # fmt: skip
-    fits = (dataset is not None and list(dataset.input_shape) == list(meta.get("input_shape", []))
-            and [str(c) for c in dataset.classes] == [str(c) for c in meta.get("classes", [])])  # fmt: skip
+        + "".join(
+            f" · {k.replace('_', ' ')} {v:.3g}"
+            for k, v in metrics.items()
+            if isinstance(v, (int, float)) and not isinstance(v, bool)
+        )
+    )
+    fits = (
+        dataset is not None
+        and list(dataset.input_shape) == list(meta.get("input_shape", []))
+        and [str(c) for c in dataset.classes] == [str(c) for c in meta.get("classes", [])]
+    )
     if not fits:
-        st.caption("Pick the data this model was trained on (same image size and classes) to "
-                   "see what it sees and test it.")  # fmt: skip
+        st.caption(
+            "Pick the data this model was trained on (same image size and classes) to "
+            "see what it sees and test it."
+        )
         return
     if opened.get("path"):
         _run_downloads(opened)

@@ -142,12 +142,17 @@ def _no_hidden_page_failure(request: pytest.FixtureRequest) -> Iterator[None]:
         with open(session_log, "rb") as f:
             f.seek(start)
             texts.append(f.read().decode("utf-8", "replace"))
-    texts += [p.read_text("utf-8", "replace") for p in request.node.stash.get(_ITEM_LOGS_KEY, [])
-              if p.exists()]  # fmt: skip
+    texts += [
+        p.read_text("utf-8", "replace")
+        for p in request.node.stash.get(_ITEM_LOGS_KEY, [])
+        if p.exists()
+    ]
     failures = [t[t.index("page failed") :][:3000] for t in texts if "page failed" in t]
     if failures:
-        pytest.fail("a page crashed during this test (the user saw the apology box):\n"
-                    + failures[0], pytrace=False)  # fmt: skip
+        pytest.fail(
+            "a page crashed during this test (the user saw the apology box):\n" + failures[0],
+            pytrace=False,
+        )
 
 
 @contextlib.contextmanager

@@ -87,8 +87,9 @@ def test_residual_block_in_the_editor_and_in_a_training_run(server, page, wait_i
     main = page.locator("[data-testid='stMain']")
     expect(main).to_contain_text("res8k3-res8k3-res8k3")
     page.locator(".st-key-rtrain button").click()
-    expect(page.locator(".st-key-eq_residual")).to_contain_text("First conv's gradient",
-                                                               timeout=60_000)  # fmt: skip
+    expect(page.locator(".st-key-eq_residual")).to_contain_text(
+        "First conv's gradient", timeout=60_000
+    )
     wait_idle(page)
     r = res.gradient_run(res.residual_spec(6), 3)
     expect(page.locator(".st-key-eq_residual")).to_contain_text(

@@ -91,8 +91,12 @@ def _launch(folder: Path) -> Iterator[ClassServer]:
     with open(log, "wb") as out:
         proc = subprocess.Popen(
             [sys.executable, str(LAUNCHER), "--address", "127.0.0.1"],
-            cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+            cwd=ROOT,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     server = ClassServer(proc, log)
     try:
         deadline = time.monotonic() + START_TIMEOUT

@@ -87,8 +87,9 @@ def test_upload_kernel_stride_padding_click(server, page, wait_idle, tmp_path):
     expect(heading).to_contain_text(f"row {row}, column {col}", timeout=20_000)
     s = playground.Settings(filters=(cnnviz.preset("sobel_x"),), stride=(2, 2), padding=(1, 1))
     expected = playground.run(image, s).feature[0, row, col]
-    expect(cell_value(page)).to_have_text(np.format_float_positional(expected, unique=True,
-                                                                     trim="-"))  # fmt: skip
+    expect(cell_value(page)).to_have_text(
+        np.format_float_positional(expected, unique=True, trim="-")
+    )
     assert f"cell=0-{row}-{col}" in page.url
 
 

@@ -7,8 +7,15 @@ def test_home_draws_the_pipeline_and_links_onwards(server, page, wait_idle):
     page.goto(server + "/")
     errors = wait_idle(page)
     main = page.locator("[data-testid='stMain']")
-    for title in ("Input", "Convolution", "ReLU", "Max pooling", "Flatten", "Fully connected",
-                  "Softmax"):  # fmt: skip
+    for title in (
+        "Input",
+        "Convolution",
+        "ReLU",
+        "Max pooling",
+        "Flatten",
+        "Fully connected",
+        "Softmax",
+    ):
         expect(main.locator("h3", has_text=title).first).to_be_visible()
     # the input, conv, ReLU, pool and flatten pictures are images, not float heatmaps
     expect(main.locator("[data-testid='stImage'] img").nth(4)).to_be_visible()

@@ -129,8 +129,9 @@ def test_toggle_turns_the_mode_on_and_off(server: str, browser) -> None:
         tab.goto(f"{server}/pooling")
         _settle(tab)
         assert tab.locator("[data-testid='stSidebar']").is_visible()
-        tab.locator("[data-testid='stSidebar'] [data-testid='stCheckbox']",
-                    has_text="Presentation mode").click()  # fmt: skip
+        tab.locator(
+            "[data-testid='stSidebar'] [data-testid='stCheckbox']", has_text="Presentation mode"
+        ).click()
         tab.wait_for_url(re.compile(r"present=1"))
         tab.locator("[data-testid='stSidebar']").wait_for(state="hidden")
         _settle(tab)

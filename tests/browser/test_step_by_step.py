@@ -33,8 +33,9 @@ def play_button(page):
 def expect_grid(page, want: list[list[str]], key: str = "out_0") -> None:
     """Wait until the figure `key` shows exactly these cell labels (plotly draws after the run)."""
     text = json.dumps(want, separators=(",", ":"))
-    page.wait_for_function(f"(key) => ({_LABELS_JS})(key) === {json.dumps(text)}", arg=key,
-                           timeout=15_000)  # fmt: skip
+    page.wait_for_function(
+        f"(key) => ({_LABELS_JS})(key) === {json.dumps(text)}", arg=key, timeout=15_000
+    )
 
 
 def open_page(page, server, wait_idle, query: str = "") -> None:
@@ -101,8 +102,9 @@ def test_transposed_link_in_the_browser(server, page, wait_idle):
     query = "?mode=Transposed+conv&x0=1+2%3B+3+4&k0=1+1%3B+1+1&s=2&step=4"
     open_page(page, server, wait_idle, query)
     expect(cell(page)).to_contain_text("Step 4 of 4: input cell (row 1, column 1) = 4")
-    want = cnnviz.conv_transpose2d(np.float32([[[1, 2], [3, 4]]]), np.ones((1, 1, 2, 2),
-                                   np.float32), stride=2)[0]  # fmt: skip
+    want = cnnviz.conv_transpose2d(
+        np.float32([[[1, 2], [3, 4]]]), np.ones((1, 1, 2, 2), np.float32), stride=2
+    )[0]
     expect_grid(page, [[fmt(v) for v in row] for row in want])
 
 
