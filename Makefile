@@ -70,8 +70,8 @@ format: $(VENV)/.dev
 # docs/screenshots/*.png (every page at 1280x720, normal and presenting, for the README), made
 # by the browser tests that also check nothing on those pages is cut.
 screenshots: $(VENV)/.dev
-	CNNVIZ_SCREENSHOTS=1 $(PY) -m pytest tests/browser/test_presentation_browser.py -q \
-	  -k "fits_a_720p or (normal_mode and 1280x720)"
+	CNNVIZ_SCREENSHOTS=1 $(PY) -m pytest tests/browser/test_pages.py \
+	  tests/browser/test_presentation_browser.py -q -k "page_renders or fits_a_720p"
 	@du -ch docs/screenshots/*.png | tail -1
 
 # Every benchmarks/bench_*.py, whatever exists (none yet is fine).

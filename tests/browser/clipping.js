@@ -18,6 +18,8 @@
   const visible = (el) => {
     const r = el.getBoundingClientRect();
     if (r.width < 2 || r.height < 2) return false; // also screen-reader-only text (1 px, clipped)
+    // not rendered for the viewer: inside a closed expander (<details>), display:none, hidden
+    if (!el.checkVisibility({ visibilityProperty: true })) return false;
     const cs = getComputedStyle(el);
     return cs.visibility !== "hidden" && cs.display !== "none";
   };

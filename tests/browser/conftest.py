@@ -16,6 +16,7 @@ test-artifacts/ and prints the log of each server it used.
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import re
 import signal
@@ -343,3 +344,66 @@ _BENIGN = re.compile(
 def wait_idle(page_log: PageLog):
     """`wait_idle(page)`: see _wait_idle."""
     return lambda page, timeout=IDLE_TIMEOUT: _wait_idle(page, page_log, timeout)
+
+
+# Rendered: the run is over, no element is stale, no lazily loaded widget is still a skeleton,
+# every chart has drawn itself (their code chunks load after the run) and every picture loaded.
+_SETTLED_JS = """
+() => {
+  const app = document.querySelector("[data-testid='stApp']");
+  const drawn = (sel, inner) => [...document.querySelectorAll(sel)].every(e => e.querySelector(inner));
+  return app !== null && app.getAttribute("data-test-script-state") === "notRunning"
+    && document.querySelector("[data-testid='stMain'] h1") !== null
+    && document.querySelector("[data-stale='true']") === null
+    && document.querySelector("[data-testid='stSkeleton']") === null
+    && drawn("[data-testid='stPlotlyChart']", ".main-svg")
+    && drawn("[data-testid='stVegaLiteChart']", "canvas, svg")
+    && [...document.images].every(i => i.complete);
+}
+"""
+_CLIPPING_JS = (Path(__file__).parent / "clipping.js").read_text(encoding="utf-8")
+_SHOTS = ROOT / "docs" / "screenshots"
+WRITE_SHOTS = os.environ.get("CNNVIZ_SCREENSHOTS") == "1"
+
+
+def _settle(tab, timeout: float = 60_000) -> None:
+    tab.wait_for_function(_SETTLED_JS, timeout=timeout)
+    tab.wait_for_timeout(250)  # a chart's second layout pass, once it knows its width
+    tab.wait_for_function(_SETTLED_JS, timeout=timeout)
+
+
+@pytest.fixture
+def settle():
+    """`settle(tab)`: wait until the page is drawn to the last chart and picture."""
+    return _settle
+
+
+def _cut(tab) -> str:
+    found = tab.evaluate(_CLIPPING_JS)
+    return "\n".join(f"{p['what']} {p['text']!r}: {p['why']}" for p in found)
+
+
+@pytest.fixture
+def cut_text():
+    """`cut_text(tab)`: what a viewer cannot read in the main area (clipping.js), one line per
+    problem; empty when everything fits."""
+    return _cut
+
+
+def _readme_shot(tab, name: str) -> None:
+    if not WRITE_SHOTS:
+        return
+    from PIL import Image
+
+    _SHOTS.mkdir(parents=True, exist_ok=True)
+    img = Image.open(io.BytesIO(tab.screenshot())).convert("RGB")
+    img.quantize(colors=128, method=Image.Quantize.MEDIANCUT).save(
+        _SHOTS / f"{name}.png", optimize=True
+    )
+
+
+@pytest.fixture
+def readme_shot():
+    """`readme_shot(tab, name)`: with CNNVIZ_SCREENSHOTS=1 (`make screenshots`), the screen as a
+    palette PNG (a few tens of KB) in docs/screenshots/ for the README; else nothing."""
+    return _readme_shot

@@ -6,14 +6,13 @@ What "cut" means is measured on element boxes (tests/browser/clipping.js): text 
 scrollWidth passes its clientWidth inside a clipping box, any text, button or figure sticking
 out of the container that clips it or out of the page, a chart drawn wider than its element.
 
-`CNNVIZ_SCREENSHOTS=1` (what `make screenshots` sets) also writes docs/screenshots/<page>.png
-and <page>-present.png at 1280x720 for the README's gallery.
+`CNNVIZ_SCREENSHOTS=1` (what `make screenshots` sets) also writes docs/screenshots/<page>-present.png
+at 1280x720 for the README's gallery (the normal-mode shots come from tests/browser/test_pages.py,
+which checks the normal mode the same way).
 """
 
 from __future__ import annotations
 
-import io
-import os
 import re
 from pathlib import Path
 
@@ -22,63 +21,32 @@ import pytest
 from cnnviz.ui.nav import PAGES, PageInfo
 
 HERE = Path(__file__).parent
-CLIPPING_JS = (HERE / "clipping.js").read_text(encoding="utf-8")
 BODY_FONT_JS = (HERE / "body_font.js").read_text(encoding="utf-8")
-SHOTS = HERE.parents[1] / "docs" / "screenshots"
-WRITE_SHOTS = os.environ.get("CNNVIZ_SCREENSHOTS") == "1"
 
 SCREEN = {"viewport": {"width": 1280, "height": 720}, "device_scale_factor": 1}
 ZOOM_150 = {"viewport": {"width": 853, "height": 480}, "device_scale_factor": 1.5}
-
-# Rendered: the run is over, no element is stale, no lazily loaded widget is still a skeleton.
-_SETTLED_JS = """
-() => {
-  const app = document.querySelector("[data-testid='stApp']");
-  return app !== null && app.getAttribute("data-test-script-state") === "notRunning"
-    && document.querySelector("[data-testid='stMain'] h1") !== null
-    && document.querySelector("[data-stale='true']") === null
-    && document.querySelector("[data-testid='stSkeleton']") === null;
-}
-"""
 
 
 def _id(page: PageInfo) -> str:
     return page.url_path or "home"
 
 
-def _open(browser, base_url: str, info: PageInfo, screen: dict, present: bool):
+def _open(browser, base_url: str, info: PageInfo, screen: dict, settle, present: bool):
     context = browser.new_context(**screen)
     tab = context.new_page()
     tab.goto(f"{base_url}/{info.url_path}" + ("?present=1" if present else ""))
-    _settle(tab)
+    settle(tab)
     return context, tab
 
 
-def _settle(tab) -> None:
-    tab.wait_for_function(_SETTLED_JS, timeout=60_000)
-    tab.wait_for_timeout(1500)  # charts lay themselves out after their code chunk loaded
-    tab.wait_for_function(_SETTLED_JS, timeout=60_000)
-
-
-def _problems(tab) -> str:
-    found = tab.evaluate(CLIPPING_JS)
-    return "\n".join(f"{p['what']} {p['text']!r}: {p['why']}" for p in found)
-
-
-def _save_screenshot(tab, name: str) -> None:
-    """A 1280x720 PNG, quantised to a palette (a few tens of KB) for the README."""
-    from PIL import Image
-
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    img = Image.open(io.BytesIO(tab.screenshot())).convert("RGB")
-    img.quantize(colors=128, method=Image.Quantize.MEDIANCUT).save(
-        SHOTS / f"{name}.png", optimize=True
-    )
-
-
 @pytest.mark.parametrize("info", PAGES, ids=_id)
-def test_presentation_mode_fits_a_720p_projector(server: str, browser, info: PageInfo) -> None:
-    context, tab = _open(browser, server, info, SCREEN, present=True)
+def test_presentation_mode_fits_a_720p_projector_and_150_percent_zoom(
+    server: str, browser, settle, cut_text, readme_shot, info: PageInfo
+) -> None:
+    """At 1280x720, then at 150 % zoom: the same tab resized to 853x480 CSS pixels (what 150 %
+    zoom does to a 1280x720 screen: boxes are measured in CSS pixels, so the device scale does not
+    change what fits)."""
+    context, tab = _open(browser, server, info, SCREEN, settle, present=True)
     try:
         assert tab.locator("[data-testid='stException']").count() == 0
         assert not tab.locator("[data-testid='stSidebar']").is_visible(), "sidebar still shown"
@@ -87,54 +55,31 @@ def test_presentation_mode_fits_a_720p_projector(server: str, browser, info: Pag
         assert body >= 24, f"{info.path}: body text {body} px in presentation mode"
         toggle = tab.locator(".st-key-present_toggle")
         assert toggle.is_visible(), "no way back: the presentation toggle is not on screen"
-        problems = _problems(tab)
+        problems = cut_text(tab)
         assert not problems, f"{info.path} at 1280x720, presenting:\n{problems}"
-        if WRITE_SHOTS:
-            _save_screenshot(tab, f"{_id(info)}-present")
-    finally:
-        context.close()
+        readme_shot(tab, f"{_id(info)}-present")
 
-
-@pytest.mark.parametrize("info", PAGES, ids=_id)
-def test_presentation_mode_at_150_percent_zoom(server: str, browser, info: PageInfo) -> None:
-    context, tab = _open(browser, server, info, ZOOM_150, present=True)
-    try:
-        assert tab.locator("[data-testid='stException']").count() == 0
-        problems = _problems(tab)
+        tab.set_viewport_size(ZOOM_150["viewport"])
+        settle(tab)
+        problems = cut_text(tab)
         assert not problems, f"{info.path} at 150 % zoom, presenting:\n{problems}"
     finally:
         context.close()
 
 
-@pytest.mark.parametrize("screen", [SCREEN], ids=["1280x720"])
-@pytest.mark.parametrize("info", PAGES, ids=_id)
-def test_normal_mode_cuts_nothing(server: str, browser, info: PageInfo, screen: dict) -> None:
-    """The same check with the sidebar open (the issue's list: Output size's layer buttons,
-    Activations' pills, Train's button labels, Step by step's kernel figures). At 1280x720 only:
-    150 % zoom is checked where it matters, in presentation mode (the suite's time budget)."""
-    context, tab = _open(browser, server, info, screen, present=False)
-    try:
-        problems = _problems(tab)
-        assert not problems, f"{info.path} {screen['viewport']}, normal mode:\n{problems}"
-        if WRITE_SHOTS and screen is SCREEN:
-            _save_screenshot(tab, _id(info))
-    finally:
-        context.close()
-
-
-def test_toggle_turns_the_mode_on_and_off(server: str, browser) -> None:
+def test_toggle_turns_the_mode_on_and_off(server: str, browser, settle) -> None:
     context = browser.new_context(**SCREEN)
     tab = context.new_page()
     try:
         tab.goto(f"{server}/pooling")
-        _settle(tab)
+        settle(tab)
         assert tab.locator("[data-testid='stSidebar']").is_visible()
         tab.locator(
             "[data-testid='stSidebar'] [data-testid='stCheckbox']", has_text="Presentation mode"
         ).click()
         tab.wait_for_url(re.compile(r"present=1"))
         tab.locator("[data-testid='stSidebar']").wait_for(state="hidden")
-        _settle(tab)
+        settle(tab)
         assert tab.evaluate(BODY_FONT_JS) >= 24
         # back: the toggle pinned at the top right
         tab.locator(".st-key-present_toggle [data-testid='stCheckbox']").click()
@@ -144,13 +89,13 @@ def test_toggle_turns_the_mode_on_and_off(server: str, browser) -> None:
         context.close()
 
 
-def test_step_by_step_keys_work_without_a_click(server: str, browser) -> None:
+def test_step_by_step_keys_work_without_a_click(server: str, browser, settle) -> None:
     """A speaker opens the link and presses → at once: the step moves, on screen."""
     context = browser.new_context(**SCREEN)
     tab = context.new_page()
     try:
         tab.goto(f"{server}/step_by_step?present=1")
-        _settle(tab)
+        settle(tab)
         value = tab.locator(".st-key-cell_value")
         assert value.is_visible() and value.bounding_box()["y"] < 720, "the sum is off screen"
         assert "Step 1 of" in value.inner_text()
@@ -174,19 +119,20 @@ STATES = {
 }
 
 
-@pytest.mark.parametrize("present", [True], ids=["presenting"])
-@pytest.mark.parametrize("screen", [SCREEN, ZOOM_150], ids=["1280x720", "zoom150"])
 @pytest.mark.parametrize("name", list(STATES))
-def test_deeper_states_cut_nothing(
-    server: str, browser, name: str, screen: dict, present: bool
-) -> None:
-    context = browser.new_context(**screen)
+def test_deeper_states_cut_nothing(server: str, browser, settle, cut_text, name: str) -> None:
+    """Presenting, at 1280x720 and then at 150 % zoom (the same tab resized)."""
+    context = browser.new_context(**SCREEN)
     tab = context.new_page()
     try:
-        tab.goto(server + STATES[name] + ("&present=1" if present else ""))
-        _settle(tab)
+        tab.goto(server + STATES[name] + "&present=1")
+        settle(tab)
         assert tab.locator("[data-testid='stException']").count() == 0
-        problems = _problems(tab)
-        assert not problems, f"{name} {screen['viewport']}, present={present}:\n{problems}"
+        problems = cut_text(tab)
+        assert not problems, f"{name} at 1280x720, presenting:\n{problems}"
+        tab.set_viewport_size(ZOOM_150["viewport"])
+        settle(tab)
+        problems = cut_text(tab)
+        assert not problems, f"{name} at 150 % zoom, presenting:\n{problems}"
     finally:
         context.close()
