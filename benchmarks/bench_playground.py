@@ -80,10 +80,10 @@ def pct(values: list[float], q: float) -> float:
 def reference(size: int, repeats: int = 11) -> dict[str, float]:
     """The same updates without Streamlit or a browser: engine run + the pictures' encoding."""
     from cnnviz import playground
-    from cnnviz.colors import map_image, map_png, value_range
     from cnnviz.images import sample_image
     from cnnviz.kernels import preset
-    from cnnviz.ui.maps import picture_bytes
+    from cnnviz.render.colormaps import value_range
+    from cnnviz.render.png import map_image, map_png, picture_bytes
 
     image = sample_image("astronaut", "rgb", size).array
     out = {}

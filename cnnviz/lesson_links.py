@@ -16,8 +16,9 @@ from urllib.parse import urlencode
 import numpy as np
 
 from cnnviz import ops
-from cnnviz.colors import colorize, tile, upscale, value_range
 from cnnviz.kernels import preset
+from cnnviz.render.colormaps import colorize, value_range
+from cnnviz.render.png import tile, upscale
 from cnnviz.shapes import output_size
 
 THUMB = 96  # pixels a side: small enough for a gallery of ten on one screen

@@ -230,7 +230,7 @@ def picture(
     """
     from PIL import Image, ImageDraw
 
-    from cnnviz.colors import upscale
+    from cnnviz.render.png import upscale
 
     img = padded if padded.shape[0] == 3 else np.repeat(padded[:1], 3, axis=0)
     img = np.clip(img.transpose(1, 2, 0), 0, 1) * 255

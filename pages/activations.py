@@ -5,7 +5,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 import cnnviz
-from cnnviz.figures import bars_figure
+from cnnviz.figures.bars import bars_figure
 from cnnviz.kernels import KernelError, parse_kernel
 from cnnviz.ui.common import hideable, run_safely, show_figure, show_source
 from cnnviz.ui.present import presentation_mode

@@ -9,11 +9,11 @@ import streamlit as st
 import cnnviz
 from cnnviz import backprop as bp
 from cnnviz.backprop import fmt
+from cnnviz.figures.walk import cells_figure
 from cnnviz.kernels import KernelError, parse_kernel
 from cnnviz.shapes import SettingError
 from cnnviz.ui.common import link_to, link_with, run_safely, show_setting_error, show_source
 from cnnviz.ui.nav import page_at
-from cnnviz.walk_figures import cells_figure
 
 MAX_INPUT, MAX_KERNEL, MAX_CHANNELS = 8, 4, 3
 POOL_WORDS = {"none": "none", "max": "max pooling", "avg": "average pooling"}

@@ -8,11 +8,11 @@ import streamlit as st
 
 import cnnviz
 from cnnviz import playground
-from cnnviz.colors import DEFAULT_DIVERGING, DEFAULT_SEQUENTIAL, DIVERGING, SEQUENTIAL
 from cnnviz.kernels import preset
 from cnnviz.playground import CHANNEL_MODES, Settings
+from cnnviz.render.colormaps import DEFAULT_DIVERGING, DEFAULT_SEQUENTIAL, DIVERGING, SEQUENTIAL
 from cnnviz.shapes import SettingError
-from cnnviz.ui import maps
+from cnnviz.ui import chain, compare, fragments, map_view
 from cnnviz.ui import quiz as quiz_ui
 from cnnviz.ui.common import hideable, run_safely, see_also, share_link, show_source
 from cnnviz.ui.image_input import SOURCES, pick_image, show_refusal
@@ -361,7 +361,7 @@ def page() -> None:
         share_link(lazy=True)
 
 
-@maps.fragment
+@fragments.fragment
 def layer(
     image: np.ndarray,
     name: str,
@@ -375,7 +375,7 @@ def layer(
     reruns only this, not the sidebar's picture and kernel pickers."""
     s = layer_controls(filters, channels, weights)
     try:
-        r = maps.run(image, s)
+        r = fragments.run(image, s)
     except SettingError as err:
         x = playground.as_input(image, s.channels)
         what = "Convolution"
@@ -393,18 +393,18 @@ def layer(
             pass
         fixes = playground.chain_fixes(x.shape[1:], s.filters[0].shape, s, LIMITS)
         refuse_chain(err, what, fixes, apply_chain)
-        maps.show_input(x, None, None, view)
+        map_view.show_input(x, None, None, view)
         return
     if quiz:
         quiz_ui.kernel_card(image, s)
     x = r.input
     if presentation_mode():  # the result first on a projector, its sizes after
-        maps.explore(r, s, view)
+        chain.explore(r, s, view)
         size_panel(x.shape, r, s)
     else:
         size_panel(x.shape, r, s)
-        maps.explore(r, s, view)
-    maps.show_compare(image, s, r, view)
+        chain.explore(r, s, view)
+    compare.show_compare(image, s, r, view)
     # Closed expanders and the link popover are drawn only when opened (opening reruns the
     # page): a slider move doesn't rebuild code nobody is reading.
     code = st.expander("Show the code", icon=":material/code:", key="code_open", on_change="rerun")
@@ -417,7 +417,7 @@ def layer(
                 language="python",
             )
     show_source(cnnviz.conv2d, playground.run, lazy=True)
-    maps.downloads(r, s, view, name)
+    map_view.downloads(r, s, view, name)
     see_also("pages/step_by_step.py", "pages/pooling.py", "pages/output_size.py")
 
 

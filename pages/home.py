@@ -3,11 +3,12 @@
 import numpy as np
 import streamlit as st
 
-from cnnviz.colors import colorize, map_grid, value_range
-from cnnviz.figures import bars_figure
+from cnnviz.figures.bars import bars_figure
 from cnnviz.images import SAMPLES, sample_image
 from cnnviz.pipeline import CLASSES, run_pipeline
-from cnnviz.ui.common import link_to, range_caption, run_safely, show_figure, show_rgb
+from cnnviz.render.colormaps import colorize, range_caption, value_range
+from cnnviz.render.png import map_grid
+from cnnviz.ui.common import link_to, run_safely, show_figure, show_rgb
 from cnnviz.ui.lesson_gallery import gallery
 from cnnviz.ui.nav import page_for
 from cnnviz.ui.present import settings_box

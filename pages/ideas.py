@@ -9,10 +9,10 @@ import streamlit as st
 import cnnviz
 from cnnviz import ideas
 from cnnviz.backprop import fmt, term
+from cnnviz.figures.walk import cells_figure
 from cnnviz.kernels import KernelError, parse_kernel
 from cnnviz.shapes import SettingError
 from cnnviz.ui.common import link_with, run_safely, show_setting_error, show_source
-from cnnviz.walk_figures import cells_figure
 
 TOPICS = {
     "sharing": "Weight sharing",

@@ -4,7 +4,7 @@ import streamlit as st
 
 import cnnviz
 from cnnviz.codegen import layer_code
-from cnnviz.figures import coverage_figure, stamp_figure
+from cnnviz.figures.sizes import coverage_figure, stamp_figure
 from cnnviz.shapes import Fix, SettingError, conv_dim, pool_dim, transpose_dim
 from cnnviz.ui import quiz as quiz_ui
 from cnnviz.ui.common import (

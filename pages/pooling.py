@@ -6,10 +6,9 @@ import numpy as np
 import streamlit as st
 
 import cnnviz
-from cnnviz.colors import upscale
-from cnnviz.figures import OVERHANG_MARK, pool_input_figure, pool_output_figure
-from cnnviz.images import to_uint8
+from cnnviz.figures.pooling import OVERHANG_MARK, pool_input_figure, pool_output_figure
 from cnnviz.kernels import format_kernel
+from cnnviz.render.png import picture_bytes, to_uint8, upscale
 from cnnviz.shapes import Fix, SettingError, avg_pool_divisor_text
 from cnnviz.ui import quiz as quiz_ui
 from cnnviz.ui.common import (
@@ -23,7 +22,6 @@ from cnnviz.ui.common import (
     show_source,
 )
 from cnnviz.ui.image_input import SOURCES, pick_image, show_refusal
-from cnnviz.ui.maps import picture_bytes
 from cnnviz.ui.present import settings_box
 from cnnviz.ui.sizes import CEIL_HELP, CEIL_LABEL, refuse, show_formulas
 

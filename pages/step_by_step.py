@@ -9,7 +9,15 @@ import streamlit as st
 
 import cnnviz
 from cnnviz import steps
+from cnnviz.figures.walk import (
+    canvas_figure,
+    input_figure,
+    output_figure,
+    pair_figure,
+    scatter_input_figure,
+)
 from cnnviz.kernels import KernelError, format_kernel, parse_kernel
+from cnnviz.render.frames import frame_png, walk_gif
 from cnnviz.shapes import Fix, SettingError
 from cnnviz.steps import fmt
 from cnnviz.ui import quiz as quiz_ui
@@ -17,15 +25,6 @@ from cnnviz.ui.common import COUNT_FROM_0, hideable, run_safely, show_setting_er
 from cnnviz.ui.present import presentation_mode, settings_box
 from cnnviz.ui.sizes import CEIL_HELP, CEIL_LABEL, OUTPUT_PADDING_HELP, PADDING_KIND_HELP
 from cnnviz.ui.stepper import grid_table, player
-from cnnviz.walk_figures import (
-    canvas_figure,
-    frame_png,
-    input_figure,
-    output_figure,
-    pair_figure,
-    scatter_input_figure,
-    walk_gif,
-)
 
 MODES = {
     "conv": "Convolution",

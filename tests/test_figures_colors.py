@@ -5,8 +5,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import cnnviz
-from cnnviz.colors import colorize, map_grid, value_range
-from cnnviz.figures import coverage_figure, stamp_figure
+from cnnviz.figures.sizes import coverage_figure, stamp_figure
+from cnnviz.render.colormaps import colorize, value_range
+from cnnviz.render.png import map_grid
 from cnnviz.shapes import SettingError
 
 

@@ -28,11 +28,10 @@ from cnnviz.images import (
     SAMPLES,
     ImageError,
     LoadedImage,
-    array_to_png,
     load_image,
     sample_image,
-    to_uint8,
 )
+from cnnviz.render.png import array_to_png, to_uint8
 
 # Pillow warns (it does not raise) while parsing damaged EXIF/TIFF tags; those warnings go to the
 # server log, never to the student, so they are noise here.

@@ -13,10 +13,9 @@ from hypothesis import strategies as st
 
 import cnnviz
 from cnnviz import playground
-from cnnviz.colors import value_range
 from cnnviz.playground import Settings, chain_fixes, check_sizes
+from cnnviz.render.colormaps import range_caption, value_range
 from cnnviz.shapes import SettingError
-from cnnviz.ui.common import range_caption
 
 LIMITS = {
     "stride": (1, 8),

@@ -9,10 +9,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from cnnviz import slides, steps
-from cnnviz.colors import DIVERGING, colorbar, colorize, tile, value_range
+from cnnviz import steps
 from cnnviz.kernels import parse_kernel
-from cnnviz.walk_figures import COLORS, frame_png, walk_gif
+from cnnviz.render import slides
+from cnnviz.render.cells import COLORS
+from cnnviz.render.colormaps import DIVERGING, colorbar, colorize, value_range
+from cnnviz.render.frames import frame_png, walk_gif
+from cnnviz.render.png import tile
 
 X = parse_kernel("1 1 1 0 0; 0 1 1 1 0; 0 0 1 1 1; 0 0 1 1 0; 0 1 1 0 0")[None]
 K = parse_kernel("1 0 1; 0 1 0; 1 0 1")[None]

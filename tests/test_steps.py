@@ -345,7 +345,7 @@ def test_png_frame_and_gif_of_every_mode(name):
 
     from PIL import Image
 
-    from cnnviz.walk_figures import frame_png, walk_gif
+    from cnnviz.render.frames import frame_png, walk_gif
 
     walk = _walks()[name]
     png = Image.open(BytesIO(frame_png(walk, walk.n_steps - 1, name)))
@@ -357,7 +357,7 @@ def test_png_frame_and_gif_of_every_mode(name):
 
 
 def test_figures_show_the_walks_numbers():
-    from cnnviz.walk_figures import (
+    from cnnviz.figures.walk import (
         canvas_figure,
         input_figure,
         kernel_figure,
@@ -394,7 +394,7 @@ def test_figures_show_the_walks_numbers():
 
 
 def test_gif_keeps_evenly_spaced_steps_of_long_or_large_walks():
-    from cnnviz.walk_figures import MAX_GIF_FRAMES, MAX_GIF_PIXELS, gif_steps
+    from cnnviz.render.frames import MAX_GIF_FRAMES, MAX_GIF_PIXELS, gif_steps
 
     assert gif_steps(9, 10_000) == list(range(9))
     long = gif_steps(1000, 10_000)

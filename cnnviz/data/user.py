@@ -19,7 +19,8 @@ import numpy as np
 from PIL import Image
 
 from cnnviz.data.core import DataError, Dataset, make_dataset, user_split
-from cnnviz.images import ImageError, load_image, to_uint8
+from cnnviz.images import ImageError, load_image
+from cnnviz.render.png import to_uint8
 
 MAX_ZIP_BYTES = 200 * 2**20  # the zip file itself
 MAX_ENTRIES = 10_000  # entries in the central directory (files, folders, junk)

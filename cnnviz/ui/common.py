@@ -13,8 +13,7 @@ from typing import TypeVar
 import numpy as np
 import streamlit as st
 
-from cnnviz.colors import Range
-from cnnviz.images import array_to_png
+from cnnviz.render.png import array_to_png
 from cnnviz.shapes import Fix, SettingError
 
 log = logging.getLogger("cnnviz")
@@ -236,12 +235,6 @@ def run_safely(
             f"them: {', '.join(dropped)}.",
             icon=":material/link_off:",
         )
-
-
-def range_caption(rng: Range) -> str:
-    if rng.signed:
-        return f"blue −{rng.vmax:.3g} · white 0 · red +{rng.vmax:.3g}"
-    return f"dark {rng.vmin:.3g} → bright {rng.vmax:.3g}"
 
 
 def show_rgb(image: np.ndarray, caption: str | None = None) -> None:

@@ -26,7 +26,7 @@ from cnnviz.data import (
     preview_grid,
 )
 from cnnviz.data.files import DATA_ROOT_ENV
-from cnnviz.images import array_to_png
+from cnnviz.render.png import array_to_png
 
 SOURCES = {"builtin": "Built-in", "folder": "Folder", "zip": "Zip", "own": "Pictures"}
 SIZES = (16, 28, 32, 48, 64)

@@ -6,8 +6,8 @@ import functools
 
 import streamlit as st
 
-from cnnviz.images import array_to_png
 from cnnviz.lesson_links import LESSONS, Lesson, thumbnail
+from cnnviz.render.png import array_to_png
 from cnnviz.ui.nav import page_at
 
 COLUMNS = 5

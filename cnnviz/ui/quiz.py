@@ -142,8 +142,8 @@ def kernel_card(image, s) -> bool:
     gray = playground.as_input(image, "gray")[0]
 
     def draw(q: Question) -> None:
-        from cnnviz.colors import map_png, value_range
-        from cnnviz.ui.common import range_caption
+        from cnnviz.render.colormaps import range_caption, value_range
+        from cnnviz.render.png import map_png
 
         rng = value_range(q.picture)
         png, _ = map_png(q.picture, rng=rng, min_side=192)

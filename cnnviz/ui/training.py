@@ -22,17 +22,16 @@ import numpy as np
 import streamlit as st
 from PIL import Image
 
-from cnnviz.colors import (
+from cnnviz.render.colormaps import (
     DEFAULT_DIVERGING,
     DEFAULT_SEQUENTIAL,
     MAP_LEVELS,
     Range,
     levels,
     palette,
-    tile,
     value_range,
 )
-from cnnviz.images import array_to_png, to_uint8
+from cnnviz.render.png import array_to_png, tile, to_uint8
 
 log = logging.getLogger("cnnviz")
 

@@ -1,20 +1,20 @@
 """Slide-ready pictures: a title, the picture, and its colour key, at least 1280 px wide.
 
-Pure Pillow, no streamlit. Text uses DejaVu Sans when Debian's fonts-dejavu-core is installed
-(it has ×, −, → and ∞); otherwise Pillow's bundled font, which lacks them, so the text is made
+Pure Pillow, no streamlit; the one font loader (`font`, `text`) for every picture with words.
+Text uses DejaVu Sans when Debian's fonts-dejavu-core is installed (it has ×, −, → and ∞); otherwise Pillow's bundled font, which lacks them, so the text is made
 ASCII ("3x3", "-", "->", "inf") rather than drawn as boxes or dropped.
 """
 
 from __future__ import annotations
 
 import functools
-import io
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from cnnviz.colors import Range, colorbar
+from cnnviz.render.colormaps import Range, cmap_for, colorbar
+from cnnviz.render.png import Cmap, map_grid, png_bytes
 
 SLIDE_WIDTH = 1280  # px: a 720p projector's width, the smallest a slide export has
 FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
@@ -120,7 +120,7 @@ def maps_slide(tiles: np.ndarray, title: str, cmap: str, rng: Range) -> Image.Im
     return slide(Image.fromarray(tiles), title, colorbar_image(cmap, rng))
 
 
-def png_bytes(img: Image.Image) -> bytes:
-    buf = io.BytesIO()
-    img.save(buf, format="PNG", optimize=True)
-    return buf.getvalue()
+def maps_slide_png(maps: np.ndarray, title: str, cmap: Cmap = None, cols: int = 4) -> bytes:
+    """(N, H, W) maps on one colour range as a slide's PNG bytes: title, tiled maps, colour bar."""
+    sheet, rng = map_grid(maps, min(len(maps), cols), cmap, gap=4)
+    return png_bytes(maps_slide(sheet, title, cmap_for(rng, cmap), rng))

@@ -1,11 +1,15 @@
 """Colour maps for feature maps: diverging and centred on 0 when signed, sequential otherwise.
 
+Values -> colours (`colorize`, `levels` + `palette`), the range a map spans (`value_range`), and
+the one sentence that says what the colours mean (`range_caption`).
+
 Defaults are colour-blind-safe (cividis; blue-to-red RdBu for signs). The stops come from
 plotly's colour scales, so a PNG drawn here and a plotly heatmap of the same map look the same.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -17,7 +21,8 @@ DIVERGING = ("RdBu_r", "PuOr_r", "BrBG")
 DEFAULT_SEQUENTIAL, DEFAULT_DIVERGING = "cividis", "RdBu_r"
 
 
-def _rgb(color: str) -> tuple[int, int, int]:
+def rgb(color: str) -> tuple[int, int, int]:
+    """A plotly colour ("#rrggbb" or "rgb(r, g, b)") as an (r, g, b) tuple of ints."""
     if color.startswith("#"):
         return pc.hex_to_rgb(color)
     return tuple(int(float(v)) for v in color[color.index("(") + 1 : -1].split(","))[:3]  # type: ignore[return-value]
@@ -29,8 +34,8 @@ def _stops(name: str) -> tuple[np.ndarray, np.ndarray]:
         return np.array([0.0, 1.0]), np.array([[0, 0, 0], [255, 255, 255]], dtype=float)
     scale = pc.get_colorscale(name)
     pos = np.array([p for p, _ in scale], dtype=float)
-    rgb = np.array([_rgb(c) for _, c in scale], dtype=float)
-    return pos, rgb
+    colors = np.array([rgb(c) for _, c in scale], dtype=float)
+    return pos, colors
 
 
 def plotly_scale(name: str) -> list:
@@ -59,42 +64,45 @@ def value_range(a: np.ndarray, signed: bool | None = None) -> Range:
     return Range(lo, hi if hi > lo else lo + 1.0, False)
 
 
-def colorize(a: np.ndarray, cmap: str | None = None, rng: Range | None = None) -> np.ndarray:
-    """(H, W) values -> (H, W, 3) uint8 through a colour map; NaN shows as mid grey."""
+def shared_range(*maps: np.ndarray) -> Range:
+    """One colour range for several maps, so equal colours mean equal numbers."""
+    return value_range(np.concatenate([np.ravel(m) for m in maps]))
+
+
+def cmap_for(rng: Range, cmap: str | Mapping[str, str] | None = None) -> str:
+    """The colour map for `rng`: a name as given; from a choice {"div": ..., "seq": ...} the
+    diverging one when signed, else the sequential one; none given: the defaults."""
+    if isinstance(cmap, str) and cmap:
+        return cmap
+    choice = cmap or {}
+    if rng.signed:
+        return choice.get("div", DEFAULT_DIVERGING)
+    return choice.get("seq", DEFAULT_SEQUENTIAL)
+
+
+def range_caption(rng: Range) -> str:
+    """What the colours of a map on `rng` mean, in words (under colour bars and in alt texts)."""
+    if rng.signed:
+        return f"blue −{rng.vmax:.3g} · white 0 · red +{rng.vmax:.3g}"
+    return f"dark {rng.vmin:.3g} → bright {rng.vmax:.3g}"
+
+
+def colorize(
+    a: np.ndarray, cmap: str | Mapping[str, str] | None = None, rng: Range | None = None
+) -> np.ndarray:
+    """(H, W) values -> (H, W, 3) uint8 through a colour map (see `cmap_for`); NaN: mid grey."""
     a = np.asarray(a, dtype=np.float64)
     rng = rng or value_range(a)
-    cmap = cmap or (DEFAULT_DIVERGING if rng.signed else DEFAULT_SEQUENTIAL)
     t = np.clip((a - rng.vmin) / (rng.vmax - rng.vmin), 0.0, 1.0)
-    pos, rgb = _stops(cmap)
-    out = np.stack([np.interp(t, pos, rgb[:, ch]) for ch in range(3)], axis=-1)
+    pos, stops = _stops(cmap_for(rng, cmap))
+    out = np.stack([np.interp(t, pos, stops[:, ch]) for ch in range(3)], axis=-1)
     out[~np.isfinite(a)] = 128
     return np.round(out).astype(np.uint8)
 
 
-def tile(images: list[np.ndarray], cols: int, gap: int = 2, fill: int = 255) -> np.ndarray:
-    """Lay same-size (H, W, 3) uint8 images out in a grid with `gap` pixels between them."""
-    h, w = images[0].shape[:2]
-    rows = -(-len(images) // cols)
-    out = np.full((rows * h + (rows - 1) * gap, cols * w + (cols - 1) * gap, 3), fill, np.uint8)
-    for i, im in enumerate(images):
-        r, c = divmod(i, cols)
-        out[r * (h + gap) : r * (h + gap) + h, c * (w + gap) : c * (w + gap) + w] = im
-    return out
-
-
-def map_grid(maps: np.ndarray, cols: int, cmap: str | None = None) -> tuple[np.ndarray, Range]:
-    """(C, H, W) maps -> one tiled RGB picture sharing one colour range, and that range."""
-    rng = value_range(maps)
-    return tile([colorize(m, cmap, rng) for m in maps], cols), rng
-
-
 def palette(cmap: str) -> np.ndarray:
     """The colour map sampled at 256 levels: (256, 3) uint8."""
-    pos, rgb = _stops(cmap)
-    t = np.linspace(0.0, 1.0, 256)
-    return np.round(np.stack([np.interp(t, pos, rgb[:, ch]) for ch in range(3)], axis=-1)).astype(
-        np.uint8
-    )
+    return colorize(np.linspace(0.0, 1.0, 256), cmap, Range(0.0, 1.0, False))
 
 
 MAP_LEVELS = 64  # colours per map picture: 64 halves the PNG of a noisy map; exact values are
@@ -108,38 +116,6 @@ def levels(a: np.ndarray, rng: Range, n: int = 256) -> np.ndarray:
     t = np.nan_to_num(t, nan=(n - 1) / 2, posinf=n - 1, neginf=0.0)
     step = np.clip(np.rint(t), 0, n - 1).astype(np.uint16)
     return (step * 255 // (n - 1)).astype(np.uint8)
-
-
-def upscale(a: np.ndarray, min_side: int) -> np.ndarray:
-    """Repeat pixels (nearest neighbour) until the short side is >= min_side: small maps stay
-    crisp squares instead of being blurred by the browser."""
-    f = max(1, -(-min_side // max(1, min(a.shape[:2]))))
-    f = min(f, max(1, 4096 // max(a.shape[:2])))
-    return a if f == 1 else np.repeat(np.repeat(a, f, axis=0), f, axis=1)
-
-
-def map_image(a: np.ndarray, cmap: str | None = None, rng: Range | None = None, min_side: int = 0):
-    """One (H, W) map as a PIL palette image of MAP_LEVELS colours, and its range."""
-    from PIL import Image
-
-    rng = rng or value_range(a)
-    cmap = cmap or (DEFAULT_DIVERGING if rng.signed else DEFAULT_SEQUENTIAL)
-    idx = np.ascontiguousarray(upscale(levels(a, rng, MAP_LEVELS), min_side))
-    im = Image.frombuffer("P", idx.shape[::-1], idx.tobytes(), "raw", "P", 0, 1)
-    im.putpalette(palette(cmap).ravel().tolist())
-    return im, rng
-
-
-def map_png(
-    a: np.ndarray, cmap: str | None = None, rng: Range | None = None, min_side: int = 0
-) -> tuple[bytes, Range]:
-    """One (H, W) map as a palette PNG (a third of an RGB PNG's bytes, and faster)."""
-    import io
-
-    im, rng = map_image(a, cmap, rng, min_side)
-    buf = io.BytesIO()
-    im.save(buf, "PNG", compress_level=1)
-    return buf.getvalue(), rng
 
 
 def colorbar(cmap: str, width: int = 256, height: int = 14) -> np.ndarray:
