@@ -83,6 +83,7 @@ def reference(size: int, repeats: int = 11) -> dict[str, float]:
     from cnnviz.images import sample_image
     from cnnviz.kernels import preset
     from cnnviz.render.colormaps import value_range
+    from cnnviz.render.padded import picture
     from cnnviz.render.png import map_image, map_png, picture_bytes
 
     image = sample_image("astronaut", "rgb", size).array
@@ -99,7 +100,7 @@ def reference(size: int, repeats: int = 11) -> dict[str, float]:
         for _ in range(repeats):
             t = time.perf_counter()
             r = playground.run(image, s)
-            picture_bytes(playground.picture(r.padded, r.pads, (0, 0, 2, 2)))
+            picture_bytes(picture(r.padded, r.pads, (0, 0, 2, 2)))
             im, _ = map_image(r.feature[0], None, value_range(r.feature[0]), 256)
             im.save(__import__("io").BytesIO(), "PNG", compress_level=1)
             map_png(r.activated[0], min_side=256)

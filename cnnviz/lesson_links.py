@@ -211,7 +211,7 @@ def _thumb_stride() -> np.ndarray:
 
 
 def _thumb_padding() -> np.ndarray:
-    from cnnviz.playground import picture
+    from cnnviz.render.padded import picture
 
     x = _sample(24)[None]
     padded = ops.pad2d(x, (1, 1, 1, 1), "zeros")

@@ -13,6 +13,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from cnnviz import playground
+from cnnviz.render import padded
 from cnnviz.shapes import SettingError
 
 TORCH_ACT = {
@@ -164,13 +165,13 @@ def test_zoom_frames_the_window_and_tints_only_padding() -> None:
     s = playground.Settings(filters=(np.ones((3, 3), np.float32),), padding=(2, 2))
     r = playground.run(image, s)
     # the top-left output cell reads rows/cols -2..0: two of its three rows are padding
-    z = playground.zoom(r.padded, r.pads, (-2, -2, 0, 0), margin=1, side=60)
+    z = padded.zoom(r.padded, r.pads, (-2, -2, 0, 0), margin=1, side=60)
     assert z.dtype == np.uint8 and z.shape[0] == z.shape[1] >= 60
     f = z.shape[0] // 4  # the crop is 4 x 4 cells: rows -2..1 (nothing above the padding)
     gray = np.array([128, 128, 128])
     assert np.abs(z[3 * f + f // 2, 3 * f + f // 2].astype(int) - gray).max() <= 1  # input cell
     assert z[f // 2 + 2, 2 * f + f // 2][0] > z[f // 2 + 2, 2 * f + f // 2][2]  # padding: orange
-    assert tuple(z[0, f // 2]) == playground.WINDOW  # the frame starts at the window's corner
+    assert tuple(z[0, f // 2]) == padded.WINDOW  # the frame starts at the window's corner
 
 
 @st.composite

@@ -9,6 +9,7 @@ import streamlit as st
 from cnnviz import playground
 from cnnviz.names import file_stem
 from cnnviz.render.colormaps import Range, cmap_for, range_caption, value_range
+from cnnviz.render.padded import picture as padded_picture
 from cnnviz.render.png import colorbar_png, map_png, picture_bytes
 from cnnviz.render.slides import maps_slide_png
 from cnnviz.ui.fragments import shared
@@ -52,7 +53,7 @@ def show_input(x: np.ndarray, r: playground.Result | None, box, view: dict) -> N
     )
     jpeg = shared(
         "input",
-        lambda: picture_bytes(playground.picture(padded, pads, box, min_side=PREVIEW)),
+        lambda: picture_bytes(padded_picture(padded, pads, box, min_side=PREVIEW)),
         padded,
         pads,
         box,

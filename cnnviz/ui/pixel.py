@@ -7,6 +7,7 @@ import numpy as np
 import streamlit as st
 
 from cnnviz import playground
+from cnnviz.render.padded import zoom
 from cnnviz.render.png import picture_bytes
 from cnnviz.ui.common import COUNT_FROM_0
 from cnnviz.ui.fragments import shared
@@ -92,7 +93,7 @@ def show_cell(r: playground.Result, s: playground.Settings, chosen) -> None:
     with left:
         close = shared(
             "zoom",
-            lambda: picture_bytes(playground.zoom(r.padded, r.pads, t.box)),
+            lambda: picture_bytes(zoom(r.padded, r.pads, t.box)),
             r.padded,
             r.pads,
             t.box,
