@@ -6,6 +6,8 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
+from cnnviz.render.colormaps import discrete_scale
+
 # Okabe-Ito colours, one per pooling window (cycled): readable with every kind of colour vision
 WINDOW_COLORS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442")
 
@@ -94,15 +96,14 @@ def pool_output_figure(out: np.ndarray, title: str, colored: bool = True) -> go.
     ho, wo = out.shape
     idx = np.arange(ho * wo).reshape(ho, wo) % len(WINDOW_COLORS)
     n = len(WINDOW_COLORS)
-    scale = []
-    for k, c in enumerate(WINDOW_COLORS):
-        scale += [[k / n, c], [(k + 1) / n, c]]
     fig = go.Figure(
         go.Heatmap(
             z=idx if colored else np.zeros_like(idx),
             zmin=0,
             zmax=n,
-            colorscale=scale if colored else [[0, "#eeeeee"], [1, "#eeeeee"]],
+            colorscale=discrete_scale(WINDOW_COLORS)
+            if colored
+            else [[0, "#eeeeee"], [1, "#eeeeee"]],
             showscale=False,
             xgap=2,
             ygap=2,

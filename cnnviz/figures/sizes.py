@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
+from cnnviz.render.colormaps import discrete_scale
 from cnnviz.shapes import DimSize
 
 # cell codes of the coverage grid, and their colours (colour-blind-safe: blue/orange/greys)
@@ -23,14 +24,6 @@ MAX_WINDOWS = 16  # more windows than this: the first and last eight are drawn
 MAX_CELLS = 400  # a wider strip is not drawn (the figures return None)
 
 
-def _discrete_scale() -> list:
-    n = len(_CODES)
-    scale = []
-    for i, (_, color) in enumerate(_CODES):
-        scale += [[i / n, color], [(i + 1) / n, color]]
-    return scale
-
-
 def _grid_figure(z, hover, xlabels, ylabels, title: str, xtitle: str, names=None) -> go.Figure:
     """A grid of coded cells; `names` renames legend entries by code."""
     fig = go.Figure(
@@ -38,7 +31,7 @@ def _grid_figure(z, hover, xlabels, ylabels, title: str, xtitle: str, names=None
             z=z,
             x=list(range(z.shape[1])),
             y=list(range(z.shape[0])),
-            colorscale=_discrete_scale(),
+            colorscale=discrete_scale([color for _, color in _CODES]),
             zmin=0,
             zmax=len(_CODES),
             showscale=False,

@@ -21,6 +21,7 @@ from cnnviz.render.cells import (
     scatter_input_kinds,
     window_kinds,
 )
+from cnnviz.render.colormaps import discrete_scale
 from cnnviz.steps import ScatterWalk, StampStep, WindowStep, WindowWalk
 
 
@@ -42,9 +43,6 @@ def cells_figure(
     index = {n: i for i, n in enumerate(names)}
     z = np.vectorize(index.get)(kinds).astype(float) if kinds.size else np.zeros(kinds.shape)
     n = max(len(names), 1)
-    scale = []
-    for i, name in enumerate(names):
-        scale += [[i / n, COLORS[name]], [(i + 1) / n, COLORS[name]]]
     if len(names) == 1:
         z = z * 0
     px = _cell_px(rows, cols, max_width)
@@ -52,7 +50,7 @@ def cells_figure(
     fig = go.Figure(
         go.Heatmap(
             z=z,
-            colorscale=scale,
+            colorscale=discrete_scale([COLORS[name] for name in names]),
             zmin=0,
             zmax=n,
             showscale=False,

@@ -9,7 +9,7 @@ plotly's colour scales, so a PNG drawn here and a plotly heatmap of the same map
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -36,6 +36,16 @@ def _stops(name: str) -> tuple[np.ndarray, np.ndarray]:
     pos = np.array([p for p, _ in scale], dtype=float)
     colors = np.array([rgb(c) for _, c in scale], dtype=float)
     return pos, colors
+
+
+def discrete_scale(colors: Sequence[str]) -> list[list]:
+    """A plotly colorscale of flat steps for coded cells: with zmin=0 and zmax=len(colors),
+    z = i is drawn in colors[i]."""
+    n = len(colors)
+    scale = []
+    for i, color in enumerate(colors):
+        scale += [[i / n, color], [(i + 1) / n, color]]
+    return scale
 
 
 def plotly_scale(name: str) -> list:
