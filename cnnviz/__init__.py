@@ -26,7 +26,8 @@ from cnnviz.backward import (
     trace_grad_weight,
     trace_max_pool_grad,
 )
-from cnnviz.images import SAMPLES, ImageError, LoadedImage, load_image, sample_image
+from cnnviz.images.decode import ImageError, LoadedImage, load_image
+from cnnviz.images.samples import SAMPLES, sample_image
 from cnnviz.kernels import (
     PRESETS,
     KernelError,
