@@ -30,6 +30,7 @@ from cnnviz.render.png import (
     map_grid,
     map_image,
     marked_map_png,
+    palette_image,
     picture_bytes,
     png_bytes,
     shrink,
@@ -109,6 +110,17 @@ def test_marked_map_rings_the_cell_and_keeps_its_colour() -> None:
     plain, _ = map_image(a, None, None, min_side=80)
     cell = np.asarray(plain)[20:40, 40:60]
     np.testing.assert_array_equal(idx[25:35, 45:55], cell[5:15, 5:15])  # inside: untouched
+
+
+def test_palette_image_keeps_indices_and_colours() -> None:
+    idx = np.array([[0, 1], [2, 1]], np.uint8)
+    pal = np.zeros((256, 3), np.uint8)
+    pal[1], pal[2] = (255, 0, 0), (0, 0, 255)
+    im = palette_image(idx, pal)
+    assert im.mode == "P" and im.size == (2, 2)
+    np.testing.assert_array_equal(np.asarray(im), idx)
+    assert im.convert("RGB").getpixel((1, 0)) == (255, 0, 0)
+    assert im.convert("RGB").getpixel((0, 1)) == (0, 0, 255)
 
 
 def test_shrink_block_averages_big_maps() -> None:

@@ -111,15 +111,21 @@ def map_grid(
     return tile([colorize(m, cmap, rng) for m in maps], cols, gap), rng
 
 
+def palette_image(idx: np.ndarray, pal: np.ndarray) -> Image.Image:
+    """(H, W) uint8 palette indices and a (256, 3) uint8 palette -> a PIL "P" image."""
+    idx = np.ascontiguousarray(idx, dtype=np.uint8)
+    im = Image.frombuffer("P", idx.shape[::-1], idx.tobytes(), "raw", "P", 0, 1)
+    im.putpalette(np.asarray(pal, dtype=np.uint8).ravel().tolist())
+    return im
+
+
 def map_image(
     a: np.ndarray, cmap: Cmap = None, rng: Range | None = None, min_side: int = 0
 ) -> tuple[Image.Image, Range]:
     """One (H, W) map as a PIL palette image of MAP_LEVELS colours, and its range."""
     rng = rng or value_range(a)
-    idx = np.ascontiguousarray(upscale(levels(a, rng, MAP_LEVELS), min_side))
-    im = Image.frombuffer("P", idx.shape[::-1], idx.tobytes(), "raw", "P", 0, 1)
-    im.putpalette(palette(cmap_for(rng, cmap)).ravel().tolist())
-    return im, rng
+    idx = upscale(levels(a, rng, MAP_LEVELS), min_side)
+    return palette_image(idx, palette(cmap_for(rng, cmap))), rng
 
 
 def map_png(

@@ -14,7 +14,17 @@ from cnnviz.render.png import array_to_png, map_grid, map_png, marked_map_png, s
 from cnnviz.trace import trace
 from cnnviz.ui.fragments import fragment, shared
 from cnnviz.ui.map_view import PREVIEW, legend, show_input, show_map
-from cnnviz.ui.pixel import CHANNEL_NAMES, EncodedPng, chosen_cell, pick_by_number, show_cell
+from cnnviz.ui.pixel import chosen_cell, pick_by_number, show_cell
+
+
+class EncodedPng:
+    """PNG bytes already made, for streamlit_image_coordinates (it asks for `.save()`)."""
+
+    def __init__(self, data: bytes):
+        self.data = data
+
+    def save(self, buf, format: str = "PNG", **_) -> None:
+        buf.write(self.data)
 
 
 def show_chain(r: playground.Result, s: playground.Settings, view: dict):
@@ -131,7 +141,7 @@ def _show_partials(r: playground.Result, o: int, view: dict) -> None:
             "partial", lambda: map_png(shrink(a), cmap, rng, min_side=128)[0], a, cmap, rng
         )
 
-    for c, ch, part in zip(cols, CHANNEL_NAMES, parts):
+    for c, ch, part in zip(cols, playground.CHANNEL_NAMES, parts):
         with c:
             st.image(
                 small(part),

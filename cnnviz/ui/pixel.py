@@ -12,18 +12,6 @@ from cnnviz.render.png import picture_bytes
 from cnnviz.ui.common import COUNT_FROM_0
 from cnnviz.ui.fragments import shared
 
-CHANNEL_NAMES = ("R", "G", "B")
-
-
-class EncodedPng:
-    """PNG bytes already made, for streamlit_image_coordinates (it asks for `.save()`)."""
-
-    def __init__(self, data: bytes):
-        self.data = data
-
-    def save(self, buf, format: str = "PNG", **_) -> None:
-        buf.write(self.data)
-
 
 def _cell_from_url(shape) -> tuple[int, int, int] | None:
     try:
@@ -82,7 +70,7 @@ def show_cell(r: playground.Result, s: playground.Settings, chosen) -> None:
     short = lambda v: f"{float(v):.4g}"  # noqa: E731
     lines = []
     for ch in t.channels:
-        name = CHANNEL_NAMES[ch.in_channel] if r.input.shape[0] == 3 else "brightness"
+        name = playground.CHANNEL_NAMES[ch.in_channel] if r.input.shape[0] == 3 else "brightness"
         win, ker, prod = (_matrix(m, short) for m in (ch.window, ch.weights, ch.products))
         lines.append(f"channel {name}: window × kernel slice = products")
         for a, b, c in zip(win, ker, prod):
