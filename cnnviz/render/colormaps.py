@@ -19,6 +19,7 @@ import plotly.colors as pc
 SEQUENTIAL = ("cividis", "viridis", "gray", "magma")
 DIVERGING = ("RdBu_r", "PuOr_r", "BrBG")
 DEFAULT_SEQUENTIAL, DEFAULT_DIVERGING = "cividis", "RdBu_r"
+Cmap = str | Mapping[str, str] | None  # a name, a {"div", "seq"} choice by sign, or the defaults
 
 
 def rgb(color: str) -> tuple[int, int, int]:
@@ -79,7 +80,7 @@ def shared_range(*maps: np.ndarray) -> Range:
     return value_range(np.concatenate([np.ravel(m) for m in maps]))
 
 
-def cmap_for(rng: Range, cmap: str | Mapping[str, str] | None = None) -> str:
+def cmap_for(rng: Range, cmap: Cmap = None) -> str:
     """The colour map for `rng`: a name as given; from a choice {"div": ..., "seq": ...} the
     diverging one when signed, else the sequential one; none given: the defaults."""
     if isinstance(cmap, str) and cmap:
@@ -97,9 +98,7 @@ def range_caption(rng: Range) -> str:
     return f"dark {rng.vmin:.3g} → bright {rng.vmax:.3g}"
 
 
-def colorize(
-    a: np.ndarray, cmap: str | Mapping[str, str] | None = None, rng: Range | None = None
-) -> np.ndarray:
+def colorize(a: np.ndarray, cmap: Cmap = None, rng: Range | None = None) -> np.ndarray:
     """(H, W) values -> (H, W, 3) uint8 through a colour map (see `cmap_for`); NaN: mid grey."""
     a = np.asarray(a, dtype=np.float64)
     rng = rng or value_range(a)

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import functools
 import io
-from collections.abc import Mapping
 
 import numpy as np
 from PIL import Image, ImageDraw
 
 from cnnviz.render.colormaps import (
     MAP_LEVELS,
+    Cmap,
     Range,
     cmap_for,
     colorbar,
@@ -23,8 +23,6 @@ from cnnviz.render.colormaps import (
     palette,
     value_range,
 )
-
-Cmap = str | Mapping[str, str] | None  # a name, a {"div", "seq"} choice, or the defaults
 
 
 def to_uint8(a: np.ndarray) -> np.ndarray:

@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from cnnviz.render.colormaps import Range, cmap_for, colorbar
-from cnnviz.render.png import Cmap, map_grid, png_bytes
+from cnnviz.render.colormaps import Cmap, Range, cmap_for, colorbar
+from cnnviz.render.png import map_grid, png_bytes
 
 SLIDE_WIDTH = 1280  # px: a 720p projector's width, the smallest a slide export has
 FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
