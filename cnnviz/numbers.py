@@ -1,0 +1,52 @@
+"""The one number formatter: how every number on screen is written.
+
+- `fmt(v, digits)`: as a student writes it: 3 not 3.0, -0.5, 0.333, ∞; `digits` significant
+  digits at most (3 on the step pages, 6 where a page is compared with torch by eye, 7 for the
+  optimizer's arithmetic); empty for NaN.
+- `term(v, digits)`: the same inside a sum or product, negative numbers in brackets: 2×(-1).
+- `exact(v)`: the shortest text that is exactly this float32 (the clicked pixel's arithmetic).
+- `fixed(v, places)`: at most `places` decimals, trailing zeros dropped (layer arguments: 0.5, 0.01).
+- `minus` swaps the ASCII hyphen for the typographic minus sign (picture captions).
+"""
+
+import math
+
+import numpy as np
+
+MINUS = "−"  # U+2212: the minus sign drawn into pictures (same width as +)
+
+
+def fmt(v: float, digits: int = 3, minus: str = "-") -> str:
+    """A number as a student writes it: 3 not 3.0, -0.5, 0.333, -∞; empty for NaN."""
+    v = float(v)
+    if math.isnan(v):
+        return ""
+    if math.isinf(v):
+        text = "-∞" if v < 0 else "∞"
+    elif v == 0:
+        text = "0"  # also -0.0
+    elif v.is_integer() and abs(v) < 1e15:
+        text = str(int(v))
+    else:
+        text = f"{v:.{digits}g}"
+        if "e" in text:
+            mant, exp = text.split("e")
+            text = f"{mant}e{int(exp)}"
+    return text.replace("-", minus)
+
+
+def term(v: float, digits: int = 3) -> str:
+    """A number inside a sum or product: negative ones in brackets, 2×(-1)."""
+    text = fmt(v, digits)
+    return f"({text})" if text.startswith("-") else text
+
+
+def exact(v: float) -> str:
+    """The shortest text that is exactly this float32: what the page promises is right."""
+    return np.format_float_positional(np.float32(v), unique=True, trim="-")
+
+
+def fixed(v: float, places: int = 4) -> str:
+    """At most `places` decimals without trailing zeros: 0.5, 0.01, 3; "0" for zero."""
+    text = f"{v:.{places}f}".rstrip("0").rstrip(".")
+    return "0" if text in ("", "-0") else text

@@ -1,0 +1,49 @@
+"""The one number formatter (cnnviz.numbers)."""
+
+import math
+
+import numpy as np
+from hypothesis import given
+from hypothesis import strategies as st
+
+from cnnviz.numbers import MINUS, exact, fixed, fmt, term
+
+
+def test_fmt_writes_numbers_as_a_student_does():
+    assert fmt(3.0) == "3"
+    assert fmt(-0.0) == "0"
+    assert fmt(-0.5) == "-0.5"
+    assert fmt(1 / 3) == "0.333"
+    assert fmt(1 / 3, 6) == "0.333333"
+    assert fmt(float("inf")) == "∞"
+    assert fmt(float("-inf")) == "-∞"
+    assert fmt(float("nan")) == ""
+    assert fmt(1.5e-8) == "1.5e-8"  # no "e-08"
+    assert fmt(123456.5) == "1.23e5"
+    assert fmt(-2.5, minus=MINUS) == "−2.5"
+
+
+def test_term_brackets_negative_numbers():
+    assert term(-1.0) == "(-1)"
+    assert term(2.0) == "2"
+    assert term(-0.0) == "0"
+
+
+@given(st.floats(allow_nan=False, allow_infinity=False, width=32))
+def test_exact_round_trips_every_float32(v):
+    assert np.float32(exact(v)) == np.float32(v)
+
+
+@given(st.floats(allow_nan=False, allow_infinity=False, min_value=-1e6, max_value=1e6))
+def test_fmt_is_within_its_significant_digits(v):
+    text = fmt(v, 6)
+    assert math.isclose(float(text), v, rel_tol=1e-5, abs_tol=0.0)
+
+
+def test_fixed_drops_trailing_zeros():
+    assert fixed(0.5) == "0.5"
+    assert fixed(0.0) == "0"
+    assert fixed(0.01) == "0.01"
+    assert fixed(3.0) == "3"
+    assert fixed(-0.00001) == "0"
+    assert fixed(0.123456) == "0.1235"
