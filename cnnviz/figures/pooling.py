@@ -6,14 +6,11 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
+from cnnviz.numbers import fmt
 from cnnviz.render.colormaps import discrete_scale
 
 # Okabe-Ito colours, one per pooling window (cycled): readable with every kind of colour vision
 WINDOW_COLORS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442")
-
-
-def _num(v: float) -> str:
-    return f"{v:.3g}" if np.isfinite(v) else ("−∞" if v < 0 else "∞")
 
 
 OVERHANG_MARK = "—"  # a cell past the padded input that ceil_mode's last window hangs over
@@ -40,7 +37,7 @@ def pool_input_figure(
     z[padding : padding + h, padding : padding + w] = grid
     text = np.full((ph, pw), OVERHANG_MARK, dtype=object)  # past the padded input: nothing there
     text[: h + 2 * padding, : w + 2 * padding] = "pad"
-    text[padding : padding + h, padding : padding + w] = np.vectorize(_num)(grid)
+    text[padding : padding + h, padding : padding + w] = np.vectorize(fmt)(grid)
     fig = go.Figure(
         go.Heatmap(
             z=z,
@@ -107,7 +104,7 @@ def pool_output_figure(out: np.ndarray, title: str, colored: bool = True) -> go.
             showscale=False,
             xgap=2,
             ygap=2,
-            text=np.vectorize(_num)(out),
+            text=np.vectorize(fmt)(out),
             texttemplate="%{text}",
             textfont=dict(size=20, color="white" if colored else "black"),
             hoverinfo="skip",

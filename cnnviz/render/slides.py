@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from cnnviz.numbers import MINUS, fmt
 from cnnviz.render.colormaps import Cmap, Range, cmap_for, colorbar
 from cnnviz.render.png import map_grid, png_bytes
 
@@ -51,10 +52,6 @@ def text(s: str) -> str:
     return s
 
 
-def _num(v: float) -> str:
-    return text(f"{v:.3g}".replace("-", "−"))
-
-
 def colorbar_image(cmap: str, rng: Range, width: int = 600) -> Image.Image:
     """A horizontal colour bar with its values written under it (min, 0 when signed, max)."""
     bar_h, label_size = 28, 22
@@ -67,7 +64,7 @@ def colorbar_image(cmap: str, rng: Range, width: int = 600) -> Image.Image:
     for t, v in ticks:
         x = MARGIN + t * width
         draw.line((x, bar_h, x, bar_h + 6), fill=INK, width=2)
-        draw.text((x, bar_h + 8), _num(v), fill=INK, font=f, anchor="ma")
+        draw.text((x, bar_h + 8), text(fmt(v, minus=MINUS)), fill=INK, font=f, anchor="ma")
     return img
 
 

@@ -7,6 +7,7 @@ import numpy as np
 import streamlit as st
 
 from cnnviz import playground
+from cnnviz.numbers import exact
 from cnnviz.render.padded import zoom
 from cnnviz.render.png import picture_bytes
 from cnnviz.ui.common import COUNT_FROM_0
@@ -50,11 +51,6 @@ def pick_by_number(shape: tuple[int, int, int], cell: tuple[int, int, int]) -> N
     a, b = st.columns(2)
     a.number_input("Row", 0, shape[1] - 1, key="cell_row", on_change=_cell_typed, args=(o,))
     b.number_input("Column", 0, shape[2] - 1, key="cell_col", on_change=_cell_typed, args=(o,))
-
-
-def exact(v) -> str:
-    """The shortest text that is exactly this float32: what the page promises is right."""
-    return np.format_float_positional(np.float32(v), unique=True, trim="-")
 
 
 def _matrix(a: np.ndarray, fmt) -> list[str]:
