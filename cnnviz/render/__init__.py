@@ -1,0 +1,1 @@
+"""numpy -> pixels: pictures of arrays, made without streamlit."""
