@@ -9,6 +9,7 @@ import numpy as np
 import streamlit as st
 
 from cnnviz.arch import shape_text
+from cnnviz.colors import Range
 from cnnviz.probe import layer_weights
 from cnnviz.render.net import (
     filters_png,
@@ -54,6 +55,14 @@ def _pics(ts: TrainingSession) -> _Pictures:
     return ts.cached(("pictures",), _Pictures)
 
 
+def show_picture(title: str, picture: tuple[bytes, Range, str]) -> None:
+    """A layer's picture: its title, the PNG, and its colour range (and what was left out)."""
+    png, rng, note = picture
+    st.markdown(title)
+    st.image(png)
+    st.caption(range_text(rng) + (f" · {note}" if note else ""))
+
+
 def show_activations(ts: TrainingSession, snap, classes) -> None:
     acts = snap.activations or []
     pics = _pics(ts)
@@ -66,11 +75,11 @@ def show_activations(ts: TrainingSession, snap, classes) -> None:
             top = int(np.argmax(probs))
             st.caption(f"The net says **{classes[top]}** ({probs[top]:.0%} sure).")
     for i, a in enumerate(acts):
-        png, rng, note = pics.get(("act", i), lambda a=a: maps_png(a.values))
         with cols[(i + 1) % 4]:
-            st.markdown(f"**{a.index}. {a.name}** · {shape_text(a.shape)}")
-            st.image(png)
-            st.caption(range_text(rng) + (f" · {note}" if note else ""))
+            show_picture(
+                f"**{a.index}. {a.name}** · {shape_text(a.shape)}",
+                pics.get(("act", i), lambda a=a: maps_png(a.values)),
+            )
     if probs is not None and len(probs) == len(classes) <= 30:
         with cols[(len(acts) + 1) % 4]:
             st.markdown("**softmax** · what the net says")
@@ -86,7 +95,7 @@ def show_filters(ts: TrainingSession, snap, model) -> None:
     if first is not None:
         png, rng, note = pics.get("filters0", lambda: filters_png(first, rgb=True))
         f = first.shape
-        st.markdown(f"**First convolution: {f[0]} filters of {f[1]} × {f[2]} × {f[3]}**")
+        st.markdown(f"**First convolution: {f[0]} filters of {shape_text(f[1:])}**")
         st.image(png)
         st.caption(
             ("each filter's RGB weights as a colour (grey = 0)" if f[1] == 3 else range_text(rng))
@@ -96,14 +105,12 @@ def show_filters(ts: TrainingSession, snap, model) -> None:
     deeper = weights[1:] if first is not None and weights and weights[0][2].ndim == 4 else weights
     for idx, name, w in deeper:
         if w.ndim == 4:
-            png, rng, note = pics.get(("filt", idx), lambda w=w: filters_png(w, 16, 16, 15))
+            picture = pics.get(("filt", idx), lambda w=w: filters_png(w, 16, 16, 15))
             what = f"{w.shape[0]} filters (rows) × {w.shape[1]} input channels (columns)"
         else:
-            png, rng, note = pics.get(("mat", idx), lambda w=w: matrix_png(w))
+            picture = pics.get(("mat", idx), lambda w=w: matrix_png(w))
             what = f"{w.shape[0]} outputs (rows) × {w.shape[1]} inputs (columns)"
-        st.markdown(f"**{idx}. {name} weights** · {what}")
-        st.image(png)
-        st.caption(range_text(rng) + (f" · {note}" if note else ""))
+        show_picture(f"**{idx}. {name} weights** · {what}", picture)
 
 
 def show_histograms(ts: TrainingSession, snap) -> None:

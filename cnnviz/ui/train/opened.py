@@ -7,8 +7,9 @@ import numpy as np
 import streamlit as st
 
 from cnnviz.arch import shape_text
-from cnnviz.render.net import filters_png, maps_png, range_text
+from cnnviz.render.net import filters_png, maps_png
 from cnnviz.ui.model_picker import OpenedModel, close_model, opened_report, run_downloads
+from cnnviz.ui.train.inside import show_picture
 from cnnviz.ui.train.results import show_report
 
 
@@ -52,11 +53,9 @@ def opened_model_view(opened: OpenedModel, dataset, probe_x) -> None:
         st.image(png)
     st.markdown("**What it sees in the chosen sample**")
     cols = st.columns(4)
-    for i, (a, (png, rng, note)) in enumerate(acts):
+    for i, (a, picture) in enumerate(acts):
         with cols[i % 4]:
-            st.markdown(f"**{a.index}. {a.name}** · {shape_text(a.shape)}")
-            st.image(png)
-            st.caption(range_text(rng) + (f" · {note}" if note else ""))
+            show_picture(f"**{a.index}. {a.name}** · {shape_text(a.shape)}", picture)
     report = opened_report(opened, dataset)
     if report is not None:
         show_report(report, dataset, key="cm_opened")
