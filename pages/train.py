@@ -16,12 +16,12 @@ from cnnviz.ui.train.model_files import checkpoint_section
 from cnnviz.ui.train.results import results_section
 from cnnviz.ui.train.session import save_finished_run, training_session
 from cnnviz.ui.train.settings import (
-    OPT_LABELS,
     arch_problem,
     set_settings,
     settings_differ,
     settings_form,
     summary_line,
+    widget_values,
 )
 
 INTRO = (
@@ -29,24 +29,6 @@ INTRO = (
     "curves, what every layer sees in one image, the filters, and one weight's update. "
     "Pick the data, the architecture and the settings, then press **Start**."
 )
-
-
-def widget_values(settings: dict) -> dict:
-    """A lesson step's TrainConfig settings as the Train page's widget values (URL-bound)."""
-    n = settings.get("n_train")
-    p = settings.get("dropout")
-    return dict(
-        opt=OPT_LABELS[settings["optimizer"]],
-        lr=settings["lr"],
-        sched=settings["schedule"],
-        bs=settings["batch_size"],
-        epochs=settings["epochs"],
-        wd=settings["weight_decay"],
-        drop="as built" if p is None else f"{p:g}",
-        aug=settings["augment"],
-        seed=settings["seed"],
-        ntrain="all" if n is None else str(n),
-    )
 
 
 @safely

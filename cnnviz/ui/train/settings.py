@@ -157,6 +157,25 @@ def settings_form(dataset=None) -> TrainConfig:
     )
 
 
+def widget_values(settings: dict) -> dict:
+    """TrainConfig fields (a lesson step's settings) as the values of the widgets above: what
+    settings_form reads back as the same TrainConfig."""
+    n = settings.get("n_train")
+    p = settings.get("dropout")
+    return dict(
+        opt=OPT_LABELS[settings["optimizer"]],
+        lr=settings["lr"],
+        sched=settings["schedule"],
+        bs=settings["batch_size"],
+        epochs=settings["epochs"],
+        wd=settings["weight_decay"],
+        drop="as built" if p is None else f"{p:g}",
+        aug=settings["augment"],
+        seed=settings["seed"],
+        ntrain="all" if n is None else str(n),
+    )
+
+
 def set_settings(**values) -> None:
     """Change bound widgets from a callback (a lesson button): the URL follows."""
     for k, v in values.items():
