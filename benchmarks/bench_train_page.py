@@ -3,7 +3,7 @@
     python benchmarks/bench_train_page.py           # pictures, curves, page runs
     python benchmarks/bench_train_page.py --quick   # digits only, fewer repeats
 
-1. Pictures made from one snapshot (cnnviz.ui.training): every layer's activations, the weight
+1. Pictures made from one snapshot (cnnviz.render.net): every layer's activations, the weight
    grids (Filters tab) and the histograms, per built-in dataset and preset: median ms and KB.
    They are made again at most once a second while training (PICTURE_EVERY).
 2. The two curves of a long run (2,000 batches, 20 epochs): the data frames, and the chart
@@ -33,7 +33,8 @@ from timing import median_ms  # noqa: E402
 
 from cnnviz import arch, probe  # noqa: E402
 from cnnviz.data import builtin  # noqa: E402
-from cnnviz.ui import training as tr  # noqa: E402
+from cnnviz.render import net  # noqa: E402
+from cnnviz.ui.train import charts  # noqa: E402
 
 
 def pictures(datasets: list[str], repeat: int) -> None:
@@ -49,23 +50,23 @@ def pictures(datasets: list[str], repeat: int) -> None:
                 print(f"{name:<14}{preset:<9}{'does not fit':>16}")
                 continue
             acts = probe.capture(model, ds.x_test[0])
-            weights = tr.layer_weights(model)
+            weights = probe.layer_weights(model)
             stats = probe.weight_grad_stats(model)
             first = probe.first_filters(model)
 
             def act_pngs(acts=acts):
-                return [tr.maps_png(a.values)[0] for a in acts]
+                return [net.maps_png(a.values)[0] for a in acts]
 
             def weight_pngs(first=first, weights=weights):
-                out = [tr.filters_png(first, rgb=True)[0]] if first is not None else []
+                out = [net.filters_png(first, rgb=True)[0]] if first is not None else []
                 for _, _, w in weights[1:]:
                     out.append(
-                        tr.filters_png(w, 16, 16, 15)[0] if w.ndim == 4 else tr.matrix_png(w)[0]
+                        net.filters_png(w, 16, 16, 15)[0] if w.ndim == 4 else net.matrix_png(w)[0]
                     )
                 return out
 
             def hist_pngs(stats=stats):
-                return [tr.histogram_png(s.weights.counts) for s in stats]
+                return [net.histogram_png(s.weights.counts) for s in stats]
 
             cells = []
             for fn in (act_pngs, weight_pngs, hist_pngs):
@@ -87,8 +88,8 @@ def curves(repeat: int) -> None:
         for b in range(1, per_epoch + 1)
     ]
     history = [{"epoch": e, "val_loss": 0.5, "val_acc": 0.9} for e in range(1, epochs + 1)]
-    loss, acc = tr.curve_frames(batches, history, per_epoch)
-    frames = median_ms(lambda: tr.curve_frames(batches, history, per_epoch), repeat)
+    loss, acc = charts.curve_frames(batches, history, per_epoch)
+    frames = median_ms(lambda: charts.curve_frames(batches, history, per_epoch), repeat)
     altair = median_ms(
         lambda: (
             st.line_chart(loss, x="epoch", y="loss", color="curve", height=220),
@@ -98,8 +99,8 @@ def curves(repeat: int) -> None:
     )
     raw = median_ms(
         lambda: (
-            st.vega_lite_chart(loss, tr.curve_spec("loss", epochs)),
-            st.vega_lite_chart(acc, tr.curve_spec("accuracy", epochs)),
+            st.vega_lite_chart(loss, charts.curve_spec("loss", epochs)),
+            st.vega_lite_chart(acc, charts.curve_spec("accuracy", epochs)),
         ),
         repeat,
     )

@@ -90,6 +90,17 @@ def _capture_hooks(model: nn.Module, batch: torch.Tensor, out: list[Activation])
             h.remove()
 
 
+def layer_weights(model: nn.Module) -> list[tuple[int, str, np.ndarray]]:
+    """(index, class name, weight copy) of every top-level layer with a 2-D or 4-D weight."""
+    out = []
+    for i, m in enumerate(model.children()):
+        w = getattr(m, "weight", None)
+        if w is None or w.dim() not in (2, 4):
+            continue
+        out.append((i, type(m).__name__, w.detach().cpu().numpy().copy()))
+    return out
+
+
 def first_filters(model: nn.Module) -> np.ndarray | None:
     """The first conv layer's weights (out, in, kh, kw) as a float32 copy, or None."""
     for m in model.modules():

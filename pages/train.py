@@ -5,9 +5,24 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from cnnviz.ui import training as tr
+from cnnviz.inputs import image_as_input
+from cnnviz.render.net import sample_png
+from cnnviz.train import DONE
 from cnnviz.ui.common import run_safely
 from cnnviz.ui.data_picker import SOURCES as DATA_SOURCES
+from cnnviz.ui.train.controls import ERROR_KEY, controls, follow_probe, safely, start_training
+from cnnviz.ui.train.live import live_view
+from cnnviz.ui.train.model_files import checkpoint_section
+from cnnviz.ui.train.results import results_section
+from cnnviz.ui.train.session import save_finished_run, training_session
+from cnnviz.ui.train.settings import (
+    arch_problem,
+    set_settings,
+    settings_differ,
+    settings_form,
+    summary_line,
+    widget_values,
+)
 
 INTRO = (
     "Train a small convolutional network here, on this server's CPU, and watch it learn: the "
@@ -16,25 +31,7 @@ INTRO = (
 )
 
 
-def widget_values(settings: dict) -> dict:
-    """A lesson step's TrainConfig settings as the Train page's widget values (URL-bound)."""
-    n = settings.get("n_train")
-    p = settings.get("dropout")
-    return dict(
-        opt=tr.OPTIMIZERS[settings["optimizer"]],
-        lr=settings["lr"],
-        sched=settings["schedule"],
-        bs=settings["batch_size"],
-        epochs=settings["epochs"],
-        wd=settings["weight_decay"],
-        drop="as built" if p is None else f"{p:g}",
-        aug=settings["augment"],
-        seed=settings["seed"],
-        ntrain="all" if n is None else str(n),
-    )
-
-
-@tr.safely
+@safely
 def run_lesson_step(key: str) -> None:
     """Set the step's settings (and its Dropout layer) and start training."""
     from cnnviz import lessons
@@ -45,7 +42,7 @@ def run_lesson_step(key: str) -> None:
         with_dropout = lessons.with_dropout(spec, s.settings.get("dropout") or 0.5)
         if with_dropout:
             st.query_params["arch"] = with_dropout  # the architecture editor follows the URL
-    tr.set_settings(**widget_values(s.settings))
+    set_settings(**widget_values(s.settings))
     st.session_state["_autostart"] = True
 
 
@@ -85,14 +82,14 @@ def probe_picker(dataset) -> np.ndarray | None:
     )
     if own is not None:
         try:
-            x = tr.image_as_input(own.getvalue(), dataset.input_shape)
+            x = image_as_input(own.getvalue(), dataset.input_shape)
         except ValueError as err:
             st.error(str(err), icon=":material/block:")
             return x
-        st.image(tr.sample_png(x), caption="your image, as the net sees it", width=96)
+        st.image(sample_png(x), caption="your image, as the net sees it", width=96)
     else:
         st.image(
-            tr.sample_png(x),
+            sample_png(x),
             caption=f"test image {i}: {dataset.classes[dataset.y_test[i]]}",
             width=96,
         )
@@ -102,7 +99,7 @@ def probe_picker(dataset) -> np.ndarray | None:
 STEPS = ("Data", "Architecture", "Train", "Model files")
 
 
-@tr.safely
+@safely
 def go_to(step: str) -> None:
     st.session_state["step"] = step
 
@@ -124,7 +121,7 @@ def page() -> None:
 
     st.title("Train a CNN")
     st.write(INTRO)
-    ts = tr.training_session()
+    ts = training_session()
     summary = st.empty()
     tabs = st.tabs(list(STEPS), key="step", bind="query-params")
 
@@ -136,24 +133,23 @@ def page() -> None:
         for tab in tabs[1:3]:
             tab.info("Pick the data first (in **Data**).", icon=":material/info:")
         with tabs[3]:
-            tr.checkpoint_section(ts, None, drawn=tabs[3].open is not False)
+            checkpoint_section(ts, None, drawn=tabs[3].open is not False)
         return
 
     with tabs[1]:
         spec = edit_architecture(dataset.input_shape, dataset.n_classes)
         next_button("Train")
-    problem = tr.arch_problem(spec, dataset)
+    problem = arch_problem(spec, dataset)
 
     with tabs[2]:
         left, right = st.columns([1, 2.6], gap="medium")
         with left:
-            settings = tr.settings_form(dataset)
-            config = tr.make_config(settings, dataset)
+            config = settings_form(dataset)
             overfit_lesson(dataset)
             probe = probe_picker(dataset)
-        tr.follow_probe(ts, probe)
+        follow_probe(ts, probe)
         if st.session_state.pop("_autostart", False) and not problem:
-            tr.start_training(ts, dataset, spec, config, probe)
+            start_training(ts, dataset, spec, config, probe)
         with right:
             if problem:
                 st.warning(
@@ -161,31 +157,31 @@ def page() -> None:
                     "box in **Architecture**.",
                     icon=":material/block:",
                 )
-            if st.session_state.get(tr.ERROR_KEY):
-                st.error(st.session_state[tr.ERROR_KEY], icon=":material/block:")
-            if ts.trainer is not None and tr.settings_differ(ts, spec, dataset, config):
+            if st.session_state.get(ERROR_KEY):
+                st.error(st.session_state[ERROR_KEY], icon=":material/block:")
+            if ts.trainer is not None and settings_differ(ts, spec, dataset, config):
                 st.caption(
                     "The settings changed since this training started: **Reset**, then "
                     "**Start** to train with them."
                 )
-            tr.controls(
+            controls(
                 ts,
                 can_start=not problem,
-                on_start=tr.start_training,
+                on_start=start_training,
                 start_args=(ts, dataset, spec, config, probe),
             )
-            tr.save_finished_run(ts)  # whichever step is open: runs/ keeps every finished run
+            save_finished_run(ts)  # whichever step is open: runs/ keeps every finished run
             # Only the open step is drawn live: a student reading Architecture costs no ticks.
             if tabs[2].open is not False:
-                tr.live_view(ts)
-                if ts.status() in tr.DONE:
+                live_view(ts)
+                if ts.status() in DONE:
                     st.subheader("Results on the test images")
-                    tr.results_section(ts)
+                    results_section(ts)
 
     with tabs[3]:
-        tr.checkpoint_section(ts, dataset, probe, drawn=tabs[3].open is not False)
+        checkpoint_section(ts, dataset, probe, drawn=tabs[3].open is not False)
 
-    summary.caption(tr.summary_line(ts, dataset, spec, settings))
+    summary.caption(summary_line(ts, dataset, spec, config))
 
 
 run_safely(page, url_labels={"data_src": DATA_SOURCES.get})

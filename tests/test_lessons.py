@@ -43,7 +43,7 @@ def test_every_step_shows_what_it_says(name):
 
 
 def test_steps_are_settings_the_train_page_offers():
-    from cnnviz.ui import training as tr
+    from cnnviz.ui.train import settings as tr
 
     for s in lessons.OVERFIT:
         c = TrainConfig(**s.settings).validate()

@@ -16,8 +16,12 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from cnnviz import arch, checkpoint
+from cnnviz.arch import shape_text
 from cnnviz.data import builtin
-from cnnviz.ui import training as tr
+from cnnviz.inputs import image_as_input
+from cnnviz.render import net
+from cnnviz.ui.train import charts, live, session
+from cnnviz.ui.train.settings import LR_FOR
 
 torch.set_num_threads(1)
 
@@ -128,9 +132,9 @@ def test_closing_the_tab_keeps_a_finished_run_the_page_never_saw(run, runs_dir):
     wait_done(at)
     ts = at.session_state["training"]
     assert ts.generation not in ts.saved  # the page's last run was before the end
-    tr._Lease(ts).release()  # what the session-scoped resource does when the tab closes
+    session._Lease(ts).release()  # what the session-scoped resource does when the tab closes
     assert len(checkpoint.list_runs(runs_dir)) == 1
-    tr._Lease(ts).release()  # once only
+    session._Lease(ts).release()  # once only
     at.run(timeout=60)
     assert len(checkpoint.list_runs(runs_dir)) == 1
 
@@ -145,7 +149,7 @@ def test_closing_the_tab_ends_the_training_process(run):
     t = trainer(at)
     wait_for(lambda: t.progress().step > 0 and t.worker_pid is not None)
     pid = t.worker_pid
-    tr._Lease(at.session_state["training"]).release()
+    session._Lease(at.session_state["training"]).release()
     assert t.join(30) and t.status == "stopped"
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)
@@ -204,7 +208,7 @@ def test_a_link_with_nonsense_falls_back_to_defaults(run):
 def test_choosing_sgd_picks_a_learning_rate_that_suits_it(run):
     at = run()
     at.segmented_control(key="opt").set_value("SGD").run(timeout=60)
-    assert at.select_slider(key="lr").value == tr.LR_FOR["sgd"]
+    assert at.select_slider(key="lr").value == LR_FOR["sgd"]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -250,7 +254,7 @@ def test_curves_and_inside_views_while_paused(run):
     snap = t.snapshot()
     shown = texts(at)
     for a in snap.activations:
-        assert f"**{a.index}. {a.name}** · {tr.fmt_shape(a.shape)}" in shown
+        assert f"**{a.index}. {a.name}** · {shape_text(a.shape)}" in shown
     assert f"Snapshot at step {snap.step}" in shown
     click(at, "tr_step")  # a paused step is always recorded with its update
     wait_for(lambda: t.snapshot().update is not None and t.snapshot().step == snap.step + 1)
@@ -368,7 +372,7 @@ def test_own_image_becomes_the_watched_sample(run):
     click(at, "tr_start")
     t = trainer(at)
     wait_for(lambda: t.snapshot() is not None)
-    x = tr.image_as_input(buf.getvalue(), t.input_shape)
+    x = image_as_input(buf.getvalue(), t.input_shape)
     np.testing.assert_allclose(t.snapshot().probe, x)
     t.stop()
 
@@ -563,19 +567,19 @@ def png_size(data: bytes) -> tuple[int, int]:
 
 
 def test_maps_png_tiles_every_channel_and_caps_many():
-    png, rng, note = tr.maps_png(np.random.default_rng(0).normal(size=(8, 5, 5)))
+    png, rng, note = net.maps_png(np.random.default_rng(0).normal(size=(8, 5, 5)))
     w, h = png_size(png)
     assert rng.signed and note == "" and w == h == 3 * 45 + 2 * 2  # 3 x 3 maps of 45 px
-    _, _, note = tr.maps_png(np.zeros((100, 2, 2), np.float32))
-    assert note == f"first {tr.MAX_CHANNELS} of 100 channels"
-    png, rng, _ = tr.maps_png(np.arange(10, dtype=np.float32))
+    _, _, note = net.maps_png(np.zeros((100, 2, 2), np.float32))
+    assert note == f"first {net.MAX_CHANNELS} of 100 channels"
+    png, rng, _ = net.maps_png(np.arange(10, dtype=np.float32))
     assert png_size(png) == (100, 10) and not rng.signed
 
 
 def test_filters_png_rgb_and_grid():
     w = np.random.default_rng(1).normal(size=(6, 3, 3, 3)).astype(np.float32)
-    rgb, rng, _ = tr.filters_png(w, rgb=True)
-    grid, _, _ = tr.filters_png(w)
+    rgb, rng, _ = net.filters_png(w, rgb=True)
+    grid, _, _ = net.filters_png(w)
     assert rng.vmax == pytest.approx(np.abs(w).max())
     assert png_size(rgb) == (6 * 45 + 5 * 6, 45)  # one colour picture per filter, in a row
     assert png_size(grid) == (
@@ -585,9 +589,9 @@ def test_filters_png_rgb_and_grid():
 
 
 def test_histogram_png_is_empty_white_without_counts():
-    img = np.asarray(Image.open(io.BytesIO(tr.histogram_png(np.zeros(10)))))
+    img = np.asarray(Image.open(io.BytesIO(net.histogram_png(np.zeros(10)))))
     assert (img == 255).all()
-    img = np.asarray(Image.open(io.BytesIO(tr.histogram_png(np.array([0, 5, 10])))).convert("RGB"))
+    img = np.asarray(Image.open(io.BytesIO(net.histogram_png(np.array([0, 5, 10])))).convert("RGB"))
     assert (img[:, :, 2] < 255).any()
 
 
@@ -601,12 +605,12 @@ def test_curve_frames_place_batches_between_epochs():
         {"epoch": 1, "val_loss": 0.7, "val_acc": 0.6},
         {"epoch": 2, "val_loss": None, "val_acc": None},
     ]
-    loss, acc = tr.curve_frames(batches, history, 4)
+    loss, acc = charts.curve_frames(batches, history, 4)
     train = loss[loss.curve == "train (per batch)"]
     assert list(train.epoch) == [0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 2.0]
     assert list(loss[loss.curve == "validation"].epoch) == [1]
     assert acc[acc.curve == "validation"].accuracy.tolist() == [0.6]
-    assert tr.curve_frames([], [], 0) == (None, None)
+    assert charts.curve_frames([], [], 0) == (None, None)
 
 
 def test_the_queue_wait_in_words():
@@ -614,7 +618,7 @@ def test_the_queue_wait_in_words():
         def __init__(self, s):
             self.queue_wait_s = s
 
-    words = [tr.fmt_wait(Waiting(s)) for s in (None, 2.0, 41.0, 89.0, 150.0)]
+    words = [live.fmt_wait(Waiting(s)) for s in (None, 2.0, 41.0, 89.0, 150.0)]
     assert words == [
         "the wait is being estimated",
         "your turn is about now",

@@ -29,7 +29,7 @@ def test_preset_defaults_reach_the_stated_accuracy(name):
 
 
 def test_the_train_pages_defaults_are_the_default_presets():
-    from cnnviz.ui import training as tr
+    from cnnviz.ui.train import settings as tr
 
     t = arch.preset_training(arch.DEFAULT_PRESET)
     d = tr.DEFAULTS
@@ -43,7 +43,7 @@ def test_the_train_pages_defaults_are_the_default_presets():
 
 
 def test_the_curve_marks_where_validation_passes_97_percent():
-    from cnnviz.ui import training as tr
+    from cnnviz.ui.train import charts as tr
 
     history = [
         {"epoch": 1, "val_acc": 0.9},

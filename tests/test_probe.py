@@ -190,3 +190,18 @@ def test_capture_a_sequential_subclass_with_its_own_forward():
     for a, e in zip(acts, expected):
         np.testing.assert_allclose(a.values, e, rtol=1e-6)
     assert no_hooks(model)
+
+
+def test_layer_weights_are_copies_of_every_conv_and_linear_weight():
+    model = net()
+    got = probe.layer_weights(model)
+    expected = [
+        (i, type(m).__name__)
+        for i, m in enumerate(model)
+        if isinstance(m, (nn.Conv2d, nn.Linear))  # batch norm's 1-D weight is left out
+    ]
+    assert [(i, name) for i, name, _ in got] == expected
+    for i, _, w in got:
+        np.testing.assert_array_equal(w, model[i].weight.detach().numpy())
+    got[0][2][...] = 99.0  # a copy: the model keeps its weights
+    assert not (model[got[0][0]].weight == 99.0).any()
