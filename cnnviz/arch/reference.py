@@ -16,6 +16,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from cnnviz.arch.check import build
+from cnnviz.arch.presets import PRESETS
+
 NAMES = ("lenet5", "alexnet", "vgg16", "resnet50")
 # (channels, height, width) each was designed for, and its number of classes
 INPUTS = {
@@ -167,10 +170,8 @@ def reference_model(name: str, seed: int = 0, device: str | torch.device = "cpu"
     with torch.random.fork_rng(devices=[]), torch.device(device):
         torch.manual_seed(seed)
         if name == "lenet5":
-            from cnnviz import arch
-
             shape, n = INPUTS["lenet5"]
-            model = arch.build(arch.PRESETS["lenet5"], shape, n)
+            model = build(PRESETS["lenet5"], shape, n)
         else:
             model = {"alexnet": AlexNet, "vgg16": VGG16, "resnet50": ResNet50}[name]()
     return model.eval()
