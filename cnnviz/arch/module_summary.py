@@ -75,8 +75,9 @@ def module_op(i: int, m: nn.Module, in_shape: Shape, out_shape: Shape, count_par
     """One call of a module as the table counts it (parameters only at its first call)."""
     kind = module_kind(m)
     text = repr(m) if len(repr(m)) < 200 else type(m).__name__
-    if kind == "res" and len(in_shape) == 3:
-        op = res_op(i, layer_of(m), in_shape, count_params)
+    layer = layer_of(m)
+    if kind == "res" and layer is not None and len(in_shape) == 3:
+        op = res_op(i, layer, in_shape, count_params)
         op.module = text
         return op
     size_formula, windows = None, ()
@@ -114,7 +115,6 @@ def module_op(i: int, m: nn.Module, in_shape: Shape, out_shape: Shape, count_par
         counted = (0, 0, "not counted (a module cnnviz does not know)")
     else:
         counted = cost(kind, in_shape, out_shape, per_out)
-    layer = layer_of(m)
     title = layer.title if layer else type(m).__name__
     return Op(
         i,

@@ -9,6 +9,7 @@ Also the module helpers a table or a probe needs: `module_kind`, `module_name`, 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -117,7 +118,7 @@ class TorchKind:
 
 
 def _plain(cls: type) -> TorchKind:
-    """A kind with no settings: an activation, batch norm's shape-free cousins..."""
+    """A kind with no settings (relu, sigmoid, tanh, gelu): its class, called with nothing."""
     return TorchKind((cls,), lambda a, i, o: cls())
 
 
@@ -195,6 +196,14 @@ _KIND_OF_TYPE = {t: kind for kind, k in TORCH_KINDS.items() for t in k.types}
 def module_for(layer: Layer, in_shape: Shape, out_shape: Shape) -> nn.Module:
     """The torch module of one layer, given the shapes it gets and gives (without the batch)."""
     return TORCH_KINDS[layer.kind].build(layer.args, in_shape, out_shape)
+
+
+@functools.lru_cache(maxsize=4096)
+def code_for(layer: Layer, in_shape: Shape, out_shape: Shape) -> str:
+    """The PyTorch code of one layer: the code text of the module it builds (built on the meta
+    device: no memory; remembered, as every table of the editor asks again)."""
+    with torch.device("meta"):
+        return module_code(module_for(layer, in_shape, out_shape))
 
 
 def module_kind(module: nn.Module) -> str:

@@ -16,10 +16,8 @@ import math
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-import torch
-
 from cnnviz.arch.layer import TITLES, ArchError, Layer, culprit
-from cnnviz.arch.modules import module_code, module_for
+from cnnviz.arch.modules import code_for
 from cnnviz.arch.spec import to_text
 from cnnviz.arch.table import Row, Shape, fmt_shape
 from cnnviz.shapes import SettingError, grow_field, output_size
@@ -228,13 +226,12 @@ class Unfit(ArchError):
 
 def spec_rows(layers: list[Layer], input_shape: Shape, n_classes: int, code=True) -> list[Row]:
     """Rows computed from the settings alone (no torch run); an ArchError (Unfit when fixes may
-    be found) at the first impossible layer. With `code`, each row's PyTorch code text comes
-    from its module, built without memory (the meta device)."""
+    be found) at the first impossible layer. With `code`, each row's PyTorch code text (the
+    code of the module the layer builds)."""
     rows = walk(_spec_ops(layers, input_shape, n_classes))
     if code:
-        with torch.device("meta"):
-            for row, layer in zip(rows, layers):
-                row.module = module_code(module_for(layer, row.in_shape, row.out_shape))
+        for row, layer in zip(rows, layers):
+            row.module = code_for(layer, row.in_shape, row.out_shape)
     return rows
 
 
