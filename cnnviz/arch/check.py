@@ -92,6 +92,7 @@ def check(spec, input_shape, n_classes: int) -> list[Row]:
 
 
 def check_classes(n_classes) -> int:
+    """The number of classes as given, or an ArchError: a whole number 1-1000."""
     if isinstance(n_classes, bool) or not isinstance(n_classes, int) or not 1 <= n_classes <= 1000:
         raise ArchError(f"The number of classes must be a whole number 1-1000, not {n_classes!r}.")
     return n_classes

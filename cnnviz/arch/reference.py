@@ -29,7 +29,21 @@ INPUTS = {
 }
 
 
-class AlexNet(nn.Module):
+class _Plain(nn.Module):
+    """torchvision's plain nets: features, an adaptive average pool, then the classifier."""
+
+    features: nn.Sequential
+    avgpool: nn.AdaptiveAvgPool2d
+    classifier: nn.Sequential
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.features(x)
+        x = self.avgpool(x)
+        x = torch.flatten(x, 1)
+        return self.classifier(x)
+
+
+class AlexNet(_Plain):
     """torchvision's AlexNet (the one-GPU variant of Krizhevsky et al. 2012, 64-192-384-256-256)."""
 
     def __init__(self, n_classes: int = 1000):
@@ -60,14 +74,8 @@ class AlexNet(nn.Module):
             nn.Linear(4096, n_classes),
         )
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.features(x)
-        x = self.avgpool(x)
-        x = torch.flatten(x, 1)
-        return self.classifier(x)
 
-
-class VGG16(nn.Module):
+class VGG16(_Plain):
     """torchvision's VGG16 (configuration D of Simonyan and Zisserman 2014, no batch norm)."""
 
     PLAN = (64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512, "M")
@@ -93,12 +101,6 @@ class VGG16(nn.Module):
             nn.Dropout(0.5),
             nn.Linear(4096, n_classes),
         )
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.features(x)
-        x = self.avgpool(x)
-        x = torch.flatten(x, 1)
-        return self.classifier(x)
 
 
 class Bottleneck(nn.Module):

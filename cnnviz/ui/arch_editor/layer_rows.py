@@ -214,37 +214,21 @@ def layer_rows(layers: list[Layer], table: list[arch.Row], bad: int | None) -> N
             with c2:
                 # no `help` on these: Streamlit 1.67 draws a button with help twice in the DOM
                 bar = st.container(horizontal=True, gap="xxsmall")
-                bar.button(
-                    "",
-                    key=f"arch_up_{pos}",
-                    icon=":material/arrow_upward:",
-                    on_click=_move,
-                    args=(pos, -1),
-                    disabled=pos == 0,
+                buttons = (
+                    ("up", "arrow_upward", _move, (pos, -1), pos == 0),
+                    ("down", "arrow_downward", _move, (pos, 1), pos == len(rows) - 1),
+                    ("dup", "content_copy", _duplicate, (pos,), False),
+                    ("remove", "delete", _remove, (pos,), len(rows) == 1),
                 )
-                bar.button(
-                    "",
-                    key=f"arch_down_{pos}",
-                    icon=":material/arrow_downward:",
-                    on_click=_move,
-                    args=(pos, 1),
-                    disabled=pos == len(rows) - 1,
-                )
-                bar.button(
-                    "",
-                    key=f"arch_dup_{pos}",
-                    icon=":material/content_copy:",
-                    on_click=_duplicate,
-                    args=(pos,),
-                )
-                bar.button(
-                    "",
-                    key=f"arch_remove_{pos}",
-                    icon=":material/delete:",
-                    on_click=_remove,
-                    args=(pos,),
-                    disabled=len(rows) == 1,
-                )
+                for name, icon, click, args, disabled in buttons:
+                    bar.button(
+                        "",
+                        key=f"arch_{name}_{pos}",
+                        icon=f":material/{icon}:",
+                        on_click=click,
+                        args=args,
+                        disabled=disabled,
+                    )
 
 
 def add_controls(layers: list[Layer]) -> None:

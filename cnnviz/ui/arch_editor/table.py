@@ -20,19 +20,14 @@ def field_text(value) -> str:
     return f"{h} × {w}"
 
 
+def _plain_row(layer: str, output: str, field: str = "") -> dict:
+    """A table line with no numbers: the input, or the layer that does not fit."""
+    empty = dict(parameters="", arithmetic="", macs="", ops="", size="")
+    return dict(layer=layer, output=output, field=field, **empty)
+
+
 def layer_table(rows: list[arch.Row], input_shape, failed: tuple[int, Layer] | None) -> None:
-    data = [
-        dict(
-            layer="input",
-            output=show_shape(input_shape),
-            parameters="",
-            arithmetic="",
-            macs="",
-            ops="",
-            field="1 × 1",
-            size="",
-        )
-    ]
+    data = [_plain_row("input", show_shape(input_shape), "1 × 1")]
     for r in rows:
         data.append(
             dict(
@@ -48,18 +43,7 @@ def layer_table(rows: list[arch.Row], input_shape, failed: tuple[int, Layer] | N
         )
     if failed is not None:
         i, layer = failed
-        data.append(
-            dict(
-                layer=f"{i + 1}. {layer.token}",
-                output="does not fit",
-                parameters="",
-                arithmetic="",
-                macs="",
-                ops="",
-                field="",
-                size="",
-            )
-        )
+        data.append(_plain_row(f"{i + 1}. {layer.token}", "does not fit"))
     st.dataframe(
         data,
         hide_index=True,
