@@ -18,6 +18,7 @@ from cnnviz.arch.layer import ArchError
 from cnnviz.arch.modules import as_pair, first_tensor, layer_of, module_kind, module_name, rows_of
 from cnnviz.arch.summary import (
     FLAT,
+    SHARED,
     START,
     UNKNOWN,
     Op,
@@ -74,7 +75,8 @@ def _ops(calls) -> list[Op]:
 def module_op(i: int, m: nn.Module, in_shape: Shape, out_shape: Shape, count_params=True) -> Op:
     """One call of a module as the table counts it (parameters only at its first call)."""
     kind = module_kind(m)
-    text = repr(m) if len(repr(m)) < 200 else type(m).__name__
+    text = repr(m)
+    text = text if len(text) < 200 else type(m).__name__
     layer = layer_of(m)
     if kind == "res" and layer is not None and len(in_shape) == 3:
         op = res_op(i, layer, in_shape, count_params)
@@ -110,7 +112,7 @@ def module_op(i: int, m: nn.Module, in_shape: Shape, out_shape: Shape, count_par
             extra += p.numel()
     params = param_counts(kind, weight_dims, bias, extra)
     if not count_params:
-        params = (*params[:3], "shared with an earlier call of the same module (counted there)")
+        params = (*params[:3], SHARED)
     if kind == "other":
         counted = (0, 0, "not counted (a module cnnviz does not know)")
     else:

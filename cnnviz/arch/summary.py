@@ -25,6 +25,7 @@ from cnnviz.shapes import SettingError, grow_field, output_size
 START = ((1, 1), (1, 1))  # (field, jump) of the input: one pixel, one pixel apart
 UNKNOWN = "unknown"  # a spatial op cnnviz cannot follow: no field from here on
 FLAT = "flat"  # not a feature map any more: every number depends on the whole image
+SHARED = "shared with an earlier call of the same module (counted there)"  # its parameters
 
 
 @dataclass
@@ -101,7 +102,7 @@ def res_op(i: int, layer: Layer, in_shape: Shape, count_params: bool = True) -> 
         + (f" + {c} × {cin} projection weights" if proj else "")
         + f" + {biases} biases = {weights + biases}"
     )
-    params = (weights, biases, weights + biases, formula) if count_params else _shared()
+    params = (weights, biases, weights + biases, formula) if count_params else (0, 0, 0, SHARED)
     per_out = cin * k * k + c * k * k + (cin if proj else 0)
     n_out = c * h * wd
     macs = n_out * per_out
@@ -118,10 +119,6 @@ def res_op(i: int, layer: Layer, in_shape: Shape, count_params: bool = True) -> 
         f"height and width: the same ({h}×{wd}): each conv pads {k // 2} = ({k} − 1) / 2",
         ((k, 1, 1), (k, 1, 1)),
     )
-
-
-def _shared() -> tuple[int, int, int, str]:
-    return 0, 0, 0, "shared with an earlier call of the same module (counted there)"
 
 
 # ---------------------------------------------------------------- the walker
