@@ -14,20 +14,7 @@ The torch-based parts (architectures, datasets, training, checkpoints) load on f
 
 __version__ = "0.6.0"  # recorded in every checkpoint's JSON (cnnviz_version)
 
-import os
-
-# The same training numbers on every x86 CPU: torch's AVX-512 kernels (oneDNN's convolutions,
-# MKL's matrix products, ATen's reductions) add in another order than their AVX2 ones, and over a
-# few epochs that moves accuracies by points (Tiny VGG on shapes, seed 0: 0.884 with AVX-512, 0.9+
-# with AVX2), while the presets and lessons quote measured numbers. AVX2 is what every x86 CPU of
-# the last ten years has. Set before torch loads (it is lazy); a user's own setting wins.
-for _name, _value in (
-    ("ONEDNN_MAX_CPU_ISA", "AVX2"),
-    ("MKL_CBWR", "AVX2"),
-    ("ATEN_CPU_CAPABILITY", "avx2"),
-):
-    os.environ.setdefault(_name, _value)
-
+import cnnviz._same_numbers  # noqa: F401  (first: it must run before torch loads)
 from cnnviz.backward import (
     GradTerm,
     GradTrace,

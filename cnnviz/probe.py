@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from cnnviz.arch import _first_tensor, module_kind, module_name, rows_of
+from cnnviz.arch import first_tensor, module_kind, module_name, rows_of
 
 
 @dataclass
@@ -78,7 +78,7 @@ def _activation(i: int, layer: nn.Module, h) -> Activation:
 
 def _capture_hooks(model: nn.Module, batch: torch.Tensor, out: list[Activation]) -> None:
     def hook(module, inputs, output):
-        t = _first_tensor(output)
+        t = first_tensor(output)
         if t is not None:
             out.append(_activation(len(out), module, t))
 

@@ -567,25 +567,36 @@ class FieldRow:
     start: tuple[float, float]  # input coordinate of the first unit's centre
 
 
+def grow_field(
+    size: tuple[int, int], jump: tuple[int, int], kernel_size, stride=1, dilation=1
+) -> tuple[tuple[int, int], tuple[int, int]]:
+    """One layer of the receptive-field recurrence, per axis: r += dilation·(k − 1)·j, then
+    j *= stride. `size` is the field (input pixels one unit sees), `jump` the input pixels
+    between neighbouring units; a global pool is a window of the whole map (k = its size)."""
+    k = pair(kernel_size, "kernel_size")
+    s = pair(stride, "stride")
+    d = pair(dilation, "dilation")
+    return (
+        (size[0] + d[0] * (k[0] - 1) * jump[0], size[1] + d[1] * (k[1] - 1) * jump[1]),
+        (jump[0] * s[0], jump[1] * s[1]),
+    )
+
+
 def receptive_field(layers: Sequence[dict]) -> list[FieldRow]:
     """Receptive field, jump and centre of the first unit after each conv/pool layer.
 
     Each layer is a dict with kernel_size, and optional stride (1), padding (0), dilation (1),
-    name. Standard recurrence: r += (k_eff - 1) * j; start += ((k_eff - 1) / 2 - p) * j; j *= s.
+    name. Standard recurrence (`grow_field`): r += (k_eff - 1) * j; j *= s; and the centre
+    start += ((k_eff - 1) / 2 - p) * j.
     """
-    r, j, start = [1, 1], [1, 1], [0.0, 0.0]
+    r, j, start = (1, 1), (1, 1), (0.0, 0.0)
     rows = []
     for idx, layer in enumerate(layers):
         ks = pair(layer["kernel_size"], "kernel_size")
         ss = pair(layer.get("stride", 1) or ks, "stride")
         ps = pair(layer.get("padding", 0), "padding", minimum=0)
         ds = pair(layer.get("dilation", 1), "dilation")
-        for a in range(2):
-            eff = ds[a] * (ks[a] - 1) + 1
-            start[a] += ((eff - 1) / 2 - ps[a]) * j[a]
-            r[a] += (eff - 1) * j[a]
-            j[a] *= ss[a]
-        rows.append(
-            FieldRow(layer.get("name", f"layer {idx + 1}"), tuple(r), tuple(j), tuple(start))
-        )  # type: ignore[arg-type]
+        start = tuple(start[a] + (ds[a] * (ks[a] - 1) / 2 - ps[a]) * j[a] for a in range(2))
+        r, j = grow_field(r, j, ks, ss, ds)
+        rows.append(FieldRow(layer.get("name", f"layer {idx + 1}"), r, j, start))  # type: ignore[arg-type]
     return rows

@@ -307,7 +307,7 @@ def adamw() -> None:
 def depth_runs(depth: int, steps: int, lr: float) -> dict:
     """Both runs for these settings. Seeded, so the same for every student: one class pressing
     the button trains each setting once (a bounded, exactly keyed cache of no one's data)."""
-    from cnnviz import residual as res
+    from cnnviz.arch import residual as res
 
     specs = {"plain": res.plain_spec(depth), "residual": res.residual_spec(depth)}
     return {name: res.gradient_run(spec, steps, lr) for name, spec in specs.items()}
@@ -317,7 +317,7 @@ def residual() -> None:
     import plotly.graph_objects as go
 
     from cnnviz import arch
-    from cnnviz import residual as res
+    from cnnviz.arch import residual as res
 
     st.write(
         "A residual block adds its input to what its two convs make: y = relu(conv(relu("

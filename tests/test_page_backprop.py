@@ -177,7 +177,7 @@ def test_ideas_residual_tables_and_a_training_run(open_page):
     assert any("res8k3-res8k3-res8k3" in m.value for m in at.markdown)
     at.button(key="rtrain").click().run(timeout=120)
     clean(at)
-    from cnnviz import residual as res
+    from cnnviz.arch import residual as res
 
     p = res.gradient_run(res.plain_spec(6), 3)
     r = res.gradient_run(res.residual_spec(6), 3)

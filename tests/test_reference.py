@@ -10,7 +10,7 @@ from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
 from cnnviz import arch
-from cnnviz.reference import NAMES, reference_model
+from cnnviz.arch.reference import NAMES, reference_model
 
 PARAMS = {"lenet5": 61_706, "alexnet": 61_100_840, "vgg16": 138_357_544, "resnet50": 25_557_032}
 

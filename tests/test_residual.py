@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from cnnviz import arch
-from cnnviz import residual as res
+from cnnviz.arch import residual as res
 
 torch.set_num_threads(1)
 

@@ -80,7 +80,7 @@ def test_ideas_page_adamw_table(server, page, wait_idle):
 
 
 def test_residual_block_in_the_editor_and_in_a_training_run(server, page, wait_idle):
-    from cnnviz import residual as res
+    from cnnviz.arch import residual as res
 
     page.goto(server + "/ideas?topic=Residual+connections&depth=6&rsteps=3")
     wait_idle(page, 90_000)

@@ -16,7 +16,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from cnnviz import arch
+from cnnviz.arch.check import build
+from cnnviz.arch.layer import ArchError
 
 SIZE = 12  # pictures are 1×SIZE×SIZE
 
@@ -64,9 +65,9 @@ def gradient_run(
 ) -> GradientRun:
     """Train `spec` for `steps` SGD steps on the toy task; record every conv's gradient norm."""
     if not 1 <= steps <= 200:
-        raise arch.ArchError("steps must be 1 to 200.")
+        raise ArchError("steps must be 1 to 200.")
     torch.manual_seed(seed)
-    model = arch.build(spec, (1, SIZE, SIZE), 2)
+    model = build(spec, (1, SIZE, SIZE), 2)
     x, y = toy_data(batch * 4, seed)
     opt = torch.optim.SGD(model.parameters(), lr=lr)
     weights = conv_weights(model)

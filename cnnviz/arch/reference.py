@@ -16,6 +16,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from cnnviz.arch.check import build
+from cnnviz.arch.presets import PRESETS
+
 NAMES = ("lenet5", "alexnet", "vgg16", "resnet50")
 # (channels, height, width) each was designed for, and its number of classes
 INPUTS = {
@@ -26,7 +29,21 @@ INPUTS = {
 }
 
 
-class AlexNet(nn.Module):
+class _Plain(nn.Module):
+    """torchvision's plain nets: features, an adaptive average pool, then the classifier."""
+
+    features: nn.Sequential
+    avgpool: nn.AdaptiveAvgPool2d
+    classifier: nn.Sequential
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.features(x)
+        x = self.avgpool(x)
+        x = torch.flatten(x, 1)
+        return self.classifier(x)
+
+
+class AlexNet(_Plain):
     """torchvision's AlexNet (the one-GPU variant of Krizhevsky et al. 2012, 64-192-384-256-256)."""
 
     def __init__(self, n_classes: int = 1000):
@@ -57,14 +74,8 @@ class AlexNet(nn.Module):
             nn.Linear(4096, n_classes),
         )
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.features(x)
-        x = self.avgpool(x)
-        x = torch.flatten(x, 1)
-        return self.classifier(x)
 
-
-class VGG16(nn.Module):
+class VGG16(_Plain):
     """torchvision's VGG16 (configuration D of Simonyan and Zisserman 2014, no batch norm)."""
 
     PLAN = (64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512, "M")
@@ -90,12 +101,6 @@ class VGG16(nn.Module):
             nn.Dropout(0.5),
             nn.Linear(4096, n_classes),
         )
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.features(x)
-        x = self.avgpool(x)
-        x = torch.flatten(x, 1)
-        return self.classifier(x)
 
 
 class Bottleneck(nn.Module):
@@ -167,10 +172,8 @@ def reference_model(name: str, seed: int = 0, device: str | torch.device = "cpu"
     with torch.random.fork_rng(devices=[]), torch.device(device):
         torch.manual_seed(seed)
         if name == "lenet5":
-            from cnnviz import arch
-
             shape, n = INPUTS["lenet5"]
-            model = arch.build(arch.PRESETS["lenet5"], shape, n)
+            model = build(PRESETS["lenet5"], shape, n)
         else:
             model = {"alexnet": AlexNet, "vgg16": VGG16, "resnet50": ResNet50}[name]()
     return model.eval()

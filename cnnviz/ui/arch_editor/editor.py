@@ -1,0 +1,139 @@
+"""The Train page's architecture block: presets, layers to add / remove / reorder with their
+settings, the spec text in the URL (?arch=...), the live layer table with every number's
+arithmetic, an impossible net explained before training, and the net as PyTorch code.
+
+`edit_architecture(input_shape, n_classes)` draws it and returns the spec text (which may still
+be a net that cannot work: the red box is already shown; `arch.check` / `arch.build` say why).
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from cnnviz import arch
+from cnnviz.arch import ArchError
+from cnnviz.ui.arch_editor.layer_rows import add_controls, layer_rows
+from cnnviz.ui.arch_editor.state import (
+    CONTEXT,
+    CUSTOM,
+    NOTE,
+    ROWS,
+    SYNCED,
+    TEXT_ERROR,
+    apply_spec,
+    current_layers,
+    load,
+    matching_preset,
+    on_preset,
+    on_preset_picked,
+    on_text,
+)
+from cnnviz.ui.arch_editor.table import details, layer_table, show_shape
+
+
+def _show_error(err: ArchError, title: str) -> None:
+    """The reason (it names the layer and what would fit) and a button per fix that works."""
+    st.error(f"**{title}.** {err}", icon=":material/block:")
+    for i, (words, spec) in enumerate((w, s) for w, s in err.fixes if s):
+        st.button(
+            f"Apply: {words}",
+            key=f"arch_fix_{i}",
+            on_click=apply_spec,
+            args=(spec,),
+            icon=":material/auto_fix_high:",
+        )
+
+
+def edit_architecture(input_shape, n_classes: int) -> str:
+    """Draw the architecture block for inputs of input_shape (C, H, W) and n_classes classes;
+    return the spec text (also in the URL as ?arch=...)."""
+    state = st.session_state
+    shape = tuple(int(s) for s in input_shape)
+    context = (shape, int(n_classes))
+    moved = state.get(CONTEXT) not in (None, context)
+    state[CONTEXT] = context
+    url = st.query_params.get("arch")
+    if ROWS not in state or (url is not None and url != state.get(SYNCED)):
+        load(url)
+    elif moved and state.get("arch_preset") in arch.PRESETS:
+        on_preset()  # new data: the untouched preset adapts to the new input
+    layers = current_layers()
+    text = arch.to_text(layers)
+    if state.get("arch_text") is None:  # widget state is dropped while on another page
+        state["arch_text"] = text
+    if state.get("arch_preset") is None:
+        state["arch_preset"] = matching_preset(text)
+
+    st.selectbox(
+        "Start from a preset",
+        [CUSTOM, *arch.PRESETS],
+        key="arch_preset",
+        on_change=on_preset_picked,
+        format_func=lambda k: "your own (edited)" if k == CUSTOM else arch.PRESET_INFO[k][0],
+        help="a classic net; then change it below",
+    )
+    if state.get("arch_preset") in arch.PRESETS:
+        name = state["arch_preset"]
+        st.caption(f"{arch.PRESET_INFO[name][1]} {arch.preset_training_text(name)}")
+    st.text_input(
+        "The net as text (also in the page's link)",
+        key="arch_text",
+        on_change=on_text,
+        help="layers joined by '-': conv8k3p1 (8 filters 3×3, padding 1), relu, max2, avg2, bn, "
+        "drop0.5, flat, gap, fc64, fc (one score per class). Press Enter to apply.",
+    )
+    if state.get(TEXT_ERROR):
+        st.error(
+            f"{state[TEXT_ERROR]} The layers below are still the last net that could be read.",
+            icon=":material/block:",
+        )
+    if state.get(NOTE):
+        st.info(state[NOTE], icon=":material/info:")
+
+    rows: list[arch.Row] = []
+    error = None
+    failed = None
+    try:
+        rows = arch.summarize(layers, shape, n_classes)
+    except ArchError as err:
+        error = err
+        if err.layer is not None:
+            failed = (err.layer, layers[err.layer])
+            try:
+                rows = arch.summarize(layers[: err.layer], shape, n_classes) if err.layer else []
+            except ArchError:
+                rows = []
+    if error is None:
+        try:
+            arch.check(layers, shape, n_classes)
+        except ArchError as err:
+            error = err
+
+    with st.expander(f"Layers ({len(layers)})", expanded=True, icon=":material/stacks:"):
+        layer_rows(layers, rows, failed[0] if failed else None)
+        add_controls(layers)
+
+    head, switch = st.columns([3, 2], vertical_alignment="bottom")
+    switch.toggle(
+        "H × W × C (Keras order)",
+        key="arch_hwc",
+        bind="query-params",
+        help="Write shapes as Keras and TensorFlow do, height × width × channels, instead of "
+        "PyTorch's channels × height × width. The numbers do not change.",
+    )
+    head.markdown(f"**What each layer makes of a {show_shape(shape)} input**")
+    layer_table(rows, shape, failed)
+    if error is not None:
+        _show_error(error, "This net cannot work" if failed else "This net cannot be trained here")
+    if rows:
+        details(rows)
+    with st.expander("Export as PyTorch code", icon=":material/code:"):
+        if error is None:
+            st.code(arch.to_code(layers, shape, n_classes), language="python")
+        else:
+            st.caption("Fix the net first (see the red box): the code would not run.")
+
+    if st.query_params.get("arch") != text:
+        st.query_params["arch"] = text
+    state[SYNCED] = text
+    return text
