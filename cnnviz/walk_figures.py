@@ -1,7 +1,7 @@
 """Pictures of a step-by-step walk: plotly figures for the page, Pillow frames for PNG and GIF.
 
-Pure functions from a walk (`cnnviz.steps`) and a step to a picture; no streamlit. The numbers
-written in the cells are the walk's own (formatted by `cnnviz.steps.fmt`). Colours are a
+Pure functions from a walk (`cnnviz.walks`) and a step to a picture; no streamlit. The numbers
+written in the cells are the walk's own (formatted by `cnnviz.numbers.fmt`). Colours are a
 colour-blind-safe blue/orange/grey set; every cell carries its number, so colour is never the
 only cue. PNG and GIF frames are slides (>= 1280 px wide, a title, a colour key), their text in
 DejaVu Sans when installed, else ASCII in Pillow's bundled font (see cnnviz.slides).
@@ -16,7 +16,9 @@ import plotly.graph_objects as go
 from PIL import Image, ImageDraw
 
 from cnnviz import slides
-from cnnviz.steps import (
+from cnnviz.explain import conv_equation, pool_equation, stamp_equation
+from cnnviz.numbers import fmt
+from cnnviz.walks import (
     INPUT,
     INSERTED,
     OVERHANG,
@@ -25,10 +27,6 @@ from cnnviz.steps import (
     StampStep,
     WindowStep,
     WindowWalk,
-    conv_equation,
-    fmt,
-    pool_equation,
-    stamp_equation,
 )
 
 COLORS = {

@@ -8,10 +8,10 @@ import numpy as np
 import streamlit as st
 
 import cnnviz
-from cnnviz import steps
+from cnnviz import explain, walks
 from cnnviz.kernels import KernelError, format_kernel, parse_kernel
+from cnnviz.numbers import fmt
 from cnnviz.shapes import Fix, SettingError
-from cnnviz.steps import fmt
 from cnnviz.ui import quiz as quiz_ui
 from cnnviz.ui.common import COUNT_FROM_0, hideable, run_safely, show_setting_error, show_source
 from cnnviz.ui.present import presentation_mode, settings_box
@@ -386,7 +386,7 @@ def usable(err: SettingError, mode: str) -> SettingError:
 
 
 def make_walk(s: dict):
-    return steps.make_walk(
+    return walks.make_walk(
         s["mode"],
         s["input"],
         s["weight"],
@@ -513,7 +513,7 @@ def draw_window_step(walk, k: int, s: dict, label: str) -> None:
     three = presentation_mode() and c == 1
     width = (PRESENT_WIDTH if three else PAGE_WIDTH) // (3 if three else c + 1)
     cols = st.columns(3 if three else c + 1, gap="medium")
-    lines = steps.pool_equation(step, walk.mode[:3]) if pool else steps.conv_equation(step)
+    lines = explain.pool_equation(step, walk.mode[:3]) if pool else explain.conv_equation(step)
     is_t = walk.mode == "conv_transpose_as_conv"
     for part, col in zip(step.parts, cols):
         with col:
@@ -555,14 +555,14 @@ def draw_window_step(walk, k: int, s: dict, label: str) -> None:
 def legend(walk, s: dict) -> None:
     codes = set(np.unique(walk.codes).tolist())
     words = ["orange: the window's taps, outlined"]
-    if steps.PADDING in codes:
+    if walks.PADDING in codes:
         fill = PADDING_WORDS[s.get("padding_mode", "zeros")]
         if walk.mode == "max_pool":
             fill = "−∞, so it never wins"
         words.append(f"grey: padding ({fill})")
-    if steps.INSERTED in codes:
+    if walks.INSERTED in codes:
         words.append("white: zeros inserted between input cells (stride)")
-    if steps.OVERHANG in codes:
+    if walks.OVERHANG in codes:
         words.append(
             "blank light grey at the bottom/right: past the end of the padded input, "
             "where ceil_mode's last window hangs over and finds nothing (not counted)"
@@ -572,10 +572,10 @@ def legend(walk, s: dict) -> None:
     st.caption(" · ".join(words) + ". Output cells not computed yet stay empty. " + COUNT_FROM_0)
 
 
-def draw_stamp_step(walk: steps.ScatterWalk, k: int, label: str) -> None:
+def draw_stamp_step(walk: walks.ScatterWalk, k: int, label: str) -> None:
     step = walk.step(k)
     c = walk.input.shape[0]
-    lines = steps.stamp_equation(walk, step)
+    lines = explain.stamp_equation(walk, step)
     # one channel: everything in one row; several: the channels' row, then canvas and output
     if c == 1:
         cols = st.columns(3, gap="medium")
@@ -613,7 +613,7 @@ def draw_stamp_step(walk: steps.ScatterWalk, k: int, label: str) -> None:
     st.caption(
         "Orange: the current input cell and where its stamp lands. Blue input cells have "
         "stamped already. The canvas adds every stamp; the grey border (if any) is what padding crops. "
-        + steps.canvas_text(walk)
+        + explain.canvas_text(walk)
         + " The output is the canvas inside the frame, plus the bias; its cells no stamp has "
         "reached yet stay empty until the last step. " + COUNT_FROM_0
     )
@@ -682,11 +682,11 @@ def page() -> None:
     if quiz:
         quiz_ui.step_card(walk, walk.n_steps)
     if mode == "conv":
-        show_source(steps.conv_walk, cnnviz.trace)
+        show_source(walks.conv_walk, cnnviz.trace)
     elif mode == "conv_transpose":
-        show_source(steps.transpose_walk, steps.zero_inserted, cnnviz.conv_transpose2d)
+        show_source(walks.transpose_walk, walks.zero_inserted, cnnviz.conv_transpose2d)
     else:
-        show_source(steps.pool_walk, cnnviz.max_pool2d if mode == "max_pool" else cnnviz.avg_pool2d)
+        show_source(walks.pool_walk, cnnviz.max_pool2d if mode == "max_pool" else cnnviz.avg_pool2d)
 
 
 def walk_section(walk, s: dict) -> None:
@@ -709,10 +709,10 @@ def walk_section(walk, s: dict) -> None:
             key="view",
             bind="query-params",
         )
-        same = "the same numbers" if steps.views_agree(walk) else "DIFFERENT numbers (a bug!)"
+        same = "the same numbers" if walks.views_agree(walk) else "DIFFERENT numbers (a bug!)"
         st.markdown(
             f"Both views give {same}: the stamps and the convolution over the zero-inserted "
-            f"input are one operation. " + steps.zero_insertion_text(walk)
+            f"input are one operation. " + explain.zero_insertion_text(walk)
         )
         if view == "conv":
             conv = walk.as_conv

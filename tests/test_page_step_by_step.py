@@ -12,7 +12,7 @@ import pytest
 
 import cnnviz
 from cnnviz.kernels import parse_kernel
-from cnnviz.steps import fmt
+from cnnviz.numbers import fmt
 
 PAGE = "pages/step_by_step.py"
 X = "1 1 1 0 0; 0 1 1 1 0; 0 0 1 1 1; 0 0 1 1 0; 0 1 1 0 0"

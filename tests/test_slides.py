@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from cnnviz import slides, steps
+from cnnviz import slides, walks
 from cnnviz.colors import DIVERGING, colorbar, colorize, tile, value_range
 from cnnviz.kernels import parse_kernel
 from cnnviz.walk_figures import COLORS, frame_png, walk_gif
@@ -19,7 +19,7 @@ K = parse_kernel("1 0 1; 0 1 0; 1 0 1")[None]
 
 
 def _walk():
-    return steps.make_walk("conv", X, K, None, stride=1, padding=1, dilation=1)
+    return walks.make_walk("conv", X, K, None, stride=1, padding=1, dilation=1)
 
 
 def _rgb(hex_color: str) -> tuple[int, int, int]:
