@@ -7,7 +7,8 @@ Numbers come from `cnnviz.walks` (the engine's); this module only writes them ou
 from __future__ import annotations
 
 from cnnviz.numbers import fmt, term
-from cnnviz.shapes import OutputSize, crop_text
+from cnnviz.shapes import OutputSize
+from cnnviz.size_words import crop_text
 from cnnviz.walks import INSERTED, OVERHANG, PADDING, ScatterWalk, StampStep, WindowStep
 
 # padding mode -> what its frame holds

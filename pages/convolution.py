@@ -378,19 +378,7 @@ def layer(
         r = maps.run(image, s)
     except SettingError as err:
         x = playground.as_input(image, s.channels)
-        what = "Convolution"
-        try:
-            cnnviz.output_size(
-                x.shape[1:],
-                s.filters[0].shape,
-                s.stride,
-                s.padding,
-                s.dilation,
-                padding_mode=s.padding_mode,
-            )
-            what = "Pooling"  # the convolution fits: pooling is the problem
-        except SettingError:
-            pass
+        what = "Pooling" if err.op == "pool" else "Convolution"
         fixes = playground.chain_fixes(x.shape[1:], s.filters[0].shape, s, LIMITS)
         refuse_chain(err, what, fixes, apply_chain)
         maps.show_input(x, None, None, view)

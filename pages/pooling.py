@@ -10,7 +10,8 @@ from cnnviz.colors import upscale
 from cnnviz.figures import OVERHANG_MARK, pool_input_figure, pool_output_figure
 from cnnviz.images import to_uint8
 from cnnviz.kernels import format_kernel
-from cnnviz.shapes import Fix, SettingError, avg_pool_divisor_text
+from cnnviz.shapes import Fix, SettingError
+from cnnviz.size_words import avg_pool_divisor_text
 from cnnviz.ui import quiz as quiz_ui
 from cnnviz.ui.common import (
     edited_array,

@@ -180,10 +180,12 @@ def pool_walk(
     -inf (padding never wins), average pooling with 0.
     """
     if kind not in ("max", "avg"):
-        raise SettingError(f"pooling is 'max' or 'avg', not {kind!r}.")
+        raise SettingError(f"pooling is 'max' or 'avg', not {kind!r}.", op="pool")
     x = as_input(input)
     if kind == "avg" and pair(dilation, "dilation") != (1, 1):
-        raise SettingError("Average pooling has no dilation in PyTorch; set dilation to 1.")
+        raise SettingError(
+            "Average pooling has no dilation in PyTorch; set dilation to 1.", op="pool"
+        )
     output_size(
         x.shape[-2:], kernel_size, stride, padding, dilation, op="pool", ceil_mode=ceil_mode
     )
