@@ -14,10 +14,12 @@ from cnnviz.playground import CHANNEL_MODES, Settings
 from cnnviz.shapes import SettingError
 from cnnviz.ui import maps
 from cnnviz.ui import quiz as quiz_ui
-from cnnviz.ui.common import hideable, run_safely, see_also, share_link, show_source
+from cnnviz.ui.common import run_safely, see_also, show_source
 from cnnviz.ui.image_input import SOURCES, pick_image, show_refusal
 from cnnviz.ui.kernel_editor import edit_kernel
 from cnnviz.ui.kernel_editor import label as kernel_label
+from cnnviz.ui.links import hideable, share_link
+from cnnviz.ui.params import fix_setter, pair_input
 from cnnviz.ui.present import presentation_mode, settings_box
 from cnnviz.ui.sizes import PADDING_KIND_HELP, refuse_chain, show_formulas
 
@@ -60,17 +62,6 @@ LIMITS = {
 }
 
 
-def both(label: str, key: str, lo: int, hi: int, default: int, square: bool, help: str):
-    """A slider for both dimensions, or one for the height and one for the width."""
-    if square:
-        v = st.slider(label, lo, hi, default, key=key, bind="query-params", help=help)
-        return v, v
-    a, b = st.columns(2)
-    h = a.slider(f"{label} ↕", lo, hi, default, key=key, bind="query-params", help=help)
-    w = b.slider(f"{label} ↔", lo, hi, default, key=f"{key}_w", bind="query-params", help=help)
-    return h, w
-
-
 def embed(k: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     """A kernel centred in zeros of a larger size: one layer has one kernel size."""
     out = np.zeros(shape, np.float32)
@@ -97,7 +88,7 @@ def _padding(square: bool):
     )
     if kind != "number":
         return kind
-    return both("Padding size", "p", 0, 10, 0, square, "cells added on each side")
+    return pair_input("Padding size", "p", 0, 10, 0, square, "cells added on each side", True)
 
 
 def controls() -> tuple[np.ndarray, str, tuple, str, tuple, dict]:
@@ -204,8 +195,8 @@ def layer_controls(filters: tuple, channels: str, weights: tuple) -> Settings:
                 stride = hideable(
                     "s",
                     "stride",
-                    lambda: both(
-                        "Stride", "s", 1, 8, 1, square, "how far the window moves each step"
+                    lambda: pair_input(
+                        "Stride", "s", 1, 8, 1, square, "how far the window moves each step", True
                     ),
                 )
                 padding = hideable("p", "padding", lambda: _padding(square))
@@ -213,7 +204,9 @@ def layer_controls(filters: tuple, channels: str, weights: tuple) -> Settings:
                 dilation = hideable(
                     "d",
                     "dilation",
-                    lambda: both("Dilation", "d", 1, 5, 1, square, "gaps between kernel taps"),
+                    lambda: pair_input(
+                        "Dilation", "d", 1, 5, 1, square, "gaps between kernel taps", True
+                    ),
                 )
                 mode = hideable(
                     "pm",
@@ -307,24 +300,8 @@ def layer_controls(filters: tuple, channels: str, weights: tuple) -> Settings:
     )
 
 
-def apply_chain(fix: playground.ChainFix) -> None:
-    """Button callback: set every control a whole-chain fix names (both dimensions)."""
-    for name, value in fix.changes:
-        key = FIELD_KEYS[name]
-        if name == "padding":
-            st.session_state["pk"] = "number"
-        if isinstance(value, tuple):
-            if value[0] == value[1] and st.session_state.get("sq", True):
-                st.session_state[key] = value[0]
-                continue
-            if st.session_state.get("sq", True):  # height and width get their own controls,
-                st.session_state["sq"] = False  # the width keeping what both had
-                for k in ("s", "p", "d"):
-                    if k in st.session_state:
-                        st.session_state[f"{k}_w"] = st.session_state[k]
-            st.session_state[key], st.session_state[f"{key}_w"] = value
-        else:
-            st.session_state[key] = value
+# Button callback: set every control a whole-chain fix names (both dimensions).
+apply_chain = fix_setter(FIELD_KEYS, kind_key="pk", square_key="sq", pairs=("s", "p", "d"))
 
 
 def size_panel(x_shape, r: playground.Result | None, s: Settings) -> None:

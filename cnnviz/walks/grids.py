@@ -56,3 +56,14 @@ def step_cell(k: int, n_steps: int, width: int) -> tuple[int, int]:
 def taps(start: int, stride: int, dilation: int, kernel: int) -> np.ndarray:
     """Where a (dilated) window placed at `start` (in strides) puts its taps along one axis."""
     return start * stride + dilation * np.arange(kernel)
+
+
+def stack_channels(grids: list[np.ndarray], what: str) -> np.ndarray:
+    """One (H, W) grid per channel stacked into (C, H, W); SettingError when the sizes differ
+    (`what` names the grids: "input grid", "kernel slice")."""
+    if len({g.shape for g in grids}) > 1:
+        sizes = ", ".join(
+            f"channel {i + 1}: {g.shape[0]}×{g.shape[1]}" for i, g in enumerate(grids)
+        )
+        raise SettingError(f"Every channel's {what} needs the same size ({sizes}).")
+    return np.stack(grids)
