@@ -19,7 +19,7 @@ from cnnviz.ui.image_input import SOURCES, pick_image, show_refusal
 from cnnviz.ui.kernel_editor import edit_kernel
 from cnnviz.ui.kernel_editor import label as kernel_label
 from cnnviz.ui.links import hideable, share_link
-from cnnviz.ui.params import fix_setter, pair_input
+from cnnviz.ui.params import choice, fix_setter, pair_input
 from cnnviz.ui.present import presentation_mode, settings_box
 from cnnviz.ui.sizes import PADDING_KIND_HELP, refuse_chain, show_formulas
 
@@ -77,15 +77,7 @@ def _image_picker():
 
 def _padding(square: bool):
     """Padding: a number (per dimension), or valid / same / full."""
-    kind = st.segmented_control(
-        "Padding",
-        PADDINGS,
-        default="number",
-        required=True,
-        key="pk",
-        bind="query-params",
-        help=PADDING_KIND_HELP,
-    )
+    kind = choice("Padding", PADDINGS, "number", "pk", PADDING_KIND_HELP)
     if kind != "number":
         return kind
     return pair_input("Padding size", "p", 0, 10, 0, square, "cells added on each side", True)
@@ -98,15 +90,7 @@ def controls() -> tuple[np.ndarray, str, tuple, str, tuple, dict]:
         channels = hideable(
             "ch",
             "channels",
-            lambda: st.segmented_control(
-                "Channels",
-                list(CHANNEL_MODES),
-                default="gray",
-                format_func=CHANNEL_MODES.get,
-                required=True,
-                key="ch",
-                bind="query-params",
-            ),
+            lambda: choice("Channels", CHANNEL_MODES, "gray", "ch"),
             fmt=CHANNEL_MODES.get,
         )
         st.caption(CHANNEL_TEXT[channels])
@@ -260,15 +244,7 @@ def layer_controls(filters: tuple, channels: str, weights: tuple) -> Settings:
             pool = hideable(
                 "pool",
                 "pooling",
-                lambda: st.segmented_control(
-                    "Pooling",
-                    list(POOLS),
-                    format_func=POOLS.get,
-                    default="max",
-                    required=True,
-                    key="pool",
-                    bind="query-params",
-                ),
+                lambda: choice("Pooling", POOLS, "max", "pool"),
                 fmt=POOLS.get,
             )
             pool_k = pool_s = 2

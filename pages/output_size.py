@@ -15,7 +15,7 @@ from cnnviz.ui.common import (
     show_source,
 )
 from cnnviz.ui.links import hideable
-from cnnviz.ui.params import fix_setter, pair_input
+from cnnviz.ui.params import choice, fix_setter, pair_input
 from cnnviz.ui.present import presentation_mode
 from cnnviz.ui.sizes import CEIL_HELP, CEIL_LABEL, OUTPUT_PADDING_HELP, PADDING_KIND_HELP
 
@@ -34,15 +34,7 @@ PADDINGS = ("number", "valid", "same", "full")
 def _padding(op: str, same: bool):
     kind = "number"
     if op == "conv":
-        kind = st.segmented_control(
-            "Padding",
-            PADDINGS,
-            default="number",
-            required=True,
-            key="pad_kind",
-            bind="query-params",
-            help=PADDING_KIND_HELP,
-        )
+        kind = choice("Padding", PADDINGS, "number", "pad_kind", PADDING_KIND_HELP)
     if kind != "number":
         return kind
     return pair_input("Padding", "p", 0, 64, 0, same, "cells added on each side")
@@ -52,15 +44,7 @@ def controls() -> dict:
     op = hideable(
         "op",
         "layer",
-        lambda: st.segmented_control(
-            "Layer",
-            list(OPS),
-            format_func=OPS.get,
-            default="conv",
-            required=True,
-            key="op",
-            bind="query-params",
-        ),
+        lambda: choice("Layer", OPS, "conv", "op"),
         fmt=OPS.get,
     )
     same = hideable(

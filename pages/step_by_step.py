@@ -14,6 +14,7 @@ from cnnviz.ui import links
 from cnnviz.ui import quiz as quiz_ui
 from cnnviz.ui import step_controls as sc
 from cnnviz.ui.common import run_safely, show_setting_error, show_source
+from cnnviz.ui.params import choice
 from cnnviz.ui.present import presentation_mode, settings_box
 from cnnviz.ui.step_draw import draw_stamp_step, draw_window_step
 from cnnviz.ui.stepper import player
@@ -49,15 +50,7 @@ def walk_section(walk, s: dict) -> None:
     if mode != "conv_transpose":
         player(walk.n_steps, lambda k: draw_window_step(walk, k, s, label))
         return
-    view = st.segmented_control(
-        "Show it as",
-        list(sc.VIEWS),
-        format_func=sc.VIEWS.get,
-        default="stamps",
-        required=True,
-        key="view",
-        bind="query-params",
-    )
+    view = choice("Show it as", sc.VIEWS, "stamps", "view")
     same = "the same numbers" if walks.views_agree(walk) else "DIFFERENT numbers (a bug!)"
     st.markdown(
         f"Both views give {same}: the stamps and the convolution over the zero-inserted "

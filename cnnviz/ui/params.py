@@ -40,6 +40,23 @@ def pair_input(
     return values[0], values[1]
 
 
+def choice(
+    label: str, options: dict | tuple, default: str, key: str, help: str | None = None
+) -> str:
+    """One of a few options as a row of buttons, bound to the URL; `options` a tuple, or a dict
+    of option -> the label shown (and written in the URL)."""
+    return st.segmented_control(
+        label,
+        list(options),
+        format_func=options.get if isinstance(options, dict) else str,
+        default=default,
+        required=True,
+        key=key,
+        bind="query-params",
+        help=help,
+    )
+
+
 def fix_setter(
     keys: dict[str, str | None],
     kind_key: str | None = None,

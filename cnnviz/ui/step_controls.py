@@ -12,7 +12,7 @@ from cnnviz.shapes import SettingError
 from cnnviz.ui import links
 from cnnviz.ui.grid_editor import grid_box
 from cnnviz.ui.links import hideable
-from cnnviz.ui.params import fix_setter
+from cnnviz.ui.params import choice, fix_setter
 from cnnviz.ui.present import presentation_mode
 from cnnviz.ui.sizes import CEIL_HELP, CEIL_LABEL, OUTPUT_PADDING_HELP, PADDING_KIND_HELP
 from cnnviz.walks.grids import stack_channels
@@ -207,15 +207,7 @@ def controls() -> dict:
     s["mode"] = mode = hideable(
         "mode",
         "operation",
-        lambda: st.segmented_control(
-            "What slides over the grid",
-            list(MODES),
-            format_func=MODES.get,
-            default="conv",
-            required=True,
-            key="mode",
-            bind="query-params",
-        ),
+        lambda: choice("What slides over the grid", MODES, "conv", "mode"),
         fmt=lambda m: MODES[m].lower(),
     )
     # presentation mode: the page already wraps all settings in one expander (none nested)
