@@ -57,6 +57,11 @@ def choice(
     )
 
 
+def usable_fixes(fixes, keys) -> list:
+    """The fixes a page can apply with a button: each change is a setting it has (`keys`)."""
+    return [f for f in fixes if f.changes and all(n in keys for n, _ in f.changes)]
+
+
 def fix_setter(
     keys: dict[str, str | None],
     kind_key: str | None = None,

@@ -8,6 +8,7 @@ import streamlit as st
 
 from cnnviz.shapes import Fix, OutputSize, SettingError
 from cnnviz.ui.common import show_setting_error
+from cnnviz.ui.params import usable_fixes
 
 CEIL_LABEL = "ceil_mode (round the size up)"
 CEIL_HELP = (
@@ -41,7 +42,7 @@ def refuse(
 ) -> None:
     """A red panel; fix buttons only for the settings this page has (`keys`: engine name ->
     widget key, or None for a setting the page keeps at the value the fix asks for)."""
-    usable = [f for f in err.fixes if f.changes and all(n in keys for n, _ in f.changes)]
+    usable = usable_fixes(err.fixes, keys)
     shown = SettingError(str(err), usable + [f.text for f in err.fixes if f not in usable])
     show_setting_error(shown, title=f"{what}: these settings cannot work", apply=apply)
 

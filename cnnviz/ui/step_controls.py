@@ -12,7 +12,7 @@ from cnnviz.shapes import SettingError
 from cnnviz.ui import links
 from cnnviz.ui.grid_editor import grid_box
 from cnnviz.ui.links import hideable
-from cnnviz.ui.params import choice, fix_setter
+from cnnviz.ui.params import choice, fix_setter, usable_fixes
 from cnnviz.ui.present import presentation_mode
 from cnnviz.ui.sizes import CEIL_HELP, CEIL_LABEL, OUTPUT_PADDING_HELP, PADDING_KIND_HELP
 from cnnviz.walks.grids import stack_channels
@@ -270,6 +270,4 @@ def apply_fix(fix) -> None:
 
 def usable(err: SettingError, mode: str) -> SettingError:
     """The same refusal, keeping only the fixes this page can apply with a button."""
-    keys = fix_keys(mode)
-    fixes = [f for f in err.fixes if f.changes and all(n in keys for n, _ in f.changes)]
-    return SettingError(str(err), fixes, err.op)
+    return SettingError(str(err), usable_fixes(err.fixes, fix_keys(mode)), err.op)
