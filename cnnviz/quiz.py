@@ -300,7 +300,7 @@ def _num(v: float) -> str:
 def step_question(walk, k: int, seed: int = 0) -> Question | None:
     """ "What number does step k write?" for a convolution or pooling walk (`walks.make_walk`)
     with one output map; `k` is 0-based. The answer is the walk's own value for that step."""
-    if getattr(walk, "mode", "") not in ("conv", "max_pool", "avg_pool"):
+    if walk.mode not in ("conv", "max_pool", "avg_pool"):
         return None
     if walk.output.shape[0] != 1:
         return None
