@@ -54,6 +54,14 @@ def pool_equation(step: WindowStep, kind: str) -> list[str]:
     return lines
 
 
+def window_equation(mode: str, step: WindowStep) -> list[str]:
+    """A window walk's step as lines: the pooling of each window, or the convolution's sums
+    (the conv view of a transposed convolution too)."""
+    if mode in ("max_pool", "avg_pool"):
+        return pool_equation(step, mode[:3])
+    return conv_equation(step)
+
+
 def stamp_equation(walk: ScatterWalk, step: StampStep) -> list[str]:
     """What the stamp of one input cell is, per channel."""
     lines = []

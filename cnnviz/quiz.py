@@ -356,9 +356,5 @@ def step_question(walk, k: int, seed: int = 0) -> Question | None:
     )
     from cnnviz import explain
 
-    lines = (
-        explain.pool_equation(step, walk.mode[:3])
-        if walk.mode != "conv"
-        else explain.conv_equation(step)
-    )
+    lines = explain.window_equation(walk.mode, step)
     return _arrange(right, wrong, seed, "; ".join(lines) + ".", prompt, value=value)

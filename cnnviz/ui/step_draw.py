@@ -51,7 +51,7 @@ def draw_window_step(walk, k: int, s: dict, label: str) -> None:
     three = presentation_mode() and c == 1
     width = (PRESENT_WIDTH if three else PAGE_WIDTH) // (3 if three else c + 1)
     cols = st.columns(3 if three else c + 1, gap="medium")
-    lines = explain.pool_equation(step, walk.mode[:3]) if pool else explain.conv_equation(step)
+    lines = explain.window_equation(walk.mode, step)
     is_t = walk.mode == "conv_transpose_as_conv"
     for part, col in zip(step.parts, cols):
         with col:
