@@ -1,7 +1,6 @@
 """The page glue shared by the pages (AppTest): the number-grid table's one edit rule, a fix set
 into the widgets (pairs and axes), composite state in the URL, the link notes."""
 
-import numpy as np
 from streamlit.testing.v1 import AppTest
 
 from cnnviz.kernels import parse_kernel
@@ -32,7 +31,7 @@ def editor_app():
         st.session_state["fake_editor"] = {"edited_rows": edits}
         grid_editor._edited(grid, "fake_editor", "table", keep)
         grid = parse_kernel(st.session_state["grid"])
-    grid_editor.edit_grid(np.asarray(grid), "table", keep)
+    grid_editor.edit_grid(grid, "table", keep)
     st.text("GRID " + format_kernel(grid))
 
 
