@@ -66,52 +66,25 @@ def player(n: int, draw: Callable[[int], None]) -> None:
     current_step(n)
     playing = ss["playing"]
     with st.container(horizontal=True, vertical_alignment="bottom", key="player"):
-        st.button(
-            "First",
-            key="first",
-            icon=":material/first_page:",
-            on_click=_jump,
-            args=(1, n),
-            disabled=n <= 1,
-            shortcut="Home",
+        play = ("Pause", ":material/pause:") if playing else ("Play", ":material/play_arrow:")
+        buttons = (  # label, key, icon, callback, its args, keyboard shortcut
+            ("First", "first", ":material/first_page:", _jump, (1, n), "Home"),
+            ("Back", "back", ":material/chevron_left:", _move, (-1, n), "Left"),
+            (play[0], "play", play[1], _toggle, (n,), "Space"),
+            ("Next", "next", ":material/chevron_right:", _move, (1, n), "Right"),
+            ("Last", "last", ":material/last_page:", _jump, (n, n), "End"),
         )
-        st.button(
-            "Back",
-            key="back",
-            icon=":material/chevron_left:",
-            on_click=_move,
-            args=(-1, n),
-            disabled=n <= 1,
-            shortcut="Left",
-        )
-        st.button(
-            "Pause" if playing else "Play",
-            key="play",
-            type="primary",
-            icon=":material/pause:" if playing else ":material/play_arrow:",
-            on_click=_toggle,
-            args=(n,),
-            disabled=n <= 1,
-            shortcut="Space",
-        )
-        st.button(
-            "Next",
-            key="next",
-            icon=":material/chevron_right:",
-            on_click=_move,
-            args=(1, n),
-            disabled=n <= 1,
-            shortcut="Right",
-        )
-        st.button(
-            "Last",
-            key="last",
-            icon=":material/last_page:",
-            on_click=_jump,
-            args=(n, n),
-            disabled=n <= 1,
-            shortcut="End",
-        )
+        for label, key, icon, callback, args, shortcut in buttons:
+            st.button(
+                label,
+                key=key,
+                type="primary" if key == "play" else "secondary",
+                icon=icon,
+                on_click=callback,
+                args=args,
+                disabled=n <= 1,
+                shortcut=shortcut,
+            )
         speed = st.select_slider(
             "Seconds per step",
             SPEEDS,

@@ -73,29 +73,9 @@ def make_walk(
     )
 
 
-def walk_size(
-    mode: str,
-    input_size,
-    kernel_size,
-    *,
-    stride=None,
-    padding=0,
-    dilation=1,
-    padding_mode="zeros",
-    output_padding=0,
-    ceil_mode=False,
-) -> OutputSize:
+def walk_size(mode: str, input_size, kernel_size, **settings) -> OutputSize:
     """The output size of `make_walk(mode, ...)`'s walk, with its formula per dimension (the
-    Output size page's), for an input of `input_size` (H, W) and a `kernel_size` window."""
+    Output size page's), for an input of `input_size` (H, W) and a `kernel_size` window;
+    `settings` are `shapes.output_size`'s (stride, padding, dilation, padding_mode, ...)."""
     _check_mode(mode)
-    return output_size(
-        input_size,
-        kernel_size,
-        stride,
-        padding,
-        dilation,
-        op=MODES[mode],
-        ceil_mode=ceil_mode,
-        output_padding=output_padding,
-        padding_mode=padding_mode,
-    )
+    return output_size(input_size, kernel_size, op=MODES[mode], **settings)
