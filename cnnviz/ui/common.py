@@ -34,13 +34,20 @@ def show_setting_error(
         f"**{title}.** {err}" + (f"\n\nWhat would work:{tips}" if tips else ""),
         icon=":material/block:",
     )
-    if apply is None:
-        return
-    for i, f in enumerate(f for f in err.fixes if f.changes):
-        words = ", ".join(f"{name.replace('_', ' ')} {value}" for name, value in f.changes)
-        where = f" ({f.axis})" if f.axis else ""
+    if apply is not None:
+        fix_buttons([f for f in err.fixes if f.changes], apply, _fix_words)
+
+
+def _fix_words(f: Fix) -> str:
+    words = ", ".join(f"{name.replace('_', ' ')} {value}" for name, value in f.changes)
+    return words + (f" ({f.axis})" if f.axis else "")
+
+
+def fix_buttons(fixes: list, apply: Callable, words: Callable = lambda f: f.text) -> None:
+    """One button per fix ("Set padding 1"): a click calls `apply(fix)` before the rerun."""
+    for i, f in enumerate(fixes):
         st.button(
-            f"Set {words}{where}",
+            f"Set {words(f)}",
             key=f"fix_{i}",
             on_click=apply,
             args=(f,),

@@ -7,7 +7,7 @@ from collections.abc import Callable
 import streamlit as st
 
 from cnnviz.shapes import Fix, OutputSize, SettingError
-from cnnviz.ui.common import show_setting_error
+from cnnviz.ui.common import fix_buttons, show_setting_error
 from cnnviz.ui.params import usable_fixes
 
 CEIL_LABEL = "ceil_mode (round the size up)"
@@ -61,11 +61,4 @@ def refuse_chain(err: SettingError, what: str, fixes: list, apply: Callable) -> 
         ),
         icon=":material/block:",
     )
-    for i, f in enumerate(fixes):
-        st.button(
-            f"Set {f.text}",
-            key=f"fix_{i}",
-            on_click=apply,
-            args=(f,),
-            icon=":material/auto_fix_high:",
-        )
+    fix_buttons(fixes, apply)
