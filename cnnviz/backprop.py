@@ -25,10 +25,10 @@ from cnnviz.backward import (
     trace_grad_weight,
     trace_max_pool_grad,
 )
+from cnnviz.numbers import fmt as _fmt
+from cnnviz.numbers import term as _term
 from cnnviz.ops import avg_pool2d, conv2d, max_pool2d
 from cnnviz.shapes import SettingError, pair, resolve_conv_padding
-from cnnviz.steps import fmt as _fmt
-from cnnviz.steps import term as _term
 
 DIGITS = 6  # significant digits shown: enough to compare with torch's float32 by eye
 

@@ -244,14 +244,11 @@ def check_sizes(shape: tuple[int, int], kernel: tuple[int, int], s: Settings) ->
 
 
 def _stage(shape, kernel, s: Settings) -> str | None:
-    try:
-        output_size(shape, kernel, s.stride, s.padding, s.dilation, padding_mode=s.padding_mode)
-    except SettingError:
-        return "conv"
+    """The stage of the chain that fails ("conv" or "pool"; the refusal names it), or None."""
     try:
         check_sizes(shape, kernel, s)
-    except SettingError:
-        return "pool"
+    except SettingError as err:
+        return "pool" if err.op == "pool" else "conv"
     return None
 
 

@@ -292,15 +292,15 @@ def pool_question(
 
 
 def _num(v: float) -> str:
-    from cnnviz.steps import fmt
+    from cnnviz.numbers import fmt
 
     return fmt(v)
 
 
 def step_question(walk, k: int, seed: int = 0) -> Question | None:
-    """ "What number does step k write?" for a convolution or pooling walk (`steps.make_walk`)
+    """ "What number does step k write?" for a convolution or pooling walk (`walks.make_walk`)
     with one output map; `k` is 0-based. The answer is the walk's own value for that step."""
-    if getattr(walk, "mode", "") not in ("conv", "max_pool", "avg_pool"):
+    if walk.mode not in ("conv", "max_pool", "avg_pool"):
         return None
     if walk.output.shape[0] != 1:
         return None
@@ -354,11 +354,7 @@ def step_question(walk, k: int, seed: int = 0) -> Question | None:
         f"Step {k + 1} of the {what[walk.mode]}: which number does the window write into "
         f"output cell (row {step.row}, column {step.col})?"
     )
-    from cnnviz import steps as walks
+    from cnnviz import explain
 
-    lines = (
-        walks.pool_equation(step, walk.mode[:3])
-        if walk.mode != "conv"
-        else walks.conv_equation(step)
-    )
+    lines = explain.window_equation(walk.mode, step)
     return _arrange(right, wrong, seed, "; ".join(lines) + ".", prompt, value=value)

@@ -14,6 +14,7 @@ what would work; `suggestions` carries the same fixes as data for the app to off
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -21,9 +22,10 @@ from typing import Literal
 
 import numpy as np
 
+from cnnviz.size_words import ROWS, ceil_text, crop_text, describe_coverage
+
 Op = Literal["conv", "pool", "conv_transpose"]
 AXES = ("height", "width")
-_ROWS = {"height": "rows", "width": "columns"}
 
 
 @dataclass(frozen=True)
@@ -41,15 +43,36 @@ def fix(text: str, axis: str = "", **changes) -> Fix:
 
 class SettingError(ValueError):
     """A setting, or a combination of settings, that cannot work; the message says why, and
-    `fixes` (words in `suggestions`) the nearest settings that would work."""
+    `fixes` (words in `suggestions`) the nearest settings that would work. `op` names the
+    operation that refused ("conv", "pool", "conv_transpose"; "" when it is no one layer's),
+    so a page with several layers knows which one failed without reading the message."""
 
-    def __init__(self, message: str, fixes: Sequence[Fix | str] = ()):
+    def __init__(self, message: str, fixes: Sequence[Fix | str] = (), op: str = ""):
         super().__init__(message)
         self.fixes = tuple(f if isinstance(f, Fix) else fix(f) for f in fixes)
+        self.op = op
 
     @property
     def suggestions(self) -> tuple[str, ...]:
         return tuple(f.text for f in self.fixes)
+
+
+def _names(op: Op):
+    """A SettingError raised inside the decorated size function names `op` (unless it already
+    names one)."""
+
+    def wrap(fn):
+        @functools.wraps(fn)
+        def sized(*args, **kwargs):
+            try:
+                return fn(*args, **kwargs)
+            except SettingError as err:
+                err.op = err.op or op
+                raise
+
+        return sized
+
+    return wrap
 
 
 def pair(value, name: str, minimum: int = 1) -> tuple[int, int]:
@@ -154,10 +177,6 @@ class OutputSize:
         return h == w
 
 
-def _kernel_text(k: int, d: int) -> str:
-    return f"{k}" if d == 1 else f"{d}·({k} − 1) + 1 = {d * (k - 1) + 1} (kernel {k}, dilation {d})"
-
-
 def _coverage(n_in: int, k: int, s: int, before: int, d: int, out: int) -> tuple[int, int]:
     """(tail input cells after the last window, input cells no window reads)."""
     last = (out - 1) * s - before + d * (k - 1)
@@ -166,124 +185,6 @@ def _coverage(n_in: int, k: int, s: int, before: int, d: int, out: int) -> tuple
     read = np.zeros(n_in, dtype=bool)
     read[taps[(taps >= 0) & (taps < n_in)]] = True
     return tail, int(n_in - read.sum())
-
-
-def _count(n: int, axis: str, what: str = "") -> str:
-    """'1 input row', '3 padding columns'."""
-    rows = _ROWS[axis]
-    return f"{n} {what + ' ' if what else ''}{rows if n != 1 else rows[:-1]}"
-
-
-def _describe(axis: str, tail: int, skipped: int, remainder: int, s: int, after: int = 0) -> str:
-    """What the windows leave out, for a size rounded down (floor)."""
-    rows = _ROWS[axis]
-    words = []
-    if remainder and s > 1:
-        if not tail:
-            lost = "only padding, so no input is lost"
-        elif tail == remainder:
-            lost = f"the last input {rows[:-1]}" if tail == 1 else f"the last {tail} input {rows}"
-        else:
-            lost = f"{_count(tail, axis, 'input')} and {_count(remainder - tail, axis, 'padding')}"
-        last = f"last {rows[:-1]}" if remainder == 1 else f"last {remainder} {rows}"
-        of = " of the padded input" if after else ""
-        words.append(
-            f"The division leaves a remainder of {remainder}: floor drops the partial step, so "
-            f"the {last}{of} {'are' if remainder > 1 else 'is'} never reached; that is {lost}."
-        )
-    elif tail:
-        which = f"last {rows[:-1]}" if tail == 1 else f"last {tail} {rows}"
-        words.append(f"The {which} of the input {'is' if tail == 1 else 'are'} never covered.")
-    if skipped > tail:
-        words.append(
-            f"{skipped - tail} other input {rows} fall between windows (stride or dilation gaps) "
-            f"and are never read."
-        )
-    if not words:
-        words.append(f"Every input {rows[:-1]} is read by at least one window.")
-    return " ".join(words)
-
-
-def _nth(i: int) -> str:
-    """1st, 2nd, 3rd, 4th, 11th, 22nd."""
-    end = "th" if 10 <= i % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(i % 10, "th")
-    return f"{i}{end}"
-
-
-def last_window_cells(dim: DimSize) -> int:
-    """Cells of the padded input the last window covers along this dimension: the (dilated)
-    kernel, or fewer for the partial window ceil_mode keeps. Average pooling divides by the
-    product of the two dimensions' counts (padding included, torch's count_include_pad=True)."""
-    padded = dim.input + sum(dim.padding)
-    return min(dim.effective_kernel, padded - (dim.size - 1) * dim.stride)
-
-
-def avg_pool_divisor_text(size: OutputSize) -> str:
-    """How average pooling (torch's defaults) divides, in this layer's numbers: by the cells a
-    window covers, padding included; fewer for the partial windows ceil_mode keeps."""
-    h, w = size.dims
-    kh, kw = h.kernel, w.kernel
-    text = f"divides by the cells a window covers: {kh} × {kw} = {kh * kw}"
-    if any(h.padding + w.padding):
-        text += ", padding cells included (they hold 0; PyTorch's default count_include_pad=True)"
-    hl, wl = last_window_cells(h), last_window_cells(w)
-    if (hl, wl) != (kh, kw):
-        short = []
-        if hl < kh:
-            short.append(f"the last row of windows covers only {hl} of its {kh} rows")
-        if wl < kw:
-            short.append(f"the last column of windows only {wl} of its {kw} columns")
-        text += (
-            f"; ceil_mode's partial windows divide by fewer: {' and '.join(short)}, so the last "
-            f"window divides by {hl} × {wl} = {hl * wl}, not {kh * kw}"
-        )
-    return text
-
-
-def _ceil_text(axis: str, n: int, k: int, s: int, p: int, d: int, out: int, dropped: bool) -> str:
-    """What ceil_mode does along one dimension, in the layer's own numbers."""
-    rows = _ROWS[axis]
-    row = rows[:-1]
-    eff = d * (k - 1) + 1
-    num = n + 2 * p - eff
-    padded = "padded input" if p else "input"
-    if num % s == 0:
-        return (
-            f"ceil_mode changes nothing here: {num} / {s} has no remainder, so the last window "
-            f"ends exactly at the end of the {padded}."
-        )
-    if dropped:
-        start = out * s - p  # where the window ceil would add starts (input coordinate)
-        where = "in the right padding" if start < n + p else f"past the {padded}"
-        return (
-            f"ceil_mode rounds {num} / {s} up, which would add a {_nth(out + 1)} window starting at "
-            f"input {row} {start} (counting from 0): {where}, after the last input {row} "
-            f"({n - 1}). PyTorch drops a last window that would start there, so the size stays "
-            f"{out}, as without ceil_mode."
-        )
-    first = (out - 1) * s  # the last window's first cell, counted on the padded input
-    covered = n + 2 * p - first
-    inputs = n - max(first - p, 0)
-    parts = ""
-    if covered > inputs:
-        parts = (
-            f" ({_count(inputs, axis, 'input')} and {_count(covered - inputs, axis, 'padding')})"
-        )
-    start = first - p
-    where = "" if start >= 0 else ", in the left padding,"
-    over = first + eff - n - 2 * p
-    text = (
-        f"ceil_mode rounds {num} / {s} up, so PyTorch keeps a last, partial window (the "
-        f"{_nth(out)}). It starts at input {row} {start} (counting from 0){where} and would span "
-        f"{_count(eff, axis)}, but only {covered} {'is' if covered == 1 else 'are'} left in the "
-        f"{padded}{parts}; the other {over} {'lies' if over == 1 else 'lie'} past the "
-        f"end, where there is nothing to read. Max pooling takes the largest of what it covers"
-    )
-    if d == 1:  # average pooling has no dilation
-        text += f"; average pooling divides by the cells it covers, {covered} (not {k}) along the {axis}"
-        if covered > inputs:
-            text += ", padding included (PyTorch's default count_include_pad=True)"
-    return text + "."
 
 
 def check_padding_mode(axis: str, n: int, pads: tuple[int, int], mode: str) -> None:
@@ -296,7 +197,7 @@ def check_padding_mode(axis: str, n: int, pads: tuple[int, int], mode: str) -> N
         limit = n - 1 if mode == "reflect" else n
         if max(pads) > limit:
             raise SettingError(
-                f"{axis}: {mode} padding copies the input's own {_ROWS[axis]}, so it can "
+                f"{axis}: {mode} padding copies the input's own {ROWS[axis]}, so it can "
                 f"add at most {limit} to an input of {n}; it is {max(pads)}. Use padding "
                 f"≤ {limit} or zeros/replicate padding.",
                 [
@@ -349,7 +250,7 @@ def conv_dim(axis, n, k, s, pads, d, padding_mode) -> DimSize:
         formula,
         tail,
         skipped,
-        _describe(axis, tail, skipped, num % s, s, after),
+        describe_coverage(axis, tail, skipped, num % s, s, after),
     )
 
 
@@ -365,6 +266,7 @@ def _both(dim_fn, per_axis: list[tuple]) -> OutputSize:
         raise
 
 
+@_names("conv")
 def conv_output_size(
     input_size, kernel_size, stride=1, padding=0, dilation=1, padding_mode: str = "zeros"
 ) -> OutputSize:
@@ -418,17 +320,18 @@ def pool_dim(axis, n, k, s, p, d, ceil_mode) -> DimSize:
     if dropped:
         formula += f" → {out} (that last window would start after the input, so it is dropped)"
     tail, skipped = _coverage(n, k, s, p, d, out)
-    text = _describe(axis, tail, skipped, num % s, s, p)
+    text = describe_coverage(axis, tail, skipped, num % s, s, p)
     if ceil_mode:
         kept = num % s and not dropped  # the partial window reaches the end: nothing left over
-        text = _ceil_text(axis, n, k, s, p, d, out, dropped) + (
-            " " + _describe(axis, tail, skipped, 0, s) if kept else " " + text
+        text = ceil_text(axis, n, k, s, p, d, out, dropped) + (
+            " " + describe_coverage(axis, tail, skipped, 0, s) if kept else " " + text
         )
     return DimSize(
         axis, "pool", n, k, s, (p, p), d, out, formula, tail, skipped, text, ceil_mode=ceil_mode
     )
 
 
+@_names("pool")
 def pool_output_size(
     input_size, kernel_size, stride=None, padding=0, dilation=1, ceil_mode: bool = False
 ) -> OutputSize:
@@ -439,41 +342,6 @@ def pool_output_size(
     ps = pair(padding, "padding", minimum=0)
     ds = pair(dilation, "dilation")
     return _both(pool_dim, [(ns[a], ks[a], ss[a], ps[a], ds[a], bool(ceil_mode)) for a in (0, 1)])
-
-
-_ENDS = {"height": ("top", "bottom"), "width": ("left", "right")}
-
-
-def crop_text(axis: str, padding: int, output_padding: int, canvas: int) -> str:
-    """What padding and output_padding do to a transposed conv's canvas (`canvas` cells long:
-    (in − 1)·stride + dilation·(kernel − 1) + 1) along one dimension.
-
-    The output is the canvas from `padding` on, `output_padding` cells longer than a symmetric
-    crop: first canvas cells the crop would have cut at the end (holding what the stamps put
-    there), then cells past the canvas that no stamp reaches (only the bias)."""
-    p, op, n = padding, output_padding, canvas
-    first, last = _ENDS[axis]
-    if not op:
-        return f"padding crops {p} from each side." if p else "padding 0 crops nothing."
-    end = n - p + op  # the output ends before this canvas cell
-    kept = max(0, min(n, end) - max(p, n - p))  # cells a symmetric crop would have cut
-    past = max(0, end - max(p, n))  # cells past the canvas
-    words = []
-    if p:
-        cut = f"only {p - op}" if p > op else "nothing"
-        words.append(f"padding crops {p} from the {first} but {cut} from the {last}")
-    if kept:
-        words.append(
-            f"output_padding {op} keeps {_count(kept, axis)} at the {last} that padding "
-            f"would have cropped, with what the stamps put there"
-        )
-    if past:
-        words.append(
-            f"{'it' if kept else f'output_padding {op}'} adds "
-            f"{_count(past, axis, 'empty')} past the last stamp at the {last} "
-            f"(only the bias lands there)"
-        )
-    return "; ".join(words) + "."
 
 
 def transpose_dim(axis, n, k, s, p, d, op) -> DimSize:
@@ -496,7 +364,7 @@ def transpose_dim(axis, n, k, s, p, d, op) -> DimSize:
         f"{(n - 1) * s} − {2 * p} + {d * (k - 1)} + {op} + 1 = {out}"
     )
     text = (
-        f"Each of the {n} input {_ROWS[axis]} stamps the kernel ({d * (k - 1) + 1} wide) "
+        f"Each of the {n} input {ROWS[axis]} stamps the kernel ({d * (k - 1) + 1} wide) "
         f"{s} apart; " + crop_text(axis, p, op, (n - 1) * s + d * (k - 1) + 1)
     )
     return DimSize(
@@ -504,6 +372,7 @@ def transpose_dim(axis, n, k, s, p, d, op) -> DimSize:
     )
 
 
+@_names("conv_transpose")
 def conv_transpose_output_size(
     input_size, kernel_size, stride=1, padding=0, dilation=1, output_padding=0
 ) -> OutputSize:

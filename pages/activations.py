@@ -7,7 +7,8 @@ import streamlit as st
 import cnnviz
 from cnnviz.figures.bars import bars_figure
 from cnnviz.kernels import KernelError, parse_kernel
-from cnnviz.ui.common import hideable, run_safely, show_figure, show_source
+from cnnviz.ui.common import run_safely, show_figure, show_source
+from cnnviz.ui.links import hideable
 from cnnviz.ui.present import presentation_mode
 
 CURVES = {

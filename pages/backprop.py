@@ -10,44 +10,18 @@ import cnnviz
 from cnnviz import backprop as bp
 from cnnviz.backprop import fmt
 from cnnviz.figures.walk import cells_figure
-from cnnviz.kernels import KernelError, parse_kernel
 from cnnviz.shapes import SettingError
 from cnnviz.ui.common import link_to, link_with, run_safely, show_setting_error, show_source
+from cnnviz.ui.grid_editor import grid_box
 from cnnviz.ui.nav import page_at
+from cnnviz.walks.grids import stack_channels
 
 MAX_INPUT, MAX_KERNEL, MAX_CHANNELS = 8, 4, 3
 POOL_WORDS = {"none": "none", "max": "max pooling", "avg": "average pooling"}
 PAGE_WIDTH = 1000
 
 
-def grid_box(label: str, key: str, default: str, max_size: int, notes: list[str]) -> np.ndarray:
-    """A text box for one grid, bound to the URL; unreadable text gives a note and the default."""
-    text = st.text_area(
-        label,
-        default,
-        key=key,
-        bind="query-params",
-        height=92,
-        help="Numbers separated by spaces, rows by ';' or new lines.",
-    )
-    try:
-        return parse_kernel(text, max_size=max_size)
-    except KernelError as err:
-        notes.append(
-            f"{label} could not be read ({str(err).replace('kernel', 'grid')}) "
-            "Using the default instead."
-        )
-        return parse_kernel(default, max_size=max_size)
-
-
-def stack(grids: list[np.ndarray], what: str) -> np.ndarray:
-    if len({g.shape for g in grids}) > 1:
-        sizes = ", ".join(f"{g.shape[0]}×{g.shape[1]}" for g in grids)
-        raise SettingError(f"Every channel's {what} needs the same size ({sizes}).")
-    return np.stack(grids)
-
-
-def controls(notes: list[str]) -> dict:
+def controls() -> dict:
     s: dict = {}
     with st.expander("The net, its numbers and its target", expanded=True, icon=":material/tune:"):
         row = st.columns(7)
@@ -70,12 +44,12 @@ def controls(notes: list[str]) -> dict:
         for i in range(c):
             with cols[2 * i]:
                 name = f"Input channel {i + 1}" if c > 1 else "Input x"
-                xs.append(grid_box(name, f"x{i}", bp.DEFAULT_INPUT[i], MAX_INPUT, notes))
+                xs.append(grid_box(name, f"x{i}", bp.DEFAULT_INPUT[i], MAX_INPUT))
             with cols[2 * i + 1]:
                 name = f"Kernel slice {i + 1}" if c > 1 else "Kernel W"
-                ks.append(grid_box(name, f"k{i}", bp.DEFAULT_KERNEL[i], MAX_KERNEL, notes))
+                ks.append(grid_box(name, f"k{i}", bp.DEFAULT_KERNEL[i], MAX_KERNEL))
         with cols[-1]:
-            s["target"] = grid_box("Target", "t", bp.DEFAULT_TARGET, MAX_INPUT, notes)
+            s["target"] = grid_box("Target", "t", bp.DEFAULT_TARGET, MAX_INPUT)
             s["lr"] = st.number_input(
                 "Learning rate",
                 0.0,
@@ -90,8 +64,8 @@ def controls(notes: list[str]) -> dict:
             f"Inputs up to {MAX_INPUT}×{MAX_INPUT}, kernels up to "
             f"{MAX_KERNEL}×{MAX_KERNEL}. The loss is L = Σ (output − target)²."
         )
-    s["x"] = stack(xs, "input grid")
-    s["w"] = stack(ks, "kernel slice")
+    s["x"] = stack_channels(xs, "input grid")
+    s["w"] = stack_channels(ks, "kernel slice")
     return s
 
 
@@ -359,7 +333,7 @@ def page() -> None:
         "number is the engine's, and the tests check each against PyTorch's autograd."
     )
     notes: list[str] = []
-    s = controls(notes)
+    s = controls()
     try:
         ls = run_lesson(s, notes)
     except SettingError as err:

@@ -14,10 +14,12 @@ from cnnviz.render.colormaps import DEFAULT_DIVERGING, DEFAULT_SEQUENTIAL, DIVER
 from cnnviz.shapes import SettingError
 from cnnviz.ui import chain, compare, fragments, map_view
 from cnnviz.ui import quiz as quiz_ui
-from cnnviz.ui.common import hideable, run_safely, see_also, share_link, show_source
+from cnnviz.ui.common import run_safely, see_also, show_source
 from cnnviz.ui.image_input import SOURCES, pick_image, show_refusal
 from cnnviz.ui.kernel_editor import edit_kernel
 from cnnviz.ui.kernel_editor import label as kernel_label
+from cnnviz.ui.links import hideable, share_link
+from cnnviz.ui.params import choice, fix_setter, pair_input
 from cnnviz.ui.present import presentation_mode, settings_box
 from cnnviz.ui.sizes import PADDING_KIND_HELP, refuse_chain, show_formulas
 
@@ -60,17 +62,6 @@ LIMITS = {
 }
 
 
-def both(label: str, key: str, lo: int, hi: int, default: int, square: bool, help: str):
-    """A slider for both dimensions, or one for the height and one for the width."""
-    if square:
-        v = st.slider(label, lo, hi, default, key=key, bind="query-params", help=help)
-        return v, v
-    a, b = st.columns(2)
-    h = a.slider(f"{label} ↕", lo, hi, default, key=key, bind="query-params", help=help)
-    w = b.slider(f"{label} ↔", lo, hi, default, key=f"{key}_w", bind="query-params", help=help)
-    return h, w
-
-
 def embed(k: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     """A kernel centred in zeros of a larger size: one layer has one kernel size."""
     out = np.zeros(shape, np.float32)
@@ -86,18 +77,10 @@ def _image_picker():
 
 def _padding(square: bool):
     """Padding: a number (per dimension), or valid / same / full."""
-    kind = st.segmented_control(
-        "Padding",
-        PADDINGS,
-        default="number",
-        required=True,
-        key="pk",
-        bind="query-params",
-        help=PADDING_KIND_HELP,
-    )
+    kind = choice("Padding", PADDINGS, "number", "pk", PADDING_KIND_HELP)
     if kind != "number":
         return kind
-    return both("Padding size", "p", 0, 10, 0, square, "cells added on each side")
+    return pair_input("Padding size", "p", 0, 10, 0, square, "cells added on each side", True)
 
 
 def controls() -> tuple[np.ndarray, str, tuple, str, tuple, dict]:
@@ -107,15 +90,7 @@ def controls() -> tuple[np.ndarray, str, tuple, str, tuple, dict]:
         channels = hideable(
             "ch",
             "channels",
-            lambda: st.segmented_control(
-                "Channels",
-                list(CHANNEL_MODES),
-                default="gray",
-                format_func=CHANNEL_MODES.get,
-                required=True,
-                key="ch",
-                bind="query-params",
-            ),
+            lambda: choice("Channels", CHANNEL_MODES, "gray", "ch"),
             fmt=CHANNEL_MODES.get,
         )
         st.caption(CHANNEL_TEXT[channels])
@@ -204,8 +179,8 @@ def layer_controls(filters: tuple, channels: str, weights: tuple) -> Settings:
                 stride = hideable(
                     "s",
                     "stride",
-                    lambda: both(
-                        "Stride", "s", 1, 8, 1, square, "how far the window moves each step"
+                    lambda: pair_input(
+                        "Stride", "s", 1, 8, 1, square, "how far the window moves each step", True
                     ),
                 )
                 padding = hideable("p", "padding", lambda: _padding(square))
@@ -213,7 +188,9 @@ def layer_controls(filters: tuple, channels: str, weights: tuple) -> Settings:
                 dilation = hideable(
                     "d",
                     "dilation",
-                    lambda: both("Dilation", "d", 1, 5, 1, square, "gaps between kernel taps"),
+                    lambda: pair_input(
+                        "Dilation", "d", 1, 5, 1, square, "gaps between kernel taps", True
+                    ),
                 )
                 mode = hideable(
                     "pm",
@@ -267,15 +244,7 @@ def layer_controls(filters: tuple, channels: str, weights: tuple) -> Settings:
             pool = hideable(
                 "pool",
                 "pooling",
-                lambda: st.segmented_control(
-                    "Pooling",
-                    list(POOLS),
-                    format_func=POOLS.get,
-                    default="max",
-                    required=True,
-                    key="pool",
-                    bind="query-params",
-                ),
+                lambda: choice("Pooling", POOLS, "max", "pool"),
                 fmt=POOLS.get,
             )
             pool_k = pool_s = 2
@@ -307,24 +276,8 @@ def layer_controls(filters: tuple, channels: str, weights: tuple) -> Settings:
     )
 
 
-def apply_chain(fix: playground.ChainFix) -> None:
-    """Button callback: set every control a whole-chain fix names (both dimensions)."""
-    for name, value in fix.changes:
-        key = FIELD_KEYS[name]
-        if name == "padding":
-            st.session_state["pk"] = "number"
-        if isinstance(value, tuple):
-            if value[0] == value[1] and st.session_state.get("sq", True):
-                st.session_state[key] = value[0]
-                continue
-            if st.session_state.get("sq", True):  # height and width get their own controls,
-                st.session_state["sq"] = False  # the width keeping what both had
-                for k in ("s", "p", "d"):
-                    if k in st.session_state:
-                        st.session_state[f"{k}_w"] = st.session_state[k]
-            st.session_state[key], st.session_state[f"{key}_w"] = value
-        else:
-            st.session_state[key] = value
+# Button callback: set every control a whole-chain fix names (both dimensions).
+apply_chain = fix_setter(FIELD_KEYS, kind_key="pk", square_key="sq", pairs=("s", "p", "d"))
 
 
 def size_panel(x_shape, r: playground.Result | None, s: Settings) -> None:
@@ -378,19 +331,7 @@ def layer(
         r = fragments.run(image, s)
     except SettingError as err:
         x = playground.as_input(image, s.channels)
-        what = "Convolution"
-        try:
-            cnnviz.output_size(
-                x.shape[1:],
-                s.filters[0].shape,
-                s.stride,
-                s.padding,
-                s.dilation,
-                padding_mode=s.padding_mode,
-            )
-            what = "Pooling"  # the convolution fits: pooling is the problem
-        except SettingError:
-            pass
+        what = "Pooling" if err.op == "pool" else "Convolution"
         fixes = playground.chain_fixes(x.shape[1:], s.filters[0].shape, s, LIMITS)
         refuse_chain(err, what, fixes, apply_chain)
         map_view.show_input(x, None, None, view)

@@ -13,6 +13,7 @@ from cnnviz.figures.walk import cells_figure
 from cnnviz.kernels import KernelError, parse_kernel
 from cnnviz.shapes import SettingError
 from cnnviz.ui.common import link_with, run_safely, show_setting_error, show_source
+from cnnviz.ui.params import choice
 
 TOPICS = {
     "sharing": "Weight sharing",
@@ -394,15 +395,7 @@ def page() -> None:
         "Six ideas every CNN course needs, each to touch. The numbers are the engine's; "
         "the tests check them against PyTorch."
     )
-    topic = st.segmented_control(
-        "Idea",
-        list(TOPICS),
-        format_func=TOPICS.get,
-        default="sharing",
-        required=True,
-        key="topic",
-        bind="query-params",
-    )
+    topic = choice("Idea", TOPICS, "sharing", "topic")
     draw_topic = {
         "sharing": sharing,
         "flip": flip,

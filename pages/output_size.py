@@ -5,16 +5,17 @@ import streamlit as st
 import cnnviz
 from cnnviz.codegen import layer_code
 from cnnviz.figures.sizes import coverage_figure, stamp_figure
-from cnnviz.shapes import Fix, SettingError, conv_dim, pool_dim, transpose_dim
+from cnnviz.shapes import SettingError, conv_dim, pool_dim, transpose_dim
 from cnnviz.ui import quiz as quiz_ui
 from cnnviz.ui.common import (
-    hideable,
     run_safely,
     see_also,
     show_figure,
     show_setting_error,
     show_source,
 )
+from cnnviz.ui.links import hideable
+from cnnviz.ui.params import choice, fix_setter, pair_input
 from cnnviz.ui.present import presentation_mode
 from cnnviz.ui.sizes import CEIL_HELP, CEIL_LABEL, OUTPUT_PADDING_HELP, PADDING_KIND_HELP
 
@@ -30,33 +31,10 @@ OPS = {"conv": "Convolution", "pool": "Pooling", "conv_transpose": "Transposed"}
 PADDINGS = ("number", "valid", "same", "full")
 
 
-def pair_input(label: str, key: str, lo: int, hi: int, default: int, same: bool, help: str):
-    """One number for both dimensions, or a height and a width; bound to the URL."""
-    if same:
-        v = st.number_input(label, lo, hi, default, key=key, bind="query-params", help=help)
-        return v, v
-    a, b = st.columns(2)
-    h = a.number_input(
-        f"{label} (height)", lo, hi, default, key=key, bind="query-params", help=help
-    )
-    w = b.number_input(
-        f"{label} (width)", lo, hi, default, key=f"{key}_w", bind="query-params", help=help
-    )
-    return h, w
-
-
 def _padding(op: str, same: bool):
     kind = "number"
     if op == "conv":
-        kind = st.segmented_control(
-            "Padding",
-            PADDINGS,
-            default="number",
-            required=True,
-            key="pad_kind",
-            bind="query-params",
-            help=PADDING_KIND_HELP,
-        )
+        kind = choice("Padding", PADDINGS, "number", "pad_kind", PADDING_KIND_HELP)
     if kind != "number":
         return kind
     return pair_input("Padding", "p", 0, 64, 0, same, "cells added on each side")
@@ -66,15 +44,7 @@ def controls() -> dict:
     op = hideable(
         "op",
         "layer",
-        lambda: st.segmented_control(
-            "Layer",
-            list(OPS),
-            format_func=OPS.get,
-            default="conv",
-            required=True,
-            key="op",
-            bind="query-params",
-        ),
+        lambda: choice("Layer", OPS, "conv", "op"),
         fmt=OPS.get,
     )
     same = hideable(
@@ -133,23 +103,9 @@ def controls() -> dict:
     return s
 
 
-def apply_fix(fix: Fix) -> None:
-    """Button callback: set the widgets (and so the URL) to a fix the engine offered."""
-    square = st.session_state.get("square", True)
-    for name, value in fix.changes:
-        if name == "padding_mode":
-            st.session_state["mode"] = value
-            continue
-        if name == "padding":
-            st.session_state["pad_kind"] = "number"
-        key = KEYS[name]
-        targets = (
-            [key]
-            if square
-            else {"height": [key], "width": [f"{key}_w"]}.get(fix.axis, [key, f"{key}_w"])
-        )
-        for target in targets:
-            st.session_state[target] = value
+apply_fix = fix_setter(
+    {**KEYS, "padding_mode": "mode"}, kind_key="pad_kind", square_key="square", pairs=KEYS.values()
+)
 
 
 def compute(s: dict) -> cnnviz.OutputSize:

@@ -9,19 +9,19 @@ import cnnviz
 from cnnviz.figures.pooling import OVERHANG_MARK, pool_input_figure, pool_output_figure
 from cnnviz.kernels import format_kernel
 from cnnviz.render.png import picture_bytes, to_uint8, upscale
-from cnnviz.shapes import Fix, SettingError, avg_pool_divisor_text
+from cnnviz.shapes import SettingError
+from cnnviz.size_words import avg_pool_divisor_text
 from cnnviz.ui import quiz as quiz_ui
 from cnnviz.ui.common import (
-    edited_array,
-    grid_from_link,
-    hideable,
     run_safely,
     see_also,
-    share_link,
     show_figure,
     show_source,
 )
+from cnnviz.ui.grid_editor import edit_grid
 from cnnviz.ui.image_input import SOURCES, pick_image, show_refusal
+from cnnviz.ui.links import hideable, share_link
+from cnnviz.ui.params import fix_setter, grid_from_link, sync_url
 from cnnviz.ui.present import settings_box
 from cnnviz.ui.sizes import CEIL_HELP, CEIL_LABEL, refuse, show_formulas
 
@@ -30,8 +30,8 @@ MAX_GRID = 12
 KEYS = {"kernel_size": "k", "stride": "s", "padding": "p", "dilation": None}  # None: always 1
 
 
-def _grid_edited(base: np.ndarray, key: str) -> None:
-    st.session_state["grid_text"] = format_kernel(edited_array(base, key))
+def _set_grid(g: np.ndarray) -> None:
+    st.session_state["grid_text"] = format_kernel(g)
     st.session_state["grid_version"] = st.session_state.get("grid_version", 0) + 1
 
 
@@ -44,22 +44,16 @@ def _grid_resized(base: np.ndarray) -> None:
     mask = np.ones_like(g, bool)
     mask[:h, :w] = False
     g[mask] = fresh[mask]  # new cells get small whole numbers, easy to compare by eye
-    st.session_state["grid_text"] = format_kernel(g)
-    st.session_state["grid_version"] = st.session_state.get("grid_version", 0) + 1
+    _set_grid(g)
 
 
 def grid_input() -> np.ndarray:
     """The small grid: from the session, else the URL (`grid`), else the default."""
     g = grid_from_link("grid_text", "grid", DEFAULT_GRID, MAX_GRID, "grid")
-    if st.session_state["grid_text"] != DEFAULT_GRID:
-        st.query_params["grid"] = st.session_state["grid_text"]
-    elif "grid" in st.query_params:
-        del st.query_params["grid"]
+    text = st.session_state["grid_text"]
+    sync_url("grid", text if text != DEFAULT_GRID else None)
     v = st.session_state.get("grid_version", 0)
-    key = f"pool_grid_{v}"
-    st.data_editor(
-        g, key=key, on_change=_grid_edited, args=(g, key), hide_index=True, width="stretch"
-    )
+    edit_grid(g, f"pool_grid_{v}", _set_grid, note_key="pool_grid")
     a, b = st.columns(2)
     st.session_state["grid_rows"], st.session_state["grid_cols"] = g.shape
     a.number_input("Rows", 1, MAX_GRID, key="grid_rows", on_change=_grid_resized, args=(g,))
@@ -109,10 +103,7 @@ def controls() -> dict:
     return dict(kernel_size=k, stride=s, padding=p, ceil_mode=ceil)
 
 
-def apply_fix(fix: Fix) -> None:
-    for name, value in fix.changes:
-        if KEYS[name] is not None:
-            st.session_state[KEYS[name]] = value
+apply_fix = fix_setter(KEYS)
 
 
 def grid_section(g: np.ndarray, c: dict) -> None:

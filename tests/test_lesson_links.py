@@ -11,7 +11,7 @@ import cnnviz
 from cnnviz import lesson_links as lessons
 from cnnviz.kernels import parse_kernel
 from cnnviz.lesson_links import BY_SLUG, LESSONS
-from cnnviz.ui.common import _same
+from cnnviz.ui.links import _same
 
 
 def text(at) -> str:

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from streamlit.testing.v1 import AppTest
 
 from cnnviz.playground import CHANNEL_MODES
-from cnnviz.ui.common import link_values_mean, unusable_link_value
+from cnnviz.ui.links import link_values_mean, unusable_link_value
 from cnnviz.ui.nav import PAGES
 
 ROOT = Path(__file__).resolve().parents[1]

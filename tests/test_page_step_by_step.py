@@ -12,7 +12,7 @@ import pytest
 
 import cnnviz
 from cnnviz.kernels import parse_kernel
-from cnnviz.steps import fmt
+from cnnviz.numbers import fmt
 
 PAGE = "pages/step_by_step.py"
 X = "1 1 1 0 0; 0 1 1 1 0; 0 0 1 1 1; 0 0 1 1 0; 0 1 1 0 0"
@@ -270,11 +270,11 @@ def test_tables_show_under_the_text_boxes(open_page):
 
 
 def test_a_table_edit_becomes_the_grids_text():
-    from cnnviz.ui.stepper import apply_edits
+    from cnnviz.ui.grid_editor import apply_edits
 
     grid = parse_kernel("1 2; 3 4")
     edited = apply_edits(grid, {0: {"1": 7}, "1": {0: None}, 1: {1: "x"}})
-    assert edited.tolist() == [[1, 7], [0, 0]]
+    assert edited.tolist() == [[1, 7], [3, 4]]  # a cleared or unreadable cell keeps its value
     assert grid.tolist() == [[1, 2], [3, 4]]  # the original is kept
 
 

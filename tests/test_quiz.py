@@ -11,7 +11,8 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 import cnnviz
-from cnnviz import quiz, steps
+from cnnviz import quiz, walks
+from cnnviz.numbers import fmt
 from cnnviz.shapes import SettingError
 
 
@@ -123,7 +124,7 @@ def test_pool_question_needs_a_window_with_two_numbers():
 def test_step_answer_is_the_walks_and_torchs_value(x, w, b, k, seed):
     xi = np.array(x, np.float32).reshape(1, 4, 4)
     wi = np.array(w, np.float32).reshape(1, 2, 2)
-    walk = steps.conv_walk(xi, wi, bias=float(b))
+    walk = walks.conv_walk(xi, wi, bias=float(b))
     q = quiz.step_question(walk, k % walk.n_steps, seed)
     well_formed(q)
     y = (
@@ -134,13 +135,13 @@ def test_step_answer_is_the_walks_and_torchs_value(x, w, b, k, seed):
         .ravel()
     )
     assert q.value == y[k % walk.n_steps]
-    assert q.options[q.answer] == steps.fmt(y[k % walk.n_steps])
+    assert q.options[q.answer] == fmt(y[k % walk.n_steps])
 
 
 def test_step_questions_for_pooling():
     x = np.array([[1, 3, 2, 1], [4, 6, 5, 0], [3, 1, 1, 2], [0, 2, 4, 3]], np.float32)[None]
     for mode, fn in (("max_pool", F.max_pool2d), ("avg_pool", F.avg_pool2d)):
-        walk = steps.make_walk(mode, x, None, None, kernel_size=2, stride=2, padding=0)
+        walk = walks.make_walk(mode, x, None, None, kernel_size=2, stride=2, padding=0)
         want = fn(torch.from_numpy(x)[None], 2, 2)[0, 0].numpy().ravel()
         for k in range(walk.n_steps):
             q = quiz.step_question(walk, k, seed=k)

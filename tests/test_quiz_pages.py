@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 import cnnviz
-from cnnviz import playground, quiz, steps
+from cnnviz import playground, quiz, walks
 from cnnviz.kernels import parse_kernel
 
 
@@ -49,7 +49,7 @@ def expected(page: str, seed: int) -> quiz.Question:
     x = parse_kernel("1 1 1 0 0; 0 1 1 1 0; 0 0 1 1 1; 0 0 1 1 0; 0 1 1 0 0")[None]
     w = parse_kernel("1 0 1; 0 1 0; 1 0 1")[None]
     # the step after step 1 (index 1), then the ones after it: 9 steps, 8 still to come
-    return quiz.step_question(steps.conv_walk(x, w), 1 + seed % 8, seed)
+    return quiz.step_question(walks.conv_walk(x, w), 1 + seed % 8, seed)
 
 
 @pytest.mark.parametrize("page", ["output_size", "convolution", "pooling", "step_by_step"])

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from cnnviz import steps
+from cnnviz import walks
 from cnnviz.kernels import parse_kernel
 from cnnviz.render.colormaps import (
     DEFAULT_DIVERGING,
@@ -149,7 +149,7 @@ K = parse_kernel("1 0 1; 0 1 0; 1 0 1")[None]
 
 
 def test_gif_holds_one_frame_per_kept_step_on_one_sheet_size() -> None:
-    walk = steps.make_walk("conv", X, K, None, stride=2, padding=1, dilation=1)
+    walk = walks.make_walk("conv", X, K, None, stride=2, padding=1, dilation=1)
     first = render_frame(walk, 0, "conv")
     gif = Image.open(io.BytesIO(walk_gif(walk, "conv", ms_per_step=100)))
     assert gif.n_frames == len(gif_steps(walk.n_steps, first.width * first.height))

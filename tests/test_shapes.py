@@ -8,6 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import cnnviz
+import cnnviz.size_words
 from cnnviz.shapes import SettingError
 
 torch.set_num_threads(1)
@@ -262,7 +263,7 @@ def test_ceil_mode_sentence_says_what_torch_does(n, k, s, p, d):
     remainder = (n + 2 * p - d * (k - 1) - 1) % s
     if ceil == (floor or 0) + 1:
         assert "keeps a last, partial window" in text and "drops" not in text
-        covered = cnnviz.shapes.last_window_cells(dim)
+        covered = cnnviz.size_words.last_window_cells(dim)
         if d == 1:  # torch's divisor for the last window: the covered input over the average
             ones = torch.ones(1, 1, n, 1)
             total = F.avg_pool2d(ones, (k, 1), (s, 1), (p, 0), ceil_mode=True, divisor_override=1)
@@ -299,9 +300,9 @@ def test_avg_pool_divisor_sentence_uses_torchs_divisors():
     corner = round(float(total[-1, -1] / mean[-1, -1]))
     edge = round(float(total[0, -1] / mean[0, -1]))  # 4 + 9 = 13, over 2
     assert (corner, edge) == (1, 2) and float(mean[0, -1]) == 13 / 2
-    text = cnnviz.shapes.avg_pool_divisor_text(size)
+    text = cnnviz.size_words.avg_pool_divisor_text(size)
     assert "2 × 2 = 4" in text and f"1 × 1 = {corner}, not 4" in text
-    full = cnnviz.shapes.avg_pool_divisor_text(cnnviz.output_size(4, 2, 2, 1, op="pool"))
+    full = cnnviz.size_words.avg_pool_divisor_text(cnnviz.output_size(4, 2, 2, 1, op="pool"))
     assert "not" not in full and "padding cells included" in full
 
 

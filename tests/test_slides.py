@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from cnnviz import steps
+from cnnviz import walks
 from cnnviz.kernels import parse_kernel
 from cnnviz.render import slides
 from cnnviz.render.cells import COLORS
@@ -22,7 +22,7 @@ K = parse_kernel("1 0 1; 0 1 0; 1 0 1")[None]
 
 
 def _walk():
-    return steps.make_walk("conv", X, K, None, stride=1, padding=1, dilation=1)
+    return walks.make_walk("conv", X, K, None, stride=1, padding=1, dilation=1)
 
 
 def _rgb(hex_color: str) -> tuple[int, int, int]:

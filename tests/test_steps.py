@@ -8,22 +8,24 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from cnnviz import SettingError, conv2d, conv_transpose2d
-from cnnviz.steps import (
+from cnnviz.explain import (
+    canvas_text,
+    conv_equation,
+    pool_equation,
+    stamp_equation,
+    zero_insertion_text,
+)
+from cnnviz.numbers import fmt
+from cnnviz.walks import (
     INPUT,
     INSERTED,
     OVERHANG,
     PADDING,
-    canvas_text,
-    conv_equation,
     conv_walk,
-    fmt,
     make_walk,
-    pool_equation,
     pool_walk,
-    stamp_equation,
     transpose_walk,
     zero_inserted,
-    zero_insertion_text,
 )
 
 

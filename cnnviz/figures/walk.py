@@ -22,7 +22,7 @@ from cnnviz.render.cells import (
     window_kinds,
 )
 from cnnviz.render.colormaps import discrete_scale
-from cnnviz.steps import ScatterWalk, StampStep, WindowStep, WindowWalk
+from cnnviz.walks import ScatterWalk, StampStep, WindowStep, WindowWalk
 
 
 def _cell_px(rows: int, cols: int, max_width: int) -> int:

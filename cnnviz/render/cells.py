@@ -1,7 +1,7 @@
 """A step-by-step walk's grids as cells: a label and a kind (a key of COLORS) for each.
 
 The data both pictures of a walk draw: the page's plotly figures (`cnnviz.figures.walk`) and the
-slide frames and GIF (`cnnviz.render.frames`). Numbers are the walk's own (`cnnviz.steps.fmt`).
+slide frames and GIF (`cnnviz.render.frames`). Numbers are the walk's own (`cnnviz.numbers.fmt`).
 Colours are a colour-blind-safe blue/orange/grey set; every cell carries its number, so colour
 is never the only cue.
 """
@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from cnnviz.steps import (
+from cnnviz.numbers import fmt
+from cnnviz.walks import (
     INPUT,
     INSERTED,
     OVERHANG,
@@ -19,7 +20,6 @@ from cnnviz.steps import (
     StampStep,
     WindowStep,
     WindowWalk,
-    fmt,
 )
 
 COLORS = {

@@ -12,6 +12,7 @@ import io
 import numpy as np
 from PIL import Image, ImageDraw
 
+from cnnviz.explain import stamp_equation, window_equation
 from cnnviz.render import slides
 from cnnviz.render.cells import (
     BOX,
@@ -27,7 +28,7 @@ from cnnviz.render.cells import (
 )
 from cnnviz.render.colormaps import rgb
 from cnnviz.render.png import png_bytes
-from cnnviz.steps import ScatterWalk, conv_equation, pool_equation, stamp_equation
+from cnnviz.walks import ScatterWalk
 
 # what each cell colour means, for the frame's colour key ("gap" and "empty" need no words)
 KEY_WORDS = {
@@ -118,11 +119,7 @@ def _panels(walk, k: int) -> tuple[list, list[str]]:
         kinds = output_kinds(out[o], (step.row, step.col))
         title = "output" if out.shape[0] == 1 else f"output {o + 1}"
         panels.append((cell_labels(out[o]), kinds, title, []))
-    if walk.mode.endswith("pool"):
-        lines = pool_equation(step, walk.mode[:3])
-    else:
-        lines = conv_equation(step)
-    return panels, lines
+    return panels, window_equation(walk.mode, step)
 
 
 MAX_FRAME_WIDTH = 1600

@@ -1,24 +1,24 @@
-"""Shared Streamlit pieces: error boxes, safe page runs, feature maps as PNG."""
+"""The page shell: safe page runs (link notes included), error boxes with fix buttons, a function's
+source, figures and pictures, links to other pages."""
 
 from __future__ import annotations
 
 import functools
 import logging
-import math
 import os
 import time
 from collections.abc import Callable
-from typing import TypeVar
 
 import numpy as np
 import streamlit as st
 
 from cnnviz.render.png import array_to_png
 from cnnviz.shapes import Fix, SettingError
+from cnnviz.ui import links
 
 log = logging.getLogger("cnnviz")
-T = TypeVar("T")
 TIMING = os.environ.get("CNNVIZ_TIMING") == "1"  # log each page run's duration (benchmarks)
+COUNT_FROM_0 = "Rows and columns count from 0, like numpy and torch indices."
 
 
 def show_setting_error(
@@ -33,13 +33,20 @@ def show_setting_error(
         f"**{title}.** {err}" + (f"\n\nWhat would work:{tips}" if tips else ""),
         icon=":material/block:",
     )
-    if apply is None:
-        return
-    for i, f in enumerate(f for f in err.fixes if f.changes):
-        words = ", ".join(f"{name.replace('_', ' ')} {value}" for name, value in f.changes)
-        where = f" ({f.axis})" if f.axis else ""
+    if apply is not None:
+        fix_buttons([f for f in err.fixes if f.changes], apply, _fix_words)
+
+
+def _fix_words(f: Fix) -> str:
+    words = ", ".join(f"{name.replace('_', ' ')} {value}" for name, value in f.changes)
+    return words + (f" ({f.axis})" if f.axis else "")
+
+
+def fix_buttons(fixes: list, apply: Callable, words: Callable = lambda f: f.text) -> None:
+    """One button per fix ("Set padding 1"): a click calls `apply(fix)` before the rerun."""
+    for i, f in enumerate(fixes):
         st.button(
-            f"Set {words}{where}",
+            f"Set {words(f)}",
             key=f"fix_{i}",
             on_click=apply,
             args=(f,),
@@ -62,135 +69,6 @@ def ensure_router() -> None:
         st.rerun()
 
 
-def _norm(x) -> str:
-    return "".join(ch for ch in str(x).lower() if ch.isalnum() or ch in ".-")
-
-
-def _same(raw: str, value, label: Callable | None) -> bool:
-    """Does the URL text `raw` mean this widget value (as written, or as its label)?"""
-    if isinstance(value, bool):
-        return raw.lower() == str(value).lower()
-    candidates = {_norm(value)} | ({_norm(label(value))} if label else set())
-    if _norm(raw) in candidates:
-        return True
-    try:
-        return float(raw) == float(value)
-    except (TypeError, ValueError):
-        return False
-
-
-def link_values_mean(raws: list[str], value, label: Callable | None = None) -> bool:
-    """Does every value the URL gave for a key appear in the widget's value? (A multi-selection
-    keeps the valid ones: Streamlit then rewrites the URL, so only a wholly dropped one is here.)"""
-    if isinstance(value, (list, tuple)):
-        return all(any(_same(r, v, label) for v in value) for r in raws)
-    return _same(raws[-1], value, label) if raws else True
-
-
-def _shown(key: str, raw: str) -> str:
-    """`key=value` for a note; a very long value cut short."""
-    return f"{key}={raw if len(raw) <= 40 else raw[:37] + '...'}"
-
-
-def note_unusable_link_values(
-    initial: dict[str, list[str]], labels: dict[str, Callable]
-) -> list[str]:
-    """After a run: which values of the opened link (key -> every value given for it) were
-    dropped as invalid (Streamlit removes them from the URL and shows the default). A note
-    says so; never an error."""
-    dropped = []
-    for key, raws in initial.items():
-        if key in st.query_params or key not in st.session_state:
-            continue
-        if not link_values_mean(raws, st.session_state[key], labels.get(key)):
-            dropped.append(_shown(key, raws[-1] if raws else ""))
-    return dropped
-
-
-MAX_LINK_VALUE = 4000  # characters: no setting is longer (an 11x11 kernel is ~1,000)
-
-
-def unusable_link_value(raw: str) -> bool:
-    """A value no widget or page can use: empty, longer than MAX_LINK_VALUE, or a number that
-    is not finite ("inf", "nan", "1e400", 400 nines). Streamlit 1.67 lets such values reach
-    the widgets, where a whole-number st.number_input overflows (int(inf)) and an empty
-    required segmented control returns None."""
-    if raw == "" or len(raw) > MAX_LINK_VALUE:
-        return True
-    try:
-        return not math.isfinite(float(raw))
-    except ValueError:
-        return False
-
-
-def drop_unusable_link_values() -> dict[str, str]:
-    """Before any widget reads the URL: remove the values `unusable_link_value` refuses, from
-    the address bar and from what Streamlit seeds widgets with; return them (key -> value)."""
-    from urllib.parse import urlencode
-
-    from streamlit.runtime.scriptrunner import get_script_run_ctx
-
-    bad = {k: st.query_params.get_all(k) for k in st.query_params}
-    bad = {k: v for k, v in bad.items() if not v or any(unusable_link_value(x) for x in v)}
-    ctx = get_script_run_ctx()
-    if not bad or ctx is None:
-        return {}
-    keep = [(k, v) for k in st.query_params if k not in bad for v in st.query_params.get_all(k)]
-    with ctx.session_state.query_params() as qp:
-        # Widgets are seeded from the "initial" parameters, not from st.query_params.
-        qp.set_initial_query_params(urlencode(keep))
-        for key in bad:
-            qp.remove_param(key)
-    return {k: v[-1] if v else "" for k, v in bad.items()}
-
-
-COUNT_FROM_0 = "Rows and columns count from 0, like numpy and torch indices."
-HIDE_PARAM = "hide"  # ?hide=s,p: a lesson link keeps these controls out of sight
-_FIXED = "cnnviz_fixed"  # session_state: this run's hidden controls, key -> "stride 2"
-_NAMES = "cnnviz_control_names"  # session_state: this run's hideable controls, key -> "stride"
-
-
-def hidden_keys() -> frozenset[str]:
-    """The widget keys the opened link hides (`?hide=s,p`, or `hide` given several times)."""
-    raw = st.query_params.get_all(HIDE_PARAM)
-    return frozenset(k.strip() for r in raw for k in r.split(",") if k.strip())
-
-
-def describe_value(value, fmt: Callable | None = None) -> str:
-    """A control's value in a sentence: "2", "2 × 3" (height × width), "on", "max"."""
-    if fmt is not None:
-        return str(fmt(value))
-    if isinstance(value, bool):
-        return "on" if value else "off"
-    if isinstance(value, tuple) and len(value) == 2 and not isinstance(value[0], str):
-        return f"{value[0]:g}" if value[0] == value[1] else f"{value[0]:g} × {value[1]:g}"
-    if isinstance(value, float):
-        return f"{value:g}"
-    return str(value).replace("_", " ")
-
-
-def hideable(key: str, name: str, draw: Callable[[], T], fmt: Callable | None = None) -> T:
-    """`draw()` (the widgets of one control, the first keyed `key`), or, when the link hides
-    `key` (`?hide=key`), the same widgets drawn and at once taken off the page: they still read
-    and keep the link's value (Streamlit's own parsing, so `s=999` is still refused with a
-    note), the student cannot change it, and the page says what the lesson fixed."""
-    st.session_state.setdefault(_NAMES, {})[key] = name
-    if key not in hidden_keys():
-        return draw()
-    slot = st.empty()
-    with slot.container():
-        value = draw()
-    slot.empty()
-    st.session_state.setdefault(_FIXED, {})[key] = f"{name} {describe_value(value, fmt)}"
-    return value
-
-
-def fixed_note() -> str | None:
-    """ "Fixed by this lesson: stride 2, padding 1." for the controls hidden in this run."""
-    fixed = st.session_state.get(_FIXED) or {}
-    return f"Fixed by this lesson: {', '.join(fixed.values())}." if fixed else None
-
-
 def run_safely(
     page: Callable[[], None],
     url_labels: dict[str, Callable] | None = None,
@@ -201,15 +79,15 @@ def run_safely(
     Values of the opened link that could not be used are named in a note at the top of the
     page (the defaults are shown); controls the link hides (`?hide=`) are named in a note too
     ("Fixed by this lesson: stride 2"). `url_labels`: widget key -> the label function its options
-    are shown with; `own_link_notes`: keys whose unusable values the page explains itself.
+    are shown with; `own_link_notes`: keys whose unusable values the page explains itself
+    (`links.note`).
     """
     ensure_router()
-    st.session_state[_FIXED] = {}
-    st.session_state[_NAMES] = {}
-    fixed_slot = st.empty() if hidden_keys() else None
+    links.begin_run()
+    fixed_slot = st.empty() if links.hidden_keys() else None
     slot = st.empty()
     initial = {k: st.query_params.get_all(k) for k in st.query_params}
-    removed = drop_unusable_link_values()
+    removed = links.drop_unusable_link_values()
     started = time.perf_counter()
     try:
         page()
@@ -225,16 +103,9 @@ def run_safely(
             "and try again, or reload the page.",
             icon=":material/warning:",
         )
-    if fixed_slot is not None and (note := fixed_note()):
+    if fixed_slot is not None and (note := links.fixed_note()):
         fixed_slot.info(note, icon=":material/lock:")
-    compared = {k: v for k, v in initial.items() if k not in removed and k not in own_link_notes}
-    dropped = [_shown(k, v) for k, v in removed.items()]
-    if dropped := dropped + note_unusable_link_values(compared, url_labels or {}):
-        slot.warning(
-            "Some settings in this link could not be used, so the defaults are shown for "
-            f"them: {', '.join(dropped)}.",
-            icon=":material/link_off:",
-        )
+    links.show_notes(slot, initial, removed, url_labels or {}, own_link_notes)
 
 
 def show_rgb(image: np.ndarray, caption: str | None = None) -> None:
@@ -284,63 +155,6 @@ def show_figure(fig, key: str | None = None) -> None:
     st.plotly_chart(fig, width="stretch", config={"displayModeBar": False}, key=key)
 
 
-def share_link(lazy: bool = False) -> None:
-    """A popover with this page's address and every setting in it; st.code has a copy button.
-
-    Call it at the end of a page run, when every widget has written itself to the URL. `lazy`:
-    the popover's content is drawn only when opened (opening reruns the page).
-    """
-    from urllib.parse import urlencode, urlsplit
-
-    parts = urlsplit(st.context.url or "")
-    pairs = [
-        (k, v)
-        for k in st.query_params
-        for v in st.query_params.get_all(k)
-        if k not in (HIDE_PARAM, "quiz")
-    ]
-    url = f"{parts.scheme}://{parts.netloc}{parts.path}" if parts.netloc else parts.path or "/"
-    names = st.session_state.get(_NAMES) or {}
-    if lazy:  # drawn when opened (opening reruns the page): never stale after a fragment's run
-        box = st.popover("Copy link", icon=":material/link:", key="link_open", on_change="rerun")
-        if not box.open:
-            return
-    else:
-        box = st.popover("Copy link", icon=":material/link:")
-    with box:
-        st.caption(
-            "This address reopens the page with exactly these settings: paste it into "
-            "slides, a chat or a worksheet."
-        )
-        if names:  # a lesson link: some controls fixed, or questions
-            hide = st.multiselect(
-                "For a lesson: hide these controls (shown as fixed)",
-                list(names),
-                default=[k for k in hidden_keys() if k in names],
-                format_func=lambda k: f"{names[k]} ({k})",
-                key="share_hide",
-            )
-            if hide:
-                pairs.append((HIDE_PARAM, ",".join(hide)))
-            if st.toggle(
-                "Open with questions (quiz=1)", "quiz" in st.query_params, key="share_quiz"
-            ):
-                pairs.append(("quiz", "1"))
-        query = urlencode(pairs, safe=",")
-        st.code(url + (f"?{query}" if query else ""), language=None, wrap_lines=True)
-
-
-def edited_array(base: np.ndarray, key: str) -> np.ndarray:
-    """In a st.data_editor on_change callback: `base` with the cells the user changed (empty or
-    non-finite entries are ignored, so a grid never holds NaN)."""
-    out = np.array(base, dtype=np.float32)
-    for row, cells in st.session_state[key].get("edited_rows", {}).items():
-        for col, value in cells.items():
-            if value is not None and np.isfinite(value):
-                out[int(row), int(col)] = value
-    return out
-
-
 def see_also(*paths: str) -> None:
     """A row of links to related pages, at the foot of a page."""
     from cnnviz.ui.nav import page_at
@@ -349,24 +163,6 @@ def see_also(*paths: str) -> None:
         for path in paths:
             info = page_at(path)
             link_to(info, f"Next: {info.title}")
-
-
-def grid_from_link(state_key: str, url_key: str, default: str, max_size: int, what: str):
-    """A number grid kept as text: this session's, else the link's (`?url_key=`), else
-    `default`. A link that cannot be read gives a note and the default, never an error."""
-    from cnnviz.kernels import KernelError, format_kernel, parse_kernel
-
-    text = st.session_state.get(state_key) or st.query_params.get(url_key) or default
-    try:
-        grid = parse_kernel(text, max_size=max_size)
-    except KernelError as err:
-        st.warning(
-            f"The {what} in the link could not be read ({err}), so the default is shown.",
-            icon=":material/link_off:",
-        )
-        grid = parse_kernel(default, max_size=max_size)
-    st.session_state[state_key] = format_kernel(grid)
-    return grid
 
 
 def link_with(path: str, label: str, query: dict) -> None:

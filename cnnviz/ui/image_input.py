@@ -16,6 +16,7 @@ from collections import OrderedDict
 import streamlit as st
 
 from cnnviz.images import SAMPLES, ImageError, LoadedImage, load_image, sample_image
+from cnnviz.ui.params import sync_url
 
 SOURCES = {"sample": "Sample", "upload": "Upload", "camera": "Camera"}
 SIZES = (64, 128, 256, 512)
@@ -91,7 +92,7 @@ def _from_link() -> dict | None:
             "The picture in this link is no longer on the server (it restarted, or made "
             "room for newer ones): upload it again."
         )
-        del st.query_params["img"]
+        sync_url("img", None)
         return None
     st.session_state[_STORE] = {"name": found[0], "bytes": found[1], "token": token}
     return st.session_state[_STORE]
@@ -146,9 +147,9 @@ def pick_image(
             chosen, name = _decode(stored["bytes"], size, stored["token"]), stored["name"]
     held = st.session_state.get(_STORE)
     if chosen is not None and held:
-        st.query_params["img"] = held["token"]
-    elif "img" in st.query_params and src == "sample":
-        del st.query_params["img"]
+        sync_url("img", held["token"])
+    elif src == "sample":
+        sync_url("img", None)
     if chosen is None:
         if src != "sample":
             st.caption("Showing a sample until you give a picture of your own.")

@@ -19,7 +19,8 @@ from cnnviz.kernels import (
     preset,
     random_kernel,
 )
-from cnnviz.ui.common import edited_array, grid_from_link
+from cnnviz.ui.grid_editor import edit_grid
+from cnnviz.ui.params import grid_from_link, sync_url
 
 MAX_SIDE = 11
 DEFAULT = "sobel_x"
@@ -39,11 +40,6 @@ def _set_custom(k: np.ndarray) -> None:
     st.session_state["kt"] = format_kernel(k)
     st.session_state["kernel"] = "custom"
     st.session_state["kernel_version"] = _version() + 1
-
-
-def _edited(base: np.ndarray, key: str) -> None:
-    """Grid edit (callback): apply the edited cells to the kernel shown, make it custom."""
-    _set_custom(edited_array(base, key))
 
 
 def _typed(base: np.ndarray, key: str) -> None:
@@ -98,19 +94,13 @@ def edit_kernel() -> np.ndarray:
     else:
         k = preset(choice)
         st.caption(f"{k.shape[0]}×{k.shape[1]}. {PRESETS[choice].description}")
-    if choice == "custom":
-        st.query_params["kt"] = st.session_state["kt"]
-    elif "kt" in st.query_params:
-        del st.query_params["kt"]
+    sync_url("kt", st.session_state["kt"] if choice == "custom" else None)
     v = _version()
-    grid_key = f"kernel_grid_{v}"
-    st.data_editor(
+    edit_grid(  # an edited cell makes the kernel shown the user's own
         k,
-        key=grid_key,
-        on_change=_edited,
-        args=(k, grid_key),
-        width="stretch",
-        hide_index=True,
+        f"kernel_grid_{v}",
+        _set_custom,
+        note_key="kernel_grid",
         column_config={
             str(i): st.column_config.NumberColumn(str(i), format="%.4g") for i in range(k.shape[1])
         },

@@ -21,6 +21,8 @@ from collections.abc import Iterator
 
 import streamlit as st
 
+from cnnviz.ui.params import sync_url
+
 KEY = "present"  # URL name and the toggle's key
 STATE = "_present"  # session key: the mode, across pages
 ON = ("1", "true", "yes", "on")
@@ -99,11 +101,7 @@ def _toggled() -> None:
 
 
 def _sync_url() -> None:
-    if st.session_state.get(STATE):
-        if st.query_params.get(KEY) != "1":
-            st.query_params[KEY] = "1"
-    elif KEY in st.query_params:
-        del st.query_params[KEY]
+    sync_url(KEY, "1" if st.session_state.get(STATE) else None)
 
 
 def presentation_toggle() -> bool:

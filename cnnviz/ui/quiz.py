@@ -13,6 +13,7 @@ from collections.abc import Callable
 import streamlit as st
 
 from cnnviz.quiz import Question
+from cnnviz.ui.params import sync_url
 
 SCORE = "quiz_score"  # session_state: {"right": int, "asked": int}
 ANSWERED = "quiz_answered"  # session_state: {question id: chosen option index}
@@ -32,10 +33,7 @@ def quiz_mode() -> bool:
         != on
     ):
         on = not on
-    if on:
-        st.query_params["quiz"] = "1"
-    elif "quiz" in st.query_params:
-        del st.query_params["quiz"]
+    sync_url("quiz", "1" if on else None)
     return on
 
 

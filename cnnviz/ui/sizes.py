@@ -7,7 +7,8 @@ from collections.abc import Callable
 import streamlit as st
 
 from cnnviz.shapes import Fix, OutputSize, SettingError
-from cnnviz.ui.common import show_setting_error
+from cnnviz.ui.common import fix_buttons, show_setting_error
+from cnnviz.ui.params import usable_fixes
 
 CEIL_LABEL = "ceil_mode (round the size up)"
 CEIL_HELP = (
@@ -41,7 +42,7 @@ def refuse(
 ) -> None:
     """A red panel; fix buttons only for the settings this page has (`keys`: engine name ->
     widget key, or None for a setting the page keeps at the value the fix asks for)."""
-    usable = [f for f in err.fixes if f.changes and all(n in keys for n, _ in f.changes)]
+    usable = usable_fixes(err.fixes, keys)
     shown = SettingError(str(err), usable + [f.text for f in err.fixes if f not in usable])
     show_setting_error(shown, title=f"{what}: these settings cannot work", apply=apply)
 
@@ -60,11 +61,4 @@ def refuse_chain(err: SettingError, what: str, fixes: list, apply: Callable) -> 
         ),
         icon=":material/block:",
     )
-    for i, f in enumerate(fixes):
-        st.button(
-            f"Set {f.text}",
-            key=f"fix_{i}",
-            on_click=apply,
-            args=(f,),
-            icon=":material/auto_fix_high:",
-        )
+    fix_buttons(fixes, apply)

@@ -14,7 +14,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-import numpy as np
 import streamlit as st
 
 from cnnviz.ui.present import presentation_mode
@@ -67,52 +66,25 @@ def player(n: int, draw: Callable[[int], None]) -> None:
     current_step(n)
     playing = ss["playing"]
     with st.container(horizontal=True, vertical_alignment="bottom", key="player"):
-        st.button(
-            "First",
-            key="first",
-            icon=":material/first_page:",
-            on_click=_jump,
-            args=(1, n),
-            disabled=n <= 1,
-            shortcut="Home",
+        play = ("Pause", ":material/pause:") if playing else ("Play", ":material/play_arrow:")
+        buttons = (  # label, key, icon, callback, its args, keyboard shortcut
+            ("First", "first", ":material/first_page:", _jump, (1, n), "Home"),
+            ("Back", "back", ":material/chevron_left:", _move, (-1, n), "Left"),
+            (play[0], "play", play[1], _toggle, (n,), "Space"),
+            ("Next", "next", ":material/chevron_right:", _move, (1, n), "Right"),
+            ("Last", "last", ":material/last_page:", _jump, (n, n), "End"),
         )
-        st.button(
-            "Back",
-            key="back",
-            icon=":material/chevron_left:",
-            on_click=_move,
-            args=(-1, n),
-            disabled=n <= 1,
-            shortcut="Left",
-        )
-        st.button(
-            "Pause" if playing else "Play",
-            key="play",
-            type="primary",
-            icon=":material/pause:" if playing else ":material/play_arrow:",
-            on_click=_toggle,
-            args=(n,),
-            disabled=n <= 1,
-            shortcut="Space",
-        )
-        st.button(
-            "Next",
-            key="next",
-            icon=":material/chevron_right:",
-            on_click=_move,
-            args=(1, n),
-            disabled=n <= 1,
-            shortcut="Right",
-        )
-        st.button(
-            "Last",
-            key="last",
-            icon=":material/last_page:",
-            on_click=_jump,
-            args=(n, n),
-            disabled=n <= 1,
-            shortcut="End",
-        )
+        for label, key, icon, callback, args, shortcut in buttons:
+            st.button(
+                label,
+                key=key,
+                type="primary" if key == "play" else "secondary",
+                icon=icon,
+                on_click=callback,
+                args=args,
+                disabled=n <= 1,
+                shortcut=shortcut,
+            )
         speed = st.select_slider(
             "Seconds per step",
             SPEEDS,
@@ -146,49 +118,3 @@ def player(n: int, draw: Callable[[int], None]) -> None:
             draw(k - 1)
 
     stage()
-
-
-# ------------------------------------------------------------------ grids edited as tables
-
-
-def apply_edits(grid: np.ndarray, edited_rows: dict) -> np.ndarray:
-    """The grid with st.data_editor's `edited_rows` ({row: {column: value}}) applied; a cleared
-    or unreadable cell becomes 0."""
-    out = np.array(grid, dtype=np.float32, copy=True)
-    for r, cols in (edited_rows or {}).items():
-        for c, v in cols.items():
-            try:
-                value = float(v) if v is not None else 0.0
-            except (TypeError, ValueError):
-                value = 0.0
-            out[int(r), int(c)] = value if np.isfinite(value) else 0.0
-    return out
-
-
-def _table_edited(key: str, text_key: str, grid: np.ndarray) -> None:
-    from cnnviz.kernels import format_kernel
-
-    edits = st.session_state.get(key, {}).get("edited_rows", {})
-    st.session_state[text_key] = format_kernel(apply_edits(grid, edits))
-
-
-def grid_table(text_key: str, grid: np.ndarray) -> None:
-    """A table under a grid's text box: a cell edited here rewrites the text (and so the URL).
-    Its key carries the text's digest, so each new text gets a fresh table."""
-    import hashlib
-
-    from cnnviz.kernels import format_kernel
-
-    digest = hashlib.sha1(format_kernel(grid).encode()).hexdigest()[:10]
-    key = f"table_{text_key}_{digest}"
-    st.data_editor(
-        grid,
-        key=key,
-        on_change=_table_edited,
-        args=(key, text_key, grid),
-        hide_index=True,
-        width="content",
-        column_config={
-            str(c): st.column_config.NumberColumn(str(c), width=44) for c in range(grid.shape[1])
-        },
-    )

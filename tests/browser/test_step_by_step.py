@@ -8,7 +8,7 @@ from playwright.sync_api import expect
 
 import cnnviz
 from cnnviz.kernels import parse_kernel
-from cnnviz.steps import fmt
+from cnnviz.numbers import fmt
 
 X = "1 1 1 0 0; 0 1 1 1 0; 0 0 1 1 1; 0 0 1 1 0; 0 1 1 0 0"  # the page's default example
 K = "1 0 1; 0 1 0; 1 0 1"
