@@ -17,6 +17,7 @@ import numpy as np
 
 from cnnviz import ops
 from cnnviz.kernels import PRESETS, preset
+from cnnviz.numbers import fmt
 from cnnviz.shapes import DimSize, OutputSize, SettingError, output_size
 
 N_OPTIONS = 4
@@ -291,12 +292,6 @@ def pool_question(
 # --------------------------------------------------------------------- what a step writes
 
 
-def _num(v: float) -> str:
-    from cnnviz.numbers import fmt
-
-    return fmt(v)
-
-
 def step_question(walk, k: int, seed: int = 0) -> Question | None:
     """ "What number does step k write?" for a convolution or pooling walk (`walks.make_walk`)
     with one output map; `k` is 0-based. The answer is the walk's own value for that step."""
@@ -308,23 +303,23 @@ def step_question(walk, k: int, seed: int = 0) -> Question | None:
     value = float(step.values[0])
     if not np.isfinite(value):
         return None
-    right = _num(value)
+    right = fmt(value)
     wrong: list[tuple[str, str]] = []
     if walk.mode == "conv":
         total_wo_bias = sum(float(p.sum) for p in step.parts)
         if step.bias:
-            wrong.append((_num(total_wo_bias), "That forgets the bias."))
+            wrong.append((fmt(total_wo_bias), "That forgets the bias."))
         window_sum = sum(float(np.sum(p.window)) for p in step.parts)
         wrong.append(
             (
-                _num(window_sum + (step.bias or 0)),
+                fmt(window_sum + (step.bias or 0)),
                 "That adds the window's numbers without multiplying them by the kernel.",
             )
         )
         for p in step.parts:
             nonzero = [float(v) for v in np.ravel(p.products) if v != 0]
             if nonzero:
-                wrong.append((_num(value - nonzero[-1]), "That leaves out the last product."))
+                wrong.append((fmt(value - nonzero[-1]), "That leaves out the last product."))
                 break
     else:
         values = sorted(
@@ -333,22 +328,22 @@ def step_question(walk, k: int, seed: int = 0) -> Question | None:
         if walk.mode == "max_pool":
             for v in reversed(values):
                 if v < value:
-                    wrong.append((_num(v), "A number of the window, but not its largest."))
+                    wrong.append((fmt(v), "A number of the window, but not its largest."))
         else:
             part = step.parts[0]
             total = float(np.sum(np.where(np.isfinite(part.window), part.window, 0)))
-            wrong.append((_num(total), f"That is the window's sum: divide by {part.divisor}."))
+            wrong.append((fmt(total), f"That is the window's sum: divide by {part.divisor}."))
             if values:
                 wrong.append(
-                    (_num(values[-1]), "That is the window's largest number (max pooling).")
+                    (fmt(values[-1]), "That is the window's largest number (max pooling).")
                 )
     for other in (k + 1, k - 1, k + 2):
         if 0 <= other < walk.n_steps:
             wrong.append(
-                (_num(float(walk.step(other).values[0])), "That is the number of another step.")
+                (fmt(float(walk.step(other).values[0])), "That is the number of another step.")
             )
     for dv in (1, -1, 2):
-        wrong.append((_num(value + dv), "Check the sum again."))
+        wrong.append((fmt(value + dv), "Check the sum again."))
     what = {"conv": "convolution", "max_pool": "max pooling", "avg_pool": "average pooling"}
     prompt = (
         f"Step {k + 1} of the {what[walk.mode]}: which number does the window write into "

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from cnnviz.numbers import fixed
+
 MAX_LAYERS = 40
 MAX_PARAMS = 2_000_000
 MAX_OPS = 50_000_000  # multiply-adds + other operations per image
@@ -257,8 +259,8 @@ class Layer:
 
 
 def number_token(value: float) -> str:
-    text = f"{value:.4f}".rstrip("0").rstrip(".")
-    return text or "0"
+    """A layer argument as the grammar writes it: drop0.5, lrelu0.01."""
+    return fixed(value, 4)
 
 
 def culprit(index: int, layer: Layer) -> str:
