@@ -21,7 +21,7 @@ def widget_values(settings: dict) -> dict:
     n = settings.get("n_train")
     p = settings.get("dropout")
     return dict(
-        opt=tr.OPTIMIZERS[settings["optimizer"]],
+        opt=tr.OPTIMIZER_LABELS[settings["optimizer"]],
         lr=settings["lr"],
         sched=settings["schedule"],
         bs=settings["batch_size"],

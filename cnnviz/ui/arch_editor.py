@@ -138,7 +138,7 @@ def _on_preset_picked() -> None:
     with (arch.PRESET_TRAINING) on the Train step, except those the user has set to something
     else (a value that is neither the page's default nor the last preset's is kept); the URL
     follows."""
-    from cnnviz.ui.training import DEFAULTS, OPTIMIZERS
+    from cnnviz.ui.training import DEFAULTS, OPTIMIZER_LABELS
 
     _on_preset()
     state = st.session_state
@@ -147,7 +147,7 @@ def _on_preset_picked() -> None:
         return
     t = arch.preset_training(name)
     new = {
-        "opt": OPTIMIZERS[t["optimizer"]],
+        "opt": OPTIMIZER_LABELS[t["optimizer"]],
         "lr": t["lr"],
         "bs": t["batch_size"],
         "epochs": t["epochs"],

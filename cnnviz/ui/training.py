@@ -1,7 +1,7 @@
 """Training session glue for the Train page: one Trainer per browser session, its controls, the
 settings bound to the URL, and the live views a fragment redraws while the Trainer works.
 
-The Trainer (cnnviz.trainer) trains in a worker process and never touches Streamlit; this module
+The Trainer (cnnviz.training.trainer) trains in a worker process and never touches Streamlit; this module
 only reads what it mirrors. Per-user things live in st.session_state; the session-scoped
 resource below exists so that closing the tab stops that user's training (its on_release fires
 when the session ends).
@@ -33,11 +33,11 @@ from cnnviz.colors import (
     value_range,
 )
 from cnnviz.images import array_to_png, to_uint8
+from cnnviz.training import DONE, OPTIMIZERS, SCHEDULES, TrainConfig, with_test_metrics
 
 log = logging.getLogger("cnnviz")
 
 LIVE = ("waiting", "running")  # statuses whose numbers change by themselves
-DONE = ("finished", "stopped", "failed")
 TICK = 0.5  # seconds between fragment redraws while a training runs (or just changed)
 WAIT_TICK = 2.0  # ... while it waits in the queue: a class of waiting students stays cheap
 STEP_TICK = 3.0  # after "Step one batch", keep redrawing this long (the step runs in the worker)
@@ -123,7 +123,7 @@ class _Lease:
 def _warm_workers() -> None:
     """Start this app process's training fork server (it imports torch once, in its own process),
     so the first Start of the class does not wait for it."""
-    from cnnviz import worker
+    from cnnviz.training import worker
 
     worker.warm()
 
@@ -154,9 +154,8 @@ def training_session() -> TrainingSession:
 # Options are what the URL shows: Streamlit 1.67 writes a bound widget's *formatted* label to
 # the URL and reads it back the same way, so bound widgets here have no format_func that changes
 # a value (opt=Momentum, not opt=SGD+%2B+momentum).
-OPTIMIZERS = {"sgd": "SGD", "momentum": "Momentum", "adam": "Adam"}
-OPT_KEY = {label: key for key, label in OPTIMIZERS.items()}
-SCHEDULES = ("constant", "step", "cosine")
+OPTIMIZER_LABELS = dict(zip(OPTIMIZERS, ("SGD", "Momentum", "Adam"), strict=True))
+OPT_KEY = {label: key for key, label in OPTIMIZER_LABELS.items()}
 LRS = (0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3)
 BATCHES = (8, 16, 32, 64, 128, 256)
 DECAYS = (0.0, 1e-5, 1e-4, 1e-3, 1e-2)
@@ -319,8 +318,6 @@ def settings_form(dataset=None) -> dict:
 
 def make_config(s: dict, dataset=None):
     """The TrainConfig for the settings (the training set size capped at the data's)."""
-    from cnnviz.train import TrainConfig
-
     n_train = None
     if s["ntrain"] != "all":
         n_train = int(s["ntrain"])
@@ -380,7 +377,7 @@ def start_training(
     """A new Trainer for these data, architecture and settings, started (it may queue); with
     one_batch it trains a single batch and pauses. A refusal (impossible net, bad setting) is
     kept as a sentence the page shows."""
-    from cnnviz.train import Trainer
+    from cnnviz.training import Trainer
 
     st.session_state.pop(ERROR_KEY, None)
     trainer = Trainer(dataset, spec, config, probe=probe)  # ValueError: shown by @safely
@@ -505,7 +502,7 @@ def summary_line(ts: TrainingSession, dataset, spec: str | None, s: dict) -> str
     status = words.get(ts.status(), ts.status())
     return (
         f"**{dataset.name}** ({fmt_shape(dataset.input_shape)}, {dataset.n_classes} classes) "
-        f"· `{spec}` · {OPTIMIZERS[s['opt']]} lr {s['lr']:g}, batch {s['bs']}, "
+        f"· `{spec}` · {OPTIMIZER_LABELS[s['opt']]} lr {s['lr']:g}, batch {s['bs']}, "
         f"{s['epochs']} epochs · training: {status}"
     )
 
@@ -1115,7 +1112,7 @@ def show_update(ts: TrainingSession, snap) -> None:
     idx = ", ".join(str(i) for i in u.index)
     st.markdown(
         f"**One weight, `{u.param}[{idx}]`, at step {u.step}** "
-        f"(layer {u.layer}, optimizer {OPTIMIZERS.get(u.optimizer, u.optimizer)})"
+        f"(layer {u.layer}, optimizer {OPTIMIZER_LABELS.get(u.optimizer, u.optimizer)})"
     )
     st.write(OPT_WORDS.get(u.optimizer, ""))
     st.code(u.rule, language=None, wrap_lines=True)
@@ -1123,7 +1120,7 @@ def show_update(ts: TrainingSession, snap) -> None:
         plain = u.w_old - u.lr * u.g
         st.caption(
             f"Plain SGD would have written w_new = {u.w_old:.6g} − {u.lr:.3g} × "
-            f"{u.g:.6g} = {plain:.6g}; {OPTIMIZERS[u.optimizer]} wrote {u.w_new:.6g}."
+            f"{u.g:.6g} = {plain:.6g}; {OPTIMIZER_LABELS[u.optimizer]} wrote {u.w_new:.6g}."
         )
     if u.weight_decay:
         st.caption(
@@ -1323,14 +1320,7 @@ def _runs_dir():
 
 
 def trainer_meta(ts: TrainingSession, report=None) -> dict:
-    meta = dict(ts.trainer.meta())
-    if report is not None:
-        meta["metrics"] = dict(
-            meta.get("metrics") or {},
-            test_accuracy=float(report.accuracy),
-            test_loss=float(report.loss),
-        )
-    return meta
+    return with_test_metrics(ts.trainer.meta(), report)
 
 
 def save_finished_run(ts: TrainingSession) -> str | None:
@@ -1345,12 +1335,7 @@ def save_finished_run(ts: TrainingSession) -> str | None:
             return ts.saved.get(ts.generation)
         try:
             report = ts.cached(("report",), t.evaluate)
-            meta = dict(t.meta())
-            meta["metrics"] = dict(
-                meta.get("metrics") or {},
-                test_accuracy=float(report.accuracy),
-                test_loss=float(report.loss),
-            )
+            meta = with_test_metrics(t.meta(), report)
             path = str(checkpoint.save_run(_runs_dir(), t.model, meta))
         except (OSError, ValueError):
             log.exception("could not save a finished run")
@@ -1570,7 +1555,7 @@ def _run_downloads(opened: dict) -> None:
 def _opened_report(opened: dict, dataset):
     """The opened model tested on the current data's test split (a Trainer is only the way to
     reach the evaluation code; it is never started)."""
-    from cnnviz.train import TrainConfig, Trainer
+    from cnnviz.training import Trainer
 
     key = ("report", id(dataset))
     if key in opened:
