@@ -10,7 +10,7 @@ import torch
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from cnnviz.training.update_rule import explain_update
+from cnnviz.training.update_rule import buffers, explain_update
 
 # (our name, torch optimizer, its hyper-parameters)
 CASES = [
@@ -28,20 +28,6 @@ def _torch_optimizer(name: str, params, hp: dict):
     if name == "adam":
         return torch.optim.Adam(params, foreach=False, **hp)
     return torch.optim.SGD(params, foreach=False, **hp)
-
-
-def _state_before(name: str, state: dict, i: int) -> dict:
-    if name == "adam":
-        if "exp_avg" not in state:
-            return {}
-        return {
-            "m_old": state["exp_avg"][i].item(),
-            "v_old": state["exp_avg_sq"][i].item(),
-            "t": int(state["step"].item()),
-        }
-    if state.get("momentum_buffer") is not None:
-        return {"v_old": state["momentum_buffer"][i].item()}
-    return {}
 
 
 def _close(name: str, kw: dict, theirs: float) -> bool:
@@ -68,7 +54,7 @@ def test_explained_weight_is_torch_optims(name, hp, seed):
         grad = rng.normal(0, 10.0 ** rng.integers(-4, 1), 6).astype(np.float32)
         w.grad = torch.from_numpy(grad)
         w_old = w.detach().clone()
-        before = [_state_before(name, opt.state.get(w, {}), i) for i in range(6)]
+        before = [buffers(opt, w, (i,)) for i in range(6)]
         opt.step()
         for i in range(6):
             kw = dict(
@@ -106,7 +92,7 @@ def test_the_optimizers_own_buffers_and_weight_are_shown():
         w_old=0.5,
         grad=0.2,
         lr=0.01,
-        before={"m_old": 0.1, "v_old": 0.01, "t": 3},
+        before={"m": 0.1, "v": 0.01, "t": 3},
         after={"m": 0.11, "v": 0.0101},
         w_new=0.49,
     )
@@ -123,7 +109,7 @@ def test_the_optimizers_own_buffers_and_weight_are_shown():
     [
         ("sgd", {}, ["dL/dw = 0.2", "w_new = w_old - lr * dL/dw"]),
         ("momentum", {}, ["first step"]),
-        ("momentum", {"v_old": 0.3}, ["v = mu*v + dL/dw = 0.9*0.3 + 0.2 = 0.47"]),
+        ("momentum", {"v": 0.3}, ["v = mu*v + dL/dw = 0.9*0.3 + 0.2 = 0.47"]),
         ("adam", {}, ["m_hat", "sqrt(v_hat)", "(1 - 0.9^1)"]),
     ],
 )

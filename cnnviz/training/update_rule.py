@@ -65,9 +65,9 @@ def explain_update(
 ) -> UpdateExample:
     """One weight's update by `optimizer` ("sgd", "momentum", "adam") written out.
 
-    `before`: the optimizer's state for this weight before the step (momentum: v_old, absent on
-    the first step; adam: m_old, v_old, t = steps done so far). `after`: its new buffers as the
-    optimizer stored them (momentum: v; adam: m, v), else they are computed here in float64.
+    `before`: the optimizer's buffers for this weight before the step (momentum: v, absent on
+    the first step; adam: m, v and t, the steps done so far; see `buffers`). `after`: the same
+    after the step, as the optimizer stored them, else they are computed here in float64.
     `w_new`: the weight read after the step, else the rule's own result."""
     before, after = before or {}, after or {}
     wd = weight_decay
@@ -82,7 +82,7 @@ def explain_update(
     if optimizer == "adam":
         b1, b2 = betas
         t = int(before.get("t", 0)) + 1
-        m_old, v_old = before.get("m_old", 0.0), before.get("v_old", 0.0)
+        m_old, v_old = before.get("m", 0.0), before.get("v", 0.0)
         m = after.get("m", b1 * m_old + (1 - b1) * g)
         v = after.get("v", b2 * v_old + (1 - b2) * g * g)
         m_hat, v_hat = m / (1 - b1**t), v / (1 - b2**t)
@@ -99,7 +99,7 @@ def explain_update(
             f"{_op(m_hat)} / ({_fmt(math.sqrt(v_hat))} + {eps:g}) = {_fmt(w_shown)}",
         ]
     elif optimizer == "momentum":
-        mu, v_old = momentum, before.get("v_old")
+        mu, v_old = momentum, before.get("v")
         v = after.get("v", g if v_old is None else mu * v_old + g)
         formula = w_old - lr * v
         terms = dict(mu=mu, v_old=v_old, v=v)
@@ -142,28 +142,35 @@ def explain_update(
 # ---- reading the numbers from a live torch optimizer ----------------------------------------
 
 
+def buffers(optimizer, p, index: tuple[int, ...]) -> dict:
+    """A torch optimizer's buffers for one weight of parameter `p`: SGD with momentum's velocity
+    v, or Adam's m, v and t (steps done); {} before the first step (and for plain SGD)."""
+    state = optimizer.state.get(p, {})
+    if state.get("momentum_buffer") is not None:
+        return {"v": state["momentum_buffer"][index].item()}
+    if "exp_avg" in state:
+        return {
+            "m": state["exp_avg"][index].item(),
+            "v": state["exp_avg_sq"][index].item(),
+            "t": int(state["step"].item()),
+        }
+    return {}
+
+
 def watch(model, optimizer, highlight: tuple[str, tuple[int, ...]] | None) -> dict | None:
-    """The highlighted weight, its gradient and its optimizer state, read after backward and
+    """The highlighted weight, its gradient and its optimizer buffers, read after backward and
     before `optimizer.step()`; None when nothing is highlighted."""
     if highlight is None:
         return None
     name, index = highlight
     p = model.get_parameter(name)
-    state = optimizer.state.get(p, {})
-    before: dict = {}
-    if state.get("momentum_buffer") is not None:
-        before["v_old"] = state["momentum_buffer"][index].item()
-    if "exp_avg" in state:
-        before["m_old"] = state["exp_avg"][index].item()
-        before["v_old"] = state["exp_avg_sq"][index].item()
-        before["t"] = int(state["step"].item())
     return {
         "name": name,
         "index": index,
         "p": p,
         "w_old": p.detach()[index].item(),
         "grad": p.grad[index].item() if p.grad is not None else 0.0,
-        "before": before,
+        "before": buffers(optimizer, p, index),
     }
 
 
@@ -171,13 +178,6 @@ def explain(watched: dict, optimizer, config, step: int, lr: float) -> UpdateExa
     """The update of the weight `watch` saw, with the buffers and weight `optimizer.step()`
     left behind (`config`: the run's TrainConfig)."""
     p, index = watched["p"], watched["index"]
-    state = optimizer.state.get(p, {})
-    after: dict = {}
-    if state.get("momentum_buffer") is not None:
-        after["v"] = state["momentum_buffer"][index].item()
-    if "exp_avg" in state:
-        after["m"] = state["exp_avg"][index].item()
-        after["v"] = state["exp_avg_sq"][index].item()
     return explain_update(
         config.optimizer,
         w_old=watched["w_old"],
@@ -188,7 +188,7 @@ def explain(watched: dict, optimizer, config, step: int, lr: float) -> UpdateExa
         betas=optimizer.defaults.get("betas", (0.9, 0.999)),
         eps=optimizer.defaults.get("eps", 1e-8),
         before=watched["before"],
-        after=after,
+        after=buffers(optimizer, p, index),
         w_new=p.detach()[index].item(),
         step=step,
         param=watched["name"],
