@@ -98,7 +98,7 @@ def fit(run: Run, data: TrainData, hooks: Hooks | None = None) -> str:
     total = per_epoch * c.epochs
     run.batches_per_epoch, run.total_steps = per_epoch, total
     if run.probe is None:  # default: the first validation (or training) image
-        run.probe = run.check_probe((data.x_val if len(data.x_val) else data.x_train)[0])
+        run.probe = run.default_probe(data)
     model.train()
     hooks.snapshot(run)
     last_snap = time.perf_counter()

@@ -85,6 +85,11 @@ class Run:
             raise TrainError("The probe image contains NaN or infinite values.")
         return torch.from_numpy(x.copy())[None]
 
+    def default_probe(self, data) -> torch.Tensor:
+        """The first validation image of `data` (a Dataset or TrainData), else its first
+        training image, as `check_probe` returns it."""
+        return self.check_probe((data.x_val if len(data.x_val) else data.x_train)[0])
+
     def check_highlight(self, param: str, index) -> tuple[str, tuple[int, ...]]:
         params = dict(self.model.named_parameters())
         if param not in params:

@@ -94,8 +94,7 @@ class Trainer:
     def _default_probe(self):
         """The first validation image (else the first training one), if it can be read."""
         try:
-            ds = self.dataset
-            return self._run.check_probe((ds.x_val if len(ds.x_val) else ds.x_train)[0])
+            return self._run.default_probe(self.dataset)
         except Exception:  # noqa: BLE001 - unreadable data fail at start, with a sentence
             return None
 
