@@ -28,7 +28,7 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
-from cnnviz import arch, data, probe, train  # noqa: E402
+from cnnviz import arch, data, probe, training  # noqa: E402
 
 FAST = "conv8k3p1-bn-relu-max2-conv16k3p1-bn-relu-max2-flat-fc"
 RUNS_97 = [  # (dataset, label, spec, lr)
@@ -55,8 +55,8 @@ def time_to_97(
             return True
         return False
 
-    cfg = train.TrainConfig(lr=lr, epochs=max_epochs, batch_size=64)
-    t = train.Trainer(ds, spec, cfg, gate=train.Gate(1), threads=threads, on_epoch=on_epoch)
+    cfg = training.TrainConfig(lr=lr, epochs=max_epochs, batch_size=64)
+    t = training.Trainer(ds, spec, cfg, gate=training.Gate(1), threads=threads, on_epoch=on_epoch)
     t.start()
     t.join()
     if t.error:
@@ -91,8 +91,8 @@ def bare_loop(ds, spec: str, epochs: int, seed: int = 0) -> tuple[float, float]:
 def trainer_run(ds, spec: str, epochs: int) -> tuple[float, float, float, float]:
     """(images/s by the clock over training, by the worker's CPU time, by the clock including
     validation, snapshots per second) for the Trainer with live snapshots at its default rate."""
-    cfg = train.TrainConfig(lr=1e-3, epochs=epochs, batch_size=64)
-    t = train.Trainer(ds, spec, cfg, gate=train.Gate(1), threads=1)
+    cfg = training.TrainConfig(lr=1e-3, epochs=epochs, batch_size=64)
+    t = training.Trainer(ds, spec, cfg, gate=training.Gate(1), threads=1)
     t0 = time.perf_counter()
     t.start()
     t.join()
@@ -109,15 +109,15 @@ def trainer_run(ds, spec: str, epochs: int) -> tuple[float, float, float, float]
 
 def snapshot_ms(ds, spec: str, repeat: int) -> float:
     """One live snapshot of a run that trained one batch (gradients present), in this process."""
-    run = train.Run(spec, ds.input_shape, ds.classes, train.TrainConfig())
+    run = training.Run(spec, ds.input_shape, ds.classes, training.TrainConfig())
 
-    class OneBatch(train.Control):
+    class OneBatch(training.Hooks):
         snapshots = False
 
         def next_batch(self, run) -> bool:
             return run.step < 1
 
-    run.fit(train.train_data(ds, run.config), OneBatch())
+    training.fit(run, training.train_data(ds, run.config), OneBatch())
     times = []
     for _ in range(repeat):
         t0 = time.perf_counter()

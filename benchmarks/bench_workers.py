@@ -1,7 +1,7 @@
 """What trainings cost the app process (issue 10, "trainings out of the server's way").
 
 The script plays the app: it starts K trainings (LeNet-5 on digits, batches of 64) through the
-public `cnnviz.train.Trainer` API and meanwhile runs a "live view" loop that wakes every 0.5 s and
+public `cnnviz.training.Trainer` API and meanwhile runs a "live view" loop that wakes every 0.5 s and
 does ~20 ms of pure-Python work (what a fragment rerun costs the server). It prints:
 
 1. Start -> first batch seen by the app (ms), the first start (cold) and the median of the rest;
@@ -61,7 +61,7 @@ def main() -> None:
 
     import cnnviz
     from cnnviz import arch, data
-    from cnnviz.train import Gate, TrainConfig, Trainer
+    from cnnviz.training import Gate, TrainConfig, Trainer
 
     ds = data.builtin("digits")
     spec = arch.PRESETS["lenet5"]
@@ -69,7 +69,7 @@ def main() -> None:
     base = busy()
     warm = ""
     try:  # what the Train page does when it first opens: start the fork server
-        from cnnviz import worker
+        from cnnviz.training import worker
 
         worker.warm()
         t0 = time.perf_counter()

@@ -28,7 +28,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _parser() -> argparse.ArgumentParser:
-    from cnnviz.train import OPTIMIZERS, SCHEDULES, TrainConfig
+    from cnnviz.training import OPTIMIZERS, SCHEDULES, TrainConfig
 
     d = TrainConfig()
     p = _Parser(prog=PROG, description="cnnviz from the command line.")
@@ -146,7 +146,7 @@ def train_config(args):
     are the preset's measured defaults (arch.PRESET_TRAINING) when --arch names a preset, else
     TrainConfig's."""
     from cnnviz import arch
-    from cnnviz.train import TrainConfig
+    from cnnviz.training import TrainConfig
 
     base = {**TrainConfig().to_dict()}
     if args.arch in arch.PRESET_TRAINING:
@@ -173,14 +173,14 @@ def train_config(args):
 
 
 def cmd_train(args) -> int:
-    """Train in this process with the plain loop (`Run.fit`, no worker, no gate, no
-    snapshots) and save the run."""
+    """Train in this process with the plain loop (`fit`, no worker, no gate, no snapshots)
+    and save the run."""
     import time
 
     import torch
 
     from cnnviz import checkpoint
-    from cnnviz.train import Control, Run, evaluate_model, train_data
+    from cnnviz.training import Hooks, Run, evaluate_model, fit, train_data, with_test_metrics
 
     config = train_config(args)
     if args.threads is not None and not 1 <= args.threads <= 256:
@@ -192,7 +192,7 @@ def cmd_train(args) -> int:
     err = sys.stderr
     tty = err.isatty() and not args.quiet
 
-    class Printer(Control):
+    class Printer(Hooks):
         snapshots = False
         drawn = 0.0
 
@@ -218,7 +218,7 @@ def cmd_train(args) -> int:
         )
     torch.set_num_threads(threads)
     try:
-        run.fit(train_data(dataset, config), Printer())
+        fit(run, train_data(dataset, config), Printer())
     except KeyboardInterrupt:
         if tty:
             err.write("\n")
@@ -226,10 +226,7 @@ def cmd_train(args) -> int:
     if tty:
         err.write("\r\033[K")
     report = evaluate_model(run.model, dataset) if len(dataset.y_test) else None
-    meta = run.meta(getattr(dataset, "name", ""), "finished")
-    if report is not None:
-        meta["metrics"]["test_accuracy"] = report.accuracy
-        meta["metrics"]["test_loss"] = report.loss
+    meta = with_test_metrics(run.meta(dataset.name, "finished"), report)
     if args.name:
         meta["name"] = args.name
     meta["source"] = "command line"

@@ -7,7 +7,7 @@ import streamlit as st
 
 from cnnviz.inputs import image_as_input
 from cnnviz.render.net import sample_png
-from cnnviz.train import DONE
+from cnnviz.training.config import DONE
 from cnnviz.ui.common import run_safely
 from cnnviz.ui.data_picker import SOURCES as DATA_SOURCES
 from cnnviz.ui.train.controls import ERROR_KEY, controls, follow_probe, safely, start_training

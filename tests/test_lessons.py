@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from cnnviz import arch, data, lessons
-from cnnviz.train import Gate, TrainConfig, Trainer
+from cnnviz.training import Gate, TrainConfig, Trainer
 
 torch.set_num_threads(1)
 made = functools.cache(data.builtin)

@@ -390,7 +390,7 @@ class Unreadable:
 
 
 def test_a_crash_inside_training_is_a_red_sentence_and_the_page_stays(run):
-    from cnnviz.train import TrainConfig, Trainer
+    from cnnviz.training import TrainConfig, Trainer
 
     at = run()
     ts = at.session_state["training"]
@@ -478,7 +478,7 @@ def test_a_teacher_trains_on_a_zip_of_photos(run):
 @pytest.fixture(scope="module")
 def trained():
     """A small trained model of the page's default data and architecture, as checkpoint files."""
-    from cnnviz.train import TrainConfig, Trainer
+    from cnnviz.training import TrainConfig, Trainer
 
     ds = builtin("digits")
     t = Trainer(ds, arch.PRESETS["minimal"], TrainConfig(epochs=1))

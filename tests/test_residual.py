@@ -94,7 +94,7 @@ def test_the_trainer_trains_a_net_with_residual_blocks_and_saves_it():
     import time
 
     from cnnviz import checkpoint, data
-    from cnnviz.train import Gate, TrainConfig, Trainer
+    from cnnviz.training import Gate, TrainConfig, Trainer
 
     ds = data.builtin("digits").subset(64, seed=0)
     spec = "conv4k3p1-relu-res4-res8-gap-flat-fc"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
-from cnnviz.train import TrainConfig
+from cnnviz.training.config import TrainConfig
 from cnnviz.ui.train import settings
 
 

@@ -18,8 +18,8 @@ import pytest
 import torch
 
 from cnnviz import checkpoint, data
-from cnnviz.gate import Gate
-from cnnviz.train import TrainConfig, Trainer
+from cnnviz.training import TrainConfig, Trainer
+from cnnviz.training.gate import Gate
 
 ROOT = Path(__file__).resolve().parents[1]
 SMALL = "conv4k3-relu-max2-flat-fc"
@@ -93,8 +93,8 @@ def test_a_step_trains_one_batch_and_its_weights_reach_the_app(digits):
 TWIN = """
 import sys, time
 from cnnviz import data
-from cnnviz.gate import Gate
-from cnnviz.train import Trainer, TrainConfig
+from cnnviz.training.gate import Gate
+from cnnviz.training import Trainer, TrainConfig
 
 gate = Gate(1, sys.argv[1])
 ds = data.builtin("digits").subset(200, seed=0)
@@ -205,7 +205,7 @@ def test_worker_processes_end_with_their_training(digits):
 
 def test_a_ticket_of_a_dead_process_leaves_the_queue(tmp_path):
     gate = Gate(1, tmp_path)
-    code = "import sys, time; from cnnviz.gate import Gate; t = Gate(1, sys.argv[1]).take_ticket()"
+    code = "import sys, time; from cnnviz.training.gate import Gate; t = Gate(1, sys.argv[1]).take_ticket()"
     code += "; print('HELD', flush=True); time.sleep(600)"
     holder = subprocess.Popen(
         [sys.executable, "-c", code, str(tmp_path)],

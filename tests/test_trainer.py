@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 import torch
 
-from cnnviz import arch, checkpoint, data, train
-from cnnviz.train import Gate, TrainConfig, Trainer, TrainError
+from cnnviz import arch, checkpoint, data
+from cnnviz import training as train
+from cnnviz.training import Gate, TrainConfig, Trainer, TrainError
 
 torch.set_num_threads(1)
 MINIMAL = arch.PRESETS["minimal"]
@@ -387,7 +388,7 @@ def test_finished_and_failed_trainers_free_their_slot(tiny):
 
 
 def test_a_long_pause_gives_the_slot_to_a_waiting_user(tiny, monkeypatch):
-    monkeypatch.setattr(train, "PAUSE_HOLD_S", 0.2)
+    monkeypatch.setattr("cnnviz.training.trainer.PAUSE_HOLD_S", 0.2)
     gate = Gate(1)
     a = Trainer(tiny, SMALL, long_config(), gate=gate)
     b = Trainer(tiny, SMALL, long_config(), gate=gate)
@@ -412,7 +413,7 @@ def test_a_long_pause_gives_the_slot_to_a_waiting_user(tiny, monkeypatch):
 
 
 def test_paused_trainer_keeps_its_slot_when_nobody_waits(tiny, monkeypatch):
-    monkeypatch.setattr(train, "PAUSE_HOLD_S", 0.0)
+    monkeypatch.setattr("cnnviz.training.trainer.PAUSE_HOLD_S", 0.0)
     gate = Gate(1)
     a = Trainer(tiny, SMALL, long_config(), gate=gate)
     a.step_batch()

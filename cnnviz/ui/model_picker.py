@@ -182,7 +182,7 @@ def run_downloads(opened: OpenedModel) -> None:
 def opened_report(opened: OpenedModel, dataset):
     """The opened model's TestReport on the dataset's test split (computed once per dataset), or
     None with a sentence saying why it cannot be tested there."""
-    from cnnviz.train import evaluate_model
+    from cnnviz.training.evaluate import evaluate_model
 
     key = ("report", id(dataset))
     if key not in opened.cache:

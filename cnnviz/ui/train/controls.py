@@ -10,8 +10,8 @@ import time
 import numpy as np
 import streamlit as st
 
-from cnnviz.train import TrainConfig
-from cnnviz.trainer import Trainer
+from cnnviz.training.config import TrainConfig
+from cnnviz.training.trainer import Trainer
 from cnnviz.ui.train.session import LIVE, STEP_TICK, TICK, TrainingSession, button_state
 
 log = logging.getLogger("cnnviz")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from cnnviz.train import DONE
+from cnnviz.training.config import DONE
 from cnnviz.ui.model_picker import file_stem, model_downloads, pick_model
 from cnnviz.ui.train.opened import opened_model_view
 from cnnviz.ui.train.session import TrainingSession, trainer_meta

@@ -1,7 +1,7 @@
 """One Trainer per browser session: who owns it, when its views redraw, its end with the tab, and
 its finished run kept in runs/.
 
-The Trainer (cnnviz.trainer) trains in a worker process and never touches Streamlit; this module
+The Trainer (cnnviz.training.trainer) trains in a worker process and never touches Streamlit; this module
 only reads what it mirrors. Per-user things live in st.session_state; the session-scoped
 resource below exists so that closing the tab stops that user's training (its on_release fires
 when the session ends).
@@ -17,6 +17,8 @@ from typing import Any
 
 import numpy as np
 import streamlit as st
+
+from cnnviz.training.records import with_test_metrics
 
 log = logging.getLogger("cnnviz")
 
@@ -102,7 +104,7 @@ class _Lease:
 def _warm_workers() -> None:
     """Start this app process's training fork server (it imports torch once, in its own process),
     so the first Start of the class does not wait for it."""
-    from cnnviz import worker
+    from cnnviz.training import worker
 
     worker.warm()
 
@@ -129,14 +131,7 @@ def training_session() -> TrainingSession:
 
 def trainer_meta(ts: TrainingSession, report=None) -> dict:
     """The training's description for its checkpoint, with the test metrics when tested."""
-    meta = dict(ts.trainer.meta())
-    if report is not None:
-        meta["metrics"] = dict(
-            meta.get("metrics") or {},
-            test_accuracy=float(report.accuracy),
-            test_loss=float(report.loss),
-        )
-    return meta
+    return with_test_metrics(ts.trainer.meta(), report)
 
 
 def save_finished_run(ts: TrainingSession) -> str | None:

@@ -7,14 +7,14 @@ import streamlit as st
 
 from cnnviz import arch
 from cnnviz.arch import shape_text
-from cnnviz.train import SCHEDULES, TrainConfig
+from cnnviz.training.config import OPTIMIZERS, SCHEDULES, TrainConfig
 from cnnviz.ui.train.controls import safely
 from cnnviz.ui.train.session import TrainingSession
 
 # Options are what the URL shows: Streamlit 1.67 writes a bound widget's *formatted* label to
 # the URL and reads it back the same way, so bound widgets here have no format_func that changes
 # a value (opt=Momentum, not opt=SGD+%2B+momentum).
-OPT_LABELS = {"sgd": "SGD", "momentum": "Momentum", "adam": "Adam"}  # cnnviz.train.OPTIMIZERS
+OPT_LABELS = dict(zip(OPTIMIZERS, ("SGD", "Momentum", "Adam"), strict=True))
 OPT_KEY = {label: key for key, label in OPT_LABELS.items()}
 LRS = (0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3)
 BATCHES = (8, 16, 32, 64, 128, 256)

@@ -1,4 +1,5 @@
-"""`Trainer`: the app's handle on one training that runs in a worker process (cnnviz.worker).
+"""`Trainer`: the app's handle on one training that runs in a worker process
+(cnnviz.training.worker).
 
 The page calls `start`, `pause`, `resume`, `step_batch`, `stop` (they return at once; the worker
 acts within one batch) and reads `status`, `progress()`, `history()`, `batch_history()`,
@@ -19,10 +20,18 @@ import threading
 
 import numpy as np
 
-from cnnviz import train
-from cnnviz.train import DONE, Progress, Run, Snapshot, TestReport, TrainConfig, evaluate_model
+from cnnviz.training import worker
+from cnnviz.training.config import DONE, TrainConfig
+from cnnviz.training.evaluate import TestReport, evaluate_model
+from cnnviz.training.gate import GATE, Gate
+from cnnviz.training.loop import SNAPSHOT_INTERVAL_S, train_data
+from cnnviz.training.records import Progress, Snapshot
+from cnnviz.training.run import Run
+from cnnviz.training.schedule import batch_count
 
 log = logging.getLogger("cnnviz.train")
+
+PAUSE_HOLD_S = 30.0  # a paused trainer keeps its slot this long when others wait
 
 DIED = (
     "The training process stopped unexpectedly (the server may be short of memory); the model "
@@ -41,9 +50,9 @@ class Trainer:
         config: TrainConfig | None = None,
         probe: np.ndarray | None = None,
         *,
-        gate: train.Gate | None = None,
+        gate: Gate | None = None,
         threads: int = 1,
-        snapshot_interval: float = train.SNAPSHOT_INTERVAL_S,
+        snapshot_interval: float = SNAPSHOT_INTERVAL_S,
         on_epoch=None,
     ):
         self.config = (config or TrainConfig()).validate()
@@ -51,10 +60,10 @@ class Trainer:
         self.spec = spec
         self.classes = tuple(dataset.classes)
         self.input_shape = tuple(int(s) for s in dataset.input_shape)
-        self.gate = gate or train.GATE
+        self.gate = gate or GATE
         self.threads = max(1, int(threads))
         self.snapshot_interval = float(snapshot_interval)
-        self.pause_hold = float(train.PAUSE_HOLD_S)
+        self.pause_hold = float(PAUSE_HOLD_S)
         self.on_epoch = on_epoch  # called here as on_epoch(trainer, record); True stops
         # the model here: ArchError (a ValueError naming the layer) if the net cannot work
         self._run = Run(spec, self.input_shape, self.classes, self.config, probe=probe)
@@ -63,7 +72,7 @@ class Trainer:
         n = len(dataset.y_train)
         n = min(n, self.config.n_train) if self.config.n_train else n
         bs = max(1, min(self.config.batch_size, n))
-        self._run.batches_per_epoch = train.batch_count(n, bs) if n else 0  # the worker
+        self._run.batches_per_epoch = batch_count(n, bs) if n else 0  # the worker
         self._run.total_steps = self._run.batches_per_epoch * self.config.epochs  # re-counts
 
         self._cond = threading.Condition()  # guards the fields below and self._run's numbers
@@ -85,8 +94,7 @@ class Trainer:
     def _default_probe(self):
         """The first validation image (else the first training one), if it can be read."""
         try:
-            ds = self.dataset
-            return self._run.check_probe((ds.x_val if len(ds.x_val) else ds.x_train)[0])
+            return self._run.default_probe(self.dataset)
         except Exception:  # noqa: BLE001 - unreadable data fail at start, with a sentence
             return None
 
@@ -254,7 +262,7 @@ class Trainer:
     def meta(self) -> dict:
         """What a checkpoint of this run records besides the weights."""
         with self._cond:
-            meta = self._run.meta(getattr(self.dataset, "name", ""), self._status)
+            meta = self._run.meta(self.dataset.name, self._status)
             if self._state is not None:
                 meta["metrics"]["steps"] = self._state_step  # the weights' own step
         return meta
@@ -279,8 +287,6 @@ class Trainer:
             pass  # the worker is gone: the reader reports it
 
     def _launch(self, paused: bool, steps: int) -> None:
-        from cnnviz import worker
-
         with self._send_lock:  # commands sent meanwhile wait for the pipe
             with self._cond:
                 if self._status != "new":
@@ -289,7 +295,7 @@ class Trainer:
                 probe = None if self._run.probe is None else self._run.probe[0].numpy()
                 highlight = self._run.highlight
             try:
-                self._data = train.train_data(self.dataset, self.config)
+                self._data = train_data(self.dataset, self.config)
                 with self._model_lock:
                     state = self._run.state()
                 args = {

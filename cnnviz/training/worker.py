@@ -1,7 +1,8 @@
-"""The training worker: one process per training, started by `cnnviz.trainer.Trainer`.
+"""The training worker: one process per training, started by `cnnviz.training.trainer.Trainer`.
 
-The process waits in the machine-wide queue (cnnviz.gate), asks the app for the data once it
-has a slot, runs `Run.fit`, and talks over one duplex pipe:
+The process waits in the machine-wide queue (cnnviz.training.gate), asks the app for the data
+once it has a slot, runs the plain loop `fit` with itself as the hooks, and talks over one
+duplex pipe:
 
 - in (from the app): ("pause",) ("resume",) ("step",) ("stop",) ("probe", image)
   ("highlight", name, index) ("data", TrainData) ("epoch_reply", stop);
@@ -29,8 +30,10 @@ from multiprocessing import forkserver, spawn
 
 import torch
 
-from cnnviz.gate import Gate
-from cnnviz.train import Control, Run, TrainConfig, TrainError
+from cnnviz.training.config import TrainConfig, TrainError
+from cnnviz.training.gate import Gate
+from cnnviz.training.loop import Hooks, fit
+from cnnviz.training.run import Run
 
 log = logging.getLogger("cnnviz.worker")
 
@@ -41,7 +44,7 @@ PAUSE_POLL_S = 0.25
 
 # imported once by the fork server, so that no worker pays for them (torch._dynamo is what the
 # first torch.optim optimizer imports: seconds on a busy server); the first lowers its priority
-PRELOAD = ["cnnviz._worker_priority", "cnnviz.worker", "torch._dynamo"]
+PRELOAD = ["cnnviz.training._worker_priority", "cnnviz.training.worker", "torch._dynamo"]
 
 _lock = threading.Lock()
 _configured = False
@@ -142,7 +145,7 @@ def counters(run: Run) -> dict:
     }
 
 
-class Worker(Control):
+class Worker(Hooks):
     """Drives one Run from the pipe's commands; see the module docstring."""
 
     def __init__(self, conn, a: dict):
@@ -238,7 +241,7 @@ class Worker(Control):
                     self.poll(PAUSE_POLL_S)
                 if self.data is not None:
                     data, self.data = self.data, None
-                    outcome = self.run.fit(data, self)
+                    outcome = fit(self.run, data, self)
         except AppGone:
             raise
         except Exception as e:  # noqa: BLE001 - a crash must reach its user, not the server
@@ -295,7 +298,7 @@ class Worker(Control):
                 now = time.monotonic()
                 paused_since = paused_since or now
                 if self.snapshot_wanted:
-                    self.run._snap(self, None)
+                    self.snapshot(run)
                 if (
                     self.slot is not None
                     and now - paused_since > self.pause_hold

@@ -1,0 +1,94 @@
+"""The small pieces of cnnviz.training: the names every layer shares are defined once and import
+without torch, test metrics merge into a run's metadata in one way, seeds give independent
+streams, and the plain loop `fit` runs without a worker and gives the same numbers twice."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from cnnviz.training import DONE, OPTIMIZERS, SCHEDULES, STATUSES, TrainConfig, with_test_metrics
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_the_shared_names_import_without_torch():
+    code = (
+        "import sys; from cnnviz.training import DONE, OPTIMIZERS, SCHEDULES, TrainConfig, "
+        "with_test_metrics; print('torch' in sys.modules)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == "False"
+
+
+def test_statuses_and_names():
+    assert set(DONE) <= set(STATUSES) and "new" not in DONE
+    assert TrainConfig().optimizer in OPTIMIZERS and TrainConfig().schedule in SCHEDULES
+
+
+class _Report:
+    accuracy = np.float64(0.75)
+    loss = 0.5
+
+
+def test_with_test_metrics_adds_and_copies():
+    meta = {"arch": "x", "metrics": {"val_acc": 0.7, "steps": 3}}
+    out = with_test_metrics(meta, _Report())
+    assert out["metrics"] == {"val_acc": 0.7, "steps": 3, "test_accuracy": 0.75, "test_loss": 0.5}
+    assert type(out["metrics"]["test_accuracy"]) is float  # JSON-ready
+    assert meta["metrics"] == {"val_acc": 0.7, "steps": 3}  # the input is left alone
+    assert with_test_metrics(meta, None) == meta
+    assert with_test_metrics({"arch": "x"}, _Report())["metrics"]["test_loss"] == 0.5
+
+
+def test_seed_streams_are_independent_and_repeatable():
+    import torch
+
+    from cnnviz.training.seeding import Streams
+
+    a, b, c = Streams.from_seed(1), Streams.from_seed(1), Streams.from_seed(2)
+    draw = [torch.rand(3, generator=g) for g in (a.init, a.shuffle, a.augment, a.dropout)]
+    again = [torch.rand(3, generator=g) for g in (b.init, b.shuffle, b.augment, b.dropout)]
+    assert all(torch.equal(x, y) for x, y in zip(draw, again))
+    assert len({tuple(x.tolist()) for x in draw}) == 4
+    assert not torch.equal(torch.rand(3, generator=c.init), draw[0])  # seed 2 is not seed 1
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    from cnnviz import data
+
+    return data.builtin("digits").subset(120, seed=0)
+
+
+def test_fit_is_a_plain_loop_and_reproducible(tiny):
+    """No worker, no thread: the same seed gives the same batches, history and weights."""
+    import torch
+
+    from cnnviz.training import Hooks, Run, fit, train_data
+
+    cfg = TrainConfig(optimizer="momentum", lr=0.05, epochs=2, batch_size=32, dropout=0.2)
+    runs = []
+    for _ in range(2):
+        run = Run("conv4k3-relu-drop-max2-flat-fc", tiny.input_shape, tiny.classes, cfg)
+        assert fit(run, train_data(tiny, cfg)) == "finished"
+        runs.append(run)
+    a, b = runs
+    assert a.step == b.step == 2 * 4 and len(a.history) == 2
+    assert a.batches == b.batches
+    assert all(torch.equal(x, y) for x, y in zip(a.model.parameters(), b.model.parameters()))
+    assert a.snapshot is not None and a.snapshot.step == a.step  # the last one, at the end
+
+    class Stop(Hooks):
+        snapshots = False
+
+        def next_batch(self, run) -> bool:
+            return run.step < 3
+
+    c = Run("conv4k3-relu-drop-max2-flat-fc", tiny.input_shape, tiny.classes, cfg)
+    assert fit(c, train_data(tiny, cfg), Stop()) == "stopped"
+    assert c.step == 3 and c.batches == a.batches[:3] and c.snapshot is None
