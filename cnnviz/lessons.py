@@ -2,7 +2,7 @@
 says, and the numbers it shows, measured.
 
 Every step trains the architecture in the editor; the numbers quoted are those of the default
-preset (the minimal net) with seed 0 on each built-in set, and tests/test_lessons.py trains every
+preset (the minimal net) with seed 0 on each built-in set, and tests/engine/test_lessons.py trains every
 step on every set with exactly these settings and checks each claim:
 1. train accuracy reaches 100 % and validation stays well below it;
 2. with regularisation train accuracy stays lower, validation ends higher than in step 1;
@@ -97,7 +97,7 @@ OVERFIT = (
 )
 
 # (train accuracy, validation accuracy) at the end of each step, with the minimal preset and
-# seed 0, per built-in set (tests/test_lessons.py measures them again)
+# seed 0, per built-in set (tests/engine/test_lessons.py measures them again)
 MEASURED: dict[str, tuple[tuple[float, float], ...]] = {
     "digits": ((1.0, 0.833), (0.9, 0.878), (0.685, 0.928)),
     "digits28": ((1.0, 0.519), (0.8, 0.709), (0.581, 0.76)),

@@ -49,7 +49,7 @@ DEFAULT_PRESET = "minimal"
 
 # What each preset trains with by default and what that reaches: the data it is shown on, the
 # settings (TrainConfig names) and the validation accuracy it passes with seed 0 (measured by
-# tests/test_preset_training.py, which trains each preset with exactly these settings). The Train
+# tests/engine/test_preset_training.py, which trains each preset with exactly these settings). The Train
 # page applies them when a preset is picked.
 PRESET_TRAINING: dict[str, dict] = {
     "minimal": {

@@ -115,7 +115,7 @@ def test_server_still_healthy(server: str) -> None:
         assert r.read().decode().strip() == "ok"
 
 
-# The guard is one function every page calls (run_safely; tests/test_pages_are_guarded.py checks
+# The guard is one function every page calls (run_safely; tests/pages/test_pages_are_guarded.py checks
 # each page goes through it): two pages, the lightest and the heaviest, each on its own new server.
 @pytest.mark.parametrize(
     "info", [p for p in PAGES if p.url_path in ("output_size", "train")], ids=_id

@@ -150,7 +150,7 @@ def test_train_lessons_open_in_their_state(open_lesson, slug, tmp_path, monkeypa
 def test_readme_lists_every_lesson_link_and_the_parameters():
     from pathlib import Path
 
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
     section = readme.split("## Teaching with cnnviz", 1)[1].split("\n## ", 1)[0]
     for lesson in LESSONS:
         assert f"[{lesson.title}]({lesson.url})" in section

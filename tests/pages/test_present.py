@@ -10,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from cnnviz.ui.nav import PAGES, PageInfo
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 APP = ROOT / "app.py"
 TIMEOUT = 30
 

@@ -11,7 +11,7 @@ import pytest
 
 from cnnviz.training import DONE, OPTIMIZERS, SCHEDULES, STATUSES, TrainConfig, with_test_metrics
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_the_shared_names_import_without_torch():

@@ -9,7 +9,7 @@ import cnnviz
 from cnnviz.images import sample_image
 from cnnviz.pipeline import FILTERS, filter_bank, run_pipeline
 
-APP = str(pathlib.Path(__file__).resolve().parents[1] / "app.py")
+APP = str(pathlib.Path(__file__).resolve().parents[2] / "app.py")
 
 
 def test_stages_chain_the_engine_ops():

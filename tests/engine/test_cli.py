@@ -12,7 +12,7 @@ import torch
 from cnnviz import arch, checkpoint, data
 from cnnviz.__main__ import main
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
+ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 
 def cli(*args, cwd, env=None, timeout=120):

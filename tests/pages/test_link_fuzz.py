@@ -22,7 +22,7 @@ from cnnviz.playground import CHANNEL_MODES
 from cnnviz.ui.links import link_values_mean, unusable_link_value
 from cnnviz.ui.nav import PAGES
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 APOLOGY = "Something went wrong"
 NOTE = "could not be used"
 

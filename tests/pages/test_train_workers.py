@@ -21,7 +21,7 @@ from cnnviz import checkpoint, data
 from cnnviz.training import TrainConfig, Trainer
 from cnnviz.training.gate import Gate
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SMALL = "conv4k3-relu-max2-flat-fc"
 # a wide net on 16x16 digits in batches of 256: each batch takes tens of milliseconds, so the
 # app's view of the step count is never more than the batch in flight behind the worker

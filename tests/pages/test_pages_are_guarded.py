@@ -11,7 +11,7 @@ import pytest
 
 from cnnviz.ui.nav import PAGES, PageInfo
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.parametrize("info", PAGES, ids=lambda p: p.path)
