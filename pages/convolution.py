@@ -21,7 +21,7 @@ from cnnviz.ui.kernel_editor import label as kernel_label
 from cnnviz.ui.links import hideable, share_link
 from cnnviz.ui.params import choice, fix_setter, pair_input
 from cnnviz.ui.present import presentation_mode, settings_box
-from cnnviz.ui.sizes import PADDING_KIND_HELP, refuse_chain, show_formulas
+from cnnviz.ui.sizes import PADDING_KIND_HELP, PADDING_KINDS, refuse_chain, show_formulas
 
 ACTIVATIONS = {
     "none": "None",
@@ -31,7 +31,6 @@ ACTIVATIONS = {
     "tanh": "tanh",
 }
 POOLS = {"none": "None", "max": "Max", "avg": "Average"}
-PADDINGS = ("number", "valid", "same", "full")
 MODES = ("zeros", "reflect", "replicate", "circular")
 EXTRA = ("sobel_y", "sobel_x", "gaussian_3", "laplacian_4", "sharpen", "emboss", "box_blur_3")
 CHANNEL_TEXT = {
@@ -77,7 +76,7 @@ def _image_picker():
 
 def _padding(square: bool):
     """Padding: a number (per dimension), or valid / same / full."""
-    kind = choice("Padding", PADDINGS, "number", "pk", PADDING_KIND_HELP)
+    kind = choice("Padding", PADDING_KINDS, "number", "pk", PADDING_KIND_HELP)
     if kind != "number":
         return kind
     return pair_input("Padding size", "p", 0, 10, 0, square, "cells added on each side", True)

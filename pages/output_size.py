@@ -17,7 +17,13 @@ from cnnviz.ui.common import (
 from cnnviz.ui.links import hideable
 from cnnviz.ui.params import choice, fix_setter, pair_input
 from cnnviz.ui.present import presentation_mode
-from cnnviz.ui.sizes import CEIL_HELP, CEIL_LABEL, OUTPUT_PADDING_HELP, PADDING_KIND_HELP
+from cnnviz.ui.sizes import (
+    CEIL_HELP,
+    CEIL_LABEL,
+    OUTPUT_PADDING_HELP,
+    PADDING_KIND_HELP,
+    PADDING_KINDS,
+)
 
 # torch argument name -> this page's widget key (the width's key adds "_w")
 KEYS = {
@@ -28,13 +34,12 @@ KEYS = {
     "output_padding": "opad",
 }
 OPS = {"conv": "Convolution", "pool": "Pooling", "conv_transpose": "Transposed"}
-PADDINGS = ("number", "valid", "same", "full")
 
 
 def _padding(op: str, same: bool):
     kind = "number"
     if op == "conv":
-        kind = choice("Padding", PADDINGS, "number", "pad_kind", PADDING_KIND_HELP)
+        kind = choice("Padding", PADDING_KINDS, "number", "pad_kind", PADDING_KIND_HELP)
     if kind != "number":
         return kind
     return pair_input("Padding", "p", 0, 64, 0, same, "cells added on each side")

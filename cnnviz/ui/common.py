@@ -42,12 +42,18 @@ def _fix_words(f: Fix) -> str:
     return words + (f" ({f.axis})" if f.axis else "")
 
 
-def fix_buttons(fixes: list, apply: Callable, words: Callable = lambda f: f.text) -> None:
+def fix_buttons(
+    fixes: list,
+    apply: Callable,
+    words: Callable = lambda f: f.text,
+    verb: str = "Set",
+    key: str = "fix",
+) -> None:
     """One button per fix ("Set padding 1"): a click calls `apply(fix)` before the rerun."""
     for i, f in enumerate(fixes):
         st.button(
-            f"Set {words(f)}",
-            key=f"fix_{i}",
+            f"{verb} {words(f)}",
+            key=f"{key}_{i}",
             on_click=apply,
             args=(f,),
             icon=":material/auto_fix_high:",

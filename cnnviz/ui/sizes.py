@@ -17,6 +17,7 @@ CEIL_HELP = (
     "padding): then it drops it and the size is as without ceil_mode. The sentence under the "
     "formula says which, in your numbers."
 )
+PADDING_KINDS = ("number", "valid", "same", "full")  # the Padding control's choices
 PADDING_KIND_HELP = (
     "a number of cells on each side; 'valid' (none); 'same' (the output as big as the input: "
     "PyTorch allows it with stride 1 only, Keras/TensorFlow with any stride s, giving "

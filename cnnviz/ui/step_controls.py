@@ -14,7 +14,13 @@ from cnnviz.ui.grid_editor import grid_box
 from cnnviz.ui.links import hideable
 from cnnviz.ui.params import choice, fix_setter, usable_fixes
 from cnnviz.ui.present import presentation_mode
-from cnnviz.ui.sizes import CEIL_HELP, CEIL_LABEL, OUTPUT_PADDING_HELP, PADDING_KIND_HELP
+from cnnviz.ui.sizes import (
+    CEIL_HELP,
+    CEIL_LABEL,
+    OUTPUT_PADDING_HELP,
+    PADDING_KIND_HELP,
+    PADDING_KINDS,
+)
 from cnnviz.walks.grids import stack_channels
 
 MODES = {
@@ -25,7 +31,6 @@ MODES = {
 }
 POOLS = ("max_pool", "avg_pool")
 VIEWS = {"stamps": "Stamps", "conv": "Convolution over the zero-inserted input"}
-PADDINGS = ("number", "valid", "same", "full")
 PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 MAX_INPUT, MAX_KERNEL, MAX_CHANNELS = 12, 5, 3
 # The default: small enough to check by hand (the classic 5×5 example with an X-shaped kernel).
@@ -39,7 +44,7 @@ DEFAULT_KERNEL = ("1 0 1; 0 1 0; 1 0 1", "0 1 0; 1 0 1; 0 1 0", "1 1 1; 0 0 0; -
 NUMBER_KEYS = ("ch", "b", "s", "p", "d", "pool_k", "pool_s", "opad")
 CHOICE_KEYS = {
     "mode": tuple(MODES.values()),
-    "pk": PADDINGS,
+    "pk": PADDING_KINDS,
     "pm": PADDING_MODES,
     "view": tuple(VIEWS.values()),
 }
@@ -153,7 +158,7 @@ def numbers(s: dict, mode: str) -> None:
                 "pk",
                 "padding",
                 lambda: st.selectbox(
-                    "Padding", PADDINGS, key="pk", bind="query-params", help=PADDING_KIND_HELP
+                    "Padding", PADDING_KINDS, key="pk", bind="query-params", help=PADDING_KIND_HELP
                 ),
             )
     if kind == "number":

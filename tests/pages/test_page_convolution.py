@@ -99,7 +99,7 @@ def opened(*keys: str, **params):
     """The page with these expanders open (each is drawn only once the user opens it)."""
     from streamlit.testing.v1 import AppTest
 
-    at = AppTest.from_file(f"../{PAGE}")
+    at = AppTest.from_file(f"../../{PAGE}")
     for key in keys:
         at.session_state[key] = True
     for key, value in params.items():

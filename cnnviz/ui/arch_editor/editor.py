@@ -29,19 +29,19 @@ from cnnviz.ui.arch_editor.state import (
     on_text,
 )
 from cnnviz.ui.arch_editor.table import details, layer_table, show_shape
+from cnnviz.ui.common import fix_buttons
 
 
 def _show_error(err: ArchError, title: str) -> None:
     """The reason (it names the layer and what would fit) and a button per fix that works."""
     st.error(f"**{title}.** {err}", icon=":material/block:")
-    for i, (words, spec) in enumerate((w, s) for w, s in err.fixes if s):
-        st.button(
-            f"Apply: {words}",
-            key=f"arch_fix_{i}",
-            on_click=apply_spec,
-            args=(spec,),
-            icon=":material/auto_fix_high:",
-        )
+    fix_buttons(
+        [(w, s) for w, s in err.fixes if s],
+        lambda fix: apply_spec(fix[1]),
+        words=lambda fix: fix[0],
+        verb="Apply:",
+        key="arch_fix",
+    )
 
 
 def edit_architecture(input_shape, n_classes: int) -> str:
