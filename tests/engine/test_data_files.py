@@ -10,7 +10,9 @@ import numpy as np
 import pytest
 
 from cnnviz.data import DataError, load_cifar10, load_mnist
-from cnnviz.data.files import CIFAR10_CLASSES, FASHION_CLASSES, MAX_PICKLE_BYTES, safe_unpickle
+from cnnviz.data.cifar import CIFAR10_CLASSES
+from cnnviz.data.mnist import FASHION_CLASSES
+from cnnviz.data.safe_pickle import MAX_PICKLE_BYTES, safe_unpickle
 
 # ---------------------------------------------------------------------------------------------
 # IDX helpers
