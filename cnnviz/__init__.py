@@ -57,14 +57,8 @@ from cnnviz.ops import (
     sum_partials,
     tanh,
 )
-from cnnviz.shapes import (
-    DimSize,
-    FieldRow,
-    OutputSize,
-    SettingError,
-    output_size,
-    receptive_field,
-)
+from cnnviz.receptive_field import FieldRow, receptive_field
+from cnnviz.shapes import DimSize, OutputSize, SettingError, output_size
 from cnnviz.trace import CellTrace, ChannelTrace, trace
 
 # name -> module, imported on first access (PEP 562): these need torch

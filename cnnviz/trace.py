@@ -11,7 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from cnnviz.ops import PaddingMode, conv_prepare
+from cnnviz.ops.arrays import PaddingMode
+from cnnviz.ops.conv import conv_prepare
 from cnnviz.shapes import SettingError, pair, resolve_conv_padding
 
 

@@ -4,7 +4,7 @@ from their settings, no torch run: `spec_rows`) or from a torch module run once 
 (`cnnviz.arch.module_summary`). Both sides count with the same functions below.
 
 Receptive field: input pixels (per side) that one output unit sees, by the standard recurrence
-(`cnnviz.shapes.grow_field`: r += (k_eff − 1)·jump); it may exceed the image when padding is
+(`cnnviz.receptive_field.grow_field`: r += (k_eff − 1)·jump); it may exceed the image when padding is
 used; None once the map is flattened (every number then depends on the whole image). A module
 with branches (a ResNet's shortcut) is followed along its graph: a layer grows the field of the
 tensor it consumed, and where branches merge (add, cat) the larger field wins (`merge`).
@@ -20,7 +20,8 @@ from cnnviz.arch.layer import TITLES, ArchError, Layer, culprit
 from cnnviz.arch.modules import code_for
 from cnnviz.arch.spec import to_text
 from cnnviz.arch.table import Row, Shape, fmt_shape
-from cnnviz.shapes import SettingError, grow_field, output_size
+from cnnviz.receptive_field import grow_field
+from cnnviz.shapes import SettingError, output_size
 
 START = ((1, 1), (1, 1))  # (field, jump) of the input: one pixel, one pixel apart
 UNKNOWN = "unknown"  # a spatial op cnnviz cannot follow: no field from here on

@@ -5,6 +5,7 @@ validation / test) or raises `DataError` with one sentence a user can act on.
 """
 
 from cnnviz.data.builtin import BUILTINS, builtin
+from cnnviz.data.cifar import load_cifar10
 from cnnviz.data.core import (
     AUGMENTS,
     DataError,
@@ -15,7 +16,8 @@ from cnnviz.data.core import (
     stratified_sample,
     stratified_split,
 )
-from cnnviz.data.files import load_cifar10, load_mnist, read_idx, safe_unpickle
+from cnnviz.data.mnist import load_mnist, read_idx
+from cnnviz.data.safe_pickle import safe_unpickle
 from cnnviz.data.user import from_images, from_zip
 
 __all__ = [

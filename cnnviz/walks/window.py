@@ -13,7 +13,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from cnnviz.ops import avg_pool2d, conv2d, conv_prepare, max_pool2d, pool_windows
+from cnnviz.ops import avg_pool2d, conv2d, max_pool2d
+from cnnviz.ops.conv import conv_prepare
+from cnnviz.ops.pool import pool_windows
 from cnnviz.shapes import SettingError, output_size, pair, resolve_conv_padding
 from cnnviz.trace import trace
 from cnnviz.walks.grids import INPUT, OVERHANG, PADDING, as_filter, as_input, step_cell, taps

@@ -13,7 +13,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from cnnviz import arch
 from cnnviz.arch import ArchError, Layer
-from cnnviz.shapes import receptive_field
+from cnnviz.receptive_field import receptive_field
 
 SHAPES = [(1, 28, 28), (3, 32, 32), (1, 20, 20), (3, 64, 64)]
 

@@ -9,7 +9,7 @@ from torch import nn
 
 from cnnviz import arch
 from cnnviz.arch.summary import FLAT, START, UNKNOWN, Op, advance, merge, walk
-from cnnviz.shapes import grow_field, receptive_field
+from cnnviz.receptive_field import grow_field, receptive_field
 
 COUNTED = ("out_shape", "in_shape", "weights", "biases", "params", "macs", "ops")
 

@@ -10,7 +10,10 @@ import numpy as np
 import pytest
 
 from cnnviz.data import DataError, load_cifar10, load_mnist
-from cnnviz.data.files import CIFAR10_CLASSES, FASHION_CLASSES, MAX_PICKLE_BYTES, safe_unpickle
+from cnnviz.data.cifar import CIFAR10_CLASSES
+from cnnviz.data.files import split_pool
+from cnnviz.data.mnist import FASHION_CLASSES
+from cnnviz.data.safe_pickle import MAX_PICKLE_BYTES, safe_unpickle
 
 # ---------------------------------------------------------------------------------------------
 # IDX helpers
@@ -367,3 +370,21 @@ def test_cifar_fuzzed_batches_are_refused_with_a_sentence_or_read(tmp_path):
             assert "\n" not in str(err)
             outcomes.add("refused")
     assert outcomes == {"read", "refused"}
+
+
+def test_split_pool_cuts_validation_from_training_and_caps_both():
+    rng = np.random.default_rng(0)
+    y = np.repeat(np.arange(10), 20)
+    x = rng.integers(0, 256, (200, 8, 8), dtype=np.uint8)
+    yt = np.repeat(np.arange(10), 5)
+    xt = rng.integers(0, 256, (50, 8, 8), dtype=np.uint8)
+    (xtr, ytr, xva, yva, xte, yte), notes = split_pool(x, y, xt, yt, None, None)
+    assert (len(ytr), len(yva), len(yte)) == (180, 20, 50) and notes == []
+    assert xtr.shape == (180, 1, 8, 8) and xtr.dtype == np.float32
+    assert 0 <= xtr.min() and xtr.max() <= 1 and (xte[:, 0] == xt / np.float32(255)).all()
+    assert sorted(np.bincount(yva).tolist()) == [2] * 10  # stratified
+    (xtr, ytr, xva, yva, xte, yte), notes = split_pool(x, y, xt, yt, 90, 30)
+    assert (len(ytr), len(yva), len(yte)) == (90, 10, 30) and len(notes) == 2
+    colour = rng.integers(0, 256, (200, 3, 8, 8), dtype=np.uint8)  # (N, C, H, W) stays so
+    (xtr, *_), _ = split_pool(colour, y, colour[:50], yt, None, None)
+    assert xtr.shape == (180, 3, 8, 8)
