@@ -24,7 +24,6 @@ from cnnviz.ui.train.settings import (
     summary_line,
     widget_values,
 )
-from cnnviz.ui.who import claim_teacher
 
 INTRO = (
     "Train a small convolutional network here, on this server's CPU, and watch it learn: the "
@@ -122,7 +121,6 @@ def page() -> None:
     from cnnviz.ui.data_picker import pick_dataset
 
     st.title("Train a CNN")
-    claim_teacher()
     st.write(INTRO)
     ts = training_session()
     summary = st.empty()

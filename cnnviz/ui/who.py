@@ -7,8 +7,8 @@ written again, which cnnviz.runs.owner_tag removes). Only a hash of it is kept. 
 cookie (AppTest, a proxy that strips cookies) the session gets a random tag of its own.
 
 The teacher: `make class` sets CNNVIZ_TEACHER_KEY and prints `.../train?teacher=KEY`. A session
-that opens such a link with the right key is the teacher's until it ends; the key leaves the
-address at once, so "Copy link" never shares it. No key set (`make run`): there is no teacher.
+that opens such a link (any page: run_safely calls claim_teacher first) with the right key is the
+teacher's until it ends; the key leaves the address at once, so "Copy link" never shares it. No key set (`make run`): there is no teacher.
 """
 
 from __future__ import annotations

@@ -134,3 +134,28 @@ def test_hide_fixes_train_settings_with_the_lesson_note():
         for n in notes
     ), notes
     assert "lr 0.003" in "\n".join(c.value for c in at.caption)  # still trains with the link's
+
+
+def test_a_teacher_link_works_on_any_page_and_never_stays_in_the_address(monkeypatch):
+    monkeypatch.setenv("CNNVIZ_TEACHER_KEY", KEY)
+    at = AppTest.from_file(str(pathlib.Path(PAGE).parent / "pooling.py"))
+    at.query_params["teacher"] = KEY
+    at.run(timeout=30)
+    assert not at.exception and "teacher" not in at.query_params
+    assert at.session_state["_teacher"] is True
+
+
+def test_a_finished_training_is_saved_as_its_students(runs_dir):
+    from cnnviz.data import builtin
+    from cnnviz.runs import list_runs
+    from cnnviz.training import TrainConfig, Trainer
+    from cnnviz.ui.train.session import TrainingSession, save_finished_run
+
+    t = Trainer(builtin("digits"), arch.PRESETS["minimal"], TrainConfig(epochs=1, n_train=200))
+    t.start()
+    t.join(90)
+    ts = TrainingSession()
+    ts.trainer, ts.owner = t, ALICE
+    assert save_finished_run(ts)
+    (run,) = list_runs(runs_dir)
+    assert run.owner == ALICE and not run.published
