@@ -34,7 +34,7 @@ def _cookie(context) -> str:
 
 def _options(tab) -> list[str]:
     """The saved runs this tab lists (the selectbox opened, read, closed)."""
-    tab.locator(".st-key-run_choice").click()
+    tab.get_by_role("combobox", name="Saved runs").click()
     options = tab.get_by_role("option")
     expect(options.first).to_be_visible(timeout=LONG)
     texts = options.all_inner_texts()
@@ -83,7 +83,7 @@ def test_each_student_sees_their_own_run_and_the_teacher_publishes_one(class_of_
     assert "teacher=" not in teacher.url  # never shared by Copy link
     shown = _options(teacher)
     assert any("alice-run" in o for o in shown) and any("bob-run" in o for o in shown), shown
-    teacher.locator(".st-key-run_choice").click()
+    teacher.get_by_role("combobox", name="Saved runs").click()
     teacher.get_by_role("option").filter(has_text="bob-run").click()
     wait_idle(teacher)
     teacher.locator(".st-key-publish_run button").click()
