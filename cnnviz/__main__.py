@@ -179,7 +179,7 @@ def cmd_train(args) -> int:
 
     import torch
 
-    from cnnviz import checkpoint
+    from cnnviz import runs
     from cnnviz.training import Hooks, Run, evaluate_model, fit, train_data, with_test_metrics
 
     config = train_config(args)
@@ -230,7 +230,7 @@ def cmd_train(args) -> int:
     if args.name:
         meta["name"] = args.name
     meta["source"] = "command line"
-    path = checkpoint.save_run(args.out, run.model, meta)
+    path = runs.save_run(args.out, run.model, meta)
     acc = f"test accuracy {report.accuracy * 100:.1f}% " if report else ""
     if not args.quiet:
         print(f"{acc}after {run.step} steps; saved the run to:", file=err)
@@ -239,14 +239,12 @@ def cmd_train(args) -> int:
 
 
 def cmd_runs(args) -> int:
-    from cnnviz import checkpoint
+    from cnnviz import runs
 
-    runs = checkpoint.list_runs(args.out)
-    if not runs:
-        print(
-            f"no runs in {Path(args.out) if args.out else checkpoint.runs_dir()}", file=sys.stderr
-        )
-    for r in runs:
+    saved = runs.list_runs(args.out)
+    if not saved:
+        print(f"no runs in {Path(args.out) if args.out else runs.runs_dir()}", file=sys.stderr)
+    for r in saved:
         acc = r.metrics.get("test_accuracy", r.metrics.get("val_acc"))
         acc_text = f"{acc * 100:5.1f}%" if isinstance(acc, (int, float)) else "   -  "
         print(f"{r.path}  {r.created}  {r.dataset:<12} {acc_text}  {r.arch}")

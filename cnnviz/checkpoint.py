@@ -7,8 +7,7 @@ must have the name, shape and kind `arch.build(spec)` expects, NaN/Inf are refus
 weights must hash to the SHA-256 the JSON records (when it records one). Each refusal is a
 CheckpointError whose message is one sentence.
 
-Finished runs live in `runs_dir()/<timestamp>-<name>/{model.safetensors, meta.json}`
-(default ./runs, env CNNVIZ_RUNS overrides), so a server restart loses nothing.
+The runs/ folder of finished runs (who owns them, which are published) is cnnviz.runs.
 """
 
 from __future__ import annotations
@@ -16,12 +15,9 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
 import re
 import struct
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 
 import safetensors.torch
 import torch
@@ -33,7 +29,6 @@ FORMAT = "cnnviz-checkpoint"
 FORMAT_VERSION = 1
 WEIGHTS_FILE = "model.safetensors"
 META_FILE = "meta.json"
-RUNS_DIR = Path(os.environ.get("CNNVIZ_RUNS", "runs"))
 
 MAX_WEIGHTS_BYTES = 24 * 2**20  # arch.MAX_PARAMS float32 weights are 8 MB; float64 16 MB
 MAX_META_BYTES = 2**20
@@ -52,11 +47,6 @@ DTYPES = {  # safetensors dtype -> (bytes per element, floating?)
 
 class CheckpointError(ValueError):
     """A checkpoint cnnviz will not save or load; str() is one sentence."""
-
-
-def runs_dir() -> Path:
-    """Where runs are saved: $CNNVIZ_RUNS, else ./runs (read at each call)."""
-    return Path(os.environ.get("CNNVIZ_RUNS") or "runs")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -142,6 +132,11 @@ def _check_meta(meta) -> dict:
             raise CheckpointError(
                 f"The checkpoint JSON's {key!r} must be a {'text' if kind is str else 'object'}."
             )
+    owner = meta.get("owner")
+    if owner is not None and (
+        not isinstance(owner, str) or not re.fullmatch(r"[0-9a-f]{16}", owner)
+    ):
+        raise CheckpointError("The checkpoint JSON's owner is not a 16-digit hex tag.")
     sha = meta.get("weights_sha256")
     if sha is not None and (not isinstance(sha, str) or not re.fullmatch(r"[0-9a-f]{64}", sha)):
         raise CheckpointError("The checkpoint JSON's weights_sha256 is not a SHA-256 hex digest.")
@@ -274,6 +269,11 @@ def save(model: nn.Module, meta: dict) -> tuple[bytes, bytes]:
     return weights, text.encode()
 
 
+def parse_meta(raw: bytes) -> dict:
+    """A checkpoint JSON's bytes as a dict, through the strict parser and the schema check."""
+    return _check_meta(_strict_json(raw, "checkpoint JSON"))
+
+
 def load(weights: bytes, meta: bytes) -> tuple[nn.Module, dict]:
     """(model in eval mode, meta dict) from the two files' bytes; CheckpointError if either is
     oversized, malformed, tampered with, of another architecture, or holds NaN/Inf."""
@@ -291,7 +291,7 @@ def load(weights: bytes, meta: bytes) -> tuple[nn.Module, dict]:
             f"The weights file is {len(weights) / 2**20:.1f} MB; cnnviz models are at most "
             f"{MAX_WEIGHTS_BYTES / 2**20:.0f} MB."
         )
-    info = _check_meta(_strict_json(meta, "checkpoint JSON"))
+    info = parse_meta(meta)
     header = _parse_header(weights)
     sha = info.get("weights_sha256")
     if sha is not None and hashlib.sha256(weights).hexdigest() != sha:
@@ -339,112 +339,3 @@ def load(weights: bytes, meta: bytes) -> tuple[nn.Module, dict]:
     model.load_state_dict(tensors, strict=True)
     model.eval()
     return model, info
-
-
-# ---------------------------------------------------------------------------------------------
-# runs/ on disk
-
-
-@dataclass(frozen=True)
-class RunInfo:
-    path: Path
-    name: str
-    created: str  # ISO time (UTC)
-    dataset: str
-    arch: str
-    classes: tuple[str, ...]
-    input_shape: tuple[int, int, int]
-    metrics: dict
-    config: dict
-    meta: dict
-
-
-def _slug(text: str) -> str:
-    from cnnviz.names import file_stem
-
-    return file_stem(re.sub(r"[^a-z0-9]+", "-", str(text).lower()), 40, "-", "run")
-
-
-def _read_capped(path: Path, cap: int, what: str) -> bytes:
-    try:
-        size = path.stat().st_size
-        if size > cap:
-            raise CheckpointError(f"The {what} {path.name} is {size:,} bytes (at most {cap:,}).")
-        with path.open("rb") as f:
-            return f.read(cap + 1)
-    except OSError as e:
-        raise CheckpointError(f"The {what} {path.name} cannot be read ({e.strerror}).") from None
-
-
-def save_run(folder, model: nn.Module, meta: dict) -> Path:
-    """Write <folder>/<YYYYmmdd-HHMMSS>-<name>/ with model.safetensors and meta.json; its path.
-    folder None: runs_dir(). The folder appears complete or not at all (written, then renamed)."""
-    root = Path(folder) if folder is not None else runs_dir()
-    weights, text = save(model, meta)
-    info = json.loads(text)
-    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
-    preset = next((k for k, v in arch.PRESETS.items() if v == info["arch"]), info["arch"])
-    name = _slug(info.get("name") or f"{info.get('dataset') or 'data'}-{preset}")
-    root.mkdir(parents=True, exist_ok=True)
-    for i in range(1, 1000):
-        final = root / (f"{stamp}-{name}" + (f"-{i}" if i > 1 else ""))
-        if not final.exists():
-            break
-    tmp = root / f".tmp-{final.name}-{os.getpid()}"
-    tmp.mkdir()
-    (tmp / WEIGHTS_FILE).write_bytes(weights)
-    (tmp / META_FILE).write_bytes(text)
-    tmp.rename(final)
-    return final
-
-
-def _run_info(path: Path) -> RunInfo:
-    if not (path / WEIGHTS_FILE).is_file():
-        raise CheckpointError(f"{path.name} has no {WEIGHTS_FILE}.")
-    meta = _check_meta(_strict_json(_read_capped(path / META_FILE, MAX_META_BYTES, "JSON"), "JSON"))
-    return RunInfo(
-        path=path,
-        name=str(meta.get("name") or path.name),
-        created=str(meta.get("created") or ""),
-        dataset=str(meta.get("dataset") or ""),
-        arch=meta["arch"],
-        classes=tuple(meta["classes"]),
-        input_shape=tuple(meta["input_shape"]),
-        metrics=dict(meta.get("metrics") or {}),
-        config=dict(meta.get("config") or {}),
-        meta=meta,
-    )
-
-
-def list_runs(folder=None) -> list[RunInfo]:
-    """Saved runs, newest first; folders that are broken or not runs are skipped."""
-    root = Path(folder) if folder is not None else runs_dir()
-    if not root.is_dir():
-        return []
-    runs = []
-    for path in root.iterdir():
-        if not path.is_dir() or path.name.startswith("."):
-            continue
-        try:
-            runs.append(_run_info(path))
-        except CheckpointError:
-            continue
-    runs.sort(key=lambda r: (r.created, r.path.name), reverse=True)
-    return runs
-
-
-def load_run(path) -> tuple[nn.Module, dict]:
-    """(model, meta) of a run folder, through the same guarded `load`."""
-    path = Path(path)
-    weights = _read_capped(path / WEIGHTS_FILE, MAX_WEIGHTS_BYTES, "weights file")
-    meta = _read_capped(path / META_FILE, MAX_META_BYTES, "JSON")
-    return load(weights, meta)
-
-
-def run_files(path) -> tuple[bytes, bytes]:
-    """The (weights, JSON) bytes of a run folder, for a download button."""
-    path = Path(path)
-    return (
-        _read_capped(path / WEIGHTS_FILE, MAX_WEIGHTS_BYTES, "weights file"),
-        _read_capped(path / META_FILE, MAX_META_BYTES, "JSON"),
-    )

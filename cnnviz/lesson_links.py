@@ -130,6 +130,7 @@ LESSONS: tuple[Lesson, ...] = (
         "into edge detectors, one direction each.",
         "train",
         {"data": "orientations", "step": "Train", "epochs": "5"},
+        ("data",),
     ),
     Lesson(
         "overfit",

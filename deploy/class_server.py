@@ -152,7 +152,13 @@ def stop(child: Child, timeout: float = 10.0) -> None:
     proc.wait()
 
 
-def app_child(i: int, port: int, cookie_secret: str) -> Child:
+def teacher_key() -> str:
+    """The class's teacher key: CNNVIZ_TEACHER_KEY when the user set one, else a new random one
+    (a session that opens the teacher link with it sees every run and publishes them)."""
+    return os.environ.get("CNNVIZ_TEACHER_KEY") or secrets.token_urlsafe(12)
+
+
+def app_child(i: int, port: int, cookie_secret: str, teacher: str) -> Child:
     """`streamlit run app.py` on 127.0.0.1:port, with the settings of .streamlit/config.toml."""
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     # One core per process: torch's own thread pool would fight the other processes.
@@ -161,6 +167,7 @@ def app_child(i: int, port: int, cookie_secret: str) -> Child:
     # The same secret in every process: a cookie signed by one is valid in the others. (An
     # environment variable, not an argument: `ps` shows arguments to every user.)
     env["STREAMLIT_SERVER_COOKIE_SECRET"] = cookie_secret
+    env["CNNVIZ_TEACHER_KEY"] = teacher  # the same in every process, never in `ps`
     cmd = [
         sys.executable,
         "-m",
@@ -230,8 +237,8 @@ def run(args: argparse.Namespace) -> int:
                 f"`PORT={args.port + 1} make class`."
             ) from None
 
-    secret = secrets.token_hex(32)
-    apps = [app_child(i + 1, free_port(), secret) for i in range(args.workers)]
+    secret, teacher = secrets.token_hex(32), teacher_key()
+    apps = [app_child(i + 1, free_port(), secret, teacher) for i in range(args.workers)]
     workdir = Path(tempfile.mkdtemp(prefix="cnnviz-class-"))
     children: list[Child] = []
     try:
@@ -283,9 +290,13 @@ def run(args: argparse.Namespace) -> int:
         print(f"proxy pid {proxy.proc.pid}, config {config}")
         shown = "localhost" if args.address in ("0.0.0.0", "::") else args.address
         print(f"cnnviz class server on http://{shown}:{args.port}")
-        if args.address in ("0.0.0.0", "::"):
-            for ip in network_addresses()[:3]:
-                print(f"on this network: http://{ip}:{args.port}")
+        ips = network_addresses()[:3] if args.address in ("0.0.0.0", "::") else []
+        for ip in ips:
+            print(f"on this network: http://{ip}:{args.port}")
+        print(
+            f"teacher link (keep it to yourself: it publishes runs to the class): "
+            f"http://{ips[0] if ips else shown}:{args.port}/train?teacher={teacher}"
+        )
         print("Ctrl+C stops it.", flush=True)
         return supervise(apps, proxy)
     finally:

@@ -10,6 +10,7 @@ from cnnviz.render.net import sample_png
 from cnnviz.training.config import DONE
 from cnnviz.ui.common import run_safely
 from cnnviz.ui.data_picker import SOURCES as DATA_SOURCES
+from cnnviz.ui.links import hideable
 from cnnviz.ui.train.controls import ERROR_KEY, controls, follow_probe, safely, start_training
 from cnnviz.ui.train.live import live_view
 from cnnviz.ui.train.model_files import checkpoint_section
@@ -126,7 +127,7 @@ def page() -> None:
     tabs = st.tabs(list(STEPS), key="step", bind="query-params")
 
     with tabs[0]:
-        dataset = pick_dataset()
+        dataset = hideable("data", "data", pick_dataset, fmt=lambda ds: ds.name if ds else "none")
         if dataset is not None:
             next_button("Architecture")
     if dataset is None:
@@ -137,7 +138,11 @@ def page() -> None:
         return
 
     with tabs[1]:
-        spec = edit_architecture(dataset.input_shape, dataset.n_classes)
+        spec = hideable(
+            "arch",
+            "architecture",
+            lambda: edit_architecture(dataset.input_shape, dataset.n_classes),
+        )
         next_button("Train")
     problem = arch_problem(spec, dataset)
 

@@ -15,6 +15,7 @@ import streamlit as st
 from cnnviz.render.png import array_to_png
 from cnnviz.shapes import Fix, SettingError
 from cnnviz.ui import links
+from cnnviz.ui.who import claim_teacher
 
 log = logging.getLogger("cnnviz")
 TIMING = os.environ.get("CNNVIZ_TIMING") == "1"  # log each page run's duration (benchmarks)
@@ -90,6 +91,7 @@ def run_safely(
     """
     ensure_router()
     links.begin_run()
+    claim_teacher()  # a teacher link's key leaves the address before anything reads it
     fixed_slot = st.empty() if links.hidden_keys() else None
     slot = st.empty()
     initial = {k: st.query_params.get_all(k) for k in st.query_params}

@@ -1,16 +1,18 @@
 """Open a model: upload its two files, or pick a run saved on this server. A page calls
 pick_model() to get the model the user chose (an OpenedModel, kept in st.session_state) or None;
-opened_report() tests it on a dataset's test split.
+opened_report() tests it on a dataset's test split. Which saved runs a session sees:
+cnnviz.ui.run_list.
 
 Uploaded checkpoints are safetensors plus JSON (cnnviz.checkpoint): nothing is unpickled."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
 import streamlit as st
+
+from cnnviz.ui.run_list import runs_list
 
 OPENED_KEY = "_opened"  # session_state: the OpenedModel on screen
 
@@ -53,7 +55,7 @@ def pick_model(drawn: bool = True) -> OpenedModel | None:
     st.markdown("**Open a model**: upload both files, or pick a run saved on this server")
     upload_checkpoint()
     if drawn:
-        runs_list()
+        runs_list(_open_model)
     return opened_model()
 
 
@@ -82,12 +84,6 @@ def model_downloads(weights: bytes, meta: bytes, stem: str, key: str) -> None:
     )
 
 
-def file_stem(meta: dict) -> str:
-    """A file name (without extension) for a model's files: its data and architecture."""
-    name = f"cnnviz-{meta.get('dataset', 'data')}-{meta.get('arch', 'net')}"
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", name)[:80]
-
-
 def upload_checkpoint() -> None:
     """The two uploaders; a new pair of files is opened (or refused with a sentence)."""
     from cnnviz import checkpoint
@@ -113,70 +109,16 @@ def upload_checkpoint() -> None:
     _open_model(model, meta, f"{w.name} + {m.name}")
 
 
-def runs_list() -> None:
-    """The runs saved on this server, one to open."""
-    from cnnviz import checkpoint
-
-    try:
-        runs = _list_runs()
-    except (OSError, ValueError) as err:
-        st.caption(f"The saved runs cannot be listed: {err}")
-        return
-    if not runs:
-        st.caption(
-            "No saved runs yet: a finished training is saved here automatically, and "
-            "`python -m cnnviz train ...` saves one from the command line."
-        )
-        return
-    labels = {str(r.path): run_label(r) for r in runs}
-    choice = st.selectbox(
-        "Saved runs on this server", list(labels), format_func=labels.get, key="run_choice"
-    )
-    if st.button("Open this run", key="open_run", icon=":material/folder_open:"):
-        try:
-            model, meta = checkpoint.load_run(choice)
-        except ValueError as err:
-            st.error(str(err), icon=":material/block:")
-            return
-        _open_model(model, meta, labels[choice], path=choice)
-
-
-def run_label(r) -> str:
-    """A saved run in one line: name, data, architecture and its best-known accuracy."""
-    acc = (r.metrics or {}).get("test_accuracy")
-    if acc is None:
-        acc = (r.metrics or {}).get("val_acc")
-        acc = f"validation {acc:.1%}" if isinstance(acc, (int, float)) else ""
-    else:
-        acc = f"test {acc:.1%}"
-    return " · ".join(p for p in (r.name, r.dataset, r.arch, acc) if p)
-
-
-def _list_runs():
-    """The runs/ folder's runs, read again only when the folder changed (new or removed runs)."""
-    from cnnviz import checkpoint
-
-    root = checkpoint.runs_dir()
-    try:
-        stamp = (str(root), root.stat().st_mtime_ns)
-    except OSError:
-        return []
-    got = st.session_state.get("_runs_cache")
-    if got is None or got[0] != stamp:
-        got = st.session_state["_runs_cache"] = (stamp, checkpoint.list_runs(root))
-    return got[1]
-
-
 def run_downloads(opened: OpenedModel) -> None:
     """A run saved on the server (a teacher's pre-trained model): its two files to keep."""
-    from cnnviz import checkpoint
+    from cnnviz import runs
 
     try:
-        weights, meta = checkpoint.run_files(opened.path)
+        weights, meta = runs.run_files(opened.path)
     except ValueError as err:
         st.caption(str(err))
         return
-    model_downloads(weights, meta, file_stem(opened.meta), "dl_run")
+    model_downloads(weights, meta, runs.download_stem(opened.meta), "dl_run")
 
 
 def opened_report(opened: OpenedModel, dataset):

@@ -31,6 +31,8 @@ import pytest
 from PIL import Image
 from playwright.sync_api import expect
 
+from cnnviz.runs import owner_tag
+
 ROOT = Path(__file__).resolve().parents[2]
 LAUNCHER = ROOT / "deploy" / "class_server.py"
 READY = "Ctrl+C stops it."
@@ -288,3 +290,31 @@ def _zombie(pid: int) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1].startswith("Z")
     except OSError:
         return False
+
+
+def _xsrf(cookies: list[str]) -> str:
+    found = [c.split(";")[0].split("=", 1)[1] for c in cookies if c.startswith("_streamlit_xsrf=")]
+    assert found, cookies
+    return found[0]
+
+
+def test_a_browser_keeps_its_owner_tag_on_every_process_and_the_teacher_link_works(
+    class_server, page, wait_idle
+):
+    """The saved runs' owner is a tag of the XSRF cookie: each process writes it again with a new
+    mask but the same token, so the tag is the same whichever process serves the browser. The
+    launcher's teacher link makes a session the teacher's through the proxy."""
+    first = _xsrf(_get(class_server.url + "/_stcore/health", cookie="SRV=app1")[2])
+    for app in ("app1", "app2"):
+        again = _xsrf(
+            _get(class_server.url + "/_stcore/health", f"SRV={app}; _streamlit_xsrf={first}")[2]
+        )
+        assert owner_tag(again) == owner_tag(first), app
+    link = re.search(
+        r"^teacher link .*: (http://\S+/train\?teacher=(\S+))$", class_server.output(), re.M
+    )
+    assert link and len(link.group(2)) >= 16, class_server.output()
+    page.goto(class_server.url + "/train?teacher=" + link.group(2))
+    wait_idle(page)
+    page.get_by_text("You are the teacher").wait_for(timeout=30_000)
+    assert "teacher=" not in page.url

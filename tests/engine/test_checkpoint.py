@@ -1,5 +1,5 @@
 """Checkpoints: a round trip gives identical outputs; every hostile file is refused in one
-sentence; runs/ folders are written, listed newest first, and broken ones skipped."""
+sentence (the runs/ folder: test_runs.py)."""
 
 import hashlib
 import io
@@ -290,50 +290,6 @@ def test_json_without_checksum_still_loads(saved):
 def test_not_bytes():
     with pytest.raises(CheckpointError):
         checkpoint.load("weights", "meta")
-
-
-# ---- runs/
-
-
-def test_save_run_list_runs_load_run(tmp_path):
-    first = checkpoint.save_run(tmp_path, make_model(), meta(name="First try!"))
-    second = checkpoint.save_run(tmp_path, make_model(seed=1), meta(name="First try!"))
-    assert first != second and first.parent == second.parent == tmp_path
-    assert first.name.endswith("first-try") and (first / "model.safetensors").is_file()
-    (tmp_path / "broken").mkdir()
-    (tmp_path / "broken" / "meta.json").write_text("{")
-    (tmp_path / "broken" / "model.safetensors").write_bytes(b"")
-    (tmp_path / "no-weights").mkdir()
-    (tmp_path / "no-weights" / "meta.json").write_bytes((first / "meta.json").read_bytes())
-    (tmp_path / "stray.txt").write_text("hi")
-    runs = checkpoint.list_runs(tmp_path)
-    assert [r.path for r in runs] == [second, first]  # newest first, broken ones skipped
-    assert runs[0].dataset == "digits" and runs[0].arch == SPEC and runs[0].name == "First try!"
-    model, info = checkpoint.load_run(second)
-    with torch.no_grad():
-        x = torch.rand(2, *SHAPE)
-        assert torch.equal(model(x), make_model(seed=1).eval()(x))
-    assert checkpoint.run_files(second)[0] == (second / "model.safetensors").read_bytes()
-    assert not list(tmp_path.glob(".tmp-*"))
-
-
-def test_runs_dir_follows_the_env(tmp_path, monkeypatch):
-    monkeypatch.setenv("CNNVIZ_RUNS", str(tmp_path / "elsewhere"))
-    assert checkpoint.runs_dir() == tmp_path / "elsewhere"
-    assert checkpoint.list_runs() == []
-    path = checkpoint.save_run(None, make_model(), meta())
-    assert path.parent == tmp_path / "elsewhere"
-    assert [r.path for r in checkpoint.list_runs()] == [path]
-    monkeypatch.delenv("CNNVIZ_RUNS")
-    assert str(checkpoint.runs_dir()) == "runs"
-
-
-def test_load_run_refuses_an_oversized_file(tmp_path):
-    path = checkpoint.save_run(tmp_path, make_model(), meta())
-    with open(path / "model.safetensors", "ab") as f:
-        f.truncate(checkpoint.MAX_WEIGHTS_BYTES + 1)
-    with pytest.raises(CheckpointError, match="at most"):
-        checkpoint.load_run(path)
 
 
 def test_checkpoint_records_the_real_version():

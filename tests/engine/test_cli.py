@@ -9,8 +9,9 @@ import sys
 import pytest
 import torch
 
-from cnnviz import arch, checkpoint, data
+from cnnviz import arch, data
 from cnnviz.__main__ import main
+from cnnviz.runs import list_runs, load_run
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 
@@ -67,9 +68,9 @@ def test_train_end_to_end_writes_a_run_the_app_lists(tmp_path):
     assert "epoch 1/2" in r.stderr and "epoch 2/2" in r.stderr and "test accuracy" in r.stderr
     path = tmp_path / r.stdout.strip()
     assert path.parent == tmp_path / "runs" and path.name.endswith("digits-minimal")
-    runs = checkpoint.list_runs(tmp_path / "runs")
+    runs = list_runs(tmp_path / "runs")
     assert [x.path.resolve() for x in runs] == [path.resolve()]
-    model, meta = checkpoint.load_run(path)
+    model, meta = load_run(path)
     assert meta["arch"] == arch.PRESETS["minimal"] and meta["dataset"] == "digits"
     assert meta["config"]["optimizer"] == "momentum" and meta["config"]["seed"] == 3
     assert meta["metrics"]["epochs_done"] == 2

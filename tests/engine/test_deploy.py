@@ -173,3 +173,16 @@ def test_make_class_runs_the_launcher(variables, args):
     assert out.returncode == 0, out.stderr
     command = " ".join(out.stdout.replace("\\\n", " ").split())
     assert command.endswith(f"python deploy/class_server.py --port 8600{args}"), command
+
+
+def test_every_app_process_gets_the_same_teacher_key(monkeypatch):
+    """`make class` makes one random teacher key (a key the user set wins) and passes it to every
+    app process in the environment, never as an argument (`ps` shows those)."""
+    monkeypatch.delenv("CNNVIZ_TEACHER_KEY", raising=False)
+    key = class_server.teacher_key()
+    assert len(key) >= 16 and key != class_server.teacher_key()
+    apps = [class_server.app_child(i, 9000 + i, "secret", key) for i in (1, 2)]
+    assert {a.env["CNNVIZ_TEACHER_KEY"] for a in apps} == {key}
+    assert not any(key in arg for a in apps for arg in a.cmd)
+    monkeypatch.setenv("CNNVIZ_TEACHER_KEY", "chosen-by-me")
+    assert class_server.teacher_key() == "chosen-by-me"

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from cnnviz import arch, checkpoint, data
+from cnnviz import arch, checkpoint, data, runs
 from cnnviz import training as train
 from cnnviz.training import Gate, TrainConfig, Trainer, TrainError
 
@@ -543,8 +543,8 @@ def test_trained_model_round_trips_through_a_checkpoint(tiny, tmp_path):
     t = run(tiny, SMALL, epochs=1)
     meta = t.meta()
     assert meta["dataset"] == "digits" and meta["config"]["epochs"] == 1
-    path = checkpoint.save_run(tmp_path, t.model, meta)
-    model, info = checkpoint.load_run(path)
+    path = runs.save_run(tmp_path, t.model, meta)
+    model, info = runs.load_run(path)
     x = torch.from_numpy(tiny.x_test[:20])
     t.model.eval()
     with torch.no_grad():

@@ -20,6 +20,7 @@ from cnnviz.arch import shape_text
 from cnnviz.data import builtin
 from cnnviz.inputs import image_as_input
 from cnnviz.render import net
+from cnnviz.runs import list_runs, save_run
 from cnnviz.ui.train import charts, live, session
 from cnnviz.ui.train.settings import LR_FOR
 
@@ -122,7 +123,7 @@ def test_a_run_finished_on_another_step_is_saved(run, runs_dir):
     click(at, "tr_start")
     wait_done(at)
     at.run(timeout=60)  # the next page run, whichever step is open
-    runs = checkpoint.list_runs(runs_dir)
+    runs = list_runs(runs_dir)
     assert len(runs) == 1 and "test_accuracy" in runs[0].metrics
 
 
@@ -133,10 +134,10 @@ def test_closing_the_tab_keeps_a_finished_run_the_page_never_saw(run, runs_dir):
     ts = at.session_state["training"]
     assert ts.generation not in ts.saved  # the page's last run was before the end
     session._Lease(ts).release()  # what the session-scoped resource does when the tab closes
-    assert len(checkpoint.list_runs(runs_dir)) == 1
+    assert len(list_runs(runs_dir)) == 1
     session._Lease(ts).release()  # once only
     at.run(timeout=60)
-    assert len(checkpoint.list_runs(runs_dir)) == 1
+    assert len(list_runs(runs_dir)) == 1
 
 
 def test_closing_the_tab_ends_the_training_process(run):
@@ -229,12 +230,12 @@ def test_start_train_and_see_results(run, runs_dir):
     assert report.accuracy > 0.5  # 10 classes: well above chance after 2 epochs
     assert at.get("plotly_chart"), "the confusion matrix"
     # the finished run was saved once, and the Model files step lists it and offers both files
-    runs = checkpoint.list_runs(runs_dir)
+    runs = list_runs(runs_dir)
     assert len(runs) == 1 and runs[0].metrics["test_accuracy"] == pytest.approx(report.accuracy)
     at.query_params["step"] = "Model files"
     at.run(timeout=60)
     no_trouble(at)
-    assert len(checkpoint.list_runs(runs_dir)) == 1
+    assert len(list_runs(runs_dir)) == 1
     assert runs[0].name in at.selectbox(key="run_choice").options[0]
     assert len(at.get("download_button")) == 2
 
@@ -547,7 +548,7 @@ def test_only_one_file_asks_for_the_other(run, trained):
 
 def test_a_saved_run_is_listed_and_opens(run, trained, runs_dir):
     t, _, _ = trained
-    path = checkpoint.save_run(runs_dir, t.model, dict(t.meta(), name="teacher-run"))
+    path = save_run(runs_dir, t.model, dict(t.meta(), name="teacher-run"))
     at = run(step="Model files")
     assert path.name in at.selectbox(key="run_choice").value
     click(at, "open_run")

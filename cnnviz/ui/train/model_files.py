@@ -6,7 +6,7 @@ from __future__ import annotations
 import streamlit as st
 
 from cnnviz.training.config import DONE
-from cnnviz.ui.model_picker import file_stem, model_downloads, pick_model
+from cnnviz.ui.model_picker import model_downloads, pick_model
 from cnnviz.ui.train.opened import opened_model_view
 from cnnviz.ui.train.session import TrainingSession, trainer_meta
 
@@ -14,6 +14,7 @@ from cnnviz.ui.train.session import TrainingSession, trainer_meta
 def download_buttons(ts: TrainingSession) -> None:
     """This training's two files (once it has trained a step and is paused or over)."""
     from cnnviz import checkpoint
+    from cnnviz.runs import download_stem
 
     t = ts.trainer
     if t is None or t.status not in DONE + ("paused",) or t.progress().step == 0:
@@ -25,7 +26,7 @@ def download_buttons(ts: TrainingSession) -> None:
         ("checkpoint", step, report is not None),
         lambda: checkpoint.save(t.model, trainer_meta(ts, report)),
     )
-    model_downloads(weights, meta_json, file_stem(t.meta()), "dl")
+    model_downloads(weights, meta_json, download_stem(t.meta()), "dl")
     st.caption(
         f"Both files together reopen the model here (step {step}). The weights file holds "
         "numbers only (safetensors: no code), the JSON the architecture, data and "

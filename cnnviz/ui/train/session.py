@@ -19,6 +19,7 @@ import numpy as np
 import streamlit as st
 
 from cnnviz.training.records import with_test_metrics
+from cnnviz.ui.who import owner
 
 log = logging.getLogger("cnnviz")
 
@@ -46,6 +47,7 @@ class TrainingSession:
         self.probe: np.ndarray | None = None  # the image whose activations are shown
         self.buttons_for: str | None = None  # the button_state the control buttons were drawn for
         self.follow_count = 0  # "Another weight" presses: the seed of the next weight followed
+        self.owner: str | None = None  # who trains here (cnnviz.ui.who.owner): its runs are theirs
 
     def replace(self, trainer, spec: str | None, dataset) -> None:
         with self.lock:
@@ -125,6 +127,7 @@ def training_session() -> TrainingSession:
     if not isinstance(ts, TrainingSession):
         ts = st.session_state["training"] = TrainingSession()
         _warm_workers()
+    ts.owner = owner()
     _lease(ts.id, ts)
     return ts
 
@@ -135,10 +138,10 @@ def trainer_meta(ts: TrainingSession, report=None) -> dict:
 
 
 def save_finished_run(ts: TrainingSession) -> str | None:
-    """A finished training is written to runs/ once (with its test accuracy), so a server
+    """A finished training is written to runs/ once (with its test accuracy and its owner), so a server
     restart loses nothing; safe from any thread (the page's run, or the session's release when
     the tab closed before the page saw the end). Returns the folder ("" if it failed)."""
-    from cnnviz import checkpoint
+    from cnnviz import runs
 
     with ts.lock:
         t = ts.trainer
@@ -146,9 +149,8 @@ def save_finished_run(ts: TrainingSession) -> str | None:
             return ts.saved.get(ts.generation)
         try:
             report = ts.cached(("report",), t.evaluate)
-            path = str(
-                checkpoint.save_run(checkpoint.runs_dir(), t.model, trainer_meta(ts, report))
-            )
+            meta = trainer_meta(ts, report)
+            path = str(runs.save_run(runs.runs_dir(), t.model, meta, owner=ts.owner))
         except (OSError, ValueError):
             log.exception("could not save a finished run")
             path = ""

@@ -8,6 +8,7 @@ import streamlit as st
 from cnnviz import arch
 from cnnviz.arch import shape_text
 from cnnviz.training.config import OPTIMIZERS, SCHEDULES, TrainConfig
+from cnnviz.ui.links import hideable
 from cnnviz.ui.train.controls import safely
 from cnnviz.ui.train.session import TrainingSession
 
@@ -46,99 +47,140 @@ def _opt_changed() -> None:
 
 def settings_form(dataset=None) -> TrainConfig:
     """The training settings, one column (URL-bound widgets), as the TrainConfig they describe
-    (the training set size capped at the data's)."""
-    opt = st.segmented_control(
-        "Optimizer",
-        list(OPT_KEY),
-        default=DEFAULTS["opt"],
-        required=True,
-        key="opt",
-        bind="query-params",
-        on_change=_opt_changed,
-        help="SGD: w ← w − lr·g. Momentum adds a running velocity; Adam scales each weight's "
-        "step by its own gradient history. See 'Update rule' while training.",
+    (the training set size capped at the data's). A lesson link hides any of them by key
+    (`?hide=opt,lr`): its value is fixed and the page says so."""
+    opt = hideable(
+        "opt",
+        "optimizer",
+        lambda: st.segmented_control(
+            "Optimizer",
+            list(OPT_KEY),
+            default=DEFAULTS["opt"],
+            required=True,
+            key="opt",
+            bind="query-params",
+            on_change=_opt_changed,
+            help="SGD: w ← w − lr·g. Momentum adds a running velocity; Adam scales each weight's "
+            "step by its own gradient history. See 'Update rule' while training.",
+        ),
     )
-    lr = st.select_slider(
-        "Learning rate",
-        LRS,
-        value=DEFAULTS["lr"],
-        key="lr",
-        bind="query-params",
-        format_func=lambda v: f"{v:g}",
+    lr = hideable(
+        "lr",
+        "learning rate",
+        lambda: st.select_slider(
+            "Learning rate",
+            LRS,
+            value=DEFAULTS["lr"],
+            key="lr",
+            bind="query-params",
+            format_func=lambda v: f"{v:g}",
+        ),
     )
-    sched = st.segmented_control(
-        "Schedule",
-        SCHEDULES,
-        default=DEFAULTS["sched"],
-        required=True,
-        key="sched",
-        bind="query-params",
-        help="How the learning rate changes during training. constant: never; step: ÷10 after "
-        "half of the steps and ÷10 again after three quarters; cosine: glides down to 0 "
-        "along a half cosine.",
+    sched = hideable(
+        "sched",
+        "schedule",
+        lambda: st.segmented_control(
+            "Schedule",
+            SCHEDULES,
+            default=DEFAULTS["sched"],
+            required=True,
+            key="sched",
+            bind="query-params",
+            help="How the learning rate changes during training. constant: never; step: ÷10 after "
+            "half of the steps and ÷10 again after three quarters; cosine: glides down to 0 "
+            "along a half cosine.",
+        ),
     )
-    bs = st.select_slider(
-        "Batch size",
-        BATCHES,
-        value=DEFAULTS["bs"],
-        key="bs",
-        bind="query-params",
-        help="Images per step.",
+    bs = hideable(
+        "bs",
+        "batch size",
+        lambda: st.select_slider(
+            "Batch size",
+            BATCHES,
+            value=DEFAULTS["bs"],
+            key="bs",
+            bind="query-params",
+            help="Images per step.",
+        ),
     )
-    epochs = st.number_input(
-        "Epochs",
-        1,
-        100,
-        DEFAULTS["epochs"],
-        key="epochs",
-        bind="query-params",
-        help="Passes over the training images.",
+    epochs = hideable(
+        "epochs",
+        "epochs",
+        lambda: st.number_input(
+            "Epochs",
+            1,
+            100,
+            DEFAULTS["epochs"],
+            key="epochs",
+            bind="query-params",
+            help="Passes over the training images.",
+        ),
     )
-    ntrain = st.select_slider(
-        "Training images",
-        N_TRAIN,
-        value=DEFAULTS["ntrain"],
-        key="ntrain",
-        bind="query-params",
-        help="Fewer images train faster and overfit sooner (validation and test stay whole).",
+    ntrain = hideable(
+        "ntrain",
+        "training images",
+        lambda: st.select_slider(
+            "Training images",
+            N_TRAIN,
+            value=DEFAULTS["ntrain"],
+            key="ntrain",
+            bind="query-params",
+            help="Fewer images train faster and overfit sooner (validation and test stay whole).",
+        ),
     )
-    wd = st.select_slider(
-        "Weight decay (L2)",
-        DECAYS,
-        value=DEFAULTS["wd"],
-        key="wd",
-        bind="query-params",
-        format_func=lambda v: f"{v:g}",
-        help="Pulls every weight a little towards 0 at each step.",
+    wd = hideable(
+        "wd",
+        "weight decay",
+        lambda: st.select_slider(
+            "Weight decay (L2)",
+            DECAYS,
+            value=DEFAULTS["wd"],
+            key="wd",
+            bind="query-params",
+            format_func=lambda v: f"{v:g}",
+            help="Pulls every weight a little towards 0 at each step.",
+        ),
     )
-    drop = st.select_slider(
-        "Dropout",
-        DROPOUTS,
-        value=DEFAULTS["drop"],
-        key="drop",
-        bind="query-params",
-        help="Overrides the p of every Dropout layer in the architecture ('as built' keeps "
-        "them). An architecture without a Dropout layer has nothing to override.",
+    drop = hideable(
+        "drop",
+        "dropout",
+        lambda: st.select_slider(
+            "Dropout",
+            DROPOUTS,
+            value=DEFAULTS["drop"],
+            key="drop",
+            bind="query-params",
+            help="Overrides the p of every Dropout layer in the architecture ('as built' keeps "
+            "them). An architecture without a Dropout layer has nothing to override.",
+        ),
     )
     can_augment = dataset is None or dataset.augment != "none"
-    aug = st.toggle(
-        "Augmentation",
-        DEFAULTS["aug"],
-        key="aug",
-        bind="query-params",
-        disabled=not can_augment,
-        help="Random small shifts (and mirror images where that keeps the class) of every "
-        "training batch: more variety from the same images."
-        + ("" if can_augment else " These data have no augmentation that keeps labels."),
+    aug = hideable(
+        "aug",
+        "augmentation",
+        lambda: st.toggle(
+            "Augmentation",
+            DEFAULTS["aug"],
+            key="aug",
+            bind="query-params",
+            disabled=not can_augment,
+            help="Random small shifts (and mirror images where that keeps the class) of every "
+            "training batch: more variety from the same images."
+            + ("" if can_augment else " These data have no augmentation that keeps labels."),
+        ),
     )
-    seed = st.number_input(
-        "Seed",
-        0,
-        2**31 - 1,
-        DEFAULTS["seed"],
-        key="seed",
-        bind="query-params",
-        help="Same seed, same settings: the same training.",
+    seed = hideable(
+        "seed",
+        "seed",
+        lambda: st.number_input(
+            "Seed",
+            0,
+            2**31 - 1,
+            DEFAULTS["seed"],
+            key="seed",
+            bind="query-params",
+            help="Same seed, same settings: the same training.",
+        ),
     )
     n_train = None if ntrain == "all" else int(ntrain)
     if n_train is not None and dataset is not None and n_train >= len(dataset.y_train):
