@@ -14,6 +14,7 @@ from cnnviz.shapes import SettingError
 from cnnviz.ui.common import link_to, link_with, run_safely, show_setting_error, show_source
 from cnnviz.ui.grid_editor import grid_box
 from cnnviz.ui.nav import page_at
+from cnnviz.ui.present import presentation_mode
 from cnnviz.walks.grids import stack_channels
 
 MAX_INPUT, MAX_KERNEL, MAX_CHANNELS = 8, 4, 3
@@ -23,7 +24,11 @@ PAGE_WIDTH = 1000
 
 def controls() -> dict:
     s: dict = {}
-    with st.expander("The net, its numbers and its target", expanded=True, icon=":material/tune:"):
+    # open, except when presenting: then the gradients come first (one click shows the numbers)
+    expanded = not presentation_mode()
+    with st.expander(
+        "The net, its numbers and its target", expanded=expanded, icon=":material/tune:"
+    ):
         row = st.columns(7)
         s["channels"] = row[0].number_input(
             "Input channels", 1, MAX_CHANNELS, 1, key="ch", bind="query-params"

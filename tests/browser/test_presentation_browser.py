@@ -55,6 +55,11 @@ def test_presentation_mode_fits_a_720p_projector_and_150_percent_zoom(
         assert body >= 24, f"{info.path}: body text {body} px in presentation mode"
         toggle = tab.locator(".st-key-present_toggle")
         assert toggle.is_visible(), "no way back: the presentation toggle is not on screen"
+        # the settings (the expanders with the "tune" icon) start closed: the result first
+        opened = tab.locator("[data-testid='stExpander'] details[open] > summary").filter(
+            has=tab.locator("[data-testid='stExpanderIcon']", has_text="tune")
+        )
+        assert opened.count() == 0, f"{info.path}: settings open in presentation mode"
         problems = cut_text(tab)
         assert not problems, f"{info.path} at 1280x720, presenting:\n{problems}"
         readme_shot(tab, f"{_id(info)}-present")
