@@ -9,33 +9,14 @@ from datetime import UTC, datetime
 import pytest
 import torch
 
+# the same tiny LeNet-5 and its description as the checkpoint tests (tests/ is not a package)
+from test_checkpoint import SHAPE, SPEC, make_model, meta
+
 from cnnviz import arch, checkpoint
 from cnnviz import runs as store
 from cnnviz.checkpoint import CheckpointError
 
 torch.set_num_threads(1)
-
-SPEC = arch.PRESETS["lenet5"]
-SHAPE = (1, 16, 16)
-CLASSES = [str(d) for d in range(10)]
-
-
-def make_model(spec=SPEC, shape=SHAPE, n=10, seed=0):
-    torch.manual_seed(seed)
-    return arch.build(spec, shape, n)
-
-
-def meta(spec=SPEC, **kw):
-    d = {
-        "arch": spec,
-        "input_shape": list(SHAPE),
-        "classes": CLASSES,
-        "dataset": "digits",
-        "config": {"optimizer": "adam", "lr": 0.001},
-        "metrics": {"val_acc": 0.95, "train_loss": 0.2},
-    }
-    d.update(kw)
-    return d
 
 
 def test_save_run_list_runs_load_run(tmp_path):
