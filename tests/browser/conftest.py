@@ -175,6 +175,9 @@ def _serve(register_log) -> Iterator[str]:
         "--server.fileWatcherType=none",
     ]
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    # finished trainings are saved here, not in the checkout's runs/ (a test's runs list then
+    # holds only what the tests made); a folder a test sets (monkeypatch) is kept
+    env.setdefault("CNNVIZ_RUNS", tempfile.mkdtemp(prefix="cnnviz-test-runs-"))
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(
             cmd,
