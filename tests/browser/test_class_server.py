@@ -220,8 +220,13 @@ def test_two_students_on_two_processes_rerun_upload_and_see_their_pictures(
         uploads = [t for t in traffic[name] if "/_stcore/upload_file/" in t[0]]
         media = [t for t in traffic[name] if urlsplit(t[0]).path.startswith("/media/")]
         assert uploads and media, f"no upload or media request seen in tab {name}"
+        # every picture still on screen loaded (checked below); a picture a later rerun replaced
+        # may be gone from its process before the browser asks for it (Streamlit drops a
+        # session's old media on each rerun), so a 404 is allowed only for those
+        shown_now = set(tab.evaluate("() => [...document.querySelectorAll('img')].map(i => i.src)"))
         for url, status, request in uploads + media:
-            assert status in (200, 204), (url, status)
+            stale = status == 404 and "/media/" in url and url not in shown_now
+            assert status in (200, 204) or stale, (url, status)
             sent = request.all_headers().get("cookie", "")  # .headers leaves cookies out
             assert cookie in sent, (url, sent)
         # every picture on the page loaded
