@@ -57,6 +57,7 @@ from cnnviz.ops import (
     sum_partials,
     tanh,
 )
+from cnnviz.prediction import SoftmaxSteps, logits, softmax_steps
 from cnnviz.receptive_field import FieldRow, receptive_field
 from cnnviz.shapes import DimSize, OutputSize, SettingError, output_size
 from cnnviz.trace import CellTrace, ChannelTrace, trace
@@ -77,6 +78,10 @@ _LAZY = {
     "CheckpointError": "cnnviz.checkpoint",
     "load_checkpoint": ("cnnviz.checkpoint", "load"),
     "save_checkpoint": ("cnnviz.checkpoint", "save"),
+    "grad_cam": "cnnviz.attribution",
+    "saliency": "cnnviz.attribution",
+    "conv_layer_names": "cnnviz.attribution",
+    "predicted": "cnnviz.attribution",
 }
 
 
@@ -142,5 +147,8 @@ __all__ = [
     "trace_grad_input",
     "trace_grad_weight",
     "trace_max_pool_grad",
+    "SoftmaxSteps",
+    "logits",
+    "softmax_steps",
     *_LAZY,
 ]
