@@ -83,6 +83,8 @@ _LAZY = {
     "saliency": "cnnviz.attribution",
     "conv_layer_names": "cnnviz.attribution",
     "predicted": "cnnviz.attribution",
+    "ChannelParts": "cnnviz.channel_parts",
+    "channel_parts": "cnnviz.channel_parts",
 }
 
 
