@@ -85,6 +85,8 @@ _LAZY = {
     "predicted": "cnnviz.attribution",
     "ChannelParts": "cnnviz.channel_parts",
     "channel_parts": "cnnviz.channel_parts",
+    "FieldBox": "cnnviz.unit_field",
+    "unit_field": "cnnviz.unit_field",
 }
 
 
