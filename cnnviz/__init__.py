@@ -77,6 +77,11 @@ _LAZY = {
     "CheckpointError": "cnnviz.checkpoint",
     "load_checkpoint": ("cnnviz.checkpoint", "load"),
     "save_checkpoint": ("cnnviz.checkpoint", "save"),
+    "PRETRAINED": "cnnviz.pretrained",
+    "pretrained_model": ("cnnviz.pretrained", "pretrained"),  # cnnviz.pretrained is the module
+    "transfer_vs_scratch": "cnnviz.transfer",
+    "few_per_class": "cnnviz.transfer",
+    "maximize_channel": "cnnviz.maximize",
 }
 
 
