@@ -51,6 +51,9 @@ CHROMIUM_ARGS = [
 VIEWPORT = {"width": 1400, "height": 900}
 STARTUP_TIMEOUT = 60  # seconds for the server to answer /_stcore/health
 IDLE_TIMEOUT = 30_000  # milliseconds for a script run to finish rendering
+# How often a wait re-checks the page. Playwright's default ("raf") asks Chromium for a new frame
+# 60 times a second while waiting, and drawing those frames costs CPU the other test workers need.
+POLL_MS = 50
 
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1", "[::1]"}
 
@@ -329,7 +332,7 @@ def _wait_idle(page, log: PageLog, timeout: float = IDLE_TIMEOUT) -> list[str]:
     page.wait_for_selector(
         "[data-testid='stApp'][data-test-script-state='notRunning']", timeout=timeout
     )
-    page.wait_for_function(_IDLE_JS, timeout=timeout)
+    page.wait_for_function(_IDLE_JS, timeout=timeout, polling=POLL_MS)
     return [e for e in log.console_errors if not _BENIGN.search(e)]
 
 
@@ -370,9 +373,9 @@ WRITE_SHOTS = os.environ.get("CNNVIZ_SCREENSHOTS") == "1"
 
 
 def _settle(tab, timeout: float = 60_000) -> None:
-    tab.wait_for_function(_SETTLED_JS, timeout=timeout)
+    tab.wait_for_function(_SETTLED_JS, timeout=timeout, polling=POLL_MS)
     tab.wait_for_timeout(250)  # a chart's second layout pass, once it knows its width
-    tab.wait_for_function(_SETTLED_JS, timeout=timeout)
+    tab.wait_for_function(_SETTLED_JS, timeout=timeout, polling=POLL_MS)
 
 
 @pytest.fixture

@@ -56,11 +56,3 @@ def test_a_shared_link_reopens_the_same_settings(server, page, wait_idle):
     want = cnnviz.output_size(7, 2, 2, 0, op="pool", ceil_mode=True)
     expect(formula(page)).to_have_text(want.dims[0].formula)
     expect(success(page)).to_contain_text("Output: 4 × 4")
-
-
-def test_a_lesson_link_is_the_first_request_to_a_new_server(fresh_server, page, wait_idle):
-    with fresh_server() as base_url:
-        page.goto(base_url + "/output_size?in=9&k=4&s=2")
-        wait_idle(page)
-        expect(page.locator(".st-key-k input")).to_have_value("4")
-        expect(formula(page)).to_have_text(cnnviz.output_size(9, 4, 2).dims[0].formula)

@@ -12,7 +12,9 @@ import urllib.request
 from urllib.parse import urlsplit
 
 import pytest
+from playwright.sync_api import expect
 
+import cnnviz
 from cnnviz.ui.nav import PAGES, PageInfo
 
 NAV_LINK = "[data-testid='stSidebarNav'] a[data-testid='stSidebarNavLink']"
@@ -117,6 +119,11 @@ def test_server_still_healthy(server: str) -> None:
 
 # The guard is one function every page calls (run_safely; tests/pages/test_pages_are_guarded.py checks
 # each page goes through it): two pages, the lightest and the heaviest, each on its own new server.
+# Output size is opened by a lesson link with its own settings (the page must read them on the
+# server's very first request).
+FIRST_LINKS = {"output_size": "?in=9&k=4&s=2"}
+
+
 @pytest.mark.parametrize(
     "info", [p for p in PAGES if p.url_path in ("output_size", "train")], ids=_id
 )
@@ -127,10 +134,15 @@ def test_first_visitor_of_a_new_server_can_arrive_by_deep_link(
     link. Streamlit's legacy pages/ mode would run the page file alone, with a menu of file
     names and without app.py; the page must still open under the app's own menu."""
     with fresh_server() as base_url:
-        page.goto(_url(base_url, info))
+        page.goto(_url(base_url, info) + FIRST_LINKS.get(info.url_path, ""))
         errors = wait_idle(page)
         page.locator("[data-testid='stMain'] h1", has_text=info.title).first.wait_for()
         assert _nav_titles(page) == [p.title for p in PAGES]
         assert page.locator("[role='dialog']").count() == 0
         assert page.locator("[data-testid='stException']").count() == 0
         assert errors == []
+        if info.url_path == "output_size":  # the lesson link's settings, not the defaults
+            expect(page.locator(".st-key-k input")).to_have_value("4")
+            expect(page.locator("[data-testid='stMarkdownContainer'] code").first).to_have_text(
+                cnnviz.output_size(9, 4, 2).dims[0].formula
+            )
