@@ -1,0 +1,153 @@
+"""The Explore page's input: a test example (the ones the model got wrong too), a drawing, an
+upload or a camera picture; always shown as the model-sized image actually fed to the net."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import streamlit as st
+
+from cnnviz.render.net import sample_png
+from cnnviz.ui.explore.model import Explored, test_data
+
+SOURCES = {"test": "Test example", "draw": "Draw", "upload": "Upload", "camera": "Camera"}
+CANVAS = 224  # px: the drawing area (8 × 28)
+PEN = 18  # px: the pen width on the canvas (about a 2-pixel stroke at 28 × 28, like the data)
+
+
+@dataclass
+class Fed:
+    """The image the net gets (C, H, W) in [0, 1], where it came from, and its true class."""
+
+    x: np.ndarray
+    words: str
+    label: int | None = None
+
+
+def _digit_tools():
+    """cnnviz.images.digit (centring and scaling like the training data), or None."""
+    try:
+        from cnnviz.images import digit
+    except ImportError:
+        return None
+    return digit
+
+
+def _picture(data: bytes, shape: tuple[int, ...]) -> np.ndarray:
+    """A picture file (upload or camera) as the net's input; ValueError with a sentence."""
+    digit = _digit_tools()
+    if digit is not None and shape[0] == 1:
+        return digit.fit_to_input(data, shape)
+    from cnnviz.inputs import image_as_input
+
+    return image_as_input(data, shape)
+
+
+def _test_example(m: Explored) -> Fed | None:
+    ds = test_data(m.meta)
+    if ds is None:
+        st.caption(
+            "This model's test images are not on this server (it was trained on other data): "
+            "draw, upload or use the camera."
+        )
+        return None
+    n = len(ds.y_test)
+    wrong = st.toggle("Only the ones it got wrong", key="wrong", bind="query-params")
+    if wrong:
+        report = m.report() if m.report else None
+        missed = [] if report is None else [int(i) for i in report.misclassified]
+        if not missed:
+            st.caption("It got every test image right: nothing to show here.")
+            return None
+        i = st.selectbox(
+            f"Test images it got wrong ({len(missed)} of {n})",
+            missed,
+            format_func=lambda j: f"#{j}: a {ds.classes[ds.y_test[j]]} read as "
+            f"{ds.classes[report.predictions[j]]}",
+            key="missed",
+        )
+    else:
+        i = st.number_input(
+            f"Test image (0–{n - 1})", 0, n - 1, 0, key="ex", bind="query-params"
+        )
+    i = int(i)
+    label = int(ds.y_test[i])
+    return Fed(np.asarray(ds.x_test[i], np.float32), f"test image {i}, a {ds.classes[label]}", label)
+
+
+def _drawing(m: Explored) -> Fed | None:
+    from streamlit_drawable_canvas import st_canvas
+
+    digit = _digit_tools()
+    st.caption("Draw one digit, white on black; the result follows when you lift the pen.")
+    result = st_canvas(
+        stroke_width=PEN,
+        stroke_color="#ffffff",
+        background_color="#000000",
+        height=CANVAS,
+        width=CANVAS,
+        drawing_mode="freedraw",
+        update_streamlit=True,
+        return_image_data=True,
+        key="canvas",
+    )
+    rgba = None
+    try:
+        rgba = result.image_data if result is not None else None
+    except (RuntimeError, ValueError):
+        rgba = None
+    if rgba is None or digit is None:
+        if digit is None:
+            st.caption("Drawing is coming: the centring code is not in this build yet.")
+        return None
+    x = digit.from_canvas(np.asarray(rgba), m.input_shape)
+    if x is None:
+        st.caption("The canvas is empty: draw a digit.")
+        return None
+    return Fed(x, "your drawing, centred and scaled like the training digits")
+
+
+def _file(m: Explored, camera: bool) -> Fed | None:
+    if camera:
+        f = st.camera_input("Take a picture of one digit", key="cam")
+    else:
+        f = st.file_uploader(
+            "A picture of one digit (PNG, JPEG…)",
+            type=None,
+            key="up_digit",
+            max_upload_size=20,
+            help="Centred and scaled like the training images; seen only by you.",
+        )
+    if f is None:
+        return None
+    try:
+        x = _picture(f.getvalue(), m.input_shape)
+    except ValueError as err:
+        st.error(str(err), icon=":material/block:")
+        return None
+    return Fed(x, "your photo" if camera else f"your picture {f.name}")
+
+
+def choose_input(m: Explored) -> Fed | None:
+    """The source buttons, the chosen input's widgets, and the image fed (shown, model-sized)."""
+    source = st.segmented_control(
+        "Input", list(SOURCES), default="test", format_func=SOURCES.get, key="src",
+        bind="query-params",
+    ) or "test"
+    fed = {
+        "test": _test_example,
+        "draw": _drawing,
+        "upload": lambda m: _file(m, False),
+        "camera": lambda m: _file(m, True),
+    }[source](m)
+    if fed is not None:
+        if tuple(fed.x.shape) != m.input_shape:
+            st.error(
+                f"This picture became {fed.x.shape}, but the model takes {m.input_shape}.",
+                icon=":material/block:",
+            )
+            return None
+        shape = " × ".join(str(s) for s in fed.x.shape[1:])
+        st.image(sample_png(fed.x), caption=f"fed to the net: {shape}, {fed.words}", width=112)
+    return fed
