@@ -82,6 +82,11 @@ _LAZY = {
     "saliency": "cnnviz.attribution",
     "conv_layer_names": "cnnviz.attribution",
     "predicted": "cnnviz.attribution",
+    "PRETRAINED": "cnnviz.pretrained",
+    "pretrained_model": ("cnnviz.pretrained", "pretrained"),  # cnnviz.pretrained is the module
+    "transfer_vs_scratch": "cnnviz.transfer",
+    "few_per_class": "cnnviz.transfer",
+    "maximize_channel": "cnnviz.maximize",
 }
 
 

@@ -95,6 +95,34 @@ class Dataset:
             notes=(*self.notes, f"Training on {n_train} of {total} training images."),
         )
 
+    def only_classes(self, names) -> Dataset:
+        """The images of the classes `names` only (in that order, relabelled 0..k-1), every
+        split: digits 0-4 as a five-class set (transfer learning's base and its new classes)."""
+        names = [str(n) for n in names]
+        unknown = [n for n in names if n not in self.classes]
+        if unknown or not names or len(set(names)) != len(names):
+            raise DataError(
+                f"Choose distinct classes of {self.name} ({', '.join(self.classes)}), "
+                f"not {', '.join(names) or 'none'}."
+            )
+        old = np.array([self.classes.index(n) for n in names], dtype=np.int64)
+        relabel = np.full(self.n_classes, -1, dtype=np.int64)
+        relabel[old] = np.arange(len(old))
+        parts = {}
+        for split in ("train", "val", "test"):
+            x, y = getattr(self, f"x_{split}"), getattr(self, f"y_{split}")
+            keep = np.isin(y, old)
+            parts[f"x_{split}"], parts[f"y_{split}"] = x[keep], relabel[y[keep]]
+        return dataclasses.replace(
+            self,
+            name=f"{self.name} {names[0]}-{names[-1]}"
+            if len(names) > 1
+            else f"{self.name} {names[0]}",
+            classes=tuple(names),
+            **parts,
+            notes=(*self.notes, f"Only the classes {', '.join(names)}."),
+        )
+
 
 # ---------------------------------------------------------------------------------------------
 # Splits

@@ -31,15 +31,20 @@ def default_highlight(model: nn.Module) -> tuple[str, tuple[int, ...]] | None:
 class Run:
     """One training run in this process; see the module docstring."""
 
-    def __init__(self, spec, input_shape, classes, config: TrainConfig, probe=None):
+    def __init__(self, spec, input_shape, classes, config: TrainConfig, probe=None, model=None):
+        """`model`: train this module as it is (built and initialised by the caller, e.g.
+        transfer learning's copy with frozen layers) instead of building `spec`."""
         self.config = config.validate()
         self.spec = spec
         self.input_shape = tuple(int(s) for s in input_shape)
         self.classes = tuple(classes)
         self.streams = Streams.from_seed(self.config.seed)
-        # ArchError (a ValueError with the culprit layer) if the net cannot work
-        self.model = arch.build(spec, self.input_shape, len(self.classes))
-        seeded_init(self.model, self.streams.init)
+        if model is None:
+            # ArchError (a ValueError with the culprit layer) if the net cannot work
+            self.model = arch.build(spec, self.input_shape, len(self.classes))
+            seeded_init(self.model, self.streams.init)
+        else:
+            self.model = model
         seed_dropouts(self.model, self.config.dropout, self.streams.dropout)
         self._optimizer: torch.optim.Optimizer | None = None  # made on first use: building one
         self.highlight = default_highlight(self.model)
@@ -64,7 +69,8 @@ class Run:
         return self._optimizer
 
     def _make_optimizer(self) -> torch.optim.Optimizer:
-        c, params = self.config, self.model.parameters()
+        c = self.config
+        params = [p for p in self.model.parameters() if p.requires_grad]  # frozen layers stay
         if c.optimizer == "adam":
             return torch.optim.Adam(params, lr=c.lr, weight_decay=c.weight_decay, foreach=False)
         mu = c.momentum if c.optimizer == "momentum" else 0.0
