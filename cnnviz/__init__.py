@@ -28,6 +28,7 @@ from cnnviz.backward import (
     trace_max_pool_grad,
 )
 from cnnviz.images.decode import ImageError, LoadedImage, load_image
+from cnnviz.images.digit import centre_digit, fit_to_input, from_canvas
 from cnnviz.images.samples import SAMPLES, sample_image
 from cnnviz.kernels import (
     PRESETS,
@@ -116,6 +117,9 @@ __all__ = [
     "preset",
     "random_kernel",
     "sample_image",
+    "centre_digit",
+    "fit_to_input",
+    "from_canvas",
     "ACTIVATIONS",
     "CellTrace",
     "ChannelTrace",
