@@ -75,7 +75,9 @@ def page() -> None:
         fed = choose_input(m) if m is not None else None
     if m is None or fed is None:
         with result:
-            st.info("Pick a model and an input to see what the net answers.", icon=":material/info:")
+            st.info(
+                "Pick a model and an input to see what the net answers.", icon=":material/info:"
+            )
         if m is not None:
             later_sections(m, fed)
         return

@@ -123,7 +123,9 @@ def overview_png(
             if col in boxes:
                 _outline(draw, t, boxes[col])
             if focus == (col, channel):
-                draw.rectangle([left - 2, top - 2, t.right + 1, t.bottom + 1], outline=FOCUS, width=2)
+                draw.rectangle(
+                    [left - 2, top - 2, t.right + 1, t.bottom + 1], outline=FOCUS, width=2
+                )
         y = HEAD + heights[col] + 2
         draw.text((x0, y), text(shape), fill=(40, 40, 40), font=tiny)
         if note:

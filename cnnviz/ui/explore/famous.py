@@ -81,10 +81,17 @@ def show_famous() -> None:
     from cnnviz import arch
     from cnnviz.arch.reference import INPUTS
 
-    name = st.segmented_control(
-        "Net", list(NAMES), default="lenet5", format_func=NAMES.get, key="famous",
-        bind="query-params",
-    ) or "lenet5"
+    name = (
+        st.segmented_control(
+            "Net",
+            list(NAMES),
+            default="lenet5",
+            format_func=NAMES.get,
+            key="famous",
+            bind="query-params",
+        )
+        or "lenet5"
+    )
     rows = summary(name)
     t = arch.totals(rows)
     shape, n = INPUTS[name]

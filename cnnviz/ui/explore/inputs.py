@@ -25,23 +25,38 @@ class Fed:
     label: int | None = None
 
 
-def _digit_tools():
-    """cnnviz.images.digit (centring and scaling like the training data), or None."""
-    try:
-        from cnnviz.images import digit
-    except ImportError:
-        return None
-    return digit
+def _digit_like(shape: tuple[int, ...]) -> bool:
+    """A one-channel square input: pictures are centred and scaled like the digit sets."""
+    return shape[0] == 1 and shape[1] == shape[2]
+
+
+def as_digit(ink: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """Ink (H, W), bright on 0, centred like MNIST in the net's (1, S, S) input (the digit's
+    box is 20/28 of the side)."""
+    from cnnviz.images.digit import centre_digit
+
+    size = shape[1]
+    return centre_digit(ink, size, max(1, round(size * 20 / 28)))[None]
 
 
 def _picture(data: bytes, shape: tuple[int, ...]) -> np.ndarray:
-    """A picture file (upload or camera) as the net's input; ValueError with a sentence."""
-    digit = _digit_tools()
-    if digit is not None and shape[0] == 1:
-        return digit.fit_to_input(data, shape)
-    from cnnviz.inputs import image_as_input
+    """A picture file (upload or camera) as the net's input; ValueError with a sentence.
+    Digit-like inputs: dark ink on light paper is inverted, the paper's grey taken off, and
+    the digit centred and scaled like the training digits."""
+    from cnnviz.images import load_image
+    from cnnviz.images.digit import fit_to_input
 
-    return image_as_input(data, shape)
+    if not _digit_like(shape):
+        return fit_to_input(load_image(data, mode="rgb").array, shape)
+    gray = load_image(data, mode="gray").array.astype(np.float32)
+    if float(np.median(gray)) > 0.5:  # paper brighter than ink
+        gray = 1.0 - gray
+    paper = float(np.median(gray))
+    ink = np.clip((gray - paper) / max(1e-6, float(gray.max()) - paper), 0.0, 1.0)
+    ink[ink < 0.25] = 0.0  # the paper's texture is not ink
+    if ink.max() <= 0:
+        raise ValueError("No digit found in this picture: it is one flat colour.")
+    return as_digit(ink, shape)
 
 
 def _test_example(m: Explored) -> Fed | None:
@@ -63,23 +78,23 @@ def _test_example(m: Explored) -> Fed | None:
         i = st.selectbox(
             f"Test images it got wrong ({len(missed)} of {n})",
             missed,
-            format_func=lambda j: f"#{j}: a {ds.classes[ds.y_test[j]]} read as "
-            f"{ds.classes[report.predictions[j]]}",
+            format_func=lambda j: (
+                f"#{j}: a {ds.classes[ds.y_test[j]]} read as {ds.classes[report.predictions[j]]}"
+            ),
             key="missed",
         )
     else:
-        i = st.number_input(
-            f"Test image (0–{n - 1})", 0, n - 1, 0, key="ex", bind="query-params"
-        )
+        i = st.number_input(f"Test image (0–{n - 1})", 0, n - 1, 0, key="ex", bind="query-params")
     i = int(i)
     label = int(ds.y_test[i])
-    return Fed(np.asarray(ds.x_test[i], np.float32), f"test image {i}, a {ds.classes[label]}", label)
+    return Fed(
+        np.asarray(ds.x_test[i], np.float32), f"test image {i}, a {ds.classes[label]}", label
+    )
 
 
 def _drawing(m: Explored) -> Fed | None:
     from streamlit_drawable_canvas import st_canvas
 
-    digit = _digit_tools()
     st.caption("Draw one digit, white on black; the result follows when you lift the pen.")
     result = st_canvas(
         stroke_width=PEN,
@@ -97,15 +112,18 @@ def _drawing(m: Explored) -> Fed | None:
         rgba = result.image_data if result is not None else None
     except (RuntimeError, ValueError):
         rgba = None
-    if rgba is None or digit is None:
-        if digit is None:
-            st.caption("Drawing is coming: the centring code is not in this build yet.")
-        return None
-    x = digit.from_canvas(np.asarray(rgba), m.input_shape)
-    if x is None:
+    if rgba is None or not np.asarray(rgba).any():
         st.caption("The canvas is empty: draw a digit.")
         return None
-    return Fed(x, "your drawing, centred and scaled like the training digits")
+    from cnnviz.images.digit import fit_to_input, from_canvas
+
+    ink = from_canvas(np.asarray(rgba))
+    if ink.max() <= 0:
+        st.caption("The canvas is empty: draw a digit.")
+        return None
+    if _digit_like(m.input_shape):
+        return Fed(as_digit(ink, m.input_shape), "your drawing, centred and scaled like the digits")
+    return Fed(fit_to_input(ink, m.input_shape), "your drawing, resized to the input")
 
 
 def _file(m: Explored, camera: bool) -> Fed | None:
@@ -131,10 +149,17 @@ def _file(m: Explored, camera: bool) -> Fed | None:
 
 def choose_input(m: Explored) -> Fed | None:
     """The source buttons, the chosen input's widgets, and the image fed (shown, model-sized)."""
-    source = st.segmented_control(
-        "Input", list(SOURCES), default="test", format_func=SOURCES.get, key="src",
-        bind="query-params",
-    ) or "test"
+    source = (
+        st.segmented_control(
+            "Input",
+            list(SOURCES),
+            default="test",
+            format_func=SOURCES.get,
+            key="src",
+            bind="query-params",
+        )
+        or "test"
+    )
     fed = {
         "test": _test_example,
         "draw": _drawing,
@@ -149,5 +174,6 @@ def choose_input(m: Explored) -> Fed | None:
             )
             return None
         shape = " × ".join(str(s) for s in fed.x.shape[1:])
-        st.image(sample_png(fed.x), caption=f"fed to the net: {shape}, {fed.words}", width=112)
+        st.image(sample_png(fed.x), width=140)
+        st.caption(f"Fed to the net ({shape}): {fed.words}.")
     return fed

@@ -11,9 +11,9 @@ from typing import Any
 import streamlit as st
 
 SOURCES = {
-    "builtin": "Built-in pre-trained digits net",
-    "trained": "The net trained on Train a CNN",
-    "opened": "Open a model file or a saved run",
+    "builtin": "Built-in digits net",
+    "trained": "Trained on Train",
+    "opened": "Open a model",
 }
 STATE = "_explore_builtin"  # session_state: this session's copy of the built-in net
 

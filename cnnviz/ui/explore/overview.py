@@ -105,7 +105,10 @@ def show_overview(m: Explored, x: np.ndarray) -> None:
     streamlit_image_coordinates(EncodedPng(ov.png), key=CLICK, width="content", cursor="pointer")
     a, b = st.columns(2)
     a.selectbox(
-        "Layer", maps, key=LAYER, format_func=lambda i: f"{net.columns[i][0]} · {_shape(net.columns[i][1])}"
+        "Layer",
+        maps,
+        key=LAYER,
+        format_func=lambda i: f"{net.columns[i][0]} · {_shape(net.columns[i][1])}",
     )
     b.number_input(f"Channel (0–{values.shape[0] - 1})", 0, values.shape[0] - 1, key=CHANNEL)
     _unit(net, layer, channel, row, col, fields)
@@ -145,9 +148,7 @@ def _unit(net: Net, layer: int, channel: int, row: int, col: int, fields: dict) 
     with left:
         st.session_state["_unit_shape"] = values.shape[1:]
         png, _ = marked_map_png(values[channel], None, (row, col), min_side=168)
-        streamlit_image_coordinates(
-            EncodedPng(png), key=UNIT_CLICK, width=168, cursor="crosshair"
-        )
+        streamlit_image_coordinates(EncodedPng(png), key=UNIT_CLICK, width=168, cursor="crosshair")
         r, c = st.columns(2)
         r.number_input("Row", 0, values.shape[1] - 1, key=ROW)
         c.number_input("Column", 0, values.shape[2] - 1, key=COL)

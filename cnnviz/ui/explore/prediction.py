@@ -33,12 +33,9 @@ def show_prediction(m: Explored, x, label: int | None = None):
     with st.container(key="verdict"):
         st.markdown(verdict)
         st.markdown(
-            "Top 3: "
-            + " · ".join(f"**{_name(classes, i)}** {fmt(100 * q, 3)} %" for i, q in top)
+            "Top 3: " + " · ".join(f"**{_name(classes, i)}** {fmt(100 * q, 3)} %" for i, q in top)
         )
-    fig = bars_figure(
-        100 * steps.probs, classes, "probability (%) = softmax of the scores", best
-    )
+    fig = bars_figure(100 * steps.probs, classes, "probability (%) = softmax of the scores", best)
     st.plotly_chart(fig, key="probs", config={"displayModeBar": False})
     with st.expander("Softmax, with these numbers", icon=":material/calculate:"):
         _softmax_table(steps, classes)
@@ -66,7 +63,7 @@ def _softmax_table(steps, classes: list[str]) -> None:
     best, p = steps.top(1)[0]
     st.markdown(
         f"Sum of the exps: {' + '.join(fmt(float(e), 3) for e in steps.exps)} = "
-        f"**{fmt(steps.total, 4)}**.  \nSo p({_name(classes, best)}) = "
-        f"{fmt(float(steps.exps[best]), 4)} ÷ {fmt(steps.total, 4)} = **{fmt(p, 4)}**; the "
-        f"probabilities add up to {fmt(float(steps.probs.sum()), 4)}."
+        f"**{fmt(steps.total, 6)}**.  \nSo p({_name(classes, best)}) = "
+        f"{fmt(float(steps.exps[best]), 6)} ÷ {fmt(steps.total, 6)} = **{fmt(p, 6)}**; the "
+        f"probabilities add up to {fmt(float(steps.probs.sum()), 6)}."
     )

@@ -34,11 +34,19 @@ def _upsample(heat: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     return heat[np.ix_(rows, cols)]
 
 
-def _on_ink(heat: np.ndarray, x: np.ndarray) -> float:
-    """The share of a map's weight on the strokes (input brighter than 0.3 in any channel)."""
+def _peak(heat: np.ndarray, x: np.ndarray) -> tuple[str, bool]:
+    """Where a map (at the input's size) is strongest, in words, and whether ink (input above
+    0.3) lies within a pixel of that spot."""
+    r, c = np.unravel_index(int(np.argmax(heat)), heat.shape)
     ink = np.asarray(x).max(axis=0) > 0.3
-    total = float(heat.sum())
-    return float(heat[ink].sum()) / total if total > 0 else 0.0
+    near = ink[max(0, r - 1) : r + 2, max(0, c - 1) : c + 2].any()
+    spot = np.zeros_like(heat)
+    spot[r, c] = 1.0
+    return _place(spot), bool(near)
+
+
+def _spot_words(where: str, on_ink: bool) -> str:
+    return f"the **{where}**, " + ("on a stroke" if on_ink else "where there is no ink")
 
 
 def reading(name: str, layer: str, cam: np.ndarray, sal: np.ndarray, x: np.ndarray) -> str:
@@ -52,14 +60,14 @@ def reading(name: str, layer: str, cam: np.ndarray, sal: np.ndarray, x: np.ndarr
     else:
         up = _upsample(cam, size)
         first = (
-            f"Grad-CAM on {layer} puts the evidence for **{name}** in the **{_place(up)}** of "
-            f"the picture ({100 * _on_ink(up, x):.0f} % of it on the strokes)"
+            f"Grad-CAM on {layer} finds the evidence for **{name}** mostly in the "
+            f"**{_place(up)}**, strongest at {_spot_words(*_peak(up, x))}"
         )
     if sal.max() <= 0:
         return first + "."
     return (
-        first + f"; saliency says the pixels that would change the {name} score most lie in the "
-        f"**{_place(sal)}** ({100 * _on_ink(sal, x):.0f} % on the strokes)."
+        first + f"; saliency: the pixels that would change the {name} score most are in "
+        f"{_spot_words(*_peak(sal, x))}."
     )
 
 
@@ -73,9 +81,13 @@ def show_why(m: Explored, x: np.ndarray, predicted: int) -> None:
         return
     classes = m.classes or [str(i) for i in range(int(predicted) + 1)]
     a, b, c = st.columns(3)
+    from cnnviz.arch import module_name
+
+    modules = dict(m.model.named_modules())
     layer = a.selectbox(
         "Grad-CAM layer",
         convs,
+        format_func=lambda n: f"{n}: {module_name(modules[n])}",
         index=len(convs) - 1,
         key="cam_layer",
         bind="query-params",
@@ -89,6 +101,7 @@ def show_why(m: Explored, x: np.ndarray, predicted: int) -> None:
     )
     alpha = c.slider("Overlay opacity", 0.0, 1.0, 0.6, 0.05, key="alpha", bind="query-params")
     target = predicted if choice == "predicted" else classes.index(choice)
+    label = f"layer {layer} ({module_name(modules[layer])})"
     try:
         cam = grad_cam(m.model, x, layer, target)
         sal = saliency(m.model, x, target)
@@ -100,10 +113,10 @@ def show_why(m: Explored, x: np.ndarray, predicted: int) -> None:
     with left:
         st.image(overlay_png(x, norm(cam), alpha), width=224)
         st.caption(
-            f"Grad-CAM, layer {layer} ({cam.shape[0]} × {cam.shape[1]} map, enlarged): "
+            f"Grad-CAM, {label}: {cam.shape[0]} × {cam.shape[1]} map, enlarged. "
             "ReLU(Σₖ αₖ·Aₖ), αₖ = mean of ∂score/∂Aₖ."
         )
     with right:
         st.image(overlay_png(x, norm(sal), alpha), width=224)
         st.caption("Saliency: max over channels of |∂score/∂pixel|.")
-    st.container(key="why_words").markdown(reading(classes[target], layer, cam, sal, x))
+    st.container(key="why_words").markdown(reading(classes[target], label, cam, sal, x))
