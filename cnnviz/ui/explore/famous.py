@@ -76,10 +76,9 @@ def why_427(rows) -> str:
 
 
 def show_famous() -> None:
-    from cnnviz.ui.arch_editor.table import layer_table
-
     from cnnviz import arch
     from cnnviz.arch.reference import INPUTS
+    from cnnviz.ui.arch_editor.table import layer_table
 
     name = (
         st.segmented_control(
