@@ -88,6 +88,8 @@ _LAZY = {
     "transfer_vs_scratch": "cnnviz.transfer",
     "few_per_class": "cnnviz.transfer",
     "maximize_channel": "cnnviz.maximize",
+    "ChannelParts": "cnnviz.channel_parts",
+    "channel_parts": "cnnviz.channel_parts",
 }
 
 
