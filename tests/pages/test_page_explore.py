@@ -1,0 +1,131 @@
+"""The Explore page (AppTest): it opens on the built-in net with a test digit, its softmax numbers
+are torch's, and choosing a test example, a channel, a unit or a Grad-CAM layer works; a bad
+upload gets a sentence. One page opened per module (the net loads once), each test sets what it
+reads."""
+
+from __future__ import annotations
+
+import io
+import pathlib
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from streamlit.testing.v1 import AppTest
+
+from cnnviz.numbers import MINUS, fmt
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+PAGE = str(ROOT / "pages/explore.py")
+
+
+def text(at: AppTest) -> str:
+    return "\n".join([m.value for m in at.markdown] + [c.value for c in at.caption])
+
+
+def ok(at: AppTest) -> AppTest:
+    assert not at.exception, [e.message for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+    return at
+
+
+@pytest.fixture(scope="module")
+def at() -> AppTest:
+    page = AppTest.from_file(PAGE)
+    page.run(timeout=60)
+    return ok(page)
+
+
+@pytest.fixture(scope="module")
+def net_and_data():
+    from cnnviz.data import builtin
+    from cnnviz.pretrained import pretrained
+
+    model, meta = pretrained("digits")
+    return model, builtin(meta["dataset"])
+
+
+def test_default_opens_on_the_builtin_net_with_a_test_digit(at: AppTest) -> None:
+    words = text(at)
+    assert "It says" in words and "test image 0" in words
+    assert "How channel 0 of 1. conv8k3 is made" in words
+    assert "The sum equals PyTorch's own channel 0: **yes**" in words
+    assert "Grad-CAM on layer" in words
+
+
+def test_softmax_numbers_are_torchs(at: AppTest, net_and_data) -> None:
+    model, ds = net_and_data
+    at.number_input(key="ex").set_value(3).run(timeout=30)
+    ok(at)
+    with torch.no_grad():
+        p = torch.softmax(model(torch.from_numpy(ds.x_test[3][None])), dim=1)[0].double().numpy()
+    table = at.dataframe[0].value
+    shown = list(table["exp ÷ sum"])
+    assert shown == [fmt(float(v), 4, MINUS) for v in p]
+    assert sum(float(s.replace(MINUS, "-")) for s in shown) == pytest.approx(1.0, abs=1e-3)
+    best = int(p.argmax())
+    assert f"It says **{ds.classes[best]}**" in text(at)
+    assert "test image 3" in text(at)
+
+
+def test_the_ones_it_got_wrong_are_offered(at: AppTest, net_and_data) -> None:
+    model, ds = net_and_data
+    at.toggle(key="wrong").set_value(True).run(timeout=60)
+    ok(at)
+    box = at.selectbox(key="missed")
+    first = int(box.value)
+    with torch.no_grad():
+        guess = int(model(torch.from_numpy(ds.x_test[first][None])).argmax())
+    assert guess != int(ds.y_test[first])
+    assert "✗" in text(at)
+    at.toggle(key="wrong").set_value(False).run(timeout=30)
+
+
+def test_a_chosen_channel_is_taken_apart(at: AppTest) -> None:
+    at.selectbox(key="layer").set_value(4).run(timeout=30)  # the second conv (16 channels)
+    at.number_input(key="ch").set_value(5).run(timeout=30)
+    words = text(ok(at))
+    assert "How channel 5 of 4. conv16k3 is made" in words
+    assert "**8 input channels**" in words
+    assert "The sum equals PyTorch's own channel 5: **yes**" in words
+    at.selectbox(key="layer").set_value(1).run(timeout=30)
+
+
+def test_a_chosen_unit_shows_its_receptive_field(at: AppTest) -> None:
+    at.number_input(key="row").set_value(2).run(timeout=30)
+    at.number_input(key="col").set_value(20).run(timeout=30)
+    words = text(ok(at))
+    assert "row 2, column 20" in words
+    try:
+        import cnnviz.unit_field  # noqa: F401
+    except ImportError:
+        pytest.skip("cnnviz.unit_field is not in this build")
+    assert "It sees **3 × 3 input pixels** (rows 2–4, columns 20–22" in words
+
+
+def test_grad_cam_layer_and_class_can_be_chosen(at: AppTest) -> None:
+    at.selectbox(key="cam_layer").set_value("0").run(timeout=30)
+    at.selectbox(key="cam_class").set_value("3").run(timeout=30)
+    words = text(ok(at))
+    assert "Grad-CAM, layer 0 (conv8k3): 26 × 26 map" in words
+    assert "evidence for **3**" in words or "no evidence *for* 3" in words
+
+
+def test_a_bad_upload_gets_a_sentence_and_a_good_one_a_prediction() -> None:
+    page = AppTest.from_file(PAGE)
+    page.query_params["src"] = "Upload"
+    page.run(timeout=60)
+    page.file_uploader(key="up_digit").upload("notes.png", b"not a picture", "image/png")
+    page.run(timeout=30)
+    assert not page.exception
+    assert page.error and "image" in page.error[0].value.lower()
+    assert "It says" not in text(page)
+    ink = np.full((60, 60), 255, np.uint8)  # a dark 1 on white paper
+    ink[10:50, 28:33] = 0
+    buf = io.BytesIO()
+    Image.fromarray(ink).save(buf, "PNG")
+    page.file_uploader(key="up_digit").upload("one.png", buf.getvalue(), "image/png")
+    page.run(timeout=30)
+    words = text(ok(page))
+    assert "It says" in words and "your picture one.png" in words
