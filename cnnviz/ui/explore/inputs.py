@@ -95,7 +95,6 @@ def _test_example(m: Explored) -> Fed | None:
 def _drawing(m: Explored) -> Fed | None:
     from streamlit_drawable_canvas import st_canvas
 
-    st.caption("Draw one digit, white on black; the result follows when you lift the pen.")
     result = st_canvas(
         stroke_width=PEN,
         stroke_color="#ffffff",
@@ -107,6 +106,7 @@ def _drawing(m: Explored) -> Fed | None:
         return_image_data=True,
         key="canvas",
     )
+    st.caption("Draw one digit; the result follows when you lift the pen (🗑 clears).")
     rgba = None
     try:
         rgba = result.image_data if result is not None else None
