@@ -90,6 +90,8 @@ _LAZY = {
     "maximize_channel": "cnnviz.maximize",
     "ChannelParts": "cnnviz.channel_parts",
     "channel_parts": "cnnviz.channel_parts",
+    "FieldBox": "cnnviz.unit_field",
+    "unit_field": "cnnviz.unit_field",
 }
 
 

@@ -16,6 +16,7 @@ Upsampling and normalising for display happen in `cnnviz.render.overlay`.
 from __future__ import annotations
 
 import contextlib
+import threading
 
 import numpy as np
 import torch
@@ -47,14 +48,19 @@ def as_image(model: nn.Module, x) -> torch.Tensor:
     return t.to(device=device, dtype=dtype)[None].clone()
 
 
-def scores(model: nn.Module, batch: torch.Tensor) -> torch.Tensor:
-    """The model's output on a batch of one, checked to be one score per class: (1, n)."""
-    shape = " × ".join(str(s) for s in batch.shape[1:])
+def run(model: nn.Module, batch: torch.Tensor):
+    """The model's output on a batch of one; its failure as a ValueError naming the input shape."""
     try:
-        out = model(batch)
+        return model(batch)
     except Exception as err:  # noqa: BLE001 - a user's model can fail in any way
+        shape = " × ".join(str(s) for s in batch.shape[1:])
         first = str(err).splitlines()[0] if str(err) else type(err).__name__
         raise ValueError(f"The model does not run on a {shape} input: {first}") from None
+
+
+def scores(model: nn.Module, batch: torch.Tensor) -> torch.Tensor:
+    """The model's output on a batch of one, checked to be one score per class: (1, n)."""
+    out = run(model, batch)
     if not isinstance(out, torch.Tensor) or out.ndim != 2 or out.shape[0] != 1:
         got = tuple(out.shape[1:]) if isinstance(out, torch.Tensor) else type(out).__name__
         raise ValueError(
@@ -105,8 +111,11 @@ def grad_cam(model: nn.Module, x, layer: str, target: int | None = None) -> np.n
     module = _layer(model, layer)
     batch = as_image(model, x).requires_grad_(True)  # so the layer's output is in the graph
     seen: list[torch.Tensor] = []
+    me = threading.get_ident()
 
     def keep(m, inputs, output):
+        if threading.get_ident() != me:  # another session's run of a shared model
+            return None
         seen.append(output)
         # the next layer gets a copy: an in-place ReLU (torchvision's nets) must not overwrite
         # the maps A_k, nor turn d(logit)/dA_k into the gradient after the ReLU

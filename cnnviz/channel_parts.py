@@ -10,6 +10,7 @@ what the next layers of an nn.Sequential do to that channel: batch norm, an acti
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -17,7 +18,7 @@ import torch
 from torch import nn
 
 from cnnviz.arch import ACTIVATION_KINDS, module_kind
-from cnnviz.attribution import as_image, conv_layer_names, evaluating, scores
+from cnnviz.attribution import as_image, conv_layer_names, evaluating, run
 from cnnviz.ops import conv2d_partials, sum_partials
 
 STAGE_KINDS = ("batchnorm", *ACTIVATION_KINDS, "maxpool", "avgpool", "gap")
@@ -92,16 +93,20 @@ def channel_parts(model: nn.Module, x, layer: str, channel: int) -> ChannelParts
     seen: dict[int, tuple] = {}
     watch = [conv, *(m for _, m in stages)]
 
+    me = threading.get_ident()
+
     def hook(m, inputs, output):
         # the first call of the conv, then each stage's first call after it (a ReLU module
-        # may be shared by several places of the net)
+        # may be shared by several places of the net); not another session's run of the model
+        if threading.get_ident() != me:
+            return
         if (m is conv or id(conv) in seen) and id(m) not in seen:
             seen[id(m)] = (inputs[0].detach().clone(), output.detach().clone())
 
     handles = [m.register_forward_hook(hook) for m in watch]
     try:
         with evaluating(model), torch.no_grad():
-            scores(model, as_image(model, x))
+            run(model, as_image(model, x))
     finally:
         for h in handles:
             h.remove()

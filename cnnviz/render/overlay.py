@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from cnnviz.render.colormaps import Range, colorize
-from cnnviz.render.png import array_to_png, upscale
+from cnnviz.render.png import array_to_png, to_uint8, upscale
 
 
 def _axis(n_in: int, n_out: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -67,4 +67,4 @@ def overlay_png(
 ) -> bytes:
     """The overlay (see `overlay`) as PNG bytes, enlarged by whole pixels (nearest) until its short
     side is at least `min_side`: a 28×28 digit stays sharp on screen."""
-    return array_to_png(upscale(overlay(image, heat, alpha, cmap), min_side))
+    return array_to_png(upscale(to_uint8(overlay(image, heat, alpha, cmap)), min_side))

@@ -184,3 +184,19 @@ def test_wrong_input_unknown_layer_and_class_are_sentences():
     with pytest.raises(ValueError, match="stack of maps"):
         grad_cam(model, x, "3")  # the linear layer
     assert untouched(model, True)
+
+
+def test_two_sessions_on_one_shared_model_get_their_own_maps():
+    """Streamlit sessions are threads: a model cached for everyone may run in two at once; each
+    call's hook keeps only its own thread's maps."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    torch.manual_seed(6)
+    model = arch.build("conv4k3p1-relu-max2-conv4k3-relu-flat-fc", (1, 16, 16), 3).eval()
+    xs = [np.random.default_rng(i).random((1, 16, 16), dtype=np.float32) for i in range(16)]
+    alone = [grad_cam(model, x, "3", 1) for x in xs]
+    with ThreadPoolExecutor(4) as pool:
+        together = list(pool.map(lambda x: grad_cam(model, x, "3", 1), xs * 3))
+    for got, want in zip(together, alone * 3):
+        np.testing.assert_array_equal(got, want)
+    assert untouched(model, False)

@@ -106,3 +106,13 @@ def test_a_conv_inside_a_block_and_wrong_requests():
         channel_parts(model, x, "0", 4)
     with pytest.raises(ValueError, match="does not run on a 2 × 6 × 6 input"):
         channel_parts(model, np.zeros((2, 6, 6)), "0", 0)
+
+
+def test_a_net_without_a_classifier():
+    torch.manual_seed(7)
+    model = nn.Sequential(nn.Conv2d(2, 3, 3, padding="same", bias=False), nn.ReLU())
+    x = np.random.default_rng(4).standard_normal((2, 5, 5)).astype(np.float32)
+    parts = channel_parts(model, x, "0", 1)
+    assert parts.bias == 0.0 and parts.padding == "same"
+    np.testing.assert_allclose(parts.sum, prefix(model, x, 0)[1], atol=1e-5)
+    np.testing.assert_array_equal(parts.stages[0][2], prefix(model, x, 1)[1])
