@@ -162,16 +162,19 @@ def _unit(net: Net, layer: int, channel: int, row: int, col: int, fields: dict) 
         if 0 not in fields:
             st.caption("The receptive field of this unit cannot be traced here.")
             return
-        (top, lft, bottom, rgt), _ = fields[0]
+        (top, lft, bottom, rgt), box = fields[0]
         h, w = net.columns[0][1].shape[1:]
-        rows, cols = bottom - top, rgt - lft
-        inside = f"rows {max(top, 0)}–{min(bottom, h) - 1}, columns {max(lft, 0)}–{min(rgt, w) - 1}"
+        fh, fw = box.size
+        inside = f"rows {top}–{bottom - 1}, columns {lft}–{rgt - 1} of the {h} × {w} input"
+        over = tuple(box.field) != (box.top, box.left, box.bottom, box.right)
         st.container(key="unit_words").markdown(
-            f"It sees **{rows} × {cols} input pixels** ({inside} of the {h} × {w} input)"
+            f"It sees **{fh} × {fw} input pixels** ({inside})"
             + (
-                "; part of that window hangs over the edge, where the padding's zeros are"
-                if top < 0 or lft < 0 or bottom > h or rgt > w
+                f"; here only {bottom - top} × {rgt - lft} of them are on the picture, the rest "
+                "of the window hangs over the edge, on the padding's zeros"
+                if over
                 else ""
             )
-            + ". Nothing outside that window can change this number."
+            + ". Nothing outside that window can change this number: it is the unit's "
+            "**receptive field**, outlined in magenta on every layer of the overview."
         )
