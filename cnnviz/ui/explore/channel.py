@@ -63,7 +63,7 @@ def show_channel(m: Explored, x: np.ndarray, net, layer: int, channel: int) -> N
         f"W[{channel}, c], **plus the bias {fmt(p.bias, 4, MINUS)}**."
         + (f" The first {shown} of the {n} are drawn; the sum uses all {n}." if shown < n else "")
     )
-    side = 56 if shown <= 8 else 36
+    side = 84 if shown <= 4 else 56 if shown <= 8 else 36
     rows = (
         ("Input channels", p.input[p.in_channels[:shown]], None),
         (f"Kernel slices W[{channel}, c]", p.kernels[:shown], True),
@@ -71,16 +71,16 @@ def show_channel(m: Explored, x: np.ndarray, net, layer: int, channel: int) -> N
     )
     for label, maps, signed in rows:
         png, words = _row(maps, signed, side)
-        st.image(
-            png, caption=f"{label} (c = {', '.join(map(str, p.in_channels[:shown]))}): {words}"
-        )
+        st.image(png, width=min(720, shown * (side + 6)))
+        st.caption(f"{label} (c = {', '.join(map(str, p.in_channels[:shown]))}): {words}")
     chain = [("Sum of the partials + bias", p.sum)] + [
         (f"then {kind} ({name})", values) for name, kind, values in p.stages
     ]
     cols = st.columns(len(chain))
     for col, (label, values) in zip(cols, chain):
         png, words = _row(values[None], None, 112)
-        col.image(png, caption=f"{label}: {' × '.join(map(str, values.shape))}, {words}")
+        col.image(png, width=112)
+        col.caption(f"{label}: {' × '.join(map(str, values.shape))}, {words}")
     same = bool(np.allclose(p.sum, p.output, rtol=1e-4, atol=1e-5))
     st.caption(
         f"The sum equals PyTorch's own channel {channel}: **{'yes' if same else 'no'}** (largest "
