@@ -61,7 +61,7 @@ def page() -> None:
     from cnnviz.ui.explore.prediction import show_prediction
     from cnnviz.ui.explore.why import show_why
 
-    st.title("Explore a trained network")
+    st.title("Explore a trained net")
     st.write(INTRO)
     if presentation_mode():  # the result first, the model and input in one collapsed expander
         result = st.container()
