@@ -23,7 +23,7 @@ INTRO = (
 
 def lazy(label: str, key: str, icon: str):
     """An expander drawn only when opened (opening reruns the page): closed, it costs nothing."""
-    box = st.expander(label, icon=icon, key=key, on_change="rerun")
+    box = st.expander(label, icon=icon, key=key, on_change="rerun", bind="query-params")
     return box if box.open else None
 
 

@@ -129,3 +129,29 @@ def test_a_bad_upload_gets_a_sentence_and_a_good_one_a_prediction() -> None:
     page.run(timeout=30)
     words = text(ok(page))
     assert "It says" in words and "your picture one.png" in words
+
+
+FAMOUS = {  # parameters, receptive field of the last maps (before global pooling)
+    "lenet5": ("61,706", 16),
+    "alexnet": ("61,100,840", 195),
+    "vgg16": ("138,357,544", 212),
+    "resnet50": ("25,557,032", 427),
+}
+
+
+def test_the_famous_nets_totals_fields_and_why_427() -> None:
+    from cnnviz.ui.explore.famous import RESNET_STEPS
+
+    page = AppTest.from_file(PAGE)
+    page.query_params["famous_open"] = "true"
+    page.run(timeout=60)
+    for name, (params, field) in FAMOUS.items():
+        page.button_group(key="famous").set_value(name).run(timeout=60)
+        words = ok(page).get("markdown")
+        totals = next(m.value for m in words if "parameters**" in m.value)
+        assert f"**{params} parameters**" in totals
+        assert f"see **{field} × {field} input pixels**" in totals
+    why = text(page)
+    assert "Why ResNet-50's last stage sees 427 × 427 pixels" in why
+    assert sum(add for _, add, _ in RESNET_STEPS) == RESNET_STEPS[-1][2] == 427
+    assert all(f"+{add} → {after}" in why for _, add, after in RESNET_STEPS)

@@ -15,6 +15,7 @@ from cnnviz.render.overview import overview_png
 from cnnviz.render.png import marked_map_png
 from cnnviz.ui.chain import EncodedPng
 from cnnviz.ui.explore.model import Explored
+from cnnviz.ui.fragments import fragment
 
 LAYER, CHANNEL, ROW, COL = "layer", "ch", "row", "col"  # widget keys (and URL names)
 CLICK, UNIT_CLICK = "overview_click", "unit_click"
@@ -77,6 +78,7 @@ def _clamp(key: str, hi: int, default: int) -> int:
     return st.session_state[key]
 
 
+@fragment  # a click on a channel or a unit reruns only this part
 def show_overview(m: Explored, x: np.ndarray) -> None:
     """The overview picture, the chosen channel's detail and the chosen unit's field."""
     net = look(m, x)

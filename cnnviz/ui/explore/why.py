@@ -8,6 +8,7 @@ import numpy as np
 import streamlit as st
 
 from cnnviz.ui.explore.model import Explored
+from cnnviz.ui.fragments import fragment
 
 THIRDS = (("upper", "middle", "lower"), ("left", "centre", "right"))
 
@@ -71,6 +72,7 @@ def reading(name: str, layer: str, cam: np.ndarray, sal: np.ndarray, x: np.ndarr
     )
 
 
+@fragment  # another layer, class or opacity reruns only this part
 def show_why(m: Explored, x: np.ndarray, predicted: int) -> None:
     from cnnviz.attribution import conv_layer_names, grad_cam, saliency
     from cnnviz.render.overlay import overlay_png
