@@ -155,3 +155,38 @@ def test_the_famous_nets_totals_fields_and_why_427() -> None:
     assert "Why ResNet-50's last stage sees 427 × 427 pixels" in why
     assert sum(add for _, add, _ in RESNET_STEPS) == RESNET_STEPS[-1][2] == 427
     assert all(f"+{add} → {after}" in why for _, add, after in RESNET_STEPS)
+
+
+def test_the_other_model_sources_say_what_to_do() -> None:
+    page = AppTest.from_file(PAGE)
+    page.query_params["model"] = "Trained on Train"
+    page.run(timeout=60)
+    assert "Nothing trained in this session yet" in ok(page).info[0].value
+    page.button_group(key="model").set_value("opened").run(timeout=60)
+    assert ok(page).file_uploader(key="up_weights") is not None
+    assert "Pick a model and an input" in page.info[0].value
+
+
+def test_the_net_trained_on_train_is_explored() -> None:
+    from cnnviz import arch
+    from cnnviz.data import builtin
+    from cnnviz.training import TrainConfig, Trainer
+    from cnnviz.ui.train.session import TrainingSession
+
+    ds = builtin("digits")  # small scans: a net trained in a second
+    t = Trainer(ds, arch.PRESETS["minimal"], TrainConfig(epochs=1, n_train=200))
+    t.start()
+    t.join(90)
+    ts = TrainingSession()
+    ts.replace(t, arch.PRESETS["minimal"], ds)
+    page = AppTest.from_file(PAGE)
+    page.session_state["training"] = ts
+    page.query_params["model"] = "Trained on Train"
+    page.run(timeout=60)
+    words = text(ok(page))
+    assert "It says" in words and "Fed to the net (16 × 16)" in words
+    assert "How channel 0 of 1. conv8k3 is made" in words
+    x = ds.x_test[0]
+    with torch.no_grad():
+        p = torch.softmax(t.model(torch.from_numpy(x[None])), dim=1)[0].double().numpy()
+    assert list(page.dataframe[0].value["exp ÷ sum"]) == [fmt(float(v), 4, MINUS) for v in p]

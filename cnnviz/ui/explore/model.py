@@ -61,7 +61,10 @@ def _trained() -> Explored | None:
             "few seconds), then come back.",
             icon=":material/info:",
         )
-        st.page_link("pages/train.py", label="Train a CNN", icon=":material/model_training:")
+        from cnnviz.ui.common import link_to
+        from cnnviz.ui.nav import page_at
+
+        link_to(page_at("pages/train.py"), "Train a CNN")
         return None
     model, meta = t.model, t.meta()
     steps = (meta.get("metrics") or {}).get("steps", 0)
