@@ -9,7 +9,7 @@ import streamlit as st
 
 from cnnviz.ui.common import run_safely, see_also
 from cnnviz.ui.explore.inputs import SOURCES as INPUT_SOURCES
-from cnnviz.ui.explore.inputs import choose_input
+from cnnviz.ui.explore.inputs import choose_input, show_fed
 from cnnviz.ui.explore.model import SOURCES as MODEL_SOURCES
 from cnnviz.ui.explore.model import choose_model
 from cnnviz.ui.present import presentation_mode, settings_box
@@ -63,7 +63,8 @@ def page() -> None:
 
     st.title("Explore a trained net")
     st.write(INTRO)
-    if presentation_mode():  # the result first, the model and input in one collapsed expander
+    present = presentation_mode()
+    if present:  # the result first, the model and input in one collapsed expander
         result = st.container()
         chooser = settings_box("Model and input", sidebar=False)
         side = contextlib.nullcontext()
@@ -73,6 +74,8 @@ def page() -> None:
     with side, chooser:
         m = choose_model()
         fed = choose_input(m) if m is not None else None
+        if fed is not None and not present:
+            show_fed(fed)
     if m is None or fed is None:
         with result:
             st.info(
@@ -82,7 +85,12 @@ def page() -> None:
             later_sections(m, fed)
         return
     with result:
-        steps = show_prediction(m, fed.x, fed.label)
+        if present:  # the picture fed beside the answer: the chooser is folded away
+            left, result = st.columns([1, 3])
+            with left:
+                show_fed(fed)
+        with result:
+            steps = show_prediction(m, fed.x, fed.label)
     if steps is None:
         return
     st.subheader("Every layer, input to output")

@@ -148,7 +148,8 @@ def _file(m: Explored, camera: bool) -> Fed | None:
 
 
 def choose_input(m: Explored) -> Fed | None:
-    """The source buttons, the chosen input's widgets, and the image fed (shown, model-sized)."""
+    """The source buttons, the chosen input's widgets, and the image to feed (None with a
+    sentence)."""
     source = (
         st.segmented_control(
             "Input",
@@ -173,7 +174,11 @@ def choose_input(m: Explored) -> Fed | None:
                 icon=":material/block:",
             )
             return None
-        shape = " × ".join(str(s) for s in fed.x.shape[1:])
-        st.image(sample_png(fed.x), width=140)
-        st.caption(f"Fed to the net ({shape}): {fed.words}.")
     return fed
+
+
+def show_fed(fed: Fed) -> None:
+    """The model-sized image the net got, as it got it."""
+    shape = " × ".join(str(s) for s in fed.x.shape[1:])
+    st.image(sample_png(fed.x), width=140)
+    st.caption(f"Fed to the net ({shape}): {fed.words}.")
