@@ -32,6 +32,38 @@ def _layer(model: nn.Module, layer: str) -> nn.Module:
     return modules[layer]
 
 
+# layers that pass each channel's values on, unchanged in order (monotone, channel by channel)
+PASS_ON = (
+    nn.ReLU,
+    nn.ReLU6,
+    nn.MaxPool2d,
+    nn.AvgPool2d,
+    nn.AdaptiveAvgPool2d,
+    nn.AdaptiveMaxPool2d,
+    nn.modules.dropout._DropoutNd,
+    nn.Identity,
+)
+
+
+def climbed_layer(model: nn.Module, layer: str) -> str:
+    """The layer whose channel the ascent climbs for `layer`: itself, or for a ReLU or pooling
+    layer (in a Sequential) the layer before them that made the channel. A ReLU or pool only
+    passes the channel on, keeping its order, so it wants the same picture; but a channel the
+    ReLU cuts to 0 everywhere for the random start has no gradient, and the one before it has."""
+    module = _layer(model, layer)
+    parent_name, _, attr = layer.rpartition(".")
+    parent = model.get_submodule(parent_name) if parent_name else model
+    if not isinstance(module, PASS_ON) or not isinstance(parent, nn.Sequential):
+        return layer
+    names = [n for n, _ in parent.named_children()]
+    i = names.index(attr)
+    while i > 0 and isinstance(parent.get_submodule(names[i]), PASS_ON):
+        i -= 1
+    if isinstance(parent.get_submodule(names[i]), PASS_ON):
+        return layer  # nothing before it made the channel (the input itself)
+    return f"{parent_name}.{names[i]}" if parent_name else names[i]
+
+
 def _check_shape(input_shape) -> tuple[int, int, int]:
     shape = tuple(int(s) for s in input_shape)
     if len(shape) != 3 or min(shape) < 1:
@@ -82,6 +114,15 @@ def channel_activation(model: nn.Module, layer: str, channel: int, x) -> np.ndar
         model.train(was_training)
 
 
+def start_image(input_shape, seed: int = 0) -> np.ndarray:
+    """The small seeded random picture the ascent starts from, (C, H, W) in [0, 1]."""
+    return _start(_check_shape(input_shape), torch.Generator().manual_seed(int(seed)))[0].numpy()
+
+
+def _start(shape: tuple[int, int, int], gen: torch.Generator) -> torch.Tensor:
+    return (0.1 + 0.05 * torch.randn((1, *shape), generator=gen)).clamp(0.0, 1.0)
+
+
 def _gaussian_blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
     """A 3x3 Gaussian blur of each channel (replicated edges)."""
     g = torch.exp(-torch.tensor([1.0, 0.0, 1.0]) / (2 * sigma**2))
@@ -105,17 +146,19 @@ def maximize_channel(
     jitter: int | None = None,
 ) -> np.ndarray:
     """A (C, H, W) float32 image in [0, 1] that excites `channel` of `layer` (a name from
-    `model.named_modules()`): gradient ascent on the channel's mean activation from a seeded
-    random start, with jitter, L2 decay, blur and clamping (see the module docstring).
-    `on_step(done, steps)` after each step (a progress bar). The model is left as it was;
-    ValueError (one sentence) for a layer or channel the net does not have."""
+        `model.named_modules()`): gradient ascent on the channel's mean activation from a seeded
+        random start, with jitter, L2 decay, blur and clamping (see the module docstring); for a
+    ReLU or pooling layer the ascent climbs the channel of the layer that made it (`climbed_layer`).
+        `on_step(done, steps)` after each step (a progress bar). The model is left as it was;
+        ValueError (one sentence) for a layer or channel the net does not have."""
     c, h, w = _check_shape(input_shape)
     if isinstance(steps, bool) or not isinstance(steps, int) or not 1 <= steps <= 10_000:
         raise ValueError(f"steps must be a whole number from 1 to 10,000, not {steps!r}.")
-    objective = _channel_objective(model, layer, channel)
+    channel_activation(model, layer, channel, np.zeros((c, h, w), np.float32))  # or ValueError
+    objective = _channel_objective(model, climbed_layer(model, layer), channel)
     gen = torch.Generator().manual_seed(int(seed))
     jitter = max(1, min(h, w) // 14) if jitter is None else int(jitter)
-    x = (0.1 + 0.05 * torch.randn((1, c, h, w), generator=gen)).clamp(0.0, 1.0)
+    x = _start((c, h, w), gen)
     was_training = model.training
     model.eval()
     try:

@@ -63,6 +63,29 @@ def few_per_class(dataset, per_class: int, seed: int = 0) -> tuple[np.ndarray, n
     return np.ascontiguousarray(x[idx], dtype=np.float32), y[idx]
 
 
+def as_channels(dataset, channels: int):
+    """`dataset` with `channels` colour channels (a net's input): colour pictures averaged to
+    gray for a gray net, gray ones repeated for a colour net; ValueError otherwise."""
+    import dataclasses
+
+    have = dataset.input_shape[0]
+    if have == channels:
+        return dataset
+    if channels not in (1, 3) or have not in (1, 3):
+        raise ValueError(f"Pictures with {have} channels cannot feed a net that takes {channels}.")
+
+    def convert(x: np.ndarray) -> np.ndarray:
+        out = x.mean(axis=1, keepdims=True) if channels == 1 else np.repeat(x, 3, axis=1)
+        return np.ascontiguousarray(out, dtype=np.float32)
+
+    word = "gray" if channels == 1 else "colour"
+    return dataclasses.replace(
+        dataset,
+        **{f"x_{s}": convert(getattr(dataset, f"x_{s}")) for s in ("train", "val", "test")},
+        notes=(*dataset.notes, f"Pictures made {word} for a net that takes {channels} channel(s)."),
+    )
+
+
 def trainable_count(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
 

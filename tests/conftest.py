@@ -8,8 +8,10 @@
 The repository root is importable through `pythonpath` in pyproject.toml.
 """
 
+import atexit
 import os
 import pathlib
+import shutil
 import tempfile
 
 import pytest
@@ -24,6 +26,15 @@ _owner = os.environ.get("_CNNVIZ_TEST_STATE_PID")
 if "CNNVIZ_STATE_DIR" not in os.environ or _owner not in (None, str(os.getpid())):
     os.environ["CNNVIZ_STATE_DIR"] = tempfile.mkdtemp(prefix="cnnviz-test-state-")
     os.environ["_CNNVIZ_TEST_STATE_PID"] = str(os.getpid())
+
+# The built-in pre-trained nets (cnnviz.pretrained) of this test run: one empty cache folder for
+# the whole run, made by the first process and inherited by pytest-xdist's workers and by the
+# servers the browser tests start, so each net is trained once per run (its file lock keeps two
+# workers from training it twice) and never read from a developer's ~/.cache. A folder set by the
+# user is kept.
+if "CNNVIZ_CACHE" not in os.environ:
+    os.environ["CNNVIZ_CACHE"] = tempfile.mkdtemp(prefix="cnnviz-test-cache-")
+    atexit.register(shutil.rmtree, os.environ["CNNVIZ_CACHE"], ignore_errors=True)
 
 settings.register_profile(
     "ci",

@@ -84,6 +84,15 @@ def launch(args: dict):
     return proc, here
 
 
+def start_process(target, args: tuple, name: str):
+    """A started daemon process from the fork server running `target(*args)` (a module-level
+    function): other jobs that want a clean process with torch loaded (the built-in nets)."""
+    proc = context().Process(target=target, args=args, name=name, daemon=True)
+    with _lock, _without_parent_main():
+        proc.start()
+    return proc
+
+
 @contextlib.contextmanager
 def _without_parent_main():
     """Start a worker without re-running the parent's `__main__` in it: the target lives in this
