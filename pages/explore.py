@@ -47,7 +47,7 @@ def later_sections(m, fed) -> None:
             except ImportError:
                 st.caption("Coming: transfer learning is not in this build yet.")
             else:
-                transfer_section(m)
+                transfer_section(None if m.key == "builtin" else m)  # the base: another net
     box = lazy("The famous nets", "famous_open", ":material/museum:")
     if box is not None:
         with box:

@@ -190,3 +190,12 @@ def test_the_net_trained_on_train_is_explored() -> None:
     with torch.no_grad():
         p = torch.softmax(t.model(torch.from_numpy(x[None])), dim=1)[0].double().numpy()
     assert list(page.dataframe[0].value["exp ÷ sum"]) == [fmt(float(v), 4, MINUS) for v in p]
+
+
+def test_the_filter_and_transfer_sections_open_from_a_link() -> None:
+    page = AppTest.from_file(PAGE)
+    page.query_params["wants_open"] = "true"
+    page.query_params["transfer_open"] = "true"
+    page.run(timeout=120)
+    keys = [b.key for b in ok(page).button]
+    assert "wants_go" in keys and "xfer_go" in keys
