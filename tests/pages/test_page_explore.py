@@ -199,3 +199,13 @@ def test_the_filter_and_transfer_sections_open_from_a_link() -> None:
     page.run(timeout=120)
     keys = [b.key for b in ok(page).button]
     assert "wants_go" in keys and "xfer_go" in keys
+
+
+def test_a_lesson_link_can_fix_the_test_image_and_hide_the_choice() -> None:
+    page = AppTest.from_file(PAGE)
+    page.query_params["hide"] = "src,ex"
+    page.query_params["ex"] = "12"
+    page.run(timeout=60)
+    assert "Fixed by this lesson: input Test example, test image 12." in ok(page).info[0].value
+    assert [w.key for w in page.button_group] == ["model"]
+    assert "test image 12" in text(page)

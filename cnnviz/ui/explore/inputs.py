@@ -10,6 +10,7 @@ import streamlit as st
 
 from cnnviz.render.net import sample_png
 from cnnviz.ui.explore.model import Explored, test_data
+from cnnviz.ui.links import hideable
 
 SOURCES = {"test": "Test example", "draw": "Draw", "upload": "Upload", "camera": "Camera"}
 CANVAS = 224  # px: the drawing area (8 × 28)
@@ -84,7 +85,13 @@ def _test_example(m: Explored) -> Fed | None:
             key="missed",
         )
     else:
-        i = st.number_input(f"Test image (0–{n - 1})", 0, n - 1, 0, key="ex", bind="query-params")
+        i = hideable(
+            "ex",
+            "test image",
+            lambda: st.number_input(
+                f"Test image (0–{n - 1})", 0, n - 1, 0, key="ex", bind="query-params"
+            ),
+        )
     i = int(i)
     label = int(ds.y_test[i])
     return Fed(
@@ -151,13 +158,18 @@ def choose_input(m: Explored) -> Fed | None:
     """The source buttons, the chosen input's widgets, and the image to feed (None with a
     sentence)."""
     source = (
-        st.segmented_control(
-            "Input",
-            list(SOURCES),
-            default="test",
-            format_func=SOURCES.get,
-            key="src",
-            bind="query-params",
+        hideable(
+            "src",
+            "input",
+            lambda: st.segmented_control(
+                "Input",
+                list(SOURCES),
+                default="test",
+                format_func=SOURCES.get,
+                key="src",
+                bind="query-params",
+            ),
+            fmt=lambda v: SOURCES.get(v or "test"),
         )
         or "test"
     )

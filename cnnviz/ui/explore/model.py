@@ -10,6 +10,8 @@ from typing import Any
 
 import streamlit as st
 
+from cnnviz.ui.links import hideable
+
 SOURCES = {
     "builtin": "Built-in digits net",
     "trained": "Trained on Train",
@@ -133,13 +135,18 @@ def test_data(meta: dict):
 
 def choose_model() -> Explored | None:
     """The source buttons and the model they give (None with a sentence saying what to do)."""
-    source = st.segmented_control(
-        "Model",
-        list(SOURCES),
-        default="builtin",
-        format_func=SOURCES.get,
-        key="model",
-        bind="query-params",
+    source = hideable(
+        "model",
+        "model",
+        lambda: st.segmented_control(
+            "Model",
+            list(SOURCES),
+            default="builtin",
+            format_func=SOURCES.get,
+            key="model",
+            bind="query-params",
+        ),
+        fmt=lambda v: SOURCES.get(v or "builtin"),
     )
     source = source or "builtin"
     try:
