@@ -112,7 +112,7 @@ def test_grad_cam_layer_and_class_can_be_chosen(at: AppTest) -> None:
     assert "evidence for **3**" in words or "no evidence *for* 3" in words
 
 
-def test_a_bad_upload_gets_a_sentence_and_a_good_one_a_prediction() -> None:
+def test_a_bad_upload_gets_a_sentence_a_good_one_and_a_photo_a_prediction() -> None:
     page = AppTest.from_file(PAGE)
     page.query_params["src"] = "Upload"
     page.run(timeout=60)
@@ -128,7 +128,13 @@ def test_a_bad_upload_gets_a_sentence_and_a_good_one_a_prediction() -> None:
     page.file_uploader(key="up_digit").upload("one.png", buf.getvalue(), "image/png")
     page.run(timeout=30)
     words = text(ok(page))
-    assert "It says" in words and "your picture one.png" in words
+    assert "It says **1**" in words and "your picture one.png" in words  # centred like the data
+    page.button_group(key="src").set_value("camera").run(timeout=30)
+    photo = io.BytesIO()
+    Image.fromarray(ink).convert("RGB").save(photo, "JPEG")
+    page.camera_input(key="cam").set_value(("photo.jpg", photo.getvalue(), "image/jpeg"))
+    words = text(ok(page.run(timeout=30)))
+    assert "It says **1**" in words and "your photo" in words
 
 
 FAMOUS = {  # parameters, receptive field of the last maps (before global pooling)
