@@ -19,6 +19,7 @@ import contextlib
 import fcntl
 import functools
 import os
+import tempfile
 import threading
 from pathlib import Path
 
@@ -64,7 +65,12 @@ _memory_lock = threading.Lock()
 def cache_dir() -> Path:
     """Where built-in nets are kept: $CNNVIZ_CACHE, else ~/.cache/cnnviz."""
     env = os.environ.get("CNNVIZ_CACHE")
-    return Path(env) if env else Path.home() / ".cache" / "cnnviz"
+    if env:
+        return Path(env)
+    try:
+        return Path.home() / ".cache" / "cnnviz"
+    except RuntimeError:  # no home folder (a service account): the temp folder
+        return Path(tempfile.gettempdir()) / "cnnviz-cache"
 
 
 def _check_name(name: str) -> None:

@@ -53,7 +53,7 @@ def _run(model, layer: str, channel: int, input_shape):
     return image, scores
 
 
-def _show(image, scores, conv, layer: str, channel: int) -> None:
+def _show(image, scores, conv, layer: str, channel: int, first: bool) -> None:
     from cnnviz.numbers import fmt
     from cnnviz.render.colormaps import range_caption
     from cnnviz.render.net import filters_png, sample_png
@@ -73,6 +73,12 @@ def _show(image, scores, conv, layer: str, channel: int) -> None:
         f"Its kernel: one {w.shape[2]}×{w.shape[3]} slice for {inputs} "
         f"({range_caption(rng)}{'; ' + note if note else ''})."
     )
+    if first:
+        st.caption(
+            "A first-layer filter sees only a few pixels at a time, so the picture that raises "
+            "its mean everywhere at once is one small pattern repeated, or plain; deeper layers "
+            "see larger patches (their receptive field) and want strokes and textures."
+        )
     if got <= 0 and start <= 0:
         st.caption(
             "This channel stays at or below 0 even for the picture grown for it: after the ReLU "
@@ -111,4 +117,4 @@ def filter_wants_section(model, input_shape, layer_names) -> None:
             while len(pictures) > KEEP:
                 pictures.pop(next(iter(pictures)))
     if key in pictures:
-        _show(*pictures[key], conv, layer, channel)
+        _show(*pictures[key], conv, layer, channel, first=layer == next(iter(convs)))
