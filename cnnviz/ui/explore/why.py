@@ -7,69 +7,9 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
+from cnnviz.heat_words import reading
 from cnnviz.ui.explore.model import Explored
 from cnnviz.ui.fragments import fragment
-
-THIRDS = (("upper", "middle", "lower"), ("left", "centre", "right"))
-
-
-def _place(heat: np.ndarray) -> str:
-    """Where the weight of a map lies, in words ("upper right", "centre")."""
-    h = np.asarray(heat, np.float64)
-    if h.sum() <= 0:
-        return ""
-    rows, cols = np.indices(h.shape)
-    r = float((rows * h).sum() / h.sum()) / max(1, h.shape[0] - 1)
-    c = float((cols * h).sum() / h.sum()) / max(1, h.shape[1] - 1)
-    v, u = THIRDS[0][min(2, int(r * 3))], THIRDS[1][min(2, int(c * 3))]
-    if v == "middle" and u == "centre":
-        return "centre"
-    return u if v == "middle" else (v if u == "centre" else f"{v} {u}")
-
-
-def _upsample(heat: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    """Nearest-neighbour enlargement to the input's size (for the words, not the picture)."""
-    h, w = heat.shape
-    rows = np.minimum(np.arange(shape[0]) * h // shape[0], h - 1)
-    cols = np.minimum(np.arange(shape[1]) * w // shape[1], w - 1)
-    return heat[np.ix_(rows, cols)]
-
-
-def _peak(heat: np.ndarray, x: np.ndarray) -> tuple[str, bool]:
-    """Where a map (at the input's size) is strongest, in words, and whether ink (input above
-    0.3) lies within a pixel of that spot."""
-    r, c = np.unravel_index(int(np.argmax(heat)), heat.shape)
-    ink = np.asarray(x).max(axis=0) > 0.3
-    near = ink[max(0, r - 1) : r + 2, max(0, c - 1) : c + 2].any()
-    spot = np.zeros_like(heat)
-    spot[r, c] = 1.0
-    return _place(spot), bool(near)
-
-
-def _spot_words(where: str, on_ink: bool) -> str:
-    return f"the **{where}**, " + ("on a stroke" if on_ink else "where there is no ink")
-
-
-def reading(name: str, layer: str, cam: np.ndarray, sal: np.ndarray, x: np.ndarray) -> str:
-    """One sentence reading the two maps for class `name`."""
-    size = x.shape[1:]
-    if cam.max() <= 0:
-        first = (
-            f"Grad-CAM on {layer} finds no evidence *for* {name} (every weighted sum is ≤ 0): "
-            "this layer's maps argue against it"
-        )
-    else:
-        up = _upsample(cam, size)
-        first = (
-            f"Grad-CAM on {layer} finds the evidence for **{name}** mostly in the "
-            f"**{_place(up)}**, strongest at {_spot_words(*_peak(up, x))}"
-        )
-    if sal.max() <= 0:
-        return first + "."
-    return (
-        first + f"; saliency: the pixels that would change the {name} score most are in "
-        f"{_spot_words(*_peak(sal, x))}."
-    )
 
 
 @fragment  # another layer, class or opacity reruns only this part
