@@ -31,33 +31,16 @@ def _digit_like(shape: tuple[int, ...]) -> bool:
     return shape[0] == 1 and shape[1] == shape[2]
 
 
-def as_digit(ink: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
-    """Ink (H, W), bright on 0, centred like MNIST in the net's (1, S, S) input (the digit's
-    box is 20/28 of the side)."""
-    from cnnviz.images.digit import centre_digit
-
-    size = shape[1]
-    return centre_digit(ink, size, max(1, round(size * 20 / 28)))[None]
-
-
 def _picture(data: bytes, shape: tuple[int, ...]) -> np.ndarray:
     """A picture file (upload or camera) as the net's input; ValueError with a sentence.
-    Digit-like inputs: dark ink on light paper is inverted, the paper's grey taken off, and
-    the digit centred and scaled like the training digits."""
+    Digit-like inputs: the ink taken off its paper, centred and scaled like the digits."""
     from cnnviz.images import load_image
     from cnnviz.images.digit import fit_to_input
+    from cnnviz.images.paper import as_digit_input, ink_from_paper
 
     if not _digit_like(shape):
         return fit_to_input(load_image(data, mode="rgb").array, shape)
-    gray = load_image(data, mode="gray").array.astype(np.float32)
-    if float(np.median(gray)) > 0.5:  # paper brighter than ink
-        gray = 1.0 - gray
-    paper = float(np.median(gray))
-    ink = np.clip((gray - paper) / max(1e-6, float(gray.max()) - paper), 0.0, 1.0)
-    ink[ink < 0.25] = 0.0  # the paper's texture is not ink
-    if ink.max() <= 0:
-        raise ValueError("No digit found in this picture: it is one flat colour.")
-    return as_digit(ink, shape)
+    return as_digit_input(ink_from_paper(load_image(data, mode="gray").array), shape[1])
 
 
 def _test_example(m: Explored) -> Fed | None:
@@ -129,7 +112,12 @@ def _drawing(m: Explored) -> Fed | None:
         st.caption("The canvas is empty: draw a digit.")
         return None
     if _digit_like(m.input_shape):
-        return Fed(as_digit(ink, m.input_shape), "your drawing, centred and scaled like the digits")
+        from cnnviz.images.paper import as_digit_input
+
+        return Fed(
+            as_digit_input(ink, m.input_shape[1]),
+            "your drawing, centred and scaled like the digits",
+        )
     return Fed(fit_to_input(ink, m.input_shape), "your drawing, resized to the input")
 
 
