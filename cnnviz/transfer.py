@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -43,6 +43,7 @@ class TransferResult:
     n_classes: int
     epochs: int
     seed: int
+    model: nn.Module | None = field(default=None, repr=False, compare=False)  # the reused net
 
 
 def few_per_class(dataset, per_class: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -172,9 +173,21 @@ def transfer_vs_scratch(
     seeded_init(scratch, torch.Generator().manual_seed(seed))  # forget everything base learned
     curves = {}
     for way, model in zip(WAYS, (reused, scratch)):
+        # frozen batch norms keep the base's running statistics too (fit trains in train mode)
+        frozen_norms = [
+            m
+            for m in model.modules()
+            if isinstance(m, nn.modules.batchnorm._BatchNorm)
+            and not any(p.requires_grad for p in m.parameters())
+        ]
 
         class Report(Hooks):
             snapshots = False
+
+            def next_batch(self, run, norms=frozen_norms) -> bool:
+                for m in norms:
+                    m.eval()
+                return True
 
             def epoch_done(self, run, record, way=way) -> bool:
                 if on_epoch is not None:
@@ -203,6 +216,7 @@ def transfer_vs_scratch(
         n_classes=k,
         epochs=epochs,
         seed=seed,
+        model=reused.eval(),
     )
 
 

@@ -96,3 +96,24 @@ def _put(folder, w: bytes, m: bytes):
 def test_an_unknown_name_is_one_sentence():
     with pytest.raises(ValueError, match='no built-in pre-trained net called "cats"'):
         pretrained.pretrained("cats")
+
+
+def test_the_cache_lock_is_machine_wide(tmp_path):
+    """While one process trains (holds the lock), another open of the same lock file cannot take
+    it: the second app process waits, then reads the net the first one saved."""
+    import fcntl
+    import os
+
+    folder = tmp_path / "pretrained" / "digits-v1"
+    with pretrained._locked(folder):
+        fd = os.open(folder.parent / "digits-v1.lock", os.O_RDWR)
+        try:
+            with pytest.raises(BlockingIOError):
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        finally:
+            os.close(fd)
+    fd = os.open(folder.parent / "digits-v1.lock", os.O_RDWR)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # free again
+    finally:
+        os.close(fd)

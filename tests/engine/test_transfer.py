@@ -95,3 +95,21 @@ def test_pictures_that_do_not_fit_the_base_are_one_sentence():
         transfer.transfer_vs_scratch(base, (x, y), (x, y), epochs=1)
     with pytest.raises(ValueError, match="no training pictures"):
         transfer.transfer_vs_scratch(base, (x[:0], y[:0]), (x, y), epochs=1)
+
+
+def test_frozen_batch_norms_keep_the_base_statistics():
+    from cnnviz import arch
+
+    base = arch.build("conv4k3-bn-relu-max2-flat-fc", (1, 28, 28), 5)
+    base.eval()
+    rng = np.random.default_rng(0)
+    x = rng.random((30, 1, 28, 28), dtype=np.float32)
+    y = np.arange(30) % 3
+    r = transfer.transfer_vs_scratch(base, (x, y), (x[:6], y[:6]), epochs=2, batch_size=10)
+    assert r.transfer.trainable == 4 * 13 * 13 * 3 + 3  # the head only: conv and bn frozen
+    assert r.scratch.trainable == r.total_params
+    trained = r.model
+    assert [n for n, p in trained.named_parameters() if p.requires_grad] == ["5.weight", "5.bias"]
+    for k, v in base.state_dict().items():
+        if not k.startswith("5."):  # running mean and variance too
+            assert torch.equal(trained.state_dict()[k], v), k
