@@ -27,27 +27,22 @@ def lazy(label: str, key: str, icon: str):
     return box if box.open else None
 
 
-def later_sections(m, fed) -> None:
-    box = lazy("What a filter wants", "wants_open", ":material/auto_awesome:")
+def later_sections(m) -> None:
+    """What a filter wants and reusing the net (both need a model), the famous nets."""
+    box = lazy("What a filter wants", "wants_open", ":material/auto_awesome:") if m else None
     if box is not None:
         with box:
-            try:
-                from cnnviz.ui.explore.wants import filter_wants_section
-            except ImportError:
-                st.caption("Coming: activation maximisation is not in this build yet.")
-            else:
-                from cnnviz.attribution import conv_layer_names
+            from cnnviz.attribution import conv_layer_names
+            from cnnviz.ui.explore.wants import filter_wants_section
 
-                filter_wants_section(m.model, m.input_shape, conv_layer_names(m.model))
+            filter_wants_section(m.model, m.input_shape, conv_layer_names(m.model))
     box = lazy("Reuse a trained net on new classes", "transfer_open", ":material/recycling:")
     if box is not None:
         with box:
-            try:
-                from cnnviz.ui.explore.transfer import transfer_section
-            except ImportError:
-                st.caption("Coming: transfer learning is not in this build yet.")
-            else:
-                transfer_section(None if m.key == "builtin" else m)  # the base: another net
+            from cnnviz.ui.explore.transfer import transfer_section
+
+            # the base: the built-in digits 0-4 net, or the model explored when it is another
+            transfer_section(None if m is None or m.key == "builtin" else m)
     box = lazy("The famous nets", "famous_open", ":material/museum:")
     if box is not None:
         with box:
@@ -81,8 +76,7 @@ def page() -> None:
             st.info(
                 "Pick a model and an input to see what the net answers.", icon=":material/info:"
             )
-        if m is not None:
-            later_sections(m, fed)
+        later_sections(m)
         return
     with result:
         if present:  # the picture fed beside the answer: the chooser is folded away
@@ -97,7 +91,7 @@ def page() -> None:
     show_overview(m, fed.x)
     st.subheader("Why it decided")
     show_why(m, fed.x, steps.top(1)[0][0])
-    later_sections(m, fed)
+    later_sections(m)
     see_also("pages/train.py", "pages/convolution.py", "pages/activations.py")
 
 

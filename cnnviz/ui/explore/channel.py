@@ -38,11 +38,8 @@ def _row(maps: np.ndarray, signed: bool | None, min_side: int) -> tuple[bytes, s
 
 
 def show_channel(m: Explored, x: np.ndarray, net, layer: int, channel: int) -> None:
-    try:
-        from cnnviz.channel_parts import channel_parts
-    except ImportError:
-        st.caption("Coming: taking a channel apart is not in this build yet.")
-        return
+    from cnnviz.channel_parts import channel_parts
+
     title = net.columns[layer][0]
     st.markdown(f"#### How channel {channel} of {title} is made")
     conv = _conv_column(m, net, layer)

@@ -122,11 +122,9 @@ def show_overview(m: Explored, x: np.ndarray) -> None:
 def unit_boxes(m: Explored, net: Net, layer: int, row: int, col: int) -> dict:
     """column -> ((top, left, bottom, right) exclusive, FieldBox) of the unit's receptive
     field; {} when the engine cannot trace it (a sentence is shown then)."""
+    from cnnviz.unit_field import unit_field
+
     name = net.names[layer]
-    try:
-        from cnnviz.unit_field import unit_field
-    except ImportError:
-        return {}
     if name is None:
         return {}
     try:
