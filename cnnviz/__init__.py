@@ -83,15 +83,15 @@ _LAZY = {
     "saliency": "cnnviz.attribution",
     "conv_layer_names": "cnnviz.attribution",
     "predicted": "cnnviz.attribution",
+    "ChannelParts": "cnnviz.channel_parts",
+    "channel_parts": "cnnviz.channel_parts",
+    "FieldBox": "cnnviz.unit_field",
+    "unit_field": "cnnviz.unit_field",
     "PRETRAINED": "cnnviz.pretrained",
     "pretrained_model": ("cnnviz.pretrained", "pretrained"),  # cnnviz.pretrained is the module
     "transfer_vs_scratch": "cnnviz.transfer",
     "few_per_class": "cnnviz.transfer",
     "maximize_channel": "cnnviz.maximize",
-    "ChannelParts": "cnnviz.channel_parts",
-    "channel_parts": "cnnviz.channel_parts",
-    "FieldBox": "cnnviz.unit_field",
-    "unit_field": "cnnviz.unit_field",
 }
 
 
