@@ -32,6 +32,7 @@ PAGES: tuple[PageInfo, ...] = (
     PageInfo("pages/output_size.py", "Output size", ":material/straighten:"),
     PageInfo("pages/activations.py", "Activations", ":material/show_chart:"),
     PageInfo("pages/train.py", "Train a CNN", ":material/model_training:"),
+    PageInfo("pages/explore.py", "Explore a trained net", ":material/travel_explore:"),
     PageInfo("pages/backprop.py", "Backprop", ":material/undo:"),
     PageInfo("pages/ideas.py", "Ideas", ":material/lightbulb:"),
 )
@@ -48,6 +49,7 @@ TOUCH: dict[str, str] = {
     "pool": "pages/pooling.py",
     "relu": "pages/activations.py",
     "softmax": "pages/activations.py",
+    "dense": "pages/explore.py",
 }
 
 

@@ -1,0 +1,64 @@
+"""The Explore page's "why did it say that?": Grad-CAM on a chosen conv layer and saliency, for
+the predicted or a chosen class, as overlays on the input with an opacity slider, and one
+sentence reading them."""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+from cnnviz.heat_words import reading
+from cnnviz.ui.explore.model import Explored
+from cnnviz.ui.fragments import fragment
+
+
+@fragment  # another layer, class or opacity reruns only this part
+def show_why(m: Explored, x: np.ndarray, predicted: int) -> None:
+    from cnnviz.attribution import conv_layer_names, grad_cam, saliency
+    from cnnviz.render.overlay import overlay_png
+
+    convs = conv_layer_names(m.model)
+    if not convs:
+        st.caption("This net has no convolution layer: Grad-CAM needs one.")
+        return
+    classes = m.classes or [str(i) for i in range(int(predicted) + 1)]
+    a, b, c = st.columns(3)
+    from cnnviz.arch import module_name
+
+    modules = dict(m.model.named_modules())
+    layer = a.selectbox(
+        "Grad-CAM layer",
+        convs,
+        format_func=lambda n: f"{n}: {module_name(modules[n])}",
+        index=len(convs) - 1,
+        key="cam_layer",
+        bind="query-params",
+        help="The last conv layer has the most meaning and the coarsest map; the first the finest.",
+    )
+    choice = b.selectbox(
+        "For the class",
+        ["predicted", *classes],
+        key="cam_class",
+        format_func=lambda v: f"predicted ({classes[predicted]})" if v == "predicted" else v,
+    )
+    alpha = c.slider("Overlay opacity", 0.0, 1.0, 0.6, 0.05, key="alpha", bind="query-params")
+    target = predicted if choice == "predicted" else classes.index(choice)
+    label = f"layer {layer} ({module_name(modules[layer])})"
+    try:
+        cam = grad_cam(m.model, x, layer, target)
+        sal = saliency(m.model, x, target)
+    except ValueError as err:
+        st.error(str(err), icon=":material/block:")
+        return
+    left, right = st.columns(2)
+    norm = lambda h: h / h.max() if h.max() > 0 else h  # noqa: E731 - display only
+    with left:
+        st.image(overlay_png(x, norm(cam), alpha), width=224)
+        st.caption(
+            f"Grad-CAM, {label}: {cam.shape[0]} × {cam.shape[1]} map, enlarged. "
+            "ReLU(Σₖ αₖ·Aₖ), αₖ = mean of ∂score/∂Aₖ."
+        )
+    with right:
+        st.image(overlay_png(x, norm(sal), alpha), width=224)
+        st.caption("Saliency: max over channels of |∂score/∂pixel|.")
+    st.container(key="why_words").markdown(reading(classes[target], label, cam, sal, x))
