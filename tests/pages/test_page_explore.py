@@ -108,7 +108,9 @@ def test_grad_cam_layer_and_class_can_be_chosen(at: AppTest) -> None:
     at.selectbox(key="cam_layer").set_value("0").run(timeout=30)
     at.selectbox(key="cam_class").set_value("3").run(timeout=30)
     words = text(ok(at))
-    assert "Grad-CAM, layer 0 (conv8k3): 26 × 26 map" in words
+    # numbered as the overview numbers its columns (1. conv8k3 ... 4. conv16k3)
+    assert "Grad-CAM, layer 1. conv8k3: 26 × 26 map" in words
+    assert at.selectbox(key="cam_layer").format_func("3") == "4. conv16k3"
     assert "evidence for **3**" in words or "no evidence *for* 3" in words
 
 

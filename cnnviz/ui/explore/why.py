@@ -12,6 +12,15 @@ from cnnviz.ui.explore.model import Explored
 from cnnviz.ui.fragments import fragment
 
 
+def _label(name: str, modules: dict) -> str:
+    """A layer as the overview numbers it ("4. conv16k3": a Sequential's layers from 1), else
+    its module path and kind."""
+    from cnnviz.arch import module_name
+
+    kind = module_name(modules[name])
+    return f"{int(name) + 1}. {kind}" if name.isdigit() else f"{name} ({kind})"
+
+
 @fragment  # another layer, class or opacity reruns only this part
 def show_why(m: Explored, x: np.ndarray, predicted: int) -> None:
     from cnnviz.attribution import conv_layer_names, grad_cam, saliency
@@ -29,7 +38,7 @@ def show_why(m: Explored, x: np.ndarray, predicted: int) -> None:
     layer = a.selectbox(
         "Grad-CAM layer",
         convs,
-        format_func=lambda n: f"{n}: {module_name(modules[n])}",
+        format_func=lambda n: _label(n, modules),
         index=len(convs) - 1,
         key="cam_layer",
         bind="query-params",
@@ -43,7 +52,7 @@ def show_why(m: Explored, x: np.ndarray, predicted: int) -> None:
     )
     alpha = c.slider("Overlay opacity", 0.0, 1.0, 0.6, 0.05, key="alpha", bind="query-params")
     target = predicted if choice == "predicted" else classes.index(choice)
-    label = f"layer {layer} ({module_name(modules[layer])})"
+    label = f"layer {_label(layer, modules)}"
     try:
         cam = grad_cam(m.model, x, layer, target)
         sal = saliency(m.model, x, target)
