@@ -22,7 +22,9 @@ What a student does is what the browser does (each point once cost a wrong numbe
 Without `--url` it starts `streamlit run app.py` on a free loopback port (the repository's
 config). Per level it prints interaction latency (p50 / p95 / max), errors, page-open time, the
 server's CPU (all processes of its tree, from /proc; 100 % = one core) and its memory (RSS of the
-tree) when the level starts, at its peak, and `--settle` seconds after everyone left.
+tree) when the level starts, at its peak, and `--settle` seconds after everyone left, compared
+with what it held `--settle` seconds after the first visitors left (one on Convolution, one who
+trained: the libraries are loaded then, so what grows past that is left over from sessions).
 """
 
 from __future__ import annotations
@@ -836,6 +838,7 @@ def row(r: dict) -> str:
         f"{r['rss0']:.0f}",
         f"{r['peak']:.0f}",
         f"{r['after']:.0f}",
+        f"{(r['after'] / r['first'] - 1) * 100:+.0f} %" if r.get("first") else "-",
     ]
     if t.opens:
         cells += [
@@ -847,17 +850,31 @@ def row(r: dict) -> str:
 
 HEADER = (
     "| students | training | changes verified | p50 ms | p95 ms | max ms | errors | "
-    "open p50 ms | open max ms | server CPU % | CPU ms / change | RSS start MB | RSS peak MB | RSS after MB |"
+    "open p50 ms | open max ms | server CPU % | CPU ms / change | RSS start MB | RSS peak MB | RSS after MB | "
+    "after vs first visitors |"
 )
+
+
+async def first_visit(args, base: str, server: Server) -> float:
+    """One student on Convolution and (with --trainers) one who trains, then everyone leaves:
+    the server's RSS `--settle` seconds later is what it holds once warm (the libraries a page
+    imports, the training processes' server), the level "RSS after" is compared with."""
+    await level(base, 2, min(args.trainers, 1), args.first_visit, 2.0, server, args.seed + 99)
+    await asyncio.sleep(args.settle)
+    return server.rss_mb()
 
 
 async def run_levels(args, base: str, server: Server) -> list[dict]:
     results = []
+    first = await first_visit(args, base, server) if args.first_visit > 0 else None
+    if first is not None and not args.quiet:
+        print(f"RSS after the first visitors left: {first:.0f} MB", flush=True)
     for i, n in enumerate(args.levels):
         trainers = min(args.trainers, n)
         r = await level(base, n, trainers, args.duration, args.ramp, server, args.seed + i)
         await asyncio.sleep(args.settle)
         r["after"] = server.rss_mb()
+        r["first"] = first
         results.append(r)
         if not args.quiet:
             print(row(r), flush=True)
@@ -915,6 +932,14 @@ def main() -> None:
     ap.add_argument(
         "--settle", type=float, default=60.0, help="seconds after everyone left before 'RSS after'"
     )
+    ap.add_argument(
+        "--first-visit",
+        type=float,
+        default=20.0,
+        help="seconds the first visitors (one on Convolution, one training) stay before the "
+        "levels; the RSS --settle s after they left is the baseline of 'after vs first "
+        "visitors' (0: no first visit)",
+    )
     ap.add_argument("--url", help="an already running server (else one is started)")
     ap.add_argument(
         "--pid",
@@ -954,7 +979,7 @@ def main() -> None:
             f"{args.trainers} training; RSS after = {args.settle:.0f} s after everyone left"
         )
         print(HEADER + (" Start ms | live update every ms |" if args.trainers else ""))
-        print("|---" * (14 + 2 * bool(args.trainers)) + "|", flush=True)
+        print("|---" * (15 + 2 * bool(args.trainers)) + "|", flush=True)
         asyncio.run(run_levels(args, base, server))
     finally:
         if proc is not None:

@@ -73,9 +73,7 @@ def test_draw_then_click_a_channel_then_a_unit(server, page, wait_idle):
     img = unit_img(page)
     shown = img.bounding_box()
     img.click(position={"x": shown["width"] * 8.5 / 11, "y": shown["height"] * 2.5 / 11})
-    expect(page.get_by_text(re.compile(r"Channel 5, row 2, column 8"))).to_be_visible(
-        timeout=LONG
-    )
+    expect(page.get_by_text(re.compile(r"Channel 5, row 2, column 8"))).to_be_visible(timeout=LONG)
     # conv 3×3 → max pool 2 → conv 3×3: 8 × 8 input pixels, from row 2·2 and column 2·8
     expect(page.locator(".st-key-unit_words")).to_contain_text(
         "It sees 8 × 8 input pixels (rows 4–11, columns 16–23", timeout=LONG

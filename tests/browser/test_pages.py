@@ -146,3 +146,13 @@ def test_first_visitor_of_a_new_server_can_arrive_by_deep_link(
             expect(page.locator("[data-testid='stMarkdownContainer'] code").first).to_have_text(
                 cnnviz.output_size(9, 4, 2).dims[0].formula
             )
+
+
+def test_a_request_off_the_machine_fails_and_is_recorded(page, page_log) -> None:
+    """The guard every browser test relies on (page_log.external_requests == [] above)."""
+    page.goto("about:blank")
+    failed = page.evaluate(
+        "() => fetch('https://fonts.googleapis.com/css').then(() => false, () => true)"
+    )
+    assert failed
+    assert page_log.external_requests == ["https://fonts.googleapis.com/css"]
