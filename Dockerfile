@@ -14,8 +14,10 @@ COPY --chown=cnnviz:cnnviz . .
 USER cnnviz
 # Dataset folders (MNIST/CIFAR files) are read only under /data; finished training runs go to
 # /runs: mount both (`-v $PWD/runs:/runs`) so a new container keeps the class's models.
-ENV CNNVIZ_DATA_ROOT=/data CNNVIZ_RUNS=/runs
+ENV CNNVIZ_DATA_ROOT=/data CNNVIZ_RUNS=/runs CNNVIZ_CACHE=/app/.cache/cnnviz
 VOLUME ["/runs"]
+# The Explore page's built-in nets, trained into the image (seconds; nothing downloaded).
+RUN python -m cnnviz pretrain
 
 EXPOSE 8501
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \

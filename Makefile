@@ -37,6 +37,7 @@ run: $(VENV)/.runtime
 	ip=$$(hostname -I 2>/dev/null | cut -d' ' -f1); \
 	[ -z "$$ip" ] || echo "on this network: http://$$ip:$(PORT)"; \
 	echo "Ctrl+C stops it."
+	@$(PY) -m cnnviz pretrain --quiet  # the Explore page's built-in nets: trained once, then cached
 	$(PY) -m streamlit run app.py --server.port=$(PORT)
 
 # A class on one machine: WORKERS app processes (default: one per core) behind HAProxy on PORT,
@@ -48,6 +49,7 @@ WORKERS ?=
 BACKENDS ?=
 class: $(VENV)/.runtime
 	@bash scripts/debian-packages.sh haproxy
+	@$(PY) -m cnnviz pretrain --quiet
 	$(PY) deploy/class_server.py --port $(PORT) $(if $(WORKERS),--workers $(WORKERS)) \
 	  $(if $(BACKENDS),--backends "$(BACKENDS)")
 

@@ -73,6 +73,14 @@ def _parser() -> argparse.ArgumentParser:
     r = sub.add_parser("runs", help="list saved runs, newest first")
     r.add_argument("--out", default=None, help="runs folder (default: $CNNVIZ_RUNS or ./runs)")
     sub.add_parser("presets", help="list built-in datasets and architecture presets")
+    pt = sub.add_parser(
+        "pretrain",
+        help="make the built-in pre-trained nets now (the Explore page's)",
+        description="Train the built-in nets the Explore page opens (seconds each, no download) "
+        "and keep them in $CNNVIZ_CACHE or ~/.cache/cnnviz; nets already there are only checked. "
+        "`make run` and `make class` run this first, so no visitor waits for them.",
+    )
+    pt.add_argument("--quiet", action="store_true", help="print nothing when all is well")
     return p
 
 
@@ -263,6 +271,20 @@ def cmd_presets(args) -> int:
     return 0
 
 
+def cmd_pretrain(args) -> int:
+    from cnnviz.pretrained import PRETRAINED, cache_dir, pretrained
+
+    for name in PRETRAINED:
+        _, meta = pretrained(name)
+        if not args.quiet:
+            acc = meta.get("metrics", {}).get("test_accuracy")
+            acc_text = f", test accuracy {acc * 100:.1f} %" if isinstance(acc, float) else ""
+            print(f"{name}: ready{acc_text}")
+    if not args.quiet:
+        print(f"kept in {cache_dir()}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     try:
@@ -270,7 +292,13 @@ def main(argv: list[str] | None = None) -> int:
         if args.command is None:
             parser.print_help(sys.stderr)
             return 2
-        return {"train": cmd_train, "runs": cmd_runs, "presets": cmd_presets}[args.command](args)
+        commands = {
+            "train": cmd_train,
+            "runs": cmd_runs,
+            "presets": cmd_presets,
+            "pretrain": cmd_pretrain,
+        }
+        return commands[args.command](args)
     except (CliError, ValueError) as e:  # DataError, ArchError, TrainError, CheckpointError
         msg = " ".join(str(e).split()) or type(e).__name__
         print(f"cnnviz: error: {msg}", file=sys.stderr)

@@ -33,7 +33,7 @@ def cli(*args, cwd, env=None, timeout=120):
 def test_help_lists_the_commands(tmp_path, capsys):
     r = cli("--help", cwd=tmp_path)
     assert r.returncode == 0
-    for command in ("train", "runs", "presets"):
+    for command in ("train", "runs", "presets", "pretrain"):
         assert command in r.stdout
     with pytest.raises(SystemExit) as e:
         main(["train", "--help"])
@@ -139,6 +139,19 @@ def test_runs_and_presets(tmp_path, capsys, monkeypatch):
     out = capsys.readouterr().out
     for name in [*data.BUILTINS, *arch.PRESETS]:
         assert name in out
+
+
+def test_pretrain_makes_the_explore_pages_nets_then_only_checks_them(capsys):
+    from cnnviz.pretrained import PRETRAINED, cache_dir, pretrained
+
+    assert main(["pretrain"]) == 0  # the suite's cache (tests/conftest.py): trained at most once
+    out = capsys.readouterr().out
+    for name in PRETRAINED:
+        acc = pretrained(name)[1]["metrics"]["test_accuracy"]
+        assert f"{name}: ready, test accuracy {acc * 100:.1f} %" in out
+    assert str(cache_dir()) in out
+    assert main(["pretrain", "--quiet"]) == 0
+    assert capsys.readouterr().out == ""
 
 
 def test_a_preset_trains_with_its_measured_defaults_unless_told_otherwise():
