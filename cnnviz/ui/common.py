@@ -187,3 +187,10 @@ def link_with(path: str, label: str, query: dict) -> None:
         st.page_link(info.path, label=label, icon=info.icon, query_params=query)
     except StreamlitAPIException:
         st.markdown(f"[{label}]({info.url_path}?{urlencode(query)})")
+
+
+def remember(store: dict, key, value, keep: int) -> None:
+    """store[key] = value, dropping the oldest entries beyond `keep` (a session's results)."""
+    store[key] = value
+    while len(store) > keep:
+        store.pop(next(iter(store)))

@@ -133,15 +133,20 @@ def _digest(*blobs: bytes) -> str:
     return h.hexdigest()
 
 
-def _pick_zip(size: int) -> Dataset | None:
-    up = st.file_uploader(
+def zip_uploader(key: str):
+    """The uploader of a zip of class folders (the Train page's data, Explore's new classes)."""
+    return st.file_uploader(
         "Zip of class folders",
         type=["zip"],
-        key="data_zip",
+        key=key,
         max_upload_size=100,
         help="One folder per class, pictures inside: cats/1.jpg, dogs/2.png… "
         "The zip is read in memory, never unpacked on the server.",
     )
+
+
+def _pick_zip(size: int) -> Dataset | None:
+    up = zip_uploader("data_zip")
     held = _store().get("zip")
     if up is None:
         if held:

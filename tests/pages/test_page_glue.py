@@ -137,3 +137,12 @@ def test_link_notes_come_together_at_the_top():
     assert "could not be used" in notes[0] and "n=inf" in notes[0]
     assert "mode='c' is not one of a, b" in notes[1]
     assert notes[2] == "The grid in the link could not be read."
+
+
+def test_remember_keeps_the_newest_results_only():
+    from cnnviz.ui.common import remember
+
+    store: dict = {}
+    for i in range(5):
+        remember(store, i, i * i, keep=3)
+    assert store == {2: 4, 3: 9, 4: 16}

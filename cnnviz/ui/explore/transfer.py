@@ -11,7 +11,7 @@ import hashlib
 import numpy as np
 import streamlit as st
 
-from cnnviz.ui.common import show_figure
+from cnnviz.ui.common import remember, show_figure
 
 BUILTIN_BASE = "The built-in digits 0-4 net"
 BUILTIN_NEW = "Built-in digits 5-9"
@@ -85,14 +85,9 @@ def _new_classes(shape):
         from cnnviz.pretrained import digits28
 
         return digits28().only_classes(NEW_DIGITS), "digits 5-9"
-    up = st.file_uploader(
-        "Zip of class folders",
-        type=["zip"],
-        key="xfer_zip",
-        max_upload_size=100,
-        help="One folder per class, pictures inside: cats/1.jpg, dogs/2.png… "
-        "Read in memory, never unpacked on the server.",
-    )
+    from cnnviz.ui.data_picker import zip_uploader
+
+    up = zip_uploader("xfer_zip")
     if up is None:
         st.caption("Put each class's pictures in its own folder, zip the folders, upload it.")
         return None
@@ -171,9 +166,7 @@ def transfer_section(opened) -> None:
         result = _train(model, ds, per_class, epochs)
         if result is None:
             return
-        results[key] = result
-        while len(results) > KEEP:
-            results.pop(next(iter(results)))
+        remember(results, key, result, KEEP)
     result = results.get(key)
     if result is None:
         st.caption(

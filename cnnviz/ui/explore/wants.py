@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from cnnviz.ui.common import remember
 from cnnviz.ui.explore.transfer import model_digest
 
 _PICTURES = "_wants_pictures"  # session_state: (digest, layer, channel) -> (image, scores)
@@ -113,8 +114,6 @@ def filter_wants_section(model, input_shape, layer_names) -> None:
             done = _run(model, layer, channel, input_shape)
             if done is None:
                 return
-            pictures[key] = done
-            while len(pictures) > KEEP:
-                pictures.pop(next(iter(pictures)))
+            remember(pictures, key, done, KEEP)
     if key in pictures:
         _show(*pictures[key], conv, layer, channel, first=layer == next(iter(convs)))

@@ -32,7 +32,6 @@ def show_why(m: Explored, x: np.ndarray, predicted: int) -> None:
         return
     classes = m.classes or [str(i) for i in range(int(predicted) + 1)]
     a, b, c = st.columns(3)
-    from cnnviz.arch import module_name
 
     modules = dict(m.model.named_modules())
     layer = a.selectbox(
