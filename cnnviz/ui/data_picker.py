@@ -200,7 +200,9 @@ def _clear_shots(i: int) -> None:
     _store().setdefault("shots", {}).pop(i, None)
 
 
-def _pick_own(size: int) -> Dataset | None:
+def pick_own(size: int) -> Dataset | None:
+    """Named classes, each with uploaded pictures and camera shots (kept in the session, so the
+    Train page and Explore share them); the Dataset at `size`, or None."""
     st.caption(
         "Give each class a name and some pictures (uploads or camera shots); "
         "20 or more per class work best."
@@ -360,7 +362,7 @@ def pick_dataset() -> Dataset | None:
             help="Your pictures are cropped to squares and shrunk to this. "
             "Small is fast; 32 keeps shapes and colours.",
         )
-        ds = _pick_zip(size) if src == "zip" else _pick_own(size)
+        ds = _pick_zip(size) if src == "zip" else pick_own(size)
     if ds is not None:
         show_dataset(ds)
     return ds

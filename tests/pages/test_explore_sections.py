@@ -91,6 +91,39 @@ def test_a_bad_zip_is_a_sentence_and_a_good_one_trains():
     assert any("fewer than 20 training pictures" in c.value for c in at.caption)
 
 
+def test_the_students_own_pictures_by_upload_and_camera_become_the_new_classes():
+    at = run(AppTest.from_function(transfer_app))
+    run(at.radio(key="xfer_new").set_value("Your pictures (uploads or camera)"))
+    assert not at.get("plotly_chart") and not at.error
+    at.text_input(key="data_cls0").set_value("ring")
+    at.text_input(key="data_cls1").set_value("bar")
+    rng = np.random.default_rng(1)
+    yy, xx = np.mgrid[:32, :32]
+    ring = (np.abs(np.hypot(yy - 16, xx - 16) - 9) < 2).astype(np.uint8) * 255
+    for i in range(6):
+        at.file_uploader(key="data_up0").upload(
+            f"r{i}.png", png(np.roll(ring, rng.integers(-3, 4), axis=1)), "image/png"
+        )
+    for i in range(5):
+        bar = np.zeros((32, 32), np.uint8)
+        bar[:, 10 + i : 14 + i] = 255
+        at.file_uploader(key="data_up1").upload(f"b{i}.png", png(bar), "image/png")
+    run(at)
+    run(at.toggle(key="data_camon1").set_value(True))  # a sixth bar, from the camera
+    bar = np.zeros((32, 32, 3), np.uint8)
+    bar[:, 20:24] = 255
+    shot = io.BytesIO()
+    Image.fromarray(bar).save(shot, "JPEG")
+    run(at.camera_input(key="data_cam1").upload("shot.jpg", shot.getvalue()))
+    run(at.button(key="data_add1").click())
+    assert any("1 from the camera" in c.value for c in at.caption)
+    run(at.slider(key="xfer_epochs").set_value(2))
+    run(at.button(key="xfer_go").click())
+    assert not at.error
+    assert len(at.get("plotly_chart")) == 1
+    assert any(m.value.startswith("With 20 pictures per class") for m in at.markdown)
+
+
 def test_find_what_a_filter_wants_shows_the_picture_and_its_kernel():
     at = run(AppTest.from_function(wants_app))
     assert [o for o in at.selectbox(key="wants_layer").options] == [

@@ -16,6 +16,7 @@ from cnnviz.ui.common import remember, show_figure
 BUILTIN_BASE = "The built-in digits 0-4 net"
 BUILTIN_NEW = "Built-in digits 5-9"
 ZIP_NEW = "Your zip of pictures"
+OWN_NEW = "Your pictures (uploads or camera)"
 NEW_DIGITS = tuple("56789")
 _RESULTS = "_xfer_results"  # session_state: content key -> (TransferResult, per_class)
 KEEP = 8  # results kept per session
@@ -73,8 +74,9 @@ def _new_classes(shape):
     """(Dataset of the new classes at the base's input shape, content key) or None."""
     from cnnviz import transfer
     from cnnviz.data import DataError, from_zip
+    from cnnviz.ui.data_picker import pick_own, zip_uploader
 
-    pick = st.radio("New classes", [BUILTIN_NEW, ZIP_NEW], key="xfer_new", horizontal=True)
+    pick = st.radio("New classes", [BUILTIN_NEW, ZIP_NEW, OWN_NEW], key="xfer_new", horizontal=True)
     if pick == BUILTIN_NEW:
         if tuple(shape) != (1, 28, 28):
             st.caption(
@@ -85,27 +87,44 @@ def _new_classes(shape):
         from cnnviz.pretrained import digits28
 
         return digits28().only_classes(NEW_DIGITS), "digits 5-9"
-    from cnnviz.ui.data_picker import zip_uploader
 
-    up = zip_uploader("xfer_zip")
-    if up is None:
-        st.caption("Put each class's pictures in its own folder, zip the folders, upload it.")
-        return None
-    data = up.getvalue()
+    if pick == OWN_NEW:
+        own = pick_own(shape[1])
+        if own is None:
+            return None
+        ds, key = own, "own " + _pictures_digest(own)
+    else:
+        up = zip_uploader("xfer_zip")
+        if up is None:
+            st.caption("Put each class's pictures in its own folder, zip the folders, upload it.")
+            return None
+        data = up.getvalue()
+        try:
+            with st.spinner("Reading the pictures…"):
+                ds = from_zip(data, size=shape[1], name=up.name[:60] or "my.zip")
+        except DataError as err:
+            st.error(str(err), icon=":material/block:")
+            return None
+        key = "zip " + hashlib.sha256(data).hexdigest()
     try:
-        with st.spinner("Reading the pictures…"):
-            ds = from_zip(data, size=shape[1], name=up.name[:60] or "my.zip")
-            ds = transfer.as_channels(ds, shape[0])
-    except (DataError, ValueError) as err:
+        ds = transfer.as_channels(ds, shape[0])
+    except ValueError as err:
         st.error(str(err), icon=":material/block:")
         return None
     if len(ds.y_val) == 0:
         st.error(
-            "The zip has too few pictures to keep some aside for checking; add pictures.",
+            "There are too few pictures to keep some aside for checking; add pictures.",
             icon=":material/block:",
         )
         return None
-    return ds, "zip " + hashlib.sha256(data).hexdigest()
+    return ds, key
+
+
+def _pictures_digest(ds) -> str:
+    h = hashlib.sha256(ds.x_train.tobytes())
+    h.update(ds.x_val.tobytes())
+    h.update(repr(list(ds.classes)).encode())
+    return h.hexdigest()
 
 
 def _train(base, ds, per_class: int, epochs: int):
