@@ -23,8 +23,9 @@ Without `--url` it starts `streamlit run app.py` on a free loopback port (the re
 config). Per level it prints interaction latency (p50 / p95 / max), errors, page-open time, the
 server's CPU (all processes of its tree, from /proc; 100 % = one core) and its memory (RSS of the
 tree) when the level starts, at its peak, and `--settle` seconds after everyone left, compared
-with what it held `--settle` seconds after the first visitors left (one on Convolution, one who
-trained: the libraries are loaded then, so what grows past that is left over from sessions).
+with what it held `--settle` seconds after the first visitors left (per app process one on
+Convolution and one who trained: the libraries are loaded then, so what grows past that is left
+over from sessions).
 """
 
 from __future__ import annotations
@@ -855,11 +856,26 @@ HEADER = (
 )
 
 
+def app_processes(root: int) -> int:
+    """How many `streamlit run` processes serve (1 for `make run`, one per core for `make class`)."""
+    n = 0
+    for p in tree(root):
+        try:
+            n += b"streamlit" in Path(f"/proc/{p}/cmdline").read_bytes()
+        except OSError:
+            continue
+    return max(1, n)
+
+
 async def first_visit(args, base: str, server: Server) -> float:
-    """One student on Convolution and (with --trainers) one who trains, then everyone leaves:
-    the server's RSS `--settle` seconds later is what it holds once warm (the libraries a page
-    imports, the training processes' server), the level "RSS after" is compared with."""
-    await level(base, 2, min(args.trainers, 1), args.first_visit, 2.0, server, args.seed + 99)
+    """For each app process one student on Convolution and (with --trainers) one who trains
+    (HAProxy gives each new browser the process with the fewest connections), then everyone
+    leaves: the server's RSS `--settle` seconds later is what it holds once warm (the libraries
+    a page imports, the training processes' server), what the level's "RSS after" is compared
+    with."""
+    apps = app_processes(server.root)
+    trainers = apps if args.trainers else 0
+    await level(base, 2 * apps, trainers, args.first_visit, 2.0, server, args.seed + 99)
     await asyncio.sleep(args.settle)
     return server.rss_mb()
 
@@ -936,8 +952,8 @@ def main() -> None:
         "--first-visit",
         type=float,
         default=20.0,
-        help="seconds the first visitors (one on Convolution, one training) stay before the "
-        "levels; the RSS --settle s after they left is the baseline of 'after vs first "
+        help="seconds the first visitors (per app process one on Convolution, one training) "
+        "stay before the levels; the RSS --settle s after they left is the baseline of 'after vs first "
         "visitors' (0: no first visit)",
     )
     ap.add_argument("--url", help="an already running server (else one is started)")

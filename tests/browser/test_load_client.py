@@ -24,6 +24,7 @@ def test_smoke_students_verify_their_changes_and_catch_a_noop(server) -> None:
     load = load_module()
     pid = load.listener(urlsplit(server).port)
     assert pid is not None, "the test server's process was not found by its port"
+    assert load.app_processes(pid) == 1  # one first visitor pair per app process: one here
     out = load.smoke(server, load.Server(pid))
     # two students opened Convolution, changed stride / padding / kernel and saw each take effect
     assert len(out["opens"]) == 2
