@@ -166,7 +166,7 @@ class Browser:
         self.waiter: asyncio.Future | None = None
         self.timers: dict[str, asyncio.Task] = {}  # fragment id -> its run_every task
         self.ticks: list[float] = []  # seconds per answered fragment timer
-        self.tick_times: list[float] = []  # when each tick's run finished
+        self.tick_times: list[tuple[float, bool]] = []  # when each tick's run finished; training?
         self.errors: list[str] = []  # what the server showed as an error
         self.reader: asyncio.Task | None = None
         self.busy = asyncio.Lock()  # one request at a time, as a tab whose script is running
@@ -452,7 +452,8 @@ class Browser:
                 self.errors.append(f"timer: {err}")
                 continue
             self.ticks.append(res.seconds)
-            self.tick_times.append(time.perf_counter())
+            # when, and whether the training was running (a queued one redraws less often)
+            self.tick_times.append((time.perf_counter(), self.progress().startswith("Training")))
 
     # --- reading the page -----------------------------------------------------------------
 
@@ -521,7 +522,7 @@ class Stats:
     media: int = 0
     starts: list[float] = field(default_factory=list)  # Start button answered, seconds
     ticks: list[float] = field(default_factory=list)  # fragment timer runs, seconds
-    tick_gaps: list[float] = field(default_factory=list)  # between two live-view updates
+    tick_gaps: list[float] = field(default_factory=list)  # between two updates while training
 
 
 def expected_conv(h: int, w: int, k: int, s: int, p: int) -> tuple[int, int]:
@@ -632,8 +633,10 @@ async def trainer(b: Browser, stats: Stats, until: float, rng: random.Random):
     while time.perf_counter() < until:
         await asyncio.sleep(0.5)
     stats.ticks.extend(b.ticks)
-    times = b.tick_times
-    stats.tick_gaps.extend(later - sooner for sooner, later in zip(times, times[1:]))
+    times = b.tick_times  # the live view's rate while training (queued: every WAIT_TICK s)
+    stats.tick_gaps.extend(
+        t1 - t0 for (t0, run0), (t1, run1) in zip(times, times[1:]) if run0 and run1
+    )
 
 
 async def student(
@@ -994,7 +997,7 @@ def main() -> None:
             f"{args.duration:.0f} s per level after a {args.ramp:.0f} s ramp, "
             f"{args.trainers} training; RSS after = {args.settle:.0f} s after everyone left"
         )
-        print(HEADER + (" Start ms | live update every ms |" if args.trainers else ""))
+        print(HEADER + (" Start ms | live update every ms (training) |" if args.trainers else ""))
         print("|---" * (15 + 2 * bool(args.trainers)) + "|", flush=True)
         asyncio.run(run_levels(args, base, server))
     finally:
