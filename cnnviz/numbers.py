@@ -6,6 +6,7 @@
 - `term(v, digits)`: the same inside a sum or product, negative numbers in brackets: 2×(-1).
 - `exact(v)`: the shortest text that is exactly this float32 (the clicked pixel's arithmetic).
 - `fixed(v, places)`: at most `places` decimals, trailing zeros dropped (layer arguments: 0.5, 0.01).
+- `percent(p, digits)`: a probability as a percentage, never rounded to 100 % or 0 % unless it is.
 - `minus` swaps the ASCII hyphen for the typographic minus sign (picture captions).
 """
 
@@ -50,3 +51,15 @@ def fixed(v: float, places: int = 4) -> str:
     """At most `places` decimals without trailing zeros: 0.5, 0.01, 3; "0" for zero."""
     text = f"{v:.{places}f}".rstrip("0").rstrip(".")
     return "0" if text in ("", "-0") else text
+
+
+def percent(p: float, digits: int = 3) -> str:
+    """A probability p (0..1) as a percentage with `digits` significant digits, more where
+    rounding would write 100 or 0 for what is not (99.994, not 100); beyond 12 digits, the
+    nearest of 99.999999999 or 100."""
+    v = 100 * float(p)
+    for d in range(digits, 13):
+        text = fmt(v, d)
+        if v in (0.0, 100.0) or text not in ("100", "0"):
+            return text
+    return text

@@ -47,3 +47,12 @@ def test_fixed_drops_trailing_zeros():
     assert fixed(3.0) == "3"
     assert fixed(-0.00001) == "0"
     assert fixed(0.123456) == "0.1235"
+
+
+def test_percent_never_rounds_to_100_or_0_what_is_not():
+    from cnnviz.numbers import percent
+
+    assert percent(0.9999356) == "99.99"
+    assert percent(1.0) == "100" and percent(0.0) == "0"
+    assert percent(0.5) == "50" and percent(0.0000643) == "0.00643"
+    assert percent(0.99999) == "99.999"
