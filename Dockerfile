@@ -14,9 +14,9 @@ COPY --chown=cnnviz:cnnviz . .
 USER cnnviz
 # Dataset folders (MNIST/CIFAR files) are read only under /data; finished training runs go to
 # /runs: mount both (`-v $PWD/runs:/runs`) so a new container keeps the class's models.
-ENV CNNVIZ_DATA_ROOT=/data CNNVIZ_RUNS=/runs CNNVIZ_CACHE=/app/.cache/cnnviz
+ENV CNNVIZ_DATA_ROOT=/data CNNVIZ_RUNS=/runs
 VOLUME ["/runs"]
-# The Explore page's built-in nets, trained into the image (seconds; nothing downloaded).
+# The Explore page's built-in nets, trained into the image (~/.cache/cnnviz of user cnnviz).
 RUN python -m cnnviz pretrain
 
 EXPOSE 8501

@@ -133,6 +133,10 @@ def test_compose_file_references_resolve_and_mount_the_same_template():
         assert app["environment"]["CNNVIZ_RUNS"] in targets
     dockerfile = (ROOT / "Dockerfile").read_text()
     assert "EXPOSE 8501" in dockerfile and "/_stcore/health" in dockerfile
+    # the Explore page's nets are made in the image, as the user who serves, where it looks
+    user = dockerfile.index("USER cnnviz")
+    assert dockerfile.index("RUN python -m cnnviz pretrain") > user
+    assert "CNNVIZ_CACHE" not in dockerfile  # ~/.cache/cnnviz of that user
 
 
 def test_launcher_without_haproxy_names_the_one_command(tmp_path):
