@@ -5,11 +5,11 @@ channel's activation; a bad zip gives the project's sentence, never an exception
 from __future__ import annotations
 
 import io
-import zipfile
 
 import numpy as np
 from PIL import Image
 from streamlit.testing.v1 import AppTest
+from test_data_picker import zip_of  # same folder (tests/ is not a package)
 
 from cnnviz import maximize, pretrained, transfer
 from cnnviz.numbers import fmt
@@ -34,14 +34,6 @@ def run(at) -> AppTest:
     at = at.run(timeout=120)
     assert not at.exception, [e.message for e in at.exception]
     return at
-
-
-def zip_of(entries: dict[str, bytes]) -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as zf:
-        for name, data in entries.items():
-            zf.writestr(name, data)
-    return buf.getvalue()
 
 
 def png(pixels: np.ndarray) -> bytes:
