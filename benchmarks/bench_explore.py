@@ -98,8 +98,9 @@ def drawing(points_list: list[list], size: int = 224, pen: int = 18):
 
 def reference(repeat: int = 21) -> dict[str, float]:
     """The work of a stroke without Streamlit or a browser, median ms: the drawing -> the digit
-    input -> logits and softmax steps -> every layer's activations -> the overview PNG (with the
-    unit's receptive field boxes); and Grad-CAM + saliency (the "Why" section) on their own."""
+    input -> logits and softmax steps -> every layer's activations -> the unit's receptive field
+    (traced afresh; the page keeps it per model) -> the overview PNG; and Grad-CAM + saliency
+    (the "Why" section) on their own."""
     import numpy as np
     import torch
     from timing import median_ms
@@ -111,7 +112,8 @@ def reference(repeat: int = 21) -> dict[str, float]:
     from cnnviz.pretrained import pretrained
     from cnnviz.render.overview import overview_png
     from cnnviz.ui.explore.model import Explored
-    from cnnviz.ui.explore.overview import look, unit_boxes
+    from cnnviz.ui.explore.overview import look
+    from cnnviz.unit_field import unit_field
 
     torch.set_num_threads(1)
     model, meta = pretrained("digits")
@@ -125,8 +127,8 @@ def reference(repeat: int = 21) -> dict[str, float]:
         net = look(m, x)
         layer = next(i for i, (_, v) in enumerate(net.columns) if i > 0 and np.ndim(v) == 3)
         h, w = net.columns[layer][1].shape[1:]
-        fields = unit_boxes(m, net, layer, h // 2, w // 2)
-        fields = {c: box for c, (box, _) in fields.items()}
+        box = unit_field(m.model, m.input_shape, net.names[layer], h // 2, w // 2)[0]
+        fields = {0: (box.top, box.left, box.bottom + 1, box.right + 1)}
         overview_png(net.columns, fields, focus=(layer, 0))
         return x, steps
 
@@ -262,9 +264,9 @@ def main() -> None:
     print()
     print(
         f"of the p50 ({statistics.median(r['overview']):.0f} ms to the overview): "
-        f"{DEBOUNCE_MS} ms the canvas waits before sending the drawing, "
-        f"{statistics.median(runs) if runs else float('nan'):.0f} ms the page's script run; "
-        "the rest is the transfer, the PNG and the browser's drawing"
+        f"{DEBOUNCE_MS} ms the canvas waits before it sends the drawing; the page's script "
+        f"run on the server ({statistics.median(runs) if runs else float('nan'):.0f} ms) "
+        "overlaps the browser drawing what has arrived (the answer, the chart, the overview...)"
     )
 
 
