@@ -1,8 +1,14 @@
 """cnnviz entry point: page config, navigation, shared sidebar. Each page lives in pages/."""
 
+import os
 from pathlib import Path
 
-import streamlit as st
+# One torch thread per server process (before any page imports torch), as the class server sets
+# it: a net's forward on one picture is tiny, and torch's second thread waiting for a core that
+# other requests use made every Explore run several times slower.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import streamlit as st  # noqa: E402
 
 from cnnviz.ui.nav import PAGES
 from cnnviz.ui.present import presentation_toggle

@@ -19,6 +19,7 @@ from cnnviz.ui.fragments import fragment
 
 LAYER, CHANNEL, ROW, COL = "layer", "ch", "row", "col"  # widget keys (and URL names)
 CLICK, UNIT_CLICK = "overview_click", "unit_click"
+FIELDS, FIELDS_KEPT = "_explore_fields", 64  # session_state: unit_field's boxes per unit
 
 
 @dataclass
@@ -127,10 +128,21 @@ def unit_boxes(m: Explored, net: Net, layer: int, row: int, col: int) -> dict:
     name = net.names[layer]
     if name is None:
         return {}
-    try:
-        boxes = unit_field(m.model, m.input_shape, name, row, col)
-    except ValueError as err:
-        st.caption(str(err))
+    # the boxes follow the net's layers, not the input or the weights: a new drawing reuses
+    # them (tracing the graph was the slowest step before the overview); the model's text
+    # (every layer and its settings) tells one net from another
+    seen = st.session_state.setdefault(FIELDS, {})
+    key = (m.key, hash(repr(m.model)), m.input_shape, name, row, col)
+    if key not in seen:
+        try:
+            seen[key] = unit_field(m.model, m.input_shape, name, row, col)
+        except ValueError as err:
+            seen[key] = str(err)
+        while len(seen) > FIELDS_KEPT:
+            seen.pop(next(iter(seen)))
+    boxes = seen[key]
+    if isinstance(boxes, str):
+        st.caption(boxes)
         return {}
     column = {n: i for i, n in enumerate(net.names) if n is not None}
     out = {}
