@@ -11,9 +11,9 @@ changes); each pair a few pixels to the right of the last, so every drawing is n
 done when the verdict shows a new answer and the overview's <img> has a new source, has decoded
 and a frame has been painted after it. Times are from Python (Playwright's mouse-up to the
 painted frame, the harness's round trips included) and by the browser's own clock (the mouseup
-event to the frame, separately for the verdict and the overview). The canvas component itself
-waits 200 ms after the pen lifts before it sends the drawing (a debounce in
-streamlit-drawable-canvas); the last lines say how the rest splits.
+event to the frame, separately for the verdict and the overview). The drawing pad
+(cnnviz/ui/sketch.py) sends the drawing the moment the pen lifts; the last lines say how the
+time splits.
 Beside it, the same work in-process without Streamlit or a browser, and the server's CPU.
 """
 
@@ -37,7 +37,6 @@ from load import Server  # noqa: E402 - the server tree's CPU seconds from /proc
 ROOT = bp.ROOT
 VERDICT = ".st-key-verdict"
 OVERVIEW = f".st-key-overview_click {bp.FRAME}"
-DEBOUNCE_MS = 200  # streamlit-drawable-canvas sends a drawing this long after the last change
 # the browser: when the verdict shows a new answer and the overview a new decoded picture
 WATCH = """([oldVerdict, oldSrc]) => {
   const now = performance.timeOrigin + performance.now();
@@ -171,7 +170,7 @@ def measure(port: int, server: Server, strokes: int) -> dict:
         box = canvas.bounding_box()
         for i in range(strokes):
             if i % 2 == 0 and i:  # a new pair: clear the canvas, wait for the empty page
-                page.locator(".st-key-canvas button[title='Reset canvas & history']").click()
+                page.locator(".st-key-canvas button", has_text="Clear").click()
                 page.get_by_text("The canvas is empty: draw a digit.").wait_for(timeout=60_000)
                 page.wait_for_selector(bp.IDLE, timeout=60_000)
                 page.wait_for_timeout(300)
@@ -264,7 +263,7 @@ def main() -> None:
     print()
     print(
         f"of the p50 ({statistics.median(r['overview']):.0f} ms to the overview): "
-        f"{DEBOUNCE_MS} ms the canvas waits before it sends the drawing; the page's script "
+        f"{statistics.median(r['sent']):.0f} ms until the pad sends the drawing; the page's script "
         f"run on the server ({statistics.median(runs) if runs else float('nan'):.0f} ms) "
         "overlaps the browser drawing what has arrived (the answer, the chart, the overview...)"
     )

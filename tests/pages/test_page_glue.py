@@ -146,3 +146,26 @@ def test_remember_keeps_the_newest_results_only():
     for i in range(5):
         remember(store, i, i * i, keep=3)
     assert store == {2: 4, 3: 9, 4: 16}
+
+
+def test_the_drawing_pads_picture_becomes_ink_and_anything_else_a_sentence():
+    import base64
+    import io
+
+    import numpy as np
+    import pytest
+    from PIL import Image
+
+    from cnnviz.ui.sketch import ink_from_data_url
+
+    pad = np.zeros((224, 224), np.uint8)
+    pad[40:180, 100:118] = 255  # a white stroke on the black pad
+    buf = io.BytesIO()
+    Image.fromarray(pad).convert("RGBA").save(buf, "PNG")
+    ink = ink_from_data_url("data:image/png;base64," + base64.b64encode(buf.getvalue()).decode())
+    assert ink.shape == (224, 224) and ink.dtype == np.float32
+    assert ink[100, 110] == 1 and ink[10, 10] == 0
+    assert ink_from_data_url(None) is None
+    for bad in ("data:image/png;base64,!!!", "data:image/png;base64,AAAA", "hello", 42):
+        with pytest.raises(ValueError, match="press Clear and draw again"):
+            ink_from_data_url(bad)

@@ -83,34 +83,19 @@ def _test_example(m: Explored) -> Fed | None:
 
 
 def _drawing(m: Explored) -> Fed | None:
-    from streamlit_drawable_canvas import st_canvas
+    from cnnviz.ui.sketch import sketch_pad
 
-    result = st_canvas(
-        stroke_width=PEN,
-        stroke_color="#ffffff",
-        background_color="#000000",
-        height=CANVAS,
-        width=CANVAS,
-        drawing_mode="freedraw",
-        update_streamlit=True,
-        return_image_data=True,
-        key="canvas",
-    )
-    st.caption("Draw one digit; the result follows when you lift the pen (🗑 clears).")
-    rgba = None
     try:
-        rgba = result.image_data if result is not None else None
-    except (RuntimeError, ValueError):
-        rgba = None
-    if rgba is None or not np.asarray(rgba).any():
+        ink = sketch_pad("canvas", CANVAS, PEN)
+    except ValueError as err:
+        st.error(str(err), icon=":material/block:")
+        return None
+    st.caption("Draw one digit; the result follows the moment you lift the pen (Clear wipes it).")
+    if ink is None or ink.max() <= 0:
         st.caption("The canvas is empty: draw a digit.")
         return None
-    from cnnviz.images.digit import fit_to_input, from_canvas
+    from cnnviz.images.digit import fit_to_input
 
-    ink = from_canvas(np.asarray(rgba))
-    if ink.max() <= 0:
-        st.caption("The canvas is empty: draw a digit.")
-        return None
     if _digit_like(m.input_shape):
         from cnnviz.images.paper import as_digit_input
 
