@@ -121,6 +121,7 @@ STATES = {
     "train-train-tab": "/train?step=Train",
     "step-by-step-3-channels": "/step_by_step?ch=3",
     "step-by-step-transposed": "/step_by_step?mode=Transposed+conv",
+    "explore-drawing-pad": "/explore?src=Draw",
 }
 
 
