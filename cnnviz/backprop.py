@@ -28,6 +28,7 @@ from cnnviz.backward import (
 from cnnviz.numbers import fmt as _fmt
 from cnnviz.numbers import term as _term
 from cnnviz.ops import avg_pool2d, conv2d, max_pool2d
+from cnnviz.ops.arrays import sum_from_zero
 from cnnviz.shapes import SettingError, pair, resolve_conv_padding
 
 DIGITS = 6  # significant digits shown: enough to compare with torch's float32 by eye
@@ -60,13 +61,6 @@ def _f32(a, what: str) -> np.ndarray:
     if not np.isfinite(out).all():
         raise SettingError(f"The {what} must hold ordinary numbers (no NaN or infinity).")
     return out
-
-
-def _seq_sum(values: np.ndarray) -> np.float32:
-    acc = np.float32(0)
-    for v in np.asarray(values, dtype=np.float32).ravel():
-        acc = np.float32(acc + v)
-    return acc
 
 
 @dataclass(frozen=True)
@@ -124,7 +118,7 @@ def _forward(x, w, b, stride, padding, dilation, pool, pool_size):
 
 def squared_error(z: np.ndarray, target: np.ndarray) -> np.float32:
     """sum of (z - target)^2, in reading order (float32)."""
-    return _seq_sum((z - target) ** 2)
+    return sum_from_zero(np.asarray((z - target) ** 2, np.float32), np.float32)
 
 
 def lesson(

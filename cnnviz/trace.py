@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from cnnviz.ops.arrays import PaddingMode
+from cnnviz.ops.arrays import PaddingMode, sum_from_zero
 from cnnviz.ops.conv import conv_prepare
 from cnnviz.shapes import SettingError, pair, resolve_conv_padding
 
@@ -45,14 +45,6 @@ class CellTrace:
     def box(self) -> tuple[int, int, int, int]:
         """(top, left, bottom, right) of the window in input coordinates, inclusive."""
         return int(self.rows[0]), int(self.cols[0]), int(self.rows[-1]), int(self.cols[-1])
-
-
-def _seq_sum(values: np.ndarray, dtype) -> np.ndarray:
-    """Left-to-right sum in `dtype`, the order conv2d accumulates in."""
-    acc = dtype.type(0)
-    for v in values.ravel():
-        acc = dtype.type(acc + v)
-    return acc
 
 
 def trace(
@@ -96,7 +88,9 @@ def trace(
         weights = w[out_channel, ci]
         products = weights * window
         channels.append(
-            ChannelTrace(g * cg + ci, window, weights.copy(), products, _seq_sum(products, dtype))
+            ChannelTrace(
+                g * cg + ci, window, weights.copy(), products, sum_from_zero(products, dtype)
+            )
         )
     total = channels[0].sum
     for ch in channels[1:]:

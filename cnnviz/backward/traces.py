@@ -9,7 +9,7 @@ import numpy as np
 
 from cnnviz.backward.grad_output import grad_batch
 from cnnviz.backward.pool import avg_setup
-from cnnviz.ops.arrays import as_batch
+from cnnviz.ops.arrays import as_batch, sum_from_zero
 from cnnviz.ops.conv import conv_prepare
 from cnnviz.ops.pool import max_pool2d
 from cnnviz.shapes import SettingError, pair, resolve_conv_padding
@@ -52,14 +52,6 @@ def _seq(values: list, dtype) -> np.floating:
     for v in values[1:]:
         acc = dtype.type(acc + v)
     return acc
-
-
-def _from_zero(values: list, dtype) -> np.floating:
-    """Left to right from 0, in `dtype` (the order a map that starts from zeros adds in)."""
-    total = dtype.type(0)
-    for v in values:
-        total = dtype.type(total + v)
-    return total
 
 
 def _check_pixel(pixel: tuple[int, int, int], shape: tuple[int, int, int]) -> None:
@@ -184,7 +176,7 @@ def trace_grad_input(
                     terms.append(
                         GradTerm(oc, (r, cc), (i, j), (row, col), wt, gr, dtype.type(wt * gr))
                     )
-    total = _from_zero([t.value for t in terms], dtype)
+    total = sum_from_zero([t.value for t in terms], dtype)
     return GradTrace("input", (channel, row, col), tuple(terms), total)
 
 
@@ -227,7 +219,7 @@ def trace_max_pool_grad(
                 gy[channel, r, cc],
             )
         )
-    total = _from_zero([t.value for t in terms], dtype)
+    total = sum_from_zero([t.value for t in terms], dtype)
     return GradTrace("max_pool", (channel, row, col), tuple(terms), total)
 
 
@@ -277,5 +269,5 @@ def trace_avg_pool_grad(
                         dtype.type(g / d),
                     )
                 )
-    total = _from_zero([t.value for t in terms], dtype)
+    total = sum_from_zero([t.value for t in terms], dtype)
     return GradTrace("avg_pool", (channel, row, col), tuple(terms), total)

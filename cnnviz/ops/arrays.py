@@ -68,3 +68,13 @@ def tap_slices(kernel, dilation, stride, out) -> list[tuple[int, int, slice, sli
         for i in range(kh)
         for j in range(kw)
     ]
+
+
+def sum_from_zero(values, dtype=np.float32) -> np.floating:
+    """Left to right from 0, rounding to `dtype` after every addition: the order a map that
+    starts from zeros adds in, which every written-out sum repeats to the last digit."""
+    dtype = np.dtype(dtype)
+    total = dtype.type(0)
+    for v in np.asarray(values).ravel():  # each value as it is; the sum rounded to dtype
+        total = dtype.type(total + v)
+    return total

@@ -14,19 +14,12 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from cnnviz.ops import avg_pool2d, conv2d, max_pool2d
+from cnnviz.ops.arrays import sum_from_zero
 from cnnviz.ops.conv import conv_prepare
 from cnnviz.ops.pool import pool_windows
 from cnnviz.shapes import SettingError, output_size, pair, resolve_conv_padding
 from cnnviz.trace import trace
 from cnnviz.walks.grids import INPUT, OVERHANG, PADDING, as_filter, as_input, step_cell, taps
-
-
-def _seq_sum(values: np.ndarray, dtype) -> np.floating:
-    """Left-to-right sum in `dtype`: the order avg_pool2d adds a window's taps in."""
-    acc = dtype.type(0)
-    for v in np.asarray(values).ravel():
-        acc = dtype.type(acc + v)
-    return acc
 
 
 @dataclass(frozen=True)
@@ -229,7 +222,7 @@ def pool_walk(
             else:
                 inside = codes[np.ix_(rows, cols)]
                 counted = (inside == INPUT) | ((inside == PADDING) & count_include_pad)
-                total = _seq_sum(window, out.dtype)
+                total = sum_from_zero(window, out.dtype)  # avg_pool2d's order
                 parts.append(
                     ChannelPart(
                         ch,

@@ -58,3 +58,12 @@ def test_pad2d_modes():
     assert pad2d(x, (0, 0, 2, 2), "circular").tolist() == [[2, 3, 1, 2, 3, 1, 2]]
     with pytest.raises(SettingError, match="reflect"):
         pad2d(x, (0, 0, 3, 0), "reflect")
+
+
+def test_sum_from_zero_rounds_after_every_addition_in_order():
+    from cnnviz.ops.arrays import sum_from_zero
+
+    # float32: 1e8 + 1 + 1 stays 1e8 left to right (each 1 is lost), which a pairwise sum keeps
+    assert sum_from_zero([1e8, 1.0, 1.0], np.float32) == np.float32(1e8)
+    assert sum_from_zero(np.ones((2, 3), np.float64), np.float64) == 6.0
+    assert sum_from_zero([], np.float32) == 0 and sum_from_zero([], np.float32).dtype == np.float32
