@@ -83,20 +83,24 @@ def stroke(page, box: dict, points: list) -> float:
     return t0
 
 
-def drawing(points_list: list[list], size: int = 224, pen: int = 18):
-    """The canvas's RGBA for these strokes (white pen on black), as the component returns it."""
-    import numpy as np
+def drawing(points_list: list[list], size: int = 224, pen: int = 18) -> str:
+    """What the drawing pad sends for these strokes (white pen on black): a PNG data URL."""
+    import base64
+    import io
+
     from PIL import Image, ImageDraw
 
     im = Image.new("RGBA", (size, size), (0, 0, 0, 255))
     d = ImageDraw.Draw(im)
     for pts in points_list:
         d.line([(x * size, y * size) for x, y in pts], fill=(255, 255, 255, 255), width=pen)
-    return np.asarray(im)
+    buf = io.BytesIO()
+    im.save(buf, "PNG")
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
 
 
 def reference(repeat: int = 21) -> dict[str, float]:
-    """The work of a stroke without Streamlit or a browser, median ms: the drawing -> the digit
+    """The work of a stroke without Streamlit or a browser, median ms: the pad's PNG -> the digit
     input -> logits and softmax steps -> every layer's activations -> the unit's receptive field
     (traced afresh; the page keeps it per model) -> the overview PNG; and Grad-CAM + saliency
     (the "Why" section) on their own."""
@@ -105,23 +109,23 @@ def reference(repeat: int = 21) -> dict[str, float]:
     from timing import median_ms
 
     from cnnviz.attribution import conv_layer_names, grad_cam, saliency
-    from cnnviz.images.digit import from_canvas
     from cnnviz.images.paper import as_digit_input
     from cnnviz.prediction import logits, softmax_steps
     from cnnviz.pretrained import pretrained
     from cnnviz.render.overview import overview_png
     from cnnviz.ui.explore.model import Explored
     from cnnviz.ui.explore.overview import look
+    from cnnviz.ui.sketch import ink_from_data_url
     from cnnviz.unit_field import unit_field
 
     torch.set_num_threads(1)
     model, meta = pretrained("digits")
     m = Explored(model, meta, "built-in", "builtin")
     a, b = one_and_seven(0.0)
-    rgba = drawing([a, b])
+    sent = drawing([a, b])
 
     def answer():
-        x = as_digit_input(from_canvas(rgba), m.input_shape[1])
+        x = as_digit_input(ink_from_data_url(sent), m.input_shape[1])
         steps = softmax_steps(logits(m.model, x))
         net = look(m, x)
         layer = next(i for i, (_, v) in enumerate(net.columns) if i > 0 and np.ndim(v) == 3)

@@ -28,7 +28,7 @@ from cnnviz.backward import (
     trace_max_pool_grad,
 )
 from cnnviz.images.decode import ImageError, LoadedImage, load_image
-from cnnviz.images.digit import centre_digit, fit_to_input, from_canvas
+from cnnviz.images.digit import centre_digit, fit_to_input
 from cnnviz.images.samples import SAMPLES, sample_image
 from cnnviz.kernels import (
     PRESETS,
@@ -123,7 +123,6 @@ __all__ = [
     "sample_image",
     "centre_digit",
     "fit_to_input",
-    "from_canvas",
     "ACTIVATIONS",
     "CellTrace",
     "ChannelTrace",

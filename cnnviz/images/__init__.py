@@ -2,7 +2,7 @@
 drawings or photos made to look like the training data (`digit`)."""
 
 from cnnviz.images.decode import ALLOWED_FORMATS, ImageError, LoadedImage, load_image
-from cnnviz.images.digit import centre_digit, fit_to_input, from_canvas
+from cnnviz.images.digit import centre_digit, fit_to_input
 from cnnviz.images.samples import SAMPLES, sample_image
 
 __all__ = [
@@ -12,7 +12,6 @@ __all__ = [
     "LoadedImage",
     "centre_digit",
     "fit_to_input",
-    "from_canvas",
     "load_image",
     "sample_image",
 ]

@@ -95,16 +95,3 @@ def fit_to_input(image: np.ndarray, input_shape, invert: bool = False) -> np.nda
     out = np.stack([_resize(p, (h, w)) for p in planes])
     out = np.clip(out, 0.0, 1.0)
     return (1.0 - out if invert else out).astype(np.float32)
-
-
-def from_canvas(rgba: np.ndarray) -> np.ndarray:
-    """A drawing canvas's pixels (H, W, 4) uint8 as ink (H, W) float in [0, 1].
-
-    Convention: light strokes on a black or transparent canvas (as MNIST: bright ink on
-    black). Ink = alpha × luminance of the stroke colour, so a transparent pixel is no ink
-    whatever its colour, and a white, opaque stroke is full ink."""
-    a = np.asarray(rgba)
-    if a.ndim != 3 or a.shape[2] != 4:
-        raise ValueError(f"A canvas is (height, width, 4) RGBA pixels, not shape {a.shape}.")
-    f = a.astype(np.float64) / (255.0 if a.dtype == np.uint8 else 1.0)
-    return np.clip((f[:, :, :3] @ LUMA) * f[:, :, 3], 0.0, 1.0)

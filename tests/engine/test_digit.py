@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image, ImageDraw
 
-from cnnviz.images.digit import centre_digit, fit_to_input, from_canvas
+from cnnviz.images.digit import centre_digit, fit_to_input
 
 
 def stroke(dx: int, dy: int, side: int = 200, points=((40, 30), (90, 40), (60, 120))) -> np.ndarray:
@@ -74,17 +74,3 @@ def test_fit_to_input_converts_channels_range_and_size():
         fit_to_input(rgb, (2, 28, 28))
     with pytest.raises(ValueError, match="height, width, channels"):
         fit_to_input(np.zeros((4, 4, 5)), (1, 4, 4))
-
-
-def test_from_canvas_is_alpha_times_luminance():
-    rgba = np.zeros((2, 3, 4), np.uint8)
-    rgba[0, 0] = (255, 255, 255, 255)  # a white stroke: full ink
-    rgba[0, 1] = (255, 255, 255, 0)  # transparent: no ink whatever its colour
-    rgba[0, 2] = (255, 255, 255, 128)  # an antialiased edge
-    rgba[1, 0] = (0, 0, 255, 255)  # a blue stroke: its luminance
-    ink = from_canvas(rgba)
-    assert ink.shape == (2, 3)
-    np.testing.assert_allclose(ink[0], [1.0, 0.0, 128 / 255])
-    np.testing.assert_allclose(ink[1], [0.114, 0.0, 0.0])
-    with pytest.raises(ValueError, match="RGBA"):
-        from_canvas(np.zeros((4, 4, 3), np.uint8))
