@@ -3,9 +3,10 @@
 import os
 from pathlib import Path
 
-# One torch thread per server process (before any page imports torch), as the class server sets
-# it: a net's forward on one picture is tiny, and torch's second thread waiting for a core that
-# other requests use made every Explore run several times slower.
+# One torch thread per server process (before any page imports torch; `make run`, each process
+# of `make class` and the containers alike): a net's forward on one picture is tiny, and
+# torch's second thread waiting for a core that other requests (or the other app processes)
+# use made every Explore run several times slower. Trainings set their own thread count.
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import streamlit as st  # noqa: E402

@@ -161,8 +161,6 @@ def teacher_key() -> str:
 def app_child(i: int, port: int, cookie_secret: str, teacher: str) -> Child:
     """`streamlit run app.py` on 127.0.0.1:port, with the settings of .streamlit/config.toml."""
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    # One core per process: torch's own thread pool would fight the other processes.
-    env.setdefault("OMP_NUM_THREADS", "1")
     env.setdefault("CNNVIZ_RUNS", str(ROOT / "runs"))  # every process lists the same runs
     # The same secret in every process: a cookie signed by one is valid in the others. (An
     # environment variable, not an argument: `ps` shows arguments to every user.)
