@@ -14,6 +14,7 @@ from streamlit_image_coordinates import streamlit_image_coordinates
 from cnnviz.render.overview import overview_png
 from cnnviz.render.png import marked_map_png
 from cnnviz.ui.chain import EncodedPng
+from cnnviz.ui.common import remember
 from cnnviz.ui.explore.model import Explored
 from cnnviz.ui.fragments import fragment
 
@@ -135,11 +136,10 @@ def unit_boxes(m: Explored, net: Net, layer: int, row: int, col: int) -> dict:
     key = (m.key, hash(repr(m.model)), m.input_shape, name, row, col)
     if key not in seen:
         try:
-            seen[key] = unit_field(m.model, m.input_shape, name, row, col)
+            boxes = unit_field(m.model, m.input_shape, name, row, col)
         except ValueError as err:
-            seen[key] = str(err)
-        while len(seen) > FIELDS_KEPT:
-            seen.pop(next(iter(seen)))
+            boxes = str(err)
+        remember(seen, key, boxes, FIELDS_KEPT)
     boxes = seen[key]
     if isinstance(boxes, str):
         st.caption(boxes)
