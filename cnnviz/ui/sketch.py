@@ -24,6 +24,9 @@ export default function (component) {
   const canvas = parentElement.querySelector("canvas");
   const g = canvas.getContext("2d");
   const blank = () => { g.fillStyle = "#000"; g.fillRect(0, 0, canvas.width, canvas.height); };
+  // Streamlit calls this again whenever it re-renders the pad, each time with a fresh
+  // setStateValue: the listeners (added once) always send through the newest one.
+  canvas.send = setStateValue;
   if (canvas.dataset.ready) return;  // a rerun: keep the drawing and the listeners
   canvas.dataset.ready = "1";
   canvas.width = canvas.height = data.size;
@@ -50,13 +53,13 @@ export default function (component) {
   const up = () => {
     if (!down) return;
     down = false;
-    setStateValue("png", canvas.toDataURL("image/png"));
+    canvas.send("png", canvas.toDataURL("image/png"));
   };
   canvas.addEventListener("pointerup", up);
   canvas.addEventListener("pointercancel", up);
   parentElement.querySelector("button").addEventListener("click", () => {
     blank();
-    setStateValue("png", null);
+    canvas.send("png", null);
   });
 }
 """

@@ -261,29 +261,92 @@ class PageLog:
 _PAGE_LOG_KEY = pytest.StashKey[PageLog]()
 
 
+class _WorkerTab:
+    """One browser context and one tab per test process, reused by test after test.
+
+    A new context costs Chromium about 3 s of CPU more than loading a page in a tab it already
+    has (a new renderer process, the app's scripts fetched and compiled again), measured: about
+    4.7 s per page load in a new context, 1.6 s with `goto` in the same tab. The browser tests
+    are CPU-bound on two cores, so they share one tab; what a test could leave behind is reset
+    between tests (the page is left for about:blank, which ends its Streamlit session; cookies,
+    storage and the window size are reset) and a test that fails gets a new context after it.
+    Tests that need a second browser (two students, cookies of their own) still open contexts.
+    """
+
+    def __init__(self, browser) -> None:
+        self.browser = browser
+        self.context = None
+        self.tab = None
+        self.log = PageLog()
+
+    def get(self):
+        if self.context is None:
+            self.context = self.browser.new_context(viewport=VIEWPORT)
+        if self.tab is None or self.tab.is_closed():
+            self.tab = self.context.new_page()
+            self._listen(self.tab)
+        return self.tab
+
+    def _listen(self, tab) -> None:
+        def on_console(msg) -> None:
+            if msg.type == "error":
+                where = msg.location.get("url", "") if msg.location else ""
+                self.log.console_errors.append(f"{msg.text} [{where}]" if where else msg.text)
+
+        def on_request(request) -> None:  # such a request fails (--host-resolver-rules)
+            host = urlsplit(request.url).hostname or ""
+            if (
+                request.url.startswith(("http:", "https:", "ws:", "wss:"))
+                and host not in LOCAL_HOSTS
+            ):
+                self.log.external_requests.append(request.url)
+
+        tab.on("console", on_console)
+        tab.on("pageerror", lambda exc: self.log.console_errors.append(f"uncaught: {exc}"))
+        tab.on("request", on_request)
+        tab.on("websocket", lambda ws: on_request(ws))
+
+    def reset(self) -> None:
+        """Leave the page and forget what the test made; on any trouble, start afresh."""
+        try:
+            if self.tab is not None and not self.tab.is_closed():
+                if self.tab.url.startswith("http"):
+                    self.tab.evaluate("() => { localStorage.clear(); sessionStorage.clear(); }")
+                self.tab.goto("about:blank")
+            for other in self.context.pages if self.context else []:
+                if other is not self.tab:
+                    other.close()
+            if self.context is not None:
+                self.context.clear_cookies()
+                self.context.clear_permissions()
+            if self.tab is not None and not self.tab.is_closed():
+                self.tab.set_viewport_size(VIEWPORT)
+        except Exception:  # a tab left in a state it cannot leave: a new context next time
+            self.close()
+
+    def close(self) -> None:
+        if self.context is not None:
+            with contextlib.suppress(Exception):
+                self.context.close()
+        self.context = self.tab = None
+
+
+@pytest.fixture(scope="session")
+def _worker_tab(browser) -> Iterator[_WorkerTab]:
+    shared = _WorkerTab(browser)
+    try:
+        yield shared
+    finally:
+        shared.close()
+
+
 @pytest.fixture
-def page(browser, request: pytest.FixtureRequest) -> Iterator[object]:
-    """A fresh browser context and tab. Requests that would leave the machine fail (no host
-    but this one resolves) and are recorded (see `page_log.external_requests`)."""
-    context = browser.new_context(viewport=VIEWPORT)
-    tab = context.new_page()
-    log = PageLog()
-    request.node.stash[_PAGE_LOG_KEY] = log
-
-    def on_console(msg) -> None:
-        if msg.type == "error":
-            where = msg.location.get("url", "") if msg.location else ""
-            log.console_errors.append(f"{msg.text} [{where}]" if where else msg.text)
-
-    def on_request(request) -> None:  # such a request fails (--host-resolver-rules); noted here
-        host = urlsplit(request.url).hostname or ""
-        if request.url.startswith(("http:", "https:", "ws:", "wss:")) and host not in LOCAL_HOSTS:
-            log.external_requests.append(request.url)
-
-    tab.on("console", on_console)
-    tab.on("pageerror", lambda exc: log.console_errors.append(f"uncaught: {exc}"))
-    tab.on("request", on_request)
-    tab.on("websocket", lambda ws: on_request(ws))
+def page(_worker_tab: _WorkerTab, request: pytest.FixtureRequest) -> Iterator[object]:
+    """The test process's browser tab (see _WorkerTab), at 1400x900 with nothing of the test
+    before it. Requests that would leave the machine fail (no host but this one resolves) and
+    are recorded (see `page_log.external_requests`)."""
+    tab = _worker_tab.get()
+    _worker_tab.log = request.node.stash[_PAGE_LOG_KEY] = PageLog()
     try:
         yield tab
     finally:
@@ -295,7 +358,9 @@ def page(browser, request: pytest.FixtureRequest) -> Iterator[object]:
                 tab.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
             except Exception as exc:  # the page may be gone; the failure matters more
                 print(f"could not save a screenshot: {exc}")
-        context.close()
+            _worker_tab.close()
+        else:
+            _worker_tab.reset()
 
 
 @pytest.fixture

@@ -28,6 +28,14 @@ def stroke(page, box: dict, points: list[tuple[float, float]]) -> None:
     page.mouse.up()
 
 
+def pad(page):
+    """The drawing pad's canvas, once its listeners are on (the pad's script runs after the
+    canvas is in the page: a stroke before that would draw nothing)."""
+    canvas = page.locator(".st-key-canvas canvas").last
+    expect(canvas).to_have_attribute("data-ready", "1", timeout=LONG)
+    return canvas
+
+
 def overview_img(page):
     return page.locator(f".st-key-overview_click {IMAGE_COORDS}").content_frame.locator("img")
 
@@ -40,15 +48,14 @@ def test_draw_then_click_a_channel_then_a_unit(server, page, wait_idle):
     page.goto(server + "/explore?src=Draw")
     wait_idle(page)
     expect(page.get_by_text("The canvas is empty: draw a digit.")).to_be_visible()
-    canvas = page.locator(".st-key-canvas canvas").last
-    box = canvas.bounding_box()
-    stroke(page, box, [(0.5, 0.15), (0.5, 0.5), (0.5, 0.85)])  # a 1
+    stroke(page, pad(page).bounding_box(), [(0.5, 0.15), (0.5, 0.5), (0.5, 0.85)])  # a 1
     verdict = page.locator(".st-key-verdict")
     expect(verdict).to_contain_text("It says", timeout=LONG)
     expect(page.get_by_text(re.compile("Fed to the net .*your drawing"))).to_be_visible()
     wait_idle(page)
     first = overview_img(page).get_attribute("src")
-    stroke(page, box, [(0.2, 0.15), (0.5, 0.15), (0.8, 0.15)])  # its bar: now a 7
+    # its bar, now a 7 (the box measured again: the page grew around the pad)
+    stroke(page, pad(page).bounding_box(), [(0.2, 0.15), (0.5, 0.15), (0.8, 0.15)])
     expect(overview_img(page)).not_to_have_attribute("src", first, timeout=LONG)
     expect(verdict).to_contain_text("It says 7", timeout=LONG)
     wait_idle(page)

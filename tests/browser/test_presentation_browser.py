@@ -1,5 +1,5 @@
 """Presentation mode in a real browser, as a speaker uses it: every page at 1280x720 and at
-150 % zoom (a 853x480 CSS viewport at device scale 1.5), with nothing cut or overflowing, body
+150 % zoom (a 853x480 CSS viewport: what fits is measured in CSS pixels), with nothing cut or overflowing, body
 text at least 24 px, and Step by step driven by the keyboard without a click first.
 
 What "cut" means is measured on element boxes (tests/browser/clipping.js): text whose
@@ -23,95 +23,86 @@ from cnnviz.ui.nav import PAGES, PageInfo
 HERE = Path(__file__).parent
 BODY_FONT_JS = (HERE / "body_font.js").read_text(encoding="utf-8")
 
-SCREEN = {"viewport": {"width": 1280, "height": 720}, "device_scale_factor": 1}
-ZOOM_150 = {"viewport": {"width": 853, "height": 480}, "device_scale_factor": 1.5}
+# the window sizes, in CSS pixels (every tab of the tests is at device scale 1)
+SCREEN = {"viewport": {"width": 1280, "height": 720}}
+ZOOM_150 = {"viewport": {"width": 853, "height": 480}}
 
 
 def _id(page: PageInfo) -> str:
     return page.url_path or "home"
 
 
-def _open(browser, base_url: str, info: PageInfo, screen: dict, settle, present: bool):
-    context = browser.new_context(**screen)
-    tab = context.new_page()
+def _open(tab, base_url: str, info: PageInfo, settle, present: bool):
+    tab.set_viewport_size(SCREEN["viewport"])
     tab.goto(f"{base_url}/{info.url_path}" + ("?present=1" if present else ""))
     settle(tab)
-    return context, tab
+    return tab
 
 
 @pytest.mark.parametrize("info", PAGES, ids=_id)
 def test_presentation_mode_fits_a_720p_projector_and_150_percent_zoom(
-    server: str, browser, settle, cut_text, readme_shot, info: PageInfo
+    server: str, page, settle, cut_text, readme_shot, info: PageInfo
 ) -> None:
     """At 1280x720, then at 150 % zoom: the same tab resized to 853x480 CSS pixels (what 150 %
     zoom does to a 1280x720 screen: boxes are measured in CSS pixels, so the device scale does not
     change what fits)."""
-    context, tab = _open(browser, server, info, SCREEN, settle, present=True)
-    try:
-        assert tab.locator("[data-testid='stException']").count() == 0
-        assert not tab.locator("[data-testid='stSidebar']").is_visible(), "sidebar still shown"
-        assert not tab.locator("[data-testid='stHeader']").is_visible(), "header still shown"
-        body = tab.evaluate(BODY_FONT_JS)
-        assert body >= 24, f"{info.path}: body text {body} px in presentation mode"
-        toggle = tab.locator(".st-key-present_toggle")
-        assert toggle.is_visible(), "no way back: the presentation toggle is not on screen"
-        # the settings (the expanders with the "tune" icon) start closed: the result first
-        opened = tab.locator("[data-testid='stExpander'] details[open] > summary").filter(
-            has=tab.locator("[data-testid='stExpanderIcon']", has_text="tune")
-        )
-        assert opened.count() == 0, f"{info.path}: settings open in presentation mode"
-        problems = cut_text(tab)
-        assert not problems, f"{info.path} at 1280x720, presenting:\n{problems}"
-        readme_shot(tab, f"{_id(info)}-present")
+    tab = _open(page, server, info, settle, present=True)
+    assert tab.locator("[data-testid='stException']").count() == 0
+    assert not tab.locator("[data-testid='stSidebar']").is_visible(), "sidebar still shown"
+    assert not tab.locator("[data-testid='stHeader']").is_visible(), "header still shown"
+    body = tab.evaluate(BODY_FONT_JS)
+    assert body >= 24, f"{info.path}: body text {body} px in presentation mode"
+    toggle = tab.locator(".st-key-present_toggle")
+    assert toggle.is_visible(), "no way back: the presentation toggle is not on screen"
+    # the settings (the expanders with the "tune" icon) start closed: the result first
+    opened = tab.locator("[data-testid='stExpander'] details[open] > summary").filter(
+        has=tab.locator("[data-testid='stExpanderIcon']", has_text="tune")
+    )
+    assert opened.count() == 0, f"{info.path}: settings open in presentation mode"
+    problems = cut_text(tab)
+    assert not problems, f"{info.path} at 1280x720, presenting:\n{problems}"
+    readme_shot(tab, f"{_id(info)}-present")
 
-        tab.set_viewport_size(ZOOM_150["viewport"])
-        settle(tab)
-        problems = cut_text(tab)
-        assert not problems, f"{info.path} at 150 % zoom, presenting:\n{problems}"
-    finally:
-        context.close()
+    tab.set_viewport_size(ZOOM_150["viewport"])
+    settle(tab)
+    problems = cut_text(tab)
+    assert not problems, f"{info.path} at 150 % zoom, presenting:\n{problems}"
 
 
-def test_toggle_turns_the_mode_on_and_off(server: str, browser, settle) -> None:
-    context = browser.new_context(**SCREEN)
-    tab = context.new_page()
-    try:
-        tab.goto(f"{server}/pooling")
-        settle(tab)
-        assert tab.locator("[data-testid='stSidebar']").is_visible()
-        tab.locator(
-            "[data-testid='stSidebar'] [data-testid='stCheckbox']", has_text="Presentation mode"
-        ).click()
-        tab.wait_for_url(re.compile(r"present=1"))
-        tab.locator("[data-testid='stSidebar']").wait_for(state="hidden")
-        settle(tab)
-        assert tab.evaluate(BODY_FONT_JS) >= 24
-        # back: the toggle pinned at the top right
-        tab.locator(".st-key-present_toggle [data-testid='stCheckbox']").click()
-        tab.locator("[data-testid='stSidebar']").wait_for(state="visible")
-        assert "present=" not in tab.url
-    finally:
-        context.close()
+def test_toggle_turns_the_mode_on_and_off(server: str, page, settle) -> None:
+    tab = page
+    tab.set_viewport_size(SCREEN["viewport"])
+    tab.goto(f"{server}/pooling")
+    settle(tab)
+    assert tab.locator("[data-testid='stSidebar']").is_visible()
+    tab.locator(
+        "[data-testid='stSidebar'] [data-testid='stCheckbox']", has_text="Presentation mode"
+    ).click()
+    tab.wait_for_url(re.compile(r"present=1"))
+    tab.locator("[data-testid='stSidebar']").wait_for(state="hidden")
+    settle(tab)
+    assert tab.evaluate(BODY_FONT_JS) >= 24
+    # back: the toggle pinned at the top right
+    tab.locator(".st-key-present_toggle [data-testid='stCheckbox']").click()
+    tab.locator("[data-testid='stSidebar']").wait_for(state="visible")
+    assert "present=" not in tab.url
 
 
-def test_step_by_step_keys_work_without_a_click(server: str, browser, settle) -> None:
+def test_step_by_step_keys_work_without_a_click(server: str, page, settle) -> None:
     """A speaker opens the link and presses → at once: the step moves, on screen."""
-    context = browser.new_context(**SCREEN)
-    tab = context.new_page()
-    try:
-        tab.goto(f"{server}/step_by_step?present=1")
-        settle(tab)
-        value = tab.locator(".st-key-cell_value")
-        assert value.is_visible() and value.bounding_box()["y"] < 720, "the sum is off screen"
-        assert "Step 1 of" in value.inner_text()
-        tab.keyboard.press("ArrowRight")
-        tab.locator(".st-key-cell_value", has_text="Step 2 of").wait_for(timeout=15_000)
-        tab.keyboard.press("ArrowRight")
-        tab.locator(".st-key-cell_value", has_text="Step 3 of").wait_for(timeout=15_000)
-        tab.keyboard.press("ArrowLeft")
-        tab.locator(".st-key-cell_value", has_text="Step 2 of").wait_for(timeout=15_000)
-    finally:
-        context.close()
+    tab = page
+    tab.set_viewport_size(SCREEN["viewport"])
+    tab.goto(f"{server}/step_by_step?present=1")
+    settle(tab)
+    value = tab.locator(".st-key-cell_value")
+    assert value.is_visible() and value.bounding_box()["y"] < 720, "the sum is off screen"
+    assert "Step 1 of" in value.inner_text()
+    tab.keyboard.press("ArrowRight")
+    tab.locator(".st-key-cell_value", has_text="Step 2 of").wait_for(timeout=15_000)
+    tab.keyboard.press("ArrowRight")
+    tab.locator(".st-key-cell_value", has_text="Step 3 of").wait_for(timeout=15_000)
+    tab.keyboard.press("ArrowLeft")
+    tab.locator(".st-key-cell_value", has_text="Step 2 of").wait_for(timeout=15_000)
 
 
 # States a default page load does not reach: Train's other tabs, with the Keras net's table.
@@ -126,19 +117,16 @@ STATES = {
 
 
 @pytest.mark.parametrize("name", list(STATES))
-def test_deeper_states_cut_nothing(server: str, browser, settle, cut_text, name: str) -> None:
+def test_deeper_states_cut_nothing(server: str, page, settle, cut_text, name: str) -> None:
     """Presenting, at 1280x720 and then at 150 % zoom (the same tab resized)."""
-    context = browser.new_context(**SCREEN)
-    tab = context.new_page()
-    try:
-        tab.goto(server + STATES[name] + "&present=1")
-        settle(tab)
-        assert tab.locator("[data-testid='stException']").count() == 0
-        problems = cut_text(tab)
-        assert not problems, f"{name} at 1280x720, presenting:\n{problems}"
-        tab.set_viewport_size(ZOOM_150["viewport"])
-        settle(tab)
-        problems = cut_text(tab)
-        assert not problems, f"{name} at 150 % zoom, presenting:\n{problems}"
-    finally:
-        context.close()
+    tab = page
+    tab.set_viewport_size(SCREEN["viewport"])
+    tab.goto(server + STATES[name] + "&present=1")
+    settle(tab)
+    assert tab.locator("[data-testid='stException']").count() == 0
+    problems = cut_text(tab)
+    assert not problems, f"{name} at 1280x720, presenting:\n{problems}"
+    tab.set_viewport_size(ZOOM_150["viewport"])
+    settle(tab)
+    problems = cut_text(tab)
+    assert not problems, f"{name} at 150 % zoom, presenting:\n{problems}"

@@ -116,7 +116,7 @@ def test_a_waiting_student_starts_when_the_first_closes_the_tab(
             expect(queue).to_contain_text(re.compile(r"about \d+ (s|min)|about now"), timeout=LONG)
             expect(progress(second)).to_contain_text("Waiting")
 
-            page.context.close()  # the first student closes the tab: their training stops
+            page.close()  # the first student closes the tab: their training stops
             expect(progress(second)).to_contain_text("Training", timeout=LONG)
             expect(queue).to_have_count(0)
         finally:

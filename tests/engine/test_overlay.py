@@ -26,7 +26,10 @@ def test_upsample_equals_torch_bilinear(h, w, out_h, out_w, seed):
     )[0, 0].numpy()
     got = upsample(heat, (out_h, out_w))
     assert got.shape == (out_h, out_w) and got.dtype == np.float32
-    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
+    # upsample weighs in float64, torch in float32: torch's rounding, a few float32 steps of the
+    # map's scale, is all that may differ (seen: 1.4e-6 on a map of values up to 2.4)
+    scale = max(1.0, float(np.abs(heat).max()))
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=16 * np.finfo(np.float32).eps * scale)
 
 
 def test_overlay_blends_picture_and_coloured_heat():
