@@ -53,6 +53,9 @@ def test_draw_then_click_a_channel_then_a_unit(server, page, wait_idle):
     expect(verdict).to_contain_text("It says", timeout=LONG)
     expect(page.get_by_text(re.compile("Fed to the net .*your drawing"))).to_be_visible()
     wait_idle(page)
+    # the overview is an iframe component that draws its picture after the run is over: read
+    # its src once it has one (CI read it before, got None, and waited for "no src" in vain)
+    expect(overview_img(page)).to_have_attribute("src", re.compile("^data:image/png"), timeout=LONG)
     first = overview_img(page).get_attribute("src")
     # its bar, now a 7 (the box measured again: the page grew around the pad)
     stroke(page, pad(page).bounding_box(), [(0.2, 0.15), (0.5, 0.15), (0.8, 0.15)])
