@@ -91,15 +91,7 @@ def digits28():
 
 def train_pretrained(name: str):
     """(model, meta) of the recipe `name`, trained now in this process, no cache."""
-    from cnnviz.training import (
-        Hooks,
-        Run,
-        TrainConfig,
-        evaluate_model,
-        fit,
-        train_data,
-        with_test_metrics,
-    )
+    from cnnviz.training import TrainConfig, evaluate_model, train, with_test_metrics
 
     _check_name(name)
     classes, settings = RECIPES[name]
@@ -108,16 +100,7 @@ def train_pretrained(name: str):
     if list(classes) != list(dataset.classes):
         dataset = dataset.only_classes(classes)
 
-    class Quiet(Hooks):
-        snapshots = False
-
-    run = Run(SPEC, dataset.input_shape, dataset.classes, config)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # the sums' order depends on the thread count: same weights
-    try:
-        fit(run, train_data(dataset, config), Quiet())
-    finally:
-        torch.set_num_threads(threads)
+    run = train(dataset, SPEC, config)  # on one torch thread: the same weights every time
     run.model.eval()
     meta = with_test_metrics(run.meta(dataset.name, "finished"), evaluate_model(run.model, dataset))
     meta.update(

@@ -5,7 +5,8 @@
 - `run`: `Run`, one training's model, optimizer, random streams (`seeding`) and records
   (`records`: progress, snapshots, checkpoint metadata).
 - `loop`: `fit(run, data, hooks)`, the plain loop, no threads: `python -m cnnviz train` calls it
-  directly; the worker process calls it with hooks that honour pause, step and stop within one
+  directly (`train(dataset, spec, config)`: fit straight through, quietly, as the built-in nets
+  are made); the worker process calls it with hooks that honour pause, step and stop within one
   batch and publish to the app.
 - `trainer`: `Trainer`, what the Train page holds: it starts one worker *process* per training
   (`worker`) and mirrors the numbers, snapshots and weights the worker sends, so torch's Python
@@ -37,6 +38,7 @@ _LAZY = {
     "TrainData": "cnnviz.training.loop",
     "fit": "cnnviz.training.loop",
     "train_data": "cnnviz.training.loop",
+    "train": "cnnviz.training.loop",
     "Run": "cnnviz.training.run",
     "SeededDropout": "cnnviz.training.seeding",
     "Trainer": "cnnviz.training.trainer",

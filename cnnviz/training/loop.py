@@ -168,6 +168,25 @@ def fit(run: Run, data: TrainData, hooks: Hooks | None = None) -> str:
     return "finished"
 
 
+class _Quiet(Hooks):
+    snapshots = False
+
+
+def train(dataset, spec, config: TrainConfig) -> Run:
+    """One run of `spec` on `dataset` trained straight through in this thread, on one torch
+    thread (a worker's default: the sums' order depends on the thread count, so the weights are
+    the ones the Train page gets), without live snapshots; the finished Run."""
+    config = config.validate()
+    run = Run(spec, dataset.input_shape, dataset.classes, config)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        fit(run, train_data(dataset, config), _Quiet())
+    finally:
+        torch.set_num_threads(threads)
+    return run
+
+
 def _validate(run: Run, data: TrainData, epoch: int, losses: list, train_acc, lr) -> dict:
     """The record of a finished epoch, with the validation loss and accuracy (timed)."""
     t0 = time.perf_counter()

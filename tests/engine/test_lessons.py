@@ -5,21 +5,18 @@ numbers its caption quotes (cnnviz.lessons.MEASURED)."""
 import functools
 
 import pytest
-import torch
 
 from cnnviz import arch, data, lessons
-from cnnviz.training import Gate, TrainConfig, Trainer
+from cnnviz.training import TrainConfig, train
 
-torch.set_num_threads(1)
 made = functools.cache(data.builtin)
 
 
 def end_of(ds, spec, step) -> tuple[float, float]:
-    """(train, validation) accuracy at the end of the step, as the curves show them."""
-    t = Trainer(ds, lessons.spec_for(step, spec), TrainConfig(**step.settings), gate=Gate(1))
-    t.start()
-    assert t.join(300) and t.status == "finished", t.error
-    last = t.history()[-1]
+    """(train, validation) accuracy at the end of the step, as the curves show them (trained
+    by the same loop the Train page's worker runs, in this thread: tests/engine/
+    test_training_parts.py checks both give the same run)."""
+    last = train(ds, lessons.spec_for(step, spec), TrainConfig(**step.settings)).history[-1]
     return last["train_acc"], last["val_acc"]
 
 
@@ -35,8 +32,8 @@ def test_every_step_shows_what_it_says(name):
     # 3. more data: validation highest of the three, train no longer above it by much
     assert v3 > v2 and t3 - v3 < min(t1 - v1, t2 - v2) and t3 - v3 <= 0.05
     # the numbers the captions quote are these
-    for (train, val), quoted in zip(((t1, v1), (t2, v2), (t3, v3)), lessons.MEASURED[name]):
-        assert abs(train - quoted[0]) <= 0.015 and abs(val - quoted[1]) <= 0.015, (
+    for (acc, val), quoted in zip(((t1, v1), (t2, v2), (t3, v3)), lessons.MEASURED[name]):
+        assert abs(acc - quoted[0]) <= 0.015 and abs(val - quoted[1]) <= 0.015, (
             name,
             (t1, v1, t2, v2, t3, v3),
         )

@@ -5,12 +5,10 @@ default preset's."""
 import functools
 
 import pytest
-import torch
 
 from cnnviz import arch, data
-from cnnviz.training import Gate, TrainConfig, Trainer
+from cnnviz.training import TrainConfig, train
 
-torch.set_num_threads(1)
 made = functools.cache(data.builtin)
 
 
@@ -20,10 +18,8 @@ def test_preset_defaults_reach_the_stated_accuracy(name):
     ds = made(t["data"])
     spec, note = arch.preset_for(name, ds.input_shape, ds.n_classes)
     assert note is None  # the preset fits its own data as it is
-    trainer = Trainer(ds, spec, TrainConfig(seed=0, **arch.preset_training(name)), gate=Gate(1))
-    trainer.start()
-    assert trainer.join(300) and trainer.status == "finished", trainer.error
-    history = trainer.history()
+    # the Train page's worker runs this same loop (tests/engine/test_training_parts.py)
+    history = train(ds, spec, TrainConfig(seed=0, **arch.preset_training(name))).history
     assert len(history) == t["epochs"]
     assert history[-1]["val_acc"] >= t["val_acc"], [h["val_acc"] for h in history]
 

@@ -92,3 +92,35 @@ def test_fit_is_a_plain_loop_and_reproducible(tiny):
     c = Run("conv4k3-relu-drop-max2-flat-fc", tiny.input_shape, tiny.classes, cfg)
     assert fit(c, train_data(tiny, cfg), Stop()) == "stopped"
     assert c.step == 3 and c.batches == a.batches[:3] and c.snapshot is None
+
+
+def test_the_train_pages_worker_and_train_give_the_same_run(tiny):
+    """What a student's Train page runs (a worker process behind Trainer) and `train` (this
+    thread, as the lesson and preset tests and the built-in nets use it) are the same run, to
+    the last bit: with augmentation, dropout and a schedule, which draw from the run's streams."""
+    import torch
+
+    from cnnviz.training import Gate, Trainer, train
+
+    spec = "conv4k3-relu-max2-flat-drop-fc"
+    cfg = TrainConfig(
+        optimizer="adam",
+        lr=0.01,
+        epochs=3,
+        batch_size=16,
+        dropout=0.3,
+        augment=True,
+        schedule="cosine",
+        n_train=60,
+        weight_decay=1e-4,
+    )
+    worker = Trainer(tiny, spec, cfg, gate=Gate(1))
+    worker.start()
+    assert worker.join(120) and worker.status == "finished", worker.error
+    here = train(tiny, spec, cfg)
+    strip = ("seconds", "train_seconds", "train_cpu_seconds")
+    assert [{k: v for k, v in h.items() if k not in strip} for h in worker.history()] == [
+        {k: v for k, v in h.items() if k not in strip} for h in here.history
+    ]
+    got = worker.model.state_dict()
+    assert all(torch.equal(got[k], v) for k, v in here.model.state_dict().items())
