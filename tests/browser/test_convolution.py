@@ -159,18 +159,18 @@ def test_editing_a_kernel_cell_makes_it_your_own(server, page, wait_idle):
     )
 
 
-def test_two_students_uploads_stay_their_own(server, browser, wait_idle, tmp_path):
-    """One server, two browsers: each sees only the picture they uploaded."""
+def test_two_students_uploads_stay_their_own(server, browser, page, wait_idle, tmp_path):
+    """One server, two browsers (this test process's tab and a new one): each sees only the
+    picture they uploaded."""
     pictures = {}
     for name, size in (("a", (40, 30)), ("b", (24, 64))):
         buf = io.BytesIO()
         Image.fromarray(np.full((*size, 3), 90, np.uint8)).save(buf, "PNG")
         (tmp_path / f"{name}.png").write_bytes(buf.getvalue())
         pictures[name] = size
+    other = browser.new_context(viewport={"width": 1400, "height": 900})
     tabs = {}
-    for name in pictures:
-        context = browser.new_context(viewport={"width": 1400, "height": 900})
-        tab = context.new_page()
+    for name, tab in zip(pictures, (page, other.new_page())):
         tab.goto(server + "/convolution?src=Upload")
         wait_idle(tab)
         tabs[name] = tab
@@ -185,8 +185,7 @@ def test_two_students_uploads_stay_their_own(server, browser, wait_idle, tmp_pat
     expect(tabs["a"].get_by_test_id("stMain")).to_contain_text("40 × 30 × 1 → conv → 19 × 14 × 1")
     expect(tabs["b"].get_by_test_id("stMain")).to_contain_text("24 × 64 × 1 → conv → 24 × 64 × 1")
     expect(tabs["b"].get_by_text("Working on 64 × 24 px.")).to_be_visible()
-    for tab in tabs.values():
-        tab.context.close()
+    other.close()
 
 
 def test_a_reload_keeps_the_uploaded_picture(server, page, wait_idle, tmp_path):

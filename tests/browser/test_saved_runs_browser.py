@@ -43,14 +43,15 @@ def _options(tab) -> list[str]:
 
 
 @pytest.fixture
-def class_of_two(browser, fresh_server, monkeypatch, tmp_path):
-    """A server with a teacher key and its own runs folder, and two students' tabs on it."""
+def class_of_two(browser, page, fresh_server, monkeypatch, tmp_path):
+    """A server with a teacher key and its own runs folder, and two students' tabs on it (each
+    its own browser, with its own cookies), and the teacher's (the test process's tab)."""
     monkeypatch.setenv("CNNVIZ_RUNS", str(tmp_path / "runs"))
     monkeypatch.setenv("CNNVIZ_TEACHER_KEY", KEY)
     with fresh_server() as url:
-        contexts = [browser.new_context(viewport={"width": 1400, "height": 900}) for _ in range(3)]
+        contexts = [browser.new_context(viewport={"width": 1400, "height": 900}) for _ in range(2)]
         try:
-            yield url, tmp_path / "runs", [c.new_page() for c in contexts]
+            yield url, tmp_path / "runs", [*(c.new_page() for c in contexts), page]
         finally:
             for c in contexts:
                 c.close()
