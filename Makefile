@@ -73,7 +73,7 @@ format: $(VENV)/.dev
 # by the browser tests that also check nothing on those pages is cut.
 screenshots: $(VENV)/.dev
 	CNNVIZ_SCREENSHOTS=1 $(PY) -m pytest tests/browser/test_pages.py \
-	  tests/browser/test_presentation_browser.py -q -k "page_renders or fits_a_720p"
+	  tests/browser/test_presentation_browser.py -q -k "renders_from_the_menu or fits_a_720p"
 	@du -ch docs/screenshots/*.png | tail -1
 
 # Every benchmarks/bench_*.py, whatever exists (none yet is fine).
