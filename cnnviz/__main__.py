@@ -15,6 +15,8 @@ import os
 import sys
 from pathlib import Path
 
+from cnnviz.numbers import percent
+
 PROG = "python -m cnnviz"
 
 
@@ -239,7 +241,7 @@ def cmd_train(args) -> int:
         meta["name"] = args.name
     meta["source"] = "command line"
     path = runs.save_run(args.out, run.model, meta)
-    acc = f"test accuracy {report.accuracy * 100:.1f}% " if report else ""
+    acc = f"test accuracy {percent(report.accuracy)} % " if report else ""
     if not args.quiet:
         print(f"{acc}after {run.step} steps; saved the run to:", file=err)
     print(path)
@@ -278,7 +280,7 @@ def cmd_pretrain(args) -> int:
         _, meta = pretrained(name)
         if not args.quiet:
             acc = meta.get("metrics", {}).get("test_accuracy")
-            acc_text = f", test accuracy {acc * 100:.1f} %" if isinstance(acc, float) else ""
+            acc_text = f", test accuracy {percent(acc)} %" if isinstance(acc, float) else ""
             print(f"{name}: ready{acc_text}")
     if not args.quiet:
         print(f"kept in {cache_dir()}")

@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from cnnviz import arch
+from cnnviz.numbers import percent
 
 
 @dataclass(frozen=True)
@@ -145,6 +146,6 @@ def measured_text(s: LessonStep, dataset: str) -> str:
     i = OVERFIT.index(s)
     train, val = numbers[i]
     return (
-        f"Measured with the minimal net on {dataset} (seed 0): train {train:.0%}, validation "
-        f"{val:.0%}."
-    ).replace("%", " %")
+        f"Measured with the minimal net on {dataset} (seed 0): train {percent(train, 2)} %, "
+        f"validation {percent(val, 2)} %."
+    )

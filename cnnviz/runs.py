@@ -32,6 +32,7 @@ from cnnviz.checkpoint import (
     save,
 )
 from cnnviz.names import file_stem
+from cnnviz.numbers import percent
 
 PUBLISHED_FILE = "published"  # its presence in a run folder: the run is on the class list
 
@@ -136,10 +137,10 @@ def run_title(meta: dict, now: datetime | None = None) -> str:
     metrics = meta.get("metrics") or {}
     acc = metrics.get("test_accuracy")
     if isinstance(acc, (int, float)):
-        acc = f"{acc * 100:.1f} %"
+        acc = f"{percent(acc)} %"
     else:
         val = metrics.get("val_acc")
-        acc = f"validation {val * 100:.1f} %" if isinstance(val, (int, float)) else ""
+        acc = f"validation {percent(val)} %" if isinstance(val, (int, float)) else ""
     parts = (
         meta.get("name") or "",
         meta.get("dataset") or "",

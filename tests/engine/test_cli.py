@@ -11,6 +11,7 @@ import torch
 
 from cnnviz import arch, data
 from cnnviz.__main__ import main
+from cnnviz.numbers import percent
 from cnnviz.runs import list_runs, load_run
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -148,7 +149,7 @@ def test_pretrain_makes_the_explore_pages_nets_then_only_checks_them(capsys):
     out = capsys.readouterr().out
     for name in PRETRAINED:
         acc = pretrained(name)[1]["metrics"]["test_accuracy"]
-        assert f"{name}: ready, test accuracy {acc * 100:.1f} %" in out
+        assert f"{name}: ready, test accuracy {percent(acc)} %" in out
     assert str(cache_dir()) in out
     assert main(["pretrain", "--quiet"]) == 0
     assert capsys.readouterr().out == ""

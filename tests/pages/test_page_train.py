@@ -19,6 +19,7 @@ from cnnviz import arch, checkpoint
 from cnnviz.arch import shape_text
 from cnnviz.data import builtin
 from cnnviz.inputs import image_as_input
+from cnnviz.numbers import percent
 from cnnviz.render import net
 from cnnviz.runs import list_runs, save_run
 from cnnviz.ui.train import charts, live, session
@@ -225,7 +226,7 @@ def test_start_train_and_see_results(run, runs_dir):
     no_trouble(at)
     report = t.evaluate()
     metrics = {m.label: m.value for m in at.metric}
-    assert metrics["Test accuracy"] == f"{report.accuracy:.1%}"
+    assert metrics["Test accuracy"] == f"{percent(report.accuracy)} %"
     assert metrics["Test images"] == f"{report.n:,}"
     assert report.accuracy > 0.5  # 10 classes: well above chance after 2 epochs
     assert at.get("plotly_chart"), "the confusion matrix"
@@ -469,7 +470,7 @@ def test_a_teacher_trains_on_a_zip_of_photos(run):
     at.run(timeout=60)
     no_trouble(at)
     assert t.evaluate().accuracy == 1.0  # red from blue: easy
-    assert {m.label: m.value for m in at.metric}["Test accuracy"] == "100.0%"
+    assert {m.label: m.value for m in at.metric}["Test accuracy"] == "100 %"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -503,7 +504,7 @@ def test_uploaded_checkpoint_opens_with_its_accuracy(run, trained):
     no_trouble(at)
     assert "Opened: m.safetensors + m.json" in texts(at)
     want = t.evaluate().accuracy
-    assert f"{want:.1%}" in [m.value for m in at.metric]
+    assert f"{percent(want)} %" in [m.value for m in at.metric]
 
 
 @pytest.mark.parametrize(
@@ -554,7 +555,7 @@ def test_a_saved_run_is_listed_and_opens(run, trained, runs_dir):
     click(at, "open_run")
     no_trouble(at)
     assert "Opened:" in texts(at) and "teacher-run" in texts(at)
-    assert f"{t.evaluate().accuracy:.1%}" in [m.value for m in at.metric]
+    assert f"{percent(t.evaluate().accuracy)} %" in [m.value for m in at.metric]
     downloads = {d.key for d in at.get("download_button")}
     assert {"dl_run_weights", "dl_run_meta"} <= downloads  # a teacher's run, to keep
 

@@ -8,6 +8,7 @@ import math
 
 import streamlit as st
 
+from cnnviz.numbers import percent
 from cnnviz.ui.train.charts import TARGET_ACC, curve_frames, curve_spec, passed_at
 from cnnviz.ui.train.inside import show_inside
 from cnnviz.ui.train.session import TrainingSession, button_state
@@ -90,8 +91,8 @@ def show_curves(ts: TrainingSession, trainer) -> None:
         gap = h["train_acc"] - h["val_acc"]
         when = passed_at(history)
         st.caption(
-            f"Epoch {h['epoch']}: train accuracy {h['train_acc']:.1%}, validation "
-            f"{h['val_acc']:.1%}."
+            f"Epoch {h['epoch']}: train accuracy {percent(h['train_acc'])} %, validation "
+            f"{percent(h['val_acc'])} %."
             + (
                 f" Validation passed {TARGET_ACC:.0%} at epoch {when} (the green line)."
                 if when

@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from cnnviz.numbers import percent
 from cnnviz.render.net import sample_png
 from cnnviz.ui.common import show_figure
 from cnnviz.ui.train.charts import confusion_figure
@@ -17,7 +18,7 @@ def show_report(report, dataset, key: str = "cm") -> None:
     """Test accuracy, the confusion matrix, per-class accuracy and the misclassified images."""
     classes = [str(c) for c in report.classes]
     a, b, c = st.columns(3)
-    a.metric("Test accuracy", f"{report.accuracy:.1%}")
+    a.metric("Test accuracy", f"{percent(report.accuracy)} %")
     b.metric("Test loss", f"{report.loss:.3f}")
     c.metric("Test images", f"{report.n:,}", help="Never seen in training or validation.")
     left, right = st.columns([3, 2])
