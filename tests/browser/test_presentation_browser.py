@@ -32,9 +32,10 @@ def _id(page: PageInfo) -> str:
     return page.url_path or "home"
 
 
-def _open(tab, base_url: str, info: PageInfo, settle, present: bool):
+def _open(tab, url: str, settle):
+    """The test's tab at 1280x720, on `url`, drawn to the last chart."""
     tab.set_viewport_size(SCREEN["viewport"])
-    tab.goto(f"{base_url}/{info.url_path}" + ("?present=1" if present else ""))
+    tab.goto(url)
     settle(tab)
     return tab
 
@@ -46,7 +47,7 @@ def test_presentation_mode_fits_a_720p_projector_and_150_percent_zoom(
     """At 1280x720, then at 150 % zoom: the same tab resized to 853x480 CSS pixels (what 150 %
     zoom does to a 1280x720 screen: boxes are measured in CSS pixels, so the device scale does not
     change what fits)."""
-    tab = _open(page, server, info, settle, present=True)
+    tab = _open(page, f"{server}/{info.url_path}?present=1", settle)
     assert tab.locator("[data-testid='stException']").count() == 0
     assert not tab.locator("[data-testid='stSidebar']").is_visible(), "sidebar still shown"
     assert not tab.locator("[data-testid='stHeader']").is_visible(), "header still shown"
@@ -70,10 +71,7 @@ def test_presentation_mode_fits_a_720p_projector_and_150_percent_zoom(
 
 
 def test_toggle_turns_the_mode_on_and_off(server: str, page, settle) -> None:
-    tab = page
-    tab.set_viewport_size(SCREEN["viewport"])
-    tab.goto(f"{server}/pooling")
-    settle(tab)
+    tab = _open(page, f"{server}/pooling", settle)
     assert tab.locator("[data-testid='stSidebar']").is_visible()
     tab.locator(
         "[data-testid='stSidebar'] [data-testid='stCheckbox']", has_text="Presentation mode"
@@ -90,10 +88,7 @@ def test_toggle_turns_the_mode_on_and_off(server: str, page, settle) -> None:
 
 def test_step_by_step_keys_work_without_a_click(server: str, page, settle) -> None:
     """A speaker opens the link and presses → at once: the step moves, on screen."""
-    tab = page
-    tab.set_viewport_size(SCREEN["viewport"])
-    tab.goto(f"{server}/step_by_step?present=1")
-    settle(tab)
+    tab = _open(page, f"{server}/step_by_step?present=1", settle)
     value = tab.locator(".st-key-cell_value")
     assert value.is_visible() and value.bounding_box()["y"] < 720, "the sum is off screen"
     assert "Step 1 of" in value.inner_text()
@@ -119,10 +114,7 @@ STATES = {
 @pytest.mark.parametrize("name", list(STATES))
 def test_deeper_states_cut_nothing(server: str, page, settle, cut_text, name: str) -> None:
     """Presenting, at 1280x720 and then at 150 % zoom (the same tab resized)."""
-    tab = page
-    tab.set_viewport_size(SCREEN["viewport"])
-    tab.goto(server + STATES[name] + "&present=1")
-    settle(tab)
+    tab = _open(page, server + STATES[name] + "&present=1", settle)
     assert tab.locator("[data-testid='stException']").count() == 0
     problems = cut_text(tab)
     assert not problems, f"{name} at 1280x720, presenting:\n{problems}"
