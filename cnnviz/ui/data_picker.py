@@ -7,7 +7,6 @@ the same for everyone). Everything a user brings lives in that user's st.session
 
 from __future__ import annotations
 
-import hashlib
 import math
 import os
 
@@ -26,6 +25,7 @@ from cnnviz.data import (
     preview_grid,
 )
 from cnnviz.data.files import DATA_ROOT_ENV
+from cnnviz.memo import digest
 from cnnviz.render.png import array_to_png
 
 SOURCES = {"builtin": "Built-in", "folder": "Folder", "zip": "Zip", "own": "Pictures"}
@@ -126,13 +126,6 @@ def _pick_folder() -> Dataset | None:
     return held[1]
 
 
-def _digest(*blobs: bytes) -> str:
-    h = hashlib.sha256()
-    for b in blobs:
-        h.update(hashlib.sha256(b).digest())
-    return h.hexdigest()
-
-
 def zip_uploader(key: str):
     """The uploader of a zip of class folders (the Train page's data, Explore's new classes)."""
     return st.file_uploader(
@@ -166,7 +159,7 @@ def _pick_zip(size: int) -> Dataset | None:
         )
         return None
     data = up.getvalue()
-    key = (_digest(data), size)
+    key = (digest(data), size)
     if held and held[0] == key:
         return held[1]
     try:
@@ -262,7 +255,7 @@ def pick_own(size: int) -> Dataset | None:
         _error(DataError(f"Two classes are both called {twice!r}; give each class its own name."))
         return None
     blobs = [b for v in per_class.values() for b in v]
-    key = (tuple(names), tuple(len(v) for v in per_class.values()), _digest(*blobs), size)
+    key = (tuple(names), tuple(len(v) for v in per_class.values()), digest(*blobs), size)
     held = _store().get("own")
     if held and held[0] == key:
         return held[1]

@@ -11,6 +11,7 @@ import hashlib
 import numpy as np
 import streamlit as st
 
+from cnnviz.memo import digest
 from cnnviz.ui.common import remember, show_figure
 
 BUILTIN_BASE = "The built-in digits 0-4 net"
@@ -92,7 +93,7 @@ def _new_classes(shape):
         own = pick_own(shape[1])
         if own is None:
             return None
-        ds, key = own, "own " + _pictures_digest(own)
+        ds, key = own, "own " + digest(own.x_train, own.y_train, own.x_val, own.y_val, own.classes)
     else:
         up = zip_uploader("xfer_zip")
         if up is None:
@@ -105,7 +106,7 @@ def _new_classes(shape):
         except DataError as err:
             st.error(str(err), icon=":material/block:")
             return None
-        key = "zip " + hashlib.sha256(data).hexdigest()
+        key = "zip " + digest(data)
     try:
         ds = transfer.as_channels(ds, shape[0])
     except ValueError as err:
@@ -118,13 +119,6 @@ def _new_classes(shape):
         )
         return None
     return ds, key
-
-
-def _pictures_digest(ds) -> str:
-    h = hashlib.sha256(ds.x_train.tobytes())
-    h.update(ds.x_val.tobytes())
-    h.update(repr(list(ds.classes)).encode())
-    return h.hexdigest()
 
 
 def _train(base, ds, per_class: int, epochs: int):
