@@ -9,6 +9,7 @@ The repository root is importable through `pythonpath` in pyproject.toml.
 """
 
 import atexit
+import functools
 import os
 import pathlib
 import shutil
@@ -16,7 +17,16 @@ import tempfile
 
 import pytest
 from hypothesis import HealthCheck, settings
+from streamlit.components.v2 import manifest_scanner
 from streamlit.testing.v1 import AppTest
+
+# Every new AppTest scans the metadata of every installed package for Streamlit components
+# (about 0.1 s each; a run makes some 450 of them: about 45 s of CPU). The real server scans once,
+# when it starts; the tests now do the same, once per test process (the installed packages do not
+# change during a run). Same function, same result, computed once.
+manifest_scanner.scan_component_manifests = functools.cache(
+    manifest_scanner.scan_component_manifests
+)
 
 # The machine-wide training gate (slot and queue files) of this test process: its own folder, so
 # tests never wait behind trainings of other test runs, other xdist workers or a class server on
