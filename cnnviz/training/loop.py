@@ -59,6 +59,9 @@ class Hooks:
 
     snapshot_interval: float = SNAPSHOT_INTERVAL_S
     snapshots: bool = True  # False: no snapshots at all (the CLI)
+    # False: validate after the last epoch only (the others' records have no validation
+    # numbers). Validation never changes the weights: the run is the same to the last bit.
+    validate_every_epoch: bool = True
 
     def next_batch(self, run: Run) -> bool:
         """Called before every batch (pause, step and stop live here): False ends the run."""
@@ -159,7 +162,8 @@ def fit(run: Run, data: TrainData, hooks: Hooks | None = None) -> str:
                 last_snap = time.perf_counter()
                 run.train_seconds += last_snap - t1
                 run.train_cpu += time.thread_time() - c1
-        run.history.append(_validate(run, data, epoch, losses, correct / seen, lr))
+        validate = hooks.validate_every_epoch or epoch + 1 == c.epochs
+        run.history.append(_validate(run, data, epoch, losses, correct / seen, lr, validate))
         run.epoch = epoch + 1 if epoch + 1 < c.epochs else epoch
         if hooks.epoch_done(run, dict(run.history[-1])) and epoch + 1 < c.epochs:
             hooks.snapshot(run)
@@ -172,27 +176,34 @@ class _Quiet(Hooks):
     snapshots = False
 
 
-def train(dataset, spec, config: TrainConfig) -> Run:
+def train(dataset, spec, config: TrainConfig, *, validate_every_epoch: bool = True) -> Run:
     """One run of `spec` on `dataset` trained straight through in this thread, on one torch
     thread (a worker's default: the sums' order depends on the thread count, so the weights are
-    the ones the Train page gets), without live snapshots; the finished Run."""
+    the ones the Train page gets), without live snapshots; the finished Run. With
+    validate_every_epoch=False only the last epoch is validated: the same weights and the same
+    last record, sooner (what a check of the end result needs)."""
     config = config.validate()
     run = Run(spec, dataset.input_shape, dataset.classes, config)
+    hooks = _Quiet()
+    hooks.validate_every_epoch = validate_every_epoch
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        fit(run, train_data(dataset, config), _Quiet())
+        fit(run, train_data(dataset, config), hooks)
     finally:
         torch.set_num_threads(threads)
     return run
 
 
-def _validate(run: Run, data: TrainData, epoch: int, losses: list, train_acc, lr) -> dict:
-    """The record of a finished epoch, with the validation loss and accuracy (timed)."""
+def _validate(
+    run: Run, data: TrainData, epoch: int, losses: list, train_acc, lr, validate: bool = True
+) -> dict:
+    """The record of a finished epoch, with the validation loss and accuracy (timed; None
+    when there is no validation set or `validate` is False)."""
     t0 = time.perf_counter()
     y_val = np.asarray(data.y_val, dtype=np.int64)
     val_loss, val_acc = None, None
-    if len(y_val):
+    if validate and len(y_val):
         val_loss, pred = predict(run.model, data.x_val, y_val)
         val_acc = float((pred == y_val).mean())
     run.val_seconds += time.perf_counter() - t0

@@ -19,9 +19,11 @@ def test_preset_defaults_reach_the_stated_accuracy(name):
     spec, note = arch.preset_for(name, ds.input_shape, ds.n_classes)
     assert note is None  # the preset fits its own data as it is
     # the Train page's worker runs this same loop (tests/engine/test_training_parts.py)
-    history = train(ds, spec, TrainConfig(seed=0, **arch.preset_training(name))).history
+    config = TrainConfig(seed=0, **arch.preset_training(name))
+    # the end is what is checked: validating every epoch would change nothing but the time
+    history = train(ds, spec, config, validate_every_epoch=False).history
     assert len(history) == t["epochs"]
-    assert history[-1]["val_acc"] >= t["val_acc"], [h["val_acc"] for h in history]
+    assert history[-1]["val_acc"] >= t["val_acc"], history[-1]
 
 
 def test_the_train_pages_defaults_are_the_default_presets():

@@ -124,3 +124,10 @@ def test_the_train_pages_worker_and_train_give_the_same_run(tiny):
     ]
     got = worker.model.state_dict()
     assert all(torch.equal(got[k], v) for k, v in here.model.state_dict().items())
+    # validating only after the last epoch (the lesson and preset tests) changes nothing else
+    quick = train(tiny, spec, cfg, validate_every_epoch=False)
+    assert [h["val_acc"] for h in quick.history[:-1]] == [None, None]
+    assert {k: v for k, v in quick.history[-1].items() if k not in strip} == {
+        k: v for k, v in here.history[-1].items() if k not in strip
+    }
+    assert all(torch.equal(got[k], v) for k, v in quick.model.state_dict().items())
