@@ -18,6 +18,7 @@ def stroke(dx: int, dy: int, side: int = 200, points=((40, 30), (90, 40), (60, 1
 
 
 def centre_of_mass(a: np.ndarray) -> tuple[float, float]:
+    a = a.astype(np.float64)  # float32 sums drift by ~1e-6 on a 28x28 digit
     m = a.sum()
     return (a.sum(1) * np.arange(a.shape[0])).sum() / m, (
         a.sum(0) * np.arange(a.shape[1])
@@ -39,7 +40,8 @@ def test_a_shifted_stroke_gives_the_same_centred_digit(dx, dy, points):
     rows, cols = np.flatnonzero(base.any(1)), np.flatnonzero(base.any(0))
     assert max(rows[-1] - rows[0], cols[-1] - cols[0]) + 1 in (20, 21)  # + antialiasing's edge
     cy, cx = centre_of_mass(base)
-    assert abs(cy - 13.5) <= 0.5 + 1e-6 and abs(cx - 13.5) <= 0.5 + 1e-6  # whole-pixel shifts
+    # whole-pixel shifts: at most half a pixel off (a centre on a pixel edge may go either way)
+    assert abs(cy - 13.5) <= 0.5 + 1e-5 and abs(cx - 13.5) <= 0.5 + 1e-5
 
 
 def test_empty_drawing_sizes_and_bad_input():
