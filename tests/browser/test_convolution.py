@@ -133,16 +133,19 @@ def test_editing_a_kernel_cell_makes_it_your_own(server, page, wait_idle):
     page.goto(server + "/convolution")
     wait_idle(page)
     grid = page.locator(".st-key-kernel_grid_0 [data-testid='stDataFrameResizable']")
-    grid.scroll_into_view_if_needed()
-    box = grid.bounding_box()
-    x, y = box["x"] + box["width"] / 6, box["y"] + 35 + 17  # first row, first column
-    for _ in range(3):  # a busy machine can swallow the double click that opens the editor
-        page.mouse.click(x, y)  # select the cell, then open its editor
+    for _ in range(3):  # a busy machine can swallow the click that selects the cell
+        grid.scroll_into_view_if_needed()
+        box = grid.bounding_box()  # measured each time: the sidebar may have moved
+        page.mouse.click(box["x"] + box["width"] / 6, box["y"] + 35 + 17)  # row 1, column 1
         page.wait_for_timeout(300)
-        page.mouse.dblclick(x, y)
-        page.wait_for_timeout(500)
-        page.keyboard.type("7")
-        page.keyboard.press("Enter")
+        page.keyboard.type("7")  # a selected cell opens its editor with what is typed
+        editor = page.locator("input.gdg-input")
+        try:
+            expect(editor).to_have_value("7", timeout=3_000)
+        except AssertionError:
+            page.keyboard.press("Escape")
+            continue
+        editor.press("Enter")
         try:
             page.wait_for_url(re.compile(r"kt=7"), timeout=8_000)
             break
