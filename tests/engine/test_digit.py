@@ -11,10 +11,15 @@ from cnnviz.images.digit import centre_digit, fit_to_input
 
 
 def stroke(dx: int, dy: int, side: int = 200, points=((40, 30), (90, 40), (60, 120))) -> np.ndarray:
-    """A white polyline drawn on a black canvas, moved by (dx, dy) pixels: (side, side) in [0, 1]."""
+    """A white polyline drawn on a black canvas, moved by (dx, dy) pixels: (side, side) in [0, 1].
+    Drawn once, then moved: PIL does not draw a wide line the same at every offset."""
     im = Image.new("L", (side, side), 0)
-    ImageDraw.Draw(im).line([(x + dx, y + dy) for x, y in points], fill=255, width=12)
-    return np.asarray(im, dtype=np.float64) / 255
+    ImageDraw.Draw(im).line(list(points), fill=255, width=12)
+    drawn = np.asarray(im, dtype=np.float64) / 255
+    moved = np.zeros_like(drawn)
+    moved[dy:, dx:] = drawn[: side - dy, : side - dx]
+    assert moved.sum() == drawn.sum()  # no ink pushed off the canvas
+    return moved
 
 
 def centre_of_mass(a: np.ndarray) -> tuple[float, float]:
