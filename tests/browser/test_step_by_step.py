@@ -21,6 +21,8 @@ _LABELS_JS = """
 }
 """
 
+POLL_MS = 50  # how often a wait re-checks the page (as tests/browser/conftest.py's waits)
+
 
 def cell(page):
     return page.locator(".st-key-cell_value")
@@ -34,7 +36,10 @@ def expect_grid(page, want: list[list[str]], key: str = "out_0") -> None:
     """Wait until the figure `key` shows exactly these cell labels (plotly draws after the run)."""
     text = json.dumps(want, separators=(",", ":"))
     page.wait_for_function(
-        f"(key) => ({_LABELS_JS})(key) === {json.dumps(text)}", arg=key, timeout=15_000
+        f"(key) => ({_LABELS_JS})(key) === {json.dumps(text)}",
+        arg=key,
+        timeout=15_000,
+        polling=POLL_MS,  # not every frame ("raf", the default): 60 checks a second cost CPU
     )
 
 
@@ -45,7 +50,8 @@ def open_page(page, server, wait_idle, query: str = "") -> None:
     # Streamlit registers the buttons' keyboard shortcuts only once the lazily loaded plotly
     # charts have rendered (before that, about 1 key press in 2 was dropped): wait for them.
     page.wait_for_function(
-        "() => document.querySelectorAll('[data-testid=stMain] .js-plotly-plot').length >= 2"
+        "() => document.querySelectorAll('[data-testid=stMain] .js-plotly-plot').length >= 2",
+        polling=POLL_MS,
     )
     page.locator("h1").first.click()  # focus on the page, not on a widget
 
