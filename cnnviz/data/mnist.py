@@ -11,6 +11,7 @@ import numpy as np
 
 from cnnviz.data.core import DataError, Dataset
 from cnnviz.data.files import check_folder, split_pool
+from cnnviz.numbers import percent
 
 MNIST_CLASSES = tuple(str(d) for d in range(10))
 FASHION_CLASSES = (
@@ -162,7 +163,9 @@ def load_mnist(
             filled = float((x[:2000] > 0).mean())
             kind = "fashion" if filled > 0.35 else "mnist"
             label = "Fashion-MNIST" if kind == "fashion" else "MNIST digits"
-            notes.append(f"Recognised as {label} from the pictures ({filled:.0%} of pixels inked).")
+            notes.append(
+                f"Recognised as {label} from the pictures ({percent(filled, 2)} % of pixels inked)."
+            )
     arrays, more = split_pool(x, y, xt, yt, max_train, max_test)
     fashion = kind == "fashion"
     title = "Fashion-MNIST" if fashion else "MNIST"

@@ -94,15 +94,15 @@ def show_curves(ts: TrainingSession, trainer) -> None:
             f"Epoch {h['epoch']}: train accuracy {percent(h['train_acc'])} %, validation "
             f"{percent(h['val_acc'])} %."
             + (
-                f" Validation passed {TARGET_ACC:.0%} at epoch {when} (the green line)."
+                f" Validation passed {percent(TARGET_ACC)} % at epoch {when} (the green line)."
                 if when
                 else ""
             )
         )
         if gap > 0.1:
             st.caption(
-                f"Train accuracy is {gap:.0%} above validation: the net is learning "
-                "its training images by heart (overfitting)."
+                f"Train accuracy is {percent(gap, 2)} percentage points above validation: the "
+                "net is learning its training images by heart (overfitting)."
             )
 
 
