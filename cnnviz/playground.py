@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from cnnviz import ops
+from cnnviz.images import decode
 from cnnviz.shapes import OutputSize, SettingError, output_size, pair, resolve_conv_padding
 
 CHANNEL_MODES = {
@@ -25,7 +26,7 @@ CHANNEL_MODES = {
     "rgb": "True RGB convolution",
 }
 POOLS = ("none", "max", "avg")
-LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)  # Pillow's "L" conversion weights
+LUMA = decode.LUMA.astype(np.float32)  # Pillow's "L" weights, in the maps' float32
 CHANNEL_NAMES = ("R", "G", "B")
 
 

@@ -31,6 +31,9 @@ ALLOWED_FORMATS: tuple[str, ...] = ("PNG", "JPEG", "GIF", "BMP", "TIFF", "WEBP",
 _EXPORT_ADVICE = "Export it as PNG or JPEG and upload that."
 _HIGH_BIT_LABELS = {"I;16": "16-bit", "I": "32-bit integer", "F": "32-bit float"}
 
+# ITU-R 601 luma weights of R, G, B: Pillow's convert("L"), used wherever a picture becomes gray
+LUMA = np.array([0.299, 0.587, 0.114])
+
 
 class ImageError(ValueError):
     """An image cnnviz cannot use; the message says what is wrong and what to do."""

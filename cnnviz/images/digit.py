@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
-LUMA = np.array([0.299, 0.587, 0.114])  # ITU-R 601 luminance, as PIL's "L" conversion
+from cnnviz.images.decode import LUMA
 
 
 def _resize(a: np.ndarray, size: tuple[int, int]) -> np.ndarray:
