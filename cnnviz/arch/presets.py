@@ -4,6 +4,7 @@ measured with."""
 from __future__ import annotations
 
 from cnnviz.arch.layer import ArchError
+from cnnviz.numbers import percent
 
 PRESETS: dict[str, str] = {
     "minimal": "conv8k3-relu-max2-flat-fc",
@@ -100,5 +101,5 @@ def preset_training_text(name: str) -> str:
     opt = {"sgd": "SGD", "momentum": "SGD + momentum", "adam": "Adam"}[t["optimizer"]]
     return (
         f"Its defaults ({opt}, lr {t['lr']:g}, batch {t['batch_size']}, {t['epochs']} epochs) "
-        f"pass {t['val_acc']:.0%} validation accuracy on {t['data']} (seed 0)."
-    ).replace("%", " %")
+        f"pass {percent(t['val_acc'], 2)} % validation accuracy on {t['data']} (seed 0)."
+    )

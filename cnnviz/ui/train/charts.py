@@ -7,6 +7,8 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from cnnviz.numbers import percent
+
 TARGET_ACC = 0.97  # the accuracy curve marks where validation first reaches it
 COLORS = {"train (per batch)": "#1f77b4", "validation": "#d62728"}
 
@@ -91,7 +93,7 @@ def curve_spec(metric: str, epochs: int, height: int = 220, passed: int | None =
     ]
     if metric == "accuracy" and passed is not None:  # where validation reached TARGET_ACC
         x = {"datum": passed, "type": "quantitative"}
-        label = f"validation ≥ {TARGET_ACC:.0%}".replace("%", " %")
+        label = f"validation ≥ {percent(TARGET_ACC)} %"
         layers.append(
             {
                 "mark": {"type": "rule", "strokeDash": [4, 3], "color": "#2ca02c"},
