@@ -56,8 +56,16 @@ def test_home_gallery_opens_a_lesson_in_its_state(server, page, wait_idle):
     assert not page.locator(".st-key-k").count()
 
 
+def _option(page, text: str):
+    """The open question's option `text` (an answered question's options stay on screen,
+    disabled, until the next run has drawn the next question)."""
+    return page.get_by_test_id("stRadio").locator(
+        "label:not([data-disabled='true'])", has_text=text
+    )
+
+
 def _answer(page, wait_idle, option: str) -> None:
-    page.get_by_test_id("stRadio").locator("label", has_text=option).click()
+    _option(page, option).click()
     wait_idle(page)
     page.locator("[class*='st-key-quiz_check_'] button").click()
     wait_idle(page)
@@ -81,7 +89,7 @@ def test_answer_a_quiz_and_see_the_reveal_and_the_count(server, page, wait_idle)
     page.locator(".st-key-quiz_next_size button").click()
     q2 = quiz.size_question(out, 1)
     wrong = next(o for i, o in enumerate(q2.options) if i != q2.answer)
-    expect(page.get_by_test_id("stRadio").locator("label", has_text=wrong)).to_be_visible()
+    expect(_option(page, wrong)).to_be_visible()
     wait_idle(page)
     _answer(page, wait_idle, wrong)
     expect(card.get_by_test_id("stAlertContentError")).to_contain_text(
