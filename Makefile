@@ -18,21 +18,33 @@ PYTEST_RC_FILE ?=
 
 .PHONY: run class test test-deep lint format bench clean screenshots
 
+# The virtual environment gets uv (pinned) and uv installs the requirements: it unpacks wheels in
+# parallel and keeps them in its cache, where pip unpacks one file at a time (a fresh install: 3 s
+# against pip's 30 s here, 6 s with uv's cache empty). Like `pip install --no-compile`, uv leaves
+# byte-compiling to Python, which compiles what is imported on first use and keeps it; so
+# PYTHONDONTWRITEBYTECODE, if set, is not passed on. uv does not read pip's settings: the wheel
+# folders pip is pointed at (PIP_FIND_LINKS, e.g. a machine's local torch CPU wheel) are passed on.
+UV_PIN := uv==0.13.9
+UV := $(VENV)/bin/uv
+UV_INSTALL := $(UV) pip install --quiet --python $(PY) $(foreach d,$(PIP_FIND_LINKS),--find-links $(d))
+unexport PYTHONDONTWRITEBYTECODE
+
 $(PY):
-	$(PYTHON) -m venv $(VENV)
+	$(PYTHON) -m venv --without-pip $(VENV)
+
+# The system pip puts uv into the environment (`pip --python`); where Python has no pip of its
+# own, the environment's ensurepip does.
+$(UV): | $(PY)
+	$(PYTHON) -m pip --python $(PY) install --quiet $(UV_PIN) 2>/dev/null \
+	  || { $(PY) -m ensurepip --default-pip && $(PY) -m pip install --quiet $(UV_PIN); }
 
 # Stamps: reinstall only when a requirements file changed since the last install.
-# --no-compile: pip would byte-compile every file of every package (torch alone has thousands,
-# most never imported), half of a fresh install's time (62 -> 32 s here). Python compiles what is
-# imported on first use and keeps it, so PYTHONDONTWRITEBYTECODE, if set, is not passed on.
-PIP_INSTALL := $(PY) -m pip install --quiet --no-compile
-unexport PYTHONDONTWRITEBYTECODE
-$(VENV)/.runtime: requirements.txt | $(PY)
-	$(PIP_INSTALL) -r requirements.txt
+$(VENV)/.runtime: requirements.txt | $(UV)
+	$(UV_INSTALL) -r requirements.txt
 	touch $@
 
-$(VENV)/.dev: requirements.txt requirements-dev.txt | $(PY)
-	$(PIP_INSTALL) -r requirements-dev.txt
+$(VENV)/.dev: requirements.txt requirements-dev.txt | $(UV)
+	$(UV_INSTALL) -r requirements-dev.txt
 	touch $@ $(VENV)/.runtime
 
 # Server settings come from .streamlit/config.toml (which hides Streamlit's own banner: it
