@@ -14,7 +14,7 @@ from cnnviz.render.colormaps import DEFAULT_DIVERGING, DEFAULT_SEQUENTIAL, DIVER
 from cnnviz.shapes import SettingError
 from cnnviz.ui import chain, compare, fragments, map_view
 from cnnviz.ui import quiz as quiz_ui
-from cnnviz.ui.common import run_safely, see_also, show_source
+from cnnviz.ui.common import code_expander, run_safely, see_also, show_source
 from cnnviz.ui.image_input import SOURCES, pick_image, show_refusal
 from cnnviz.ui.kernel_editor import edit_kernel
 from cnnviz.ui.kernel_editor import label as kernel_label
@@ -310,7 +310,7 @@ def page() -> None:
     show_refusal()
     layer(image, name, filters, channels, weights, view, quiz)
     with top:
-        share_link(lazy=True)
+        share_link()
 
 
 @fragments.fragment
@@ -347,8 +347,7 @@ def layer(
     compare.show_compare(image, s, r, view)
     # Closed expanders and the link popover are drawn only when opened (opening reruns the
     # page): a slider move doesn't rebuild code nobody is reading.
-    code = st.expander("Show the code", icon=":material/code:", key="code_open", on_change="rerun")
-    if code.open:
+    if (code := code_expander("Show the code", "code_open")) is not None:
         with code:
             st.markdown("**The same layer in PyTorch**")
             st.code(
@@ -356,7 +355,7 @@ def layer(
                 + playground.torch_code(s, x.shape[0]),
                 language="python",
             )
-    show_source(cnnviz.conv2d, playground.run, lazy=True)
+    show_source(cnnviz.conv2d, playground.run)
     map_view.downloads(r, s, view, name)
     see_also("pages/step_by_step.py", "pages/pooling.py", "pages/output_size.py")
 

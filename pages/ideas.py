@@ -12,7 +12,7 @@ from cnnviz.backprop import fmt, term
 from cnnviz.figures.walk import cells_figure
 from cnnviz.kernels import KernelError, parse_kernel
 from cnnviz.shapes import SettingError
-from cnnviz.ui.common import link_with, run_safely, show_setting_error, show_source
+from cnnviz.ui.common import link_with, run_safely, show_lines, show_setting_error, show_source
 from cnnviz.ui.params import choice
 
 TOPICS = {
@@ -292,10 +292,10 @@ def adamw() -> None:
     a, b = st.columns(2)
     with a:
         st.markdown("**Adam + L2** (`torch.optim.Adam(weight_decay=...)`)")
-        st.code("\n".join(ideas.adam_equations(l2[0], k, lr, wd, False)), language=None)
+        show_lines("\n".join(ideas.adam_equations(l2[0], k, lr, wd, False)))
     with b:
         st.markdown("**AdamW** (`torch.optim.AdamW(weight_decay=...)`)")
-        st.code("\n".join(ideas.adam_equations(dec[0], k, lr, wd, True)), language=None)
+        show_lines("\n".join(ideas.adam_equations(dec[0], k, lr, wd, True)))
     say(
         f"After {int(n)} steps, weight {k + 1}: Adam + L2 {fmt(l2[-1].w_new[k])}, AdamW "
         f"{fmt(dec[-1].w_new[k])}.",

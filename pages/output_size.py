@@ -8,6 +8,7 @@ from cnnviz.figures.sizes import coverage_figure, stamp_figure
 from cnnviz.shapes import SettingError, conv_dim, pool_dim, transpose_dim
 from cnnviz.ui import quiz as quiz_ui
 from cnnviz.ui.common import (
+    code_expander,
     run_safely,
     see_also,
     show_figure,
@@ -154,13 +155,13 @@ def show_result(s: dict, out: cnnviz.OutputSize) -> None:
         output_padding=s.get("output_padding", 0),
         padding_mode=s.get("padding_mode", "zeros"),
     )
-    st.markdown("**The same layer in PyTorch**")
-    st.code(
-        f"import torch\nfrom torch import nn\n\nlayer = {code}\n"
-        f"x = torch.zeros(1, 1, {s['input'][0]}, {s['input'][1]})\n"
-        f"print(layer(x).shape)  # torch.Size([1, 1, {h}, {w}])",
-        language="python",
-    )
+    if (box := code_expander("The same layer in PyTorch", "code_open")) is not None:
+        box.code(
+            f"import torch\nfrom torch import nn\n\nlayer = {code}\n"
+            f"x = torch.zeros(1, 1, {s['input'][0]}, {s['input'][1]})\n"
+            f"print(layer(x).shape)  # torch.Size([1, 1, {h}, {w}])",
+            language="python",
+        )
     engine = {"conv": conv_dim, "pool": pool_dim, "conv_transpose": transpose_dim}[s["op"]]
     show_source(engine)
     see_also("pages/convolution.py", "pages/pooling.py", "pages/step_by_step.py")

@@ -13,6 +13,7 @@ from cnnviz.shapes import SettingError
 from cnnviz.size_words import avg_pool_divisor_text
 from cnnviz.ui import quiz as quiz_ui
 from cnnviz.ui.common import (
+    code_expander,
     run_safely,
     see_also,
     show_figure,
@@ -237,11 +238,11 @@ def page() -> None:
         image_section(image.array, c)
     except SettingError as err:
         refuse(err, "Pooling on the image", {}, apply_fix)
-    with st.expander("The same layers in PyTorch", icon=":material/code:"):
+    if (code := code_expander("The same layers in PyTorch", "code_open")) is not None:
         from cnnviz.codegen import layer_code
 
         args = (c["kernel_size"], c["stride"], c["padding"], 1)
-        st.code(
+        code.code(
             "from torch import nn\n\n"
             f"max_pool = {layer_code('pool', *args, ceil_mode=c['ceil_mode'])}\n"
             f"avg_pool = {layer_code('pool', *args, ceil_mode=c['ceil_mode'], pool='avg')}\n"

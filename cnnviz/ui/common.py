@@ -130,22 +130,46 @@ def _source(fn: Callable) -> str:
     return inspect.getsource(fn)
 
 
-def show_source(
-    *functions: Callable, label: str = "The cnnviz code that computed this", lazy: bool = False
-) -> None:
-    """An expander with the engine functions' own source: what the page shows, as code. `lazy`:
-    drawn only when opened (opening reruns the page), so closed it costs a page run nothing."""
-    box = (
-        st.expander(label, icon=":material/code:", key="source_open", on_change="rerun")
-        if lazy
-        else st.expander(label, icon=":material/code:")
-    )
-    if lazy and not box.open:
+# Why no code block is drawn until asked: the first st.code of a page load makes the browser load
+# and start Streamlit's code highlighter, about 0.27 s of CPU per load (a fifth of what a page
+# load costs it here; measured on a minimal app, with and without one st.code). So code sits in
+# expanders and popovers drawn only once opened, and worked sums that are not code are plain
+# monospaced HTML (`show_lines`).
+
+
+def code_expander(label: str, key: str, icon: str = ":material/code:"):
+    """A closed expander whose content is drawn only once it is opened (opening reruns the
+    page): the expander to write into, or None while it is closed."""
+    box = st.expander(label, icon=icon, key=key, on_change="rerun")
+    return box if box.open else None
+
+
+def show_source(*functions: Callable, label: str = "The cnnviz code that computed this") -> None:
+    """An expander with the engine functions' own source: what the page shows, as code. Drawn
+    only when opened (its key is made of the functions' names)."""
+    box = code_expander(label, "source_" + "_".join(fn.__name__ for fn in functions))
+    if box is None:
         return
     with box:
         for fn in functions:
             st.caption(f"{fn.__module__}.{fn.__qualname__}")
             st.code(_source(fn), language="python")
+
+
+_LINES = (
+    '<pre data-testid="cnnviz-lines" style="font-family: \'Source Code Pro\', monospace; '
+    "font-size: 0.875rem; line-height: 1.6; margin: 0; padding: 1rem; border-radius: 0.5rem; "
+    'background: rgba(151, 166, 195, 0.15); white-space: {}; overflow-x: auto;">{}</pre>'
+)
+
+
+def show_lines(text: str, where=st, wrap: bool = False) -> None:
+    """Monospaced lines that are not code (a worked sum, an update rule), so that columns of
+    numbers line up: plain HTML, without st.code's highlighter. `wrap`: long lines wrap instead
+    of scrolling."""
+    import html
+
+    where.html(_LINES.format("pre-wrap" if wrap else "pre", html.escape(text)))
 
 
 def link_to(page, label: str) -> None:

@@ -35,7 +35,8 @@ def _link(lesson: Lesson) -> None:
 
 
 def gallery() -> None:
-    """Ten lessons, five a row: thumbnail, link, sentence; the teacher copies the link."""
+    """Ten lessons, five a row: thumbnail, link, sentence; the teacher copies the link (a
+    popover: the address in a code box with a copy button)."""
     st.subheader("Lessons to share")
     st.caption(
         "Each link opens a page in exactly the lesson's state; controls the lesson "
@@ -55,4 +56,12 @@ def gallery() -> None:
                 st.markdown(f"**{lesson.title}**")
                 st.caption(lesson.sentence)
                 _link(lesson)
-                st.code(lesson.url, language=None, wrap_lines=True)
+                # drawn when opened (no code block on Home until asked: see ui/common.py)
+                box = st.popover(
+                    "Copy link",
+                    icon=":material/link:",
+                    key=f"lesson_link_{lesson.slug}",
+                    on_change="rerun",
+                )
+                if box.open:
+                    box.code(lesson.url, language=None, wrap_lines=True)

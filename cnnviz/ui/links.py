@@ -214,11 +214,12 @@ def show_notes(
             st.warning(text, icon=":material/link_off:")
 
 
-def share_link(lazy: bool = False) -> None:
+def share_link() -> None:
     """A popover with this page's address and every setting in it; st.code has a copy button.
 
-    Call it at the end of a page run, when every widget has written itself to the URL. `lazy`:
-    the popover's content is drawn only when opened (opening reruns the page).
+    Call it at the end of a page run, when every widget has written itself to the URL. The
+    popover's content is drawn only when opened (opening reruns the page): never stale after a
+    fragment's run, and no code block on the page until asked (see ui/common.py).
     """
     from urllib.parse import urlencode, urlsplit
 
@@ -231,12 +232,9 @@ def share_link(lazy: bool = False) -> None:
     ]
     url = f"{parts.scheme}://{parts.netloc}{parts.path}" if parts.netloc else parts.path or "/"
     names = st.session_state.get(_NAMES) or {}
-    if lazy:  # drawn when opened (opening reruns the page): never stale after a fragment's run
-        box = st.popover("Copy link", icon=":material/link:", key="link_open", on_change="rerun")
-        if not box.open:
-            return
-    else:
-        box = st.popover("Copy link", icon=":material/link:")
+    box = st.popover("Copy link", icon=":material/link:", key="link_open", on_change="rerun")
+    if not box.open:
+        return
     with box:
         st.caption(
             "This address reopens the page with exactly these settings: paste it into "

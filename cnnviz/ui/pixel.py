@@ -10,7 +10,7 @@ from cnnviz import playground
 from cnnviz.numbers import exact
 from cnnviz.render.padded import zoom
 from cnnviz.render.png import picture_bytes
-from cnnviz.ui.common import COUNT_FROM_0
+from cnnviz.ui.common import COUNT_FROM_0, show_lines
 from cnnviz.ui.fragments import shared
 
 
@@ -88,7 +88,7 @@ def show_cell(r: playground.Result, s: playground.Settings, chosen) -> None:
     sums = " + ".join(exact(ch.sum) for ch in t.channels)
     total = f"{sums} + bias {exact(t.bias)} = {exact(t.total)}"
     lines.append(("channels added: " if len(t.channels) > 1 else "") + total)
-    right.code("\n".join(lines), language=None)
+    show_lines("\n".join(lines), right)
     value = r.feature[o, row, col]
     after = ""
     if s.activation != "none":

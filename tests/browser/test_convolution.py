@@ -157,9 +157,9 @@ def test_editing_a_kernel_cell_makes_it_your_own(server, page, wait_idle):
     )
     assert "kt=7+0+1%3B+-2+0+2%3B+-1+0+1" in page.url
     # the arithmetic uses the new top-left weight
-    expect(page.get_by_test_id("stCode").filter(has_text="window × kernel slice")).to_contain_text(
-        "×    7  0  1"
-    )
+    expect(
+        page.get_by_test_id("cnnviz-lines").filter(has_text="window × kernel slice")
+    ).to_contain_text("×    7  0  1")
 
 
 def test_two_students_uploads_stay_their_own(server, browser, page, wait_idle, tmp_path):

@@ -68,9 +68,11 @@ def test_default_is_the_minimal_preset_in_the_url_with_its_table_and_code():
     assert table["field"][3] == "4 × 4"
     total = sum(r.params for r in arch.summarize(arch.PRESETS["minimal"], (1, 28, 28), 10))
     assert any(f"{total:,} parameters" in c.value for c in at.caption)
-    code = at.code[0].value
-    assert "nn.Conv2d(1, 8, kernel_size=3)" in code and "nn.Linear(1352, 10)" in code
     details = " ".join(m.value for m in at.expander[-2].markdown)
+    assert not at.code  # the export is drawn once opened
+    at.session_state["export_open"] = True
+    code = again(at).code[0].value
+    assert "nn.Conv2d(1, 8, kernel_size=3)" in code and "nn.Linear(1352, 10)" in code
     assert "13520 outputs" not in details and "10 × 1352 weights + 10 biases = 13530" in details
 
 
@@ -197,7 +199,8 @@ def test_an_impossible_net_is_explained_and_a_fix_applies():
     assert "use an input of at least 10×10 pixels" in text
     table = at.dataframe[0].value
     assert list(table["output"])[-1] == "does not fit"
-    assert "Fix the net first" in " ".join(c.value for c in at.caption)
+    at.session_state["export_open"] = True  # the export says why it has no code
+    assert "Fix the net first" in " ".join(c.value for c in again(at).caption)
     fix = next(b for b in at.button if b.label.startswith("Apply: remove layer 5"))
     fix.click()
     again(at)

@@ -3,6 +3,7 @@ settings explained with working fixes, uploads good and bad, shared links good a
 
 from __future__ import annotations
 
+import html
 import io
 import re
 
@@ -17,8 +18,13 @@ PAGE = "pages/convolution.py"
 
 
 def text(at) -> str:
+    """Markdown, captions, code and the monospaced boxes (HTML: ui.common.show_lines) as read."""
+    boxes = [html.unescape(re.sub(r"<[^>]+>", "", h.value)) for h in at.html]
     return "\n".join(
-        [m.value for m in at.markdown] + [c.value for c in at.caption] + [c.value for c in at.code]
+        [m.value for m in at.markdown]
+        + [c.value for c in at.caption]
+        + [c.value for c in at.code]
+        + boxes
     )
 
 
@@ -167,7 +173,7 @@ def test_closed_code_is_not_drawn_until_opened(open_page) -> None:
 
 
 def test_code_and_downloads() -> None:
-    at = opened("code_open", "source_open", "link_open", s="2", pm="reflect", p="1")
+    at = opened("code_open", "source_conv2d_run", "link_open", s="2", pm="reflect", p="1")
     code = text(at)
     assert "def conv2d" in code and "def run" in code  # the engine's own source
     assert "s=2" in code  # the link with the settings

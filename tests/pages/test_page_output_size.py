@@ -21,6 +21,9 @@ def test_default_shows_the_formula_and_the_torch_line(run):
     at = run()
     assert cnnviz.output_size(28, 3, 1, 0).dims[0].formula in texts(at)
     assert "Output: 26 × 26" in at.success[0].value
+    assert not at.code  # drawn once its expander is opened
+    at.session_state["code_open"] = True
+    at.run(timeout=30)
     assert "nn.Conv2d(1, 1, kernel_size=3)" in at.code[0].value
 
 

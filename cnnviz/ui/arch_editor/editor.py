@@ -29,7 +29,7 @@ from cnnviz.ui.arch_editor.state import (
     on_text,
 )
 from cnnviz.ui.arch_editor.table import details, layer_table, show_shape
-from cnnviz.ui.common import fix_buttons
+from cnnviz.ui.common import code_expander, fix_buttons
 
 
 def _show_error(err: ArchError, title: str) -> None:
@@ -127,11 +127,11 @@ def edit_architecture(input_shape, n_classes: int) -> str:
         _show_error(error, "This net cannot work" if failed else "This net cannot be trained here")
     if rows:
         details(rows)
-    with st.expander("Export as PyTorch code", icon=":material/code:"):
+    if (box := code_expander("Export as PyTorch code", "export_open")) is not None:
         if error is None:
-            st.code(arch.to_code(layers, shape, n_classes), language="python")
+            box.code(arch.to_code(layers, shape, n_classes), language="python")
         else:
-            st.caption("Fix the net first (see the red box): the code would not run.")
+            box.caption("Fix the net first (see the red box): the code would not run.")
 
     if st.query_params.get("arch") != text:
         st.query_params["arch"] = text

@@ -19,6 +19,7 @@ from cnnviz.render.net import (
     matrix_png,
     sample_png,
 )
+from cnnviz.ui.common import show_lines
 from cnnviz.ui.train.charts import probs_frame, probs_spec
 from cnnviz.ui.train.controls import safely
 from cnnviz.ui.train.session import STEP_TICK, TrainingSession
@@ -216,7 +217,7 @@ def show_update(ts: TrainingSession, snap) -> None:
         f"(layer {u.layer}, optimizer {OPT_LABELS.get(u.optimizer, u.optimizer)})"
     )
     st.write(OPT_WORDS.get(u.optimizer, ""))
-    st.code(u.rule, language=None, wrap_lines=True)
+    show_lines(u.rule, wrap=True)
     if u.optimizer != "sgd":
         plain = u.w_old - u.lr * u.g
         st.caption(
