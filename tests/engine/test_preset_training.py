@@ -53,3 +53,8 @@ def test_the_curve_marks_where_validation_passes_97_percent():
     rules = [layer for layer in spec["layer"] if layer["mark"]["type"] == "rule"]
     assert rules and rules[0]["encoding"]["x"]["datum"] == 2
     assert not [x for x in tr.curve_spec("accuracy", 3)["layer"] if x["mark"]["type"] == "rule"]
+    # the label sits on the side of the line with room: right of an early line, left of a late one
+    for passed, align in ((1, "left"), (2, "right"), (3, "right")):
+        text = [x for x in tr.curve_spec("accuracy", 3, passed=passed)["layer"]][-1]["mark"]
+        assert text["type"] == "text" and text["align"] == align
+        assert text["dx"] * (1 if align == "left" else -1) > 0

@@ -100,9 +100,17 @@ def curve_spec(metric: str, epochs: int, height: int = 220, passed: int | None =
                 "encoding": {"x": x},
             }
         )
+        # beside the line, on the side with room: past the middle, the label goes left of it
+        # (to its right it would run past the chart's edge when validation passes late)
+        late = passed > max(1, epochs) / 2
         layers.append(
             {
-                "mark": {"type": "text", "align": "left", "dx": 3, "color": "#2ca02c"},
+                "mark": {
+                    "type": "text",
+                    "align": "right" if late else "left",
+                    "dx": -3 if late else 3,
+                    "color": "#2ca02c",
+                },
                 "encoding": {
                     "x": x,
                     "y": {"datum": 0.08, "type": "quantitative"},
