@@ -8,6 +8,7 @@ import streamlit as st
 
 from cnnviz.lesson_links import LESSONS, Lesson, thumbnail
 from cnnviz.render.png import array_to_png
+from cnnviz.ui.links import from_root
 from cnnviz.ui.nav import page_at
 
 COLUMNS = 5
@@ -25,10 +26,15 @@ def _link(lesson: Lesson) -> None:
     from streamlit.errors import StreamlitAPIException
 
     info = page_at(lesson.page_path)
-    label = f"Open in {info.title}"
+    # the page's name alone: "Open in Train a CNN" was cut to "Open in Train a CN" in a card
+    label = info.title
     try:
         st.page_link(
-            info.path, label=label, icon=info.icon, query_params=lesson.query, help=lesson.title
+            info.path,
+            label=label,
+            icon=info.icon,
+            query_params=lesson.query,
+            help=f"Open the lesson '{lesson.title}' in {info.title}",
         )
     except StreamlitAPIException:
         st.markdown(f"[{label}]({lesson.url})")
@@ -64,4 +70,4 @@ def gallery() -> None:
                     on_change="rerun",
                 )
                 if box.open:
-                    box.code(lesson.url, language=None, wrap_lines=True)
+                    box.code(from_root(lesson.url), language=None, wrap_lines=True)

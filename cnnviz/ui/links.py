@@ -214,6 +214,19 @@ def show_notes(
             st.warning(text, icon=":material/link_off:")
 
 
+def from_root(relative: str, root_url: str | None = None) -> str:
+    """A link relative to the app's root ("/output_size?k=3") as a full address to paste
+    elsewhere. `root_url`: the app's address with any base path; by default the running page's,
+    so call it on the root page (Home). As given where the address is unknown (AppTest)."""
+    from urllib.parse import urljoin, urlsplit
+
+    parts = urlsplit((st.context.url or "") if root_url is None else root_url)
+    if not parts.netloc:
+        return relative
+    root = parts.path if parts.path.endswith("/") else parts.path + "/"
+    return urljoin(f"{parts.scheme}://{parts.netloc}{root}", relative.lstrip("/"))
+
+
 def share_link() -> None:
     """A popover with this page's address and every setting in it; st.code has a copy button.
 

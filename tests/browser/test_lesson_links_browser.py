@@ -48,7 +48,13 @@ def test_home_gallery_opens_a_lesson_in_its_state(server, page, wait_idle):
         "alt", re.compile("Transposed conv undoes the shape"), timeout=20_000
     )
     expect(card).to_contain_text("Transposed conv undoes the shape")
-    card.get_by_role("link", name=re.compile("Open in Output size")).click()
+    # Copy link: the whole address, to paste into a worksheet
+    card.get_by_role("button", name="Copy link").click()
+    expect(page.get_by_test_id("stCode")).to_contain_text(
+        server + BY_SLUG["transposed"].url, timeout=20_000
+    )
+    page.keyboard.press("Escape")
+    card.get_by_role("link", name="Output size").click()
     expect(page).to_have_url(re.compile(r"/output_size\?"))
     wait_idle(page)
     expect(page.get_by_test_id("stAlertContentSuccess")).to_contain_text("Output: 28 × 28")

@@ -11,7 +11,7 @@ import cnnviz
 from cnnviz import lesson_links as lessons
 from cnnviz.kernels import parse_kernel
 from cnnviz.lesson_links import BY_SLUG, LESSONS
-from cnnviz.ui.links import _same
+from cnnviz.ui.links import _same, from_root
 
 
 def text(at) -> str:
@@ -180,3 +180,17 @@ def test_copy_link_builds_a_lesson_link(open_page):
     link = next(c.value for c in at.code if "/convolution" in c.value or "s=2" in c.value)
     assert "s=2" in link and "p=1" in link and "hide=s,p" in link and "quiz=1" in link
     assert at.slider(key="s").value == 2  # the teacher's own page keeps every control
+
+
+@pytest.mark.parametrize(
+    "root, want",
+    [
+        ("http://10.0.0.5:8501/", "http://10.0.0.5:8501/output_size?k=3&s=2"),
+        ("http://10.0.0.5:8501", "http://10.0.0.5:8501/output_size?k=3&s=2"),
+        ("https://school.example/cnnviz/", "https://school.example/cnnviz/output_size?k=3&s=2"),
+        ("https://school.example/cnnviz", "https://school.example/cnnviz/output_size?k=3&s=2"),
+        ("", "/output_size?k=3&s=2"),  # no address known (AppTest): as given
+    ],
+)
+def test_a_gallery_link_is_a_whole_address_under_the_apps_base_path(root, want):
+    assert from_root("/output_size?k=3&s=2", root) == want
