@@ -23,10 +23,12 @@ PYTEST_RC_FILE ?=
 # against pip's 30 s here, 6 s with uv's cache empty). Like `pip install --no-compile`, uv leaves
 # byte-compiling to Python, which compiles what is imported on first use and keeps it; so
 # PYTHONDONTWRITEBYTECODE, if set, is not passed on. uv does not read pip's settings: the wheel
-# folders pip is pointed at (PIP_FIND_LINKS, e.g. a machine's local torch CPU wheel) are passed on.
+# folders pip is pointed at (PIP_FIND_LINKS, else pip's config; e.g. a machine's local torch CPU
+# wheel) are passed on. (`=`, not `:=`: pip's config is read only when something is installed.)
 UV_PIN := uv==0.13.9
 UV := $(VENV)/bin/uv
-UV_INSTALL := $(UV) pip install --quiet --python $(PY) $(foreach d,$(PIP_FIND_LINKS),--find-links $(d))
+FIND_LINKS = $(or $(PIP_FIND_LINKS),$(shell $(PYTHON) -m pip config get global.find-links 2>/dev/null))
+UV_INSTALL = $(UV) pip install --quiet --python $(PY) $(foreach d,$(FIND_LINKS),--find-links $(d))
 unexport PYTHONDONTWRITEBYTECODE
 
 $(PY):
