@@ -239,6 +239,8 @@ def test_start_train_and_see_results(run, runs_dir):
     assert metrics["Test images"] == f"{report.n:,}"
     assert report.accuracy > 0.5  # 10 classes: well above chance after 2 epochs
     assert at.get("plotly_chart"), "the confusion matrix"
+    per_class = at.dataframe[-1].value  # accuracy per class, in percent
+    assert list(per_class["accuracy"]) == pytest.approx([100 * a for a in report.per_class])
     # the finished run was saved once, and the Model files step lists it and offers both files
     runs = list_runs(runs_dir)
     assert len(runs) == 1 and runs[0].metrics["test_accuracy"] == pytest.approx(report.accuracy)
