@@ -353,7 +353,11 @@ def residual() -> None:
             )
             total = sum(r.params for r in rows)
             st.caption(f"{total:,} parameters.")
-            link_with("pages/train.py", f"Train the {name} net on the Train page", {"arch": spec})
+            link_with(
+                "pages/train.py",
+                f"Train the {name} net on the Train page",
+                {"arch": spec, "step": "Architecture"},  # it opens on the net's table
+            )
     key = (int(depth), int(steps), float(lr))
     if st.button("Train both for a few steps", key="rtrain", icon=":material/play_arrow:"):
         with st.spinner("Training both nets on this server's CPU..."):

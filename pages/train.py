@@ -10,7 +10,7 @@ from cnnviz.render.net import sample_png
 from cnnviz.training.config import DONE
 from cnnviz.ui.common import run_safely
 from cnnviz.ui.data_picker import SOURCES as DATA_SOURCES
-from cnnviz.ui.links import hideable
+from cnnviz.ui.links import hideable, offstage
 from cnnviz.ui.train.controls import ERROR_KEY, controls, follow_probe, safely, start_training
 from cnnviz.ui.train.live import live_view
 from cnnviz.ui.train.model_files import checkpoint_section
@@ -137,7 +137,9 @@ def page() -> None:
             checkpoint_section(ts, None, drawn=tabs[3].open is not False)
         return
 
-    with tabs[1]:
+    # Closed, the Architecture step still runs (it gives the net) but leaves the page: its ~45
+    # elements cost the browser 0.4 core-s per Train page load. Opening it reruns the page.
+    with tabs[1], offstage(tabs[1].open is False):
         spec = hideable(
             "arch",
             "architecture",

@@ -8,8 +8,9 @@ are drawn together at the top of the page by `show_notes`.
 
 from __future__ import annotations
 
+import contextlib
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import TypeVar
 
 import streamlit as st
@@ -124,6 +125,19 @@ def describe_value(value, fmt: Callable | None = None) -> str:
     return str(value).replace("_", " ")
 
 
+@contextlib.contextmanager
+def offstage(hidden: bool = True) -> Iterator[None]:
+    """What is drawn in the block runs as usual (its widgets read and keep their values) and,
+    when `hidden`, leaves the page at the block's end: the browser does not keep it."""
+    if not hidden:
+        yield
+        return
+    slot = st.empty()
+    with slot.container():
+        yield
+    slot.empty()
+
+
 def hideable(key: str, name: str, draw: Callable[[], T], fmt: Callable | None = None) -> T:
     """`draw()` (the widgets of one control, the first keyed `key`), or, when the link hides
     `key` (`?hide=key`), the same widgets drawn and at once taken off the page: they still read
@@ -132,10 +146,8 @@ def hideable(key: str, name: str, draw: Callable[[], T], fmt: Callable | None = 
     st.session_state.setdefault(_NAMES, {})[key] = name
     if key not in hidden_keys():
         return draw()
-    slot = st.empty()
-    with slot.container():
+    with offstage():
         value = draw()
-    slot.empty()
     st.session_state.setdefault(_FIXED, {})[key] = f"{name} {describe_value(value, fmt)}"
     return value
 

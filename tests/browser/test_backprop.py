@@ -97,7 +97,9 @@ def test_residual_block_in_the_editor_and_in_a_training_run(server, page, wait_i
     )
     # the residual net opens in the Train page's architecture editor
     page.locator("a", has_text="Train the residual net on the Train page").click()
-    expect(page).to_have_url(__import__("re").compile(r"/train\?.*res8k3"), timeout=30_000)
+    expect(page).to_have_url(
+        __import__("re").compile(r"/train\?(?=.*res8k3)(?=.*step=Architecture)"), timeout=30_000
+    )
     wait_idle(page, 90_000)
     expect(main).to_contain_text("Residual block", timeout=30_000)
     assert not page.locator("[data-testid='stException']").count()

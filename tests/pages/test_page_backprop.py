@@ -186,7 +186,9 @@ def test_ideas_residual_tables_and_a_training_run(open_page):
 
 
 def test_train_page_editor_shows_residual_blocks(open_page):
-    at = open_page("pages/train.py", arch="conv8k3p1-relu-res8k3-res16k3-gap-flat-fc")
+    at = open_page(
+        "pages/train.py", arch="conv8k3p1-relu-res8k3-res16k3-gap-flat-fc", step="Architecture"
+    )
     clean(at)
     titles = [m.value for m in at.markdown if "Residual block" in m.value]
     assert any("`res16k3` → 16 × " in t for t in titles), titles

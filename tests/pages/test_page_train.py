@@ -639,3 +639,17 @@ def test_the_queue_wait_in_words():
         "about 90 s",
         "about 2 min",
     ]
+
+
+def test_the_closed_architecture_step_gives_its_net_without_drawing_it(run):
+    """On the Train step the editor still runs (the net comes from it, and from the link) but
+    none of it stays on the page; opened, it is all there."""
+    spec = "conv8k3p1-relu-max2-flat-fc"
+    at = run(arch=spec)
+    no_trouble(at)
+    assert f"`{spec}`" in " ".join(c.value for c in at.caption)  # the summary line's net
+    assert not [w for w in at.text_input if w.key == "arch_text"]
+    assert not at.button(key="tr_start").disabled
+    at = run(arch=spec, step="Architecture")
+    no_trouble(at)
+    assert at.text_input(key="arch_text").value == spec
