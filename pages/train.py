@@ -98,6 +98,7 @@ def probe_picker(dataset) -> np.ndarray | None:
 
 
 STEPS = ("Data", "Architecture", "Train", "Model files")
+ARCH_SHOWN = "_arch_shown"  # was the Architecture step on the page in the last run?
 
 
 @safely
@@ -139,13 +140,16 @@ def page() -> None:
 
     # Closed, the Architecture step still runs (it gives the net) but leaves the page: its ~45
     # elements cost the browser 0.4 core-s per Train page load. Opening it reruns the page.
-    with tabs[1], offstage(tabs[1].open is False):
+    arch_open = tabs[1].open is not False
+    reshow = arch_open and st.session_state.get(ARCH_SHOWN) is False
+    with tabs[1], offstage(not arch_open):
         spec = hideable(
             "arch",
             "architecture",
-            lambda: edit_architecture(dataset.input_shape, dataset.n_classes),
+            lambda: edit_architecture(dataset.input_shape, dataset.n_classes, reshow=reshow),
         )
         next_button("Train")
+    st.session_state[ARCH_SHOWN] = arch_open
     problem = arch_problem(spec, dataset)
 
     with tabs[2]:

@@ -121,3 +121,23 @@ def test_a_waiting_student_starts_when_the_first_closes_the_tab(
             expect(queue).to_have_count(0)
         finally:
             other.close()
+
+
+def test_the_architecture_step_shows_its_net_after_being_closed(server, page, wait_idle):
+    """Closed, the Architecture step leaves the page (links.offstage); opened again, its boxes
+    show the net, and text still being fixed is kept."""
+    minimal = arch.PRESETS["minimal"]
+    page.goto(server + "/train?step=Train")
+    wait_idle(page)
+    assert not page.locator(".st-key-arch_text").count()  # closed: not on the page
+    open_tab(page, "Architecture")
+    text = page.locator(".st-key-arch_text input")
+    expect(text).to_have_value(minimal, timeout=LONG)
+    expect(page.locator(".st-key-arch_preset input")).to_have_value("Minimal: one conv")
+    text.fill(minimal + "-zzz")
+    text.press("Enter")
+    expect(page.get_by_text("The layers below are still")).to_be_visible(timeout=LONG)
+    open_tab(page, "Train")
+    expect(page.locator(".st-key-arch_text")).to_have_count(0, timeout=LONG)
+    open_tab(page, "Architecture")
+    expect(text).to_have_value(minimal + "-zzz", timeout=LONG)

@@ -44,9 +44,11 @@ def _show_error(err: ArchError, title: str) -> None:
     )
 
 
-def edit_architecture(input_shape, n_classes: int) -> str:
+def edit_architecture(input_shape, n_classes: int, reshow: bool = False) -> str:
     """Draw the architecture block for inputs of input_shape (C, H, W) and n_classes classes;
-    return the spec text (also in the URL as ?arch=...)."""
+    return the spec text (also in the URL as ?arch=...). `reshow`: the block was off the page
+    in the last run (a closed step, links.offstage), so the browser no longer holds the values
+    of the text and preset boxes: they are sent again."""
     state = st.session_state
     shape = tuple(int(s) for s in input_shape)
     context = (shape, int(n_classes))
@@ -59,10 +61,11 @@ def edit_architecture(input_shape, n_classes: int) -> str:
         on_preset()  # new data: the untouched preset adapts to the new input
     layers = current_layers()
     text = arch.to_text(layers)
-    if state.get("arch_text") is None:  # widget state is dropped while on another page
-        state["arch_text"] = text
-    if state.get("arch_preset") is None:
-        state["arch_preset"] = matching_preset(text)
+    # widget state is dropped while on another page; a value set here is sent to the browser
+    if state.get("arch_text") is None or reshow:
+        state["arch_text"] = state.get("arch_text") or text  # keeps text still being fixed
+    if state.get("arch_preset") is None or reshow:
+        state["arch_preset"] = state.get("arch_preset") or matching_preset(text)
 
     st.selectbox(
         "Start from a preset",
