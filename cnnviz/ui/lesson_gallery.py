@@ -8,7 +8,7 @@ import streamlit as st
 
 from cnnviz.lesson_links import LESSONS, Lesson, thumbnail
 from cnnviz.render.png import array_to_png
-from cnnviz.ui.links import from_root
+from cnnviz.ui.links import copy_link_box, from_root
 from cnnviz.ui.nav import page_at
 
 COLUMNS = 5
@@ -62,12 +62,5 @@ def gallery() -> None:
                 st.markdown(f"**{lesson.title}**")
                 st.caption(lesson.sentence)
                 _link(lesson)
-                # drawn when opened (no code block on Home until asked: see ui/common.py)
-                box = st.popover(
-                    "Copy link",
-                    icon=":material/link:",
-                    key=f"lesson_link_{lesson.slug}",
-                    on_change="rerun",
-                )
-                if box.open:
+                if (box := copy_link_box(f"lesson_link_{lesson.slug}")) is not None:
                     box.code(from_root(lesson.url), language=None, wrap_lines=True)

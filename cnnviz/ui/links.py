@@ -239,6 +239,13 @@ def from_root(relative: str, root_url: str | None = None) -> str:
     return urljoin(f"{parts.scheme}://{parts.netloc}{root}", relative.lstrip("/"))
 
 
+def copy_link_box(key: str):
+    """The "Copy link" popover, drawn only once opened (opening reruns the page): the popover to
+    write into, or None while it is closed (no code block on the page until asked)."""
+    box = st.popover("Copy link", icon=":material/link:", key=key, on_change="rerun")
+    return box if box.open else None
+
+
 def share_link() -> None:
     """A popover with this page's address and every setting in it; st.code has a copy button.
 
@@ -257,8 +264,8 @@ def share_link() -> None:
     ]
     url = f"{parts.scheme}://{parts.netloc}{parts.path}" if parts.netloc else parts.path or "/"
     names = st.session_state.get(_NAMES) or {}
-    box = st.popover("Copy link", icon=":material/link:", key="link_open", on_change="rerun")
-    if not box.open:
+    box = copy_link_box("link_open")
+    if box is None:
         return
     with box:
         st.caption(
