@@ -12,8 +12,8 @@ import numpy as np
 
 from cnnviz.backward.grad_output import grad_batch
 from cnnviz.ops.arrays import as_batch, tap_slices, unbatch
-from cnnviz.ops.pool import avg_pool_divisors, max_pool2d
-from cnnviz.shapes import SettingError, pair, pool_output_size
+from cnnviz.ops.pool import avg_pool_divisors, max_pool2d, whole_divisor
+from cnnviz.shapes import pair, pool_output_size
 
 
 def max_pool2d_backward(
@@ -50,9 +50,7 @@ def avg_setup(x, kernel_size, stride, padding, ceil_mode, count_include_pad, div
     ph, pw = pair(padding, "padding", minimum=0)
     ho, wo = pool_output_size((h, w), (kh, kw), (sh, sw), (ph, pw), (1, 1), ceil_mode).size
     if divisor_override is not None:
-        if int(divisor_override) < 1:
-            raise SettingError("divisor_override must be a positive whole number.")
-        divisor = np.full((ho, wo), int(divisor_override))
+        divisor = np.full((ho, wo), whole_divisor(divisor_override))
     else:
         divisor = avg_pool_divisors(
             (h, w), (kh, kw), (sh, sw), (ph, pw), (ho, wo), count_include_pad

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from cnnviz.ops.arrays import as_batch, pad2d, tap_slices, unbatch
@@ -70,6 +72,22 @@ def max_pool2d(
     return unbatch(best, squeeze), unbatch(index, squeeze)
 
 
+def whole_divisor(divisor_override) -> int:
+    """`divisor_override` as the whole number >= 1 every average is divided by (2.0 counts as
+    2); SettingError for anything else, e.g. 2.5, which torch refuses too."""
+    if isinstance(divisor_override, bool) or not isinstance(
+        divisor_override, (int, float, np.integer, np.floating)
+    ):
+        raise SettingError(
+            f"divisor_override must be a positive whole number, not {divisor_override!r}."
+        )
+    if not (math.isfinite(divisor_override) and divisor_override == int(divisor_override)):
+        raise SettingError(f"divisor_override must be a whole number, not {divisor_override}.")
+    if divisor_override < 1:
+        raise SettingError(f"divisor_override must be at least 1, not {int(divisor_override)}.")
+    return int(divisor_override)
+
+
 def avg_pool2d(
     input: np.ndarray,
     kernel_size: int | tuple[int, int],
@@ -94,9 +112,7 @@ def avg_pool2d(
     for _, _, r, c in taps:
         total += xp[..., r, c]
     if divisor_override is not None:
-        if int(divisor_override) < 1:
-            raise SettingError("divisor_override must be a positive whole number.")
-        return unbatch(total / x.dtype.type(divisor_override), squeeze)
+        return unbatch(total / x.dtype.type(whole_divisor(divisor_override)), squeeze)
 
     divisor = avg_pool_divisors((h, w), (kh, kw), (sh, sw), (ph, pw), (ho, wo), count_include_pad)
     return unbatch(total / divisor.astype(x.dtype), squeeze)

@@ -190,6 +190,28 @@ def test_pool_backward_matches_autograd(kind, data):
         assert t.total == got[c, r, col]
 
 
+@pytest.mark.parametrize("bad", [2.5, 0, -1, True, "2", float("nan"), float("inf")])
+def test_a_divisor_that_is_not_a_whole_number_from_1_is_refused_both_ways(bad):
+    """Forward and backward read divisor_override with one rule (torch refuses 2.5 too; before,
+    the forward pass divided by 2.5 and the backward pass by 2)."""
+    x = np.arange(16, dtype=np.float32).reshape(1, 4, 4)
+    with pytest.raises(SettingError, match="divisor_override"):
+        cnnviz.avg_pool2d(x, 2, divisor_override=bad)
+    with pytest.raises(SettingError, match="divisor_override"):
+        cnnviz.avg_pool2d_backward(x, np.ones((1, 2, 2), np.float32), 2, divisor_override=bad)
+
+
+def test_a_whole_float_divisor_is_the_whole_number():
+    x = np.arange(16, dtype=np.float32).reshape(1, 4, 4)
+    want = F.avg_pool2d(torch.from_numpy(x), 2, divisor_override=3).numpy()
+    np.testing.assert_array_equal(cnnviz.avg_pool2d(x, 2, divisor_override=3.0), want)
+    gy = np.ones((1, 2, 2), np.float32)
+    np.testing.assert_array_equal(
+        cnnviz.avg_pool2d_backward(x, gy, 2, divisor_override=3.0),
+        cnnviz.avg_pool2d_backward(x, gy, 2, divisor_override=np.int64(3)),
+    )
+
+
 def test_max_pool_ties_go_to_the_first_cell_in_reading_order_as_in_torch():
     x = np.ones((1, 4, 4), np.float32)
     gy = np.float32([[[1, 2, 3], [4, 5, 6], [7, 8, 9]]])
