@@ -190,7 +190,9 @@ MAX_GIF_PIXELS = 100_000_000  # all frames together: ~0.1 GB of RGB while encodi
 def _palette() -> Image.Image:
     """The frames' colours, and blends of each with black for anti-aliased text: a fixed
     palette is fast to map to and keeps the GIF small."""
-    base = [slides.WHITE, slides.INK, _GRID, rgb(BOX)] + [rgb(c) for c in set(COLORS.values())]
+    base = [slides.WHITE, slides.INK, _GRID, rgb(BOX)] + [
+        rgb(c) for c in dict.fromkeys(COLORS.values())
+    ]
     colors = []
     for c in base:
         for t in np.linspace(0, 1, 8):

@@ -4,6 +4,10 @@
 from __future__ import annotations
 
 import io
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -54,6 +58,33 @@ def test_step_gif_frames_are_slides() -> None:
     assert gif.n_frames == _walk().n_steps
     gif.seek(gif.n_frames - 1)
     assert _dark_rows(gif.convert("RGB"))[0] < 60
+
+
+def test_the_same_walk_gives_the_same_gif_file_in_any_process() -> None:
+    """The GIF's palette follows COLORS' order, not a set's, whose order changes with each
+    process's hash seed: the same walk downloads as the same bytes after a server restart."""
+    code = (
+        "import hashlib, sys; sys.path.insert(0, '.');"
+        "from cnnviz import walks; from cnnviz.kernels import parse_kernel;"
+        "from cnnviz.render.frames import walk_gif;"
+        f"x = parse_kernel({'1 1 1 0 0; 0 1 1 1 0; 0 0 1 1 1'!r})[None];"
+        "k = parse_kernel('1 0 1; 0 1 0; 1 0 1')[None];"
+        "w = walks.make_walk('conv', x, k, None, stride=1, padding=1, dilation=1);"
+        "print(hashlib.sha256(walk_gif(w, 'g')).hexdigest())"
+    )
+    root = Path(__file__).resolve().parents[2]
+    digests = {
+        subprocess.run(
+            [sys.executable, "-c", code],
+            cwd=root,
+            env={**os.environ, "PYTHONHASHSEED": seed},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        for seed in ("1", "2", "3")
+    }
+    assert len(digests) == 1, digests
 
 
 def test_maps_slide_has_title_and_colour_bar() -> None:
