@@ -44,7 +44,7 @@ def link_values_mean(raws: list[str], value, label: Callable | None = None) -> b
     return _same(raws[-1], value, label) if raws else True
 
 
-def _shown(key: str, raw: str) -> str:
+def shown(key: str, raw: str) -> str:
     """`key=value` for a note; a very long value cut short."""
     return f"{key}={raw if len(raw) <= 40 else raw[:37] + '...'}"
 
@@ -60,7 +60,7 @@ def note_unusable_link_values(
         if key in st.query_params or key not in st.session_state:
             continue
         if not link_values_mean(raws, st.session_state[key], labels.get(key)):
-            dropped.append(_shown(key, raws[-1] if raws else ""))
+            dropped.append(shown(key, raws[-1] if raws else ""))
     return dropped
 
 
@@ -209,7 +209,7 @@ def show_notes(
     (`removed` before the run, or refused by their widget; keys in `own` the page explains
     itself), then the page's own notes."""
     compared = {k: v for k, v in initial.items() if k not in removed and k not in own}
-    dropped = [_shown(k, v) for k, v in removed.items()]
+    dropped = [shown(k, v) for k, v in removed.items()]
     dropped += note_unusable_link_values(compared, labels)
     notes = st.session_state.get(_NOTES) or []
     st.session_state[_NOTES] = None

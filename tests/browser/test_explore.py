@@ -1,6 +1,6 @@
 """Explore a trained net in a real browser, as a student does: draw a digit on the canvas with
 the mouse and see the answer and every layer update; click a channel in the overview and see how
-it is made; click a unit of that channel and see its receptive field."""
+it is made; click a unit of that channel and see its receptive field, kept in the address."""
 
 from __future__ import annotations
 
@@ -88,3 +88,5 @@ def test_draw_then_click_a_channel_then_a_unit(server, page, wait_idle):
     expect(page.locator(".st-key-unit_words")).to_contain_text(
         "It sees 8 × 8 input pixels (rows 4–11, columns 16–23", timeout=LONG
     )
+    # the address keeps the unit (layer-channel-row-column) for a shared link
+    expect(page).to_have_url(re.compile(r"[?&]unit=4-5-2-8(&|$)"), timeout=LONG)

@@ -54,6 +54,7 @@ PARSED: dict[str, tuple[str, ...]] = {
     "pages/pooling.py": ("img", "grid"),
     "pages/train.py": ("arch",),
     "pages/step_by_step.py": ("x1", "x2", "k1", "k2"),
+    "pages/explore.py": ("unit",),
 }
 # Page-specific sentences for a link value the page explains itself (besides `key=`).
 OWN_NOTES = ("could not be read",)

@@ -104,6 +104,38 @@ def test_a_chosen_unit_shows_its_receptive_field(at: AppTest) -> None:
     assert "It sees **3 × 3 input pixels** (rows 2–4, columns 20–22" in words
 
 
+def test_the_chosen_unit_goes_to_the_address_and_a_link_opens_it() -> None:
+    page = ok(AppTest.from_file(PAGE))
+    page.run(timeout=60)
+    assert "unit" not in page.query_params  # the default unit is not written
+    page.selectbox(key="layer").set_value(4).run(timeout=30)
+    page.number_input(key="ch").set_value(5).run(timeout=30)
+    page.number_input(key="row").set_value(2).run(timeout=30)
+    page.number_input(key="col").set_value(8).run(timeout=30)
+    assert ok(page).query_params["unit"] == "4-5-2-8"
+
+    linked = AppTest.from_file(PAGE)
+    linked.query_params["unit"] = "4-5-2-8"
+    linked.run(timeout=60)
+    words = text(ok(linked))
+    assert "How channel 5 of 4. conv16k3 is made" in words
+    assert "Channel 5, row 2, column 8" in words
+    assert linked.query_params["unit"] == "4-5-2-8" and not linked.warning
+
+
+@pytest.mark.parametrize("raw", ["4-16-0-0", "7-0-0-0", "4-5-11-0", "-1-0-0-0", "x", ""])
+def test_a_unit_the_net_lacks_gets_a_note_and_the_default(raw: str) -> None:
+    """Layer 4 has 16 channels (0-15) of 11 rows; layer 7 (flatten) has no maps; -1 is no
+    layer."""
+    page = AppTest.from_file(PAGE)
+    page.query_params["unit"] = raw
+    page.run(timeout=60)
+    notes = " ".join(w.value for w in ok(page).warning)
+    assert f"unit={raw}" in notes and "could not be used" in notes
+    assert "unit" not in page.query_params
+    assert "How channel 0 of 1. conv8k3 is made" in text(page)
+
+
 def test_grad_cam_layer_and_class_can_be_chosen(at: AppTest) -> None:
     at.selectbox(key="cam_layer").set_value("0").run(timeout=30)
     at.selectbox(key="cam_class").set_value("3").run(timeout=30)

@@ -1,7 +1,8 @@
 """The Explore page's overview: every layer a column of channel thumbnails, input to output.
 A click on a thumbnail (or the Layer and Channel numbers) opens that channel: how it is made
 (cnnviz.ui.explore.channel); a click on one of its cells (or Row and Column) outlines what that
-unit sees, on the input and on every layer (cnnviz.unit_field)."""
+unit sees, on the input and on every layer (cnnviz.unit_field). The chosen unit is kept in the
+address (`unit=layer-channel-row-column`), so a shared link opens it."""
 
 from __future__ import annotations
 
@@ -13,14 +14,20 @@ from streamlit_image_coordinates import streamlit_image_coordinates
 
 from cnnviz.render.overview import overview_png
 from cnnviz.render.png import marked_map_png
+from cnnviz.ui import links
 from cnnviz.ui.chain import EncodedPng
 from cnnviz.ui.common import remember
 from cnnviz.ui.explore.model import Explored
 from cnnviz.ui.fragments import fragment
+from cnnviz.ui.params import sync_url
 
 LAYER, CHANNEL, ROW, COL = "layer", "ch", "row", "col"  # widget keys (and URL names)
 CLICK, UNIT_CLICK = "overview_click", "unit_click"
 FIELDS, FIELDS_KEPT = "_explore_fields", 64  # session_state: unit_field's boxes per unit
+# URL: the chosen unit as layer-channel-row-column (layer = the overview's column number),
+# written when it is not the default (the first layer's channel 0, its centre)
+UNIT = "unit"
+_LINK_READ = "_explore_unit_link_read"  # session_state: the link's unit was looked at
 
 
 @dataclass
@@ -73,6 +80,32 @@ def _take_clicks(net: Net, last) -> None:
             st.session_state[COL] = min(max(c, 0), shape[1] - 1)
 
 
+def _unit_from_link(net: Net, maps: list[int]) -> None:
+    """The session's first run of the overview: the link's unit (if any) becomes the choice.
+    One this net and picture do not have gets a note and leaves the address."""
+    if st.session_state.get(_LINK_READ):
+        return
+    st.session_state[_LINK_READ] = True
+    raw = st.query_params.get(UNIT)
+    if raw is None:
+        return
+    try:
+        layer, channel, row, col = (int(v) for v in raw.split("-"))
+        shape = net.columns[layer][1].shape if layer in maps else ()
+        ok = len(shape) == 3 and all(0 <= v < n for v, n in zip((channel, row, col), shape))
+    except ValueError:  # not four whole numbers (int() also refuses 5,000 digits)
+        ok = False
+    if ok:
+        st.session_state.update({LAYER: layer, CHANNEL: channel, ROW: row, COL: col})
+        return
+    del st.query_params[UNIT]
+    links.note(
+        f"The link's {links.shown(UNIT, raw)} could not be used: this net has no such unit "
+        "(layer-channel-row-column, the layer numbered as in the overview), so the first "
+        "layer's centre is shown."
+    )
+
+
 def _clamp(key: str, hi: int, default: int) -> int:
     v = st.session_state.get(key, default)
     v = default if not isinstance(v, (int, np.integer)) else int(v)
@@ -85,10 +118,11 @@ def show_overview(m: Explored, x: np.ndarray) -> None:
     """The overview picture, the chosen channel's detail and the chosen unit's field."""
     net = look(m, x)
     maps = [i for i, (_, v) in enumerate(net.columns) if i > 0 and np.ndim(v) == 3]
-    _take_clicks(net, st.session_state.get("_overview"))
     if not maps:
         st.caption("This net has no layer with maps to look at.")
         return
+    _unit_from_link(net, maps)
+    _take_clicks(net, st.session_state.get("_overview"))
     layer = st.session_state.get(LAYER)
     if layer not in maps:
         st.session_state[LAYER] = maps[0]
@@ -97,6 +131,9 @@ def show_overview(m: Explored, x: np.ndarray) -> None:
     channel = _clamp(CHANNEL, values.shape[0] - 1, 0)
     row = _clamp(ROW, values.shape[1] - 1, values.shape[1] // 2)
     col = _clamp(COL, values.shape[2] - 1, values.shape[2] // 2)
+    chosen = (layer, channel, row, col)
+    default = (maps[0], 0, values.shape[1] // 2, values.shape[2] // 2)
+    sync_url(UNIT, None if chosen == default else "-".join(map(str, chosen)))
     fields = unit_boxes(m, net, layer, row, col)
     ov = overview_png(
         net.columns, {c: box for c, (box, _) in fields.items()}, focus=(layer, channel)
