@@ -136,7 +136,7 @@ LESSONS: tuple[Lesson, ...] = (
         "overfit",
         "Overfitting in 60 seconds",
         "Fifty training digits, no dropout, no augmentation, 60 epochs: training accuracy "
-        "reaches 100 % while validation stays far below.",
+        "reaches 100\u00a0% while validation stays far below.",
         "train",
         {
             "data": "digits",

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from cnnviz import arch
-from cnnviz.numbers import percent
+from cnnviz.numbers import percent_text
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,7 @@ OVERFIT = (
         },
         text="Train on 50 images only, no augmentation, no dropout, no L2, 60 epochs (Adam, lr "
         "0.01). Watch the "
-        "accuracy curves: **train** climbs to 100 %, **validation** stays far below. The "
+        "accuracy curves: **train** climbs to 100\u00a0%, **validation** stays far below. The "
         "net learns those 50 images by heart instead of what the classes look like: "
         "overfitting.",
     ),
@@ -71,7 +71,7 @@ OVERFIT = (
         text="The same 50 images, but dropout 0.5 (a Dropout layer is added before the last "
         "Linear if the net has none), weight decay 0.0001 and random shifts, 100 epochs, "
         "the learning rate gliding down to 0 (cosine) so the run ends settled. "
-        "Memorising gets harder: train accuracy stays below 100 % and validation ends "
+        "Memorising gets harder: train accuracy stays below 100\u00a0% and validation ends "
         "higher than in step 1.",
     ),
     LessonStep(
@@ -146,6 +146,6 @@ def measured_text(s: LessonStep, dataset: str) -> str:
     i = OVERFIT.index(s)
     train, val = numbers[i]
     return (
-        f"Measured with the minimal net on {dataset} (seed 0): train {percent(train, 2)} %, "
-        f"validation {percent(val, 2)} %."
+        f"Measured with the minimal net on {dataset} (seed 0): train {percent_text(train, 2)}, "
+        f"validation {percent_text(val, 2)}."
     )

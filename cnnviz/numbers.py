@@ -6,7 +6,8 @@
 - `term(v, digits)`: the same inside a sum or product, negative numbers in brackets: 2×(-1).
 - `exact(v)`: the shortest text that is exactly this float32 (the clicked pixel's arithmetic).
 - `fixed(v, places)`: at most `places` decimals, trailing zeros dropped (layer arguments: 0.5, 0.01).
-- `percent(p, digits)`: a probability as a percentage, never rounded to 100 % or 0 % unless it is.
+- `percent(p, digits)`: a probability as a percentage, never rounded to 100 % or 0 % unless it is;
+  `percent_text(p, digits)` the same with its sign, after a no-break space (PERCENT).
 - `minus` swaps the ASCII hyphen for the typographic minus sign (picture captions).
 """
 
@@ -15,6 +16,8 @@ import math
 import numpy as np
 
 MINUS = "−"  # U+2212: the minus sign drawn into pictures (same width as +)
+# " %" with a no-break space: a line never breaks between a number and its percent sign
+PERCENT = "\u00a0%"
 
 
 def fmt(v: float, digits: int = 3, minus: str = "-") -> str:
@@ -60,6 +63,11 @@ def percent(p: float, digits: int = 3) -> str:
     v = 100 * float(p)
     for d in range(digits, 13):
         text = fmt(v, d)
-        if v in (0.0, 100.0) or text not in ("100", "0"):
+        if v in (0.0, 100.0) or float(text) not in (0.0, 100.0):  # 99.6 in 2 digits is 1e2
             return text
     return text
+
+
+def percent_text(p: float, digits: int = 3) -> str:
+    """`percent(p, digits)` and the sign: "97.2 %", never broken across two lines."""
+    return percent(p, digits) + PERCENT

@@ -32,7 +32,7 @@ from cnnviz.checkpoint import (
     save,
 )
 from cnnviz.names import file_stem
-from cnnviz.numbers import percent
+from cnnviz.numbers import percent_text
 
 PUBLISHED_FILE = "published"  # its presence in a run folder: the run is on the class list
 
@@ -137,10 +137,10 @@ def run_title(meta: dict, now: datetime | None = None) -> str:
     metrics = meta.get("metrics") or {}
     acc = metrics.get("test_accuracy")
     if isinstance(acc, (int, float)):
-        acc = f"{percent(acc)} %"
+        acc = percent_text(acc)
     else:
         val = metrics.get("val_acc")
-        acc = f"validation {percent(val)} %" if isinstance(val, (int, float)) else ""
+        acc = f"validation {percent_text(val)}" if isinstance(val, (int, float)) else ""
     parts = (
         meta.get("name") or "",
         meta.get("dataset") or "",

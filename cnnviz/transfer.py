@@ -19,6 +19,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from cnnviz.numbers import percent_text
+
 FROZEN_KINDS = (nn.Conv2d, nn.modules.batchnorm._BatchNorm)  # "the conv layers"
 WAYS = ("transfer", "scratch")
 
@@ -220,12 +222,6 @@ def transfer_vs_scratch(
     )
 
 
-def _percent(v: float) -> str:
-    from cnnviz.numbers import fixed
-
-    return f"{fixed(v * 100, 1)} %"
-
-
 def transfer_sentence(result: TransferResult, per_class: int | None = None) -> str:
     """The comparison in one sentence with the real numbers (the last epoch's)."""
     pictures = (
@@ -236,8 +232,8 @@ def transfer_sentence(result: TransferResult, per_class: int | None = None) -> s
     epochs = f"{result.epochs} epoch{'s' if result.epochs != 1 else ''}"
     t, s = result.transfer, result.scratch
     return (
-        f"{pictures}, reusing the frozen conv layers reaches {_percent(t.val_acc[-1])} "
+        f"{pictures}, reusing the frozen conv layers reaches {percent_text(t.val_acc[-1])} "
         f"validation accuracy after {epochs}; the same net from scratch "
-        f"{_percent(s.val_acc[-1])}; only {t.trainable:,} of {result.total_params:,} "
+        f"{percent_text(s.val_acc[-1])}; only {t.trainable:,} of {result.total_params:,} "
         f"parameters trained (from scratch: all {s.trainable:,})."
     )

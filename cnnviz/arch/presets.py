@@ -4,7 +4,7 @@ measured with."""
 from __future__ import annotations
 
 from cnnviz.arch.layer import ArchError
-from cnnviz.numbers import percent
+from cnnviz.numbers import percent_text
 
 PRESETS: dict[str, str] = {
     "minimal": "conv8k3-relu-max2-flat-fc",
@@ -101,5 +101,5 @@ def preset_training_text(name: str) -> str:
     opt = {"sgd": "SGD", "momentum": "SGD + momentum", "adam": "Adam"}[t["optimizer"]]
     return (
         f"Its defaults ({opt}, lr {t['lr']:g}, batch {t['batch_size']}, {t['epochs']} epochs) "
-        f"pass {percent(t['val_acc'], 2)} % validation accuracy on {t['data']} (seed 0)."
+        f"pass {percent_text(t['val_acc'], 2)} validation accuracy on {t['data']} (seed 0)."
     )

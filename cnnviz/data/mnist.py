@@ -11,7 +11,7 @@ import numpy as np
 
 from cnnviz.data.core import DataError, Dataset
 from cnnviz.data.files import check_folder, split_pool
-from cnnviz.numbers import percent
+from cnnviz.numbers import percent_text
 
 MNIST_CLASSES = tuple(str(d) for d in range(10))
 FASHION_CLASSES = (
@@ -164,7 +164,7 @@ def load_mnist(
             kind = "fashion" if filled > 0.35 else "mnist"
             label = "Fashion-MNIST" if kind == "fashion" else "MNIST digits"
             notes.append(
-                f"Recognised as {label} from the pictures ({percent(filled, 2)} % of pixels inked)."
+                f"Recognised as {label} from the pictures ({percent_text(filled, 2)} of pixels inked)."
             )
     arrays, more = split_pool(x, y, xt, yt, max_train, max_test)
     fashion = kind == "fashion"

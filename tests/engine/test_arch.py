@@ -609,4 +609,4 @@ def test_every_preset_has_training_defaults_and_says_what_they_reach():
         assert t["data"] in BUILTINS
         assert set(arch.preset_training(name)) == {"optimizer", "lr", "batch_size", "epochs"}
         words = arch.preset_training_text(name)
-        assert f"{t['val_acc'] * 100:.0f} % validation accuracy on {t['data']}" in words
+        assert f"{t['val_acc'] * 100:.0f}\u00a0% validation accuracy on {t['data']}" in words

@@ -98,7 +98,7 @@ def test_fashion_recognised_from_pictures_and_folder_name(tmp_path):
     ds = load_mnist(write_mnist(tmp_path / "garments", filled))
     assert ds.name == "fashion-mnist" and ds.classes == FASHION_CLASSES
     assert any("Fashion-MNIST" in n for n in ds.notes)
-    assert any(re.search(r"\(\d+(\.\d+)? % of pixels inked\)", n) for n in ds.notes), ds.notes
+    assert any(re.search(r"\(\d+(\.\d+)?\u00a0% of pixels inked\)", n) for n in ds.notes), ds.notes
     sparse = mnist_arrays(fill=0.2)
     assert load_mnist(write_mnist(tmp_path / "digits", sparse)).name == "mnist"
     assert load_mnist(write_mnist(tmp_path / "Fashion-MNIST", sparse)).name == "fashion-mnist"

@@ -53,5 +53,5 @@ def test_steps_are_settings_the_train_page_offers():
     assert lessons.with_dropout("conv2k3-flat-drop-fc") is None  # it has one already
     assert lessons.measured_text(lessons.OVERFIT[0], "my zip") == ""
     assert lessons.measured_text(lessons.OVERFIT[0], "digits") == (
-        "Measured with the minimal net on digits (seed 0): train 100 %, validation 83 %."
+        "Measured with the minimal net on digits (seed 0): train 100\u00a0%, validation 83\u00a0%."
     )

@@ -56,3 +56,13 @@ def test_percent_never_rounds_to_100_or_0_what_is_not():
     assert percent(1.0) == "100" and percent(0.0) == "0"
     assert percent(0.5) == "50" and percent(0.0000643) == "0.00643"
     assert percent(0.99999) == "99.999"
+    # two digits write 99.6 as "1e2": never that, and never 100 (a 99.6 % sure prediction)
+    assert percent(0.996, 2) == "99.6" and percent(0.9996, 1) == "99.96"
+    assert percent(0.00004, 1) == "0.004" and percent(0.5, 1) == "50"
+
+
+def test_percent_text_keeps_the_sign_on_the_numbers_line():
+    """A no-break space: "97.2 %" never wraps between the number and its sign."""
+    from cnnviz.numbers import percent_text
+
+    assert percent_text(0.972) == "97.2\u00a0%" and percent_text(0.9999356, 2) == "99.99\u00a0%"

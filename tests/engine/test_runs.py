@@ -143,21 +143,21 @@ def test_run_title_says_data_preset_accuracy_and_time():
     created = datetime(2026, 12, 6, 14, 32, tzinfo=UTC)
     local = created.astimezone()
     m = meta(metrics={"test_accuracy": 0.9891, "val_acc": 0.97}, created=created.isoformat())
-    assert store.run_title(m, NOW) == f"digits · LeNet-5 · 98.9 % · {local:%H:%M}"
+    assert store.run_title(m, NOW) == f"digits · LeNet-5 · 98.9\u00a0% · {local:%H:%M}"
     m = meta("conv4k3-relu-flat-fc", metrics={"val_acc": 0.5}, created="2026-12-01T09:05:00+00:00")
     title = store.run_title(m, NOW)
-    assert title.startswith("digits · custom · validation 50 % · ") and "Dec" in title
+    assert title.startswith("digits · custom · validation 50\u00a0% · ") and "Dec" in title
     assert store.run_title(meta(name="Lesson 1", metrics={}, created="?"), NOW) == (
         "Lesson 1 · digits · LeNet-5"
     )
     # 9,996 of 10,000 right is not 100 %
-    assert store.run_title(meta(metrics={"test_accuracy": 0.9996}), NOW).endswith(" · 99.96 %")
+    assert store.run_title(meta(metrics={"test_accuracy": 0.9996}), NOW).endswith(" · 99.96\u00a0%")
 
 
 def test_an_unnamed_run_is_listed_by_what_it_is(tmp_path):
     store.save_run(tmp_path, make_model(), meta(metrics={"test_accuracy": 0.5}))
     (r,) = store.list_runs(tmp_path)
-    assert r.name.startswith("digits · LeNet-5 · 50 % · ")
+    assert r.name.startswith("digits · LeNet-5 · 50\u00a0% · ")
 
 
 def test_download_names_are_cut_at_a_word_boundary():

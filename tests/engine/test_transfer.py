@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from cnnviz import pretrained, transfer
+from cnnviz.numbers import percent_text
 
 # measured (seed 0, 20 per class, 5 epochs, Adam lr 0.01, batch 16): validation accuracy per
 # epoch, transfer 0.59 0.76 0.82 0.88 0.868; scratch 0.494 0.578 0.674 0.64 0.76
@@ -54,7 +55,7 @@ def test_only_the_new_head_trains_and_the_base_is_untouched(headline):
     assert seen == [(w, e, 5) for w in transfer.WAYS for e in range(1, 6)]
     text = transfer.transfer_sentence(r, 20)
     assert text.startswith("With 20 pictures per class, reusing the frozen conv layers reaches ")
-    assert f"{r.transfer.val_acc[-1] * 100:.1f}".rstrip("0").rstrip(".") + " %" in text
+    assert percent_text(r.transfer.val_acc[-1]) in text
     assert f"only {head:,} of {head + convs:,} parameters trained" in text
 
 

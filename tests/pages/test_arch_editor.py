@@ -254,7 +254,7 @@ def test_picking_a_preset_sets_its_training_defaults():
     t = arch.PRESET_TRAINING["lenet5"]
     assert at.session_state["lr"] == t["lr"] and at.session_state["epochs"] == t["epochs"]
     assert at.session_state["bs"] == t["batch_size"] and at.session_state["opt"] == "Adam"
-    assert "pass 97 % validation accuracy on digits" in " ".join(c.value for c in at.caption)
+    assert "pass 97\u00a0% validation accuracy on digits" in " ".join(c.value for c in at.caption)
     # a setting the user chose is kept; the others follow the next preset
     at.session_state["epochs"] = 40
     at.selectbox(key="arch_preset").set_value("tinyvgg")

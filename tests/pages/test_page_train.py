@@ -21,7 +21,7 @@ from cnnviz import arch, checkpoint
 from cnnviz.arch import shape_text
 from cnnviz.data import builtin
 from cnnviz.inputs import image_as_input
-from cnnviz.numbers import percent
+from cnnviz.numbers import percent_text
 from cnnviz.render import net
 from cnnviz.runs import list_runs, save_run
 from cnnviz.ui.train import charts, live, session
@@ -235,7 +235,7 @@ def test_start_train_and_see_results(run, runs_dir):
     no_trouble(at)
     report = t.evaluate()
     metrics = {m.label: m.value for m in at.metric}
-    assert metrics["Test accuracy"] == f"{percent(report.accuracy)} %"
+    assert metrics["Test accuracy"] == percent_text(report.accuracy)
     assert metrics["Test images"] == f"{report.n:,}"
     assert report.accuracy > 0.5  # 10 classes: well above chance after 2 epochs
     assert at.get("plotly_chart"), "the confusion matrix"
@@ -481,7 +481,7 @@ def test_a_teacher_trains_on_a_zip_of_photos(run):
     at.run(timeout=60)
     no_trouble(at)
     assert t.evaluate().accuracy == 1.0  # red from blue: easy
-    assert {m.label: m.value for m in at.metric}["Test accuracy"] == "100 %"
+    assert {m.label: m.value for m in at.metric}["Test accuracy"] == "100\u00a0%"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -515,7 +515,7 @@ def test_uploaded_checkpoint_opens_with_its_accuracy(run, trained):
     no_trouble(at)
     assert "Opened: m.safetensors + m.json" in texts(at)
     want = t.evaluate().accuracy
-    assert f"{percent(want)} %" in [m.value for m in at.metric]
+    assert percent_text(want) in [m.value for m in at.metric]
 
 
 @pytest.mark.parametrize(
@@ -566,7 +566,7 @@ def test_a_saved_run_is_listed_and_opens(run, trained, runs_dir):
     click(at, "open_run")
     no_trouble(at)
     assert "Opened:" in texts(at) and "teacher-run" in texts(at)
-    assert f"{percent(t.evaluate().accuracy)} %" in [m.value for m in at.metric]
+    assert percent_text(t.evaluate().accuracy) in [m.value for m in at.metric]
     downloads = {d.key for d in at.get("download_button")}
     assert {"dl_run_weights", "dl_run_meta"} <= downloads  # a teacher's run, to keep
 

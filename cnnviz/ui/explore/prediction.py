@@ -7,7 +7,7 @@ from __future__ import annotations
 import streamlit as st
 
 from cnnviz.figures.bars import bars_figure
-from cnnviz.numbers import MINUS, fmt, percent
+from cnnviz.numbers import MINUS, fmt, percent_text
 from cnnviz.ui.explore.model import Explored
 
 
@@ -27,13 +27,13 @@ def show_prediction(m: Explored, x, label: int | None = None):
     classes = m.classes or [str(i) for i in range(len(steps.probs))]
     top = steps.top(3)
     best, p = top[0]
-    verdict = f"### It says **{_name(classes, best)}** ({percent(p)} %)"
+    verdict = f"### It says **{_name(classes, best)}** ({percent_text(p)})"
     if label is not None:
         verdict += " ✓" if label == best else f" ✗ (it is a {_name(classes, label)})"
     with st.container(key="verdict"):
         st.markdown(verdict)
         st.markdown(
-            "Top 3: " + " · ".join(f"**{_name(classes, i)}** {percent(q)} %" for i, q in top)
+            "Top 3: " + " · ".join(f"**{_name(classes, i)}** {percent_text(q)}" for i, q in top)
         )
     fig = bars_figure(100 * steps.probs, classes, "probability (%) = softmax of the scores", best)
     st.plotly_chart(fig, key="probs", config={"displayModeBar": False})

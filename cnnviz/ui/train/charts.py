@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from cnnviz.numbers import percent
+from cnnviz.numbers import percent_text
 
 TARGET_ACC = 0.97  # the accuracy curve marks where validation first reaches it
 COLORS = {"train (per batch)": "#1f77b4", "validation": "#d62728"}
@@ -93,7 +93,7 @@ def curve_spec(metric: str, epochs: int, height: int = 220, passed: int | None =
     ]
     if metric == "accuracy" and passed is not None:  # where validation reached TARGET_ACC
         x = {"datum": passed, "type": "quantitative"}
-        label = f"validation ≥ {percent(TARGET_ACC)} %"
+        label = f"validation ≥ {percent_text(TARGET_ACC)}"
         layers.append(
             {
                 "mark": {"type": "rule", "strokeDash": [4, 3], "color": "#2ca02c"},

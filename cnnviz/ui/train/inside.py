@@ -9,7 +9,7 @@ import numpy as np
 import streamlit as st
 
 from cnnviz.arch import shape_text
-from cnnviz.numbers import percent
+from cnnviz.numbers import percent_text
 from cnnviz.probe import layer_weights
 from cnnviz.render.colormaps import Range, range_caption
 from cnnviz.render.net import (
@@ -74,7 +74,7 @@ def show_activations(ts: TrainingSession, snap, classes) -> None:
         st.image(pics.get("probe", lambda: sample_png(snap.probe)), width=160)
         if probs is not None and len(probs) == len(classes):
             top = int(np.argmax(probs))
-            st.caption(f"The net says **{classes[top]}** ({percent(probs[top], 2)} % sure).")
+            st.caption(f"The net says **{classes[top]}** ({percent_text(probs[top], 2)} sure).")
     for i, a in enumerate(acts):
         with cols[(i + 1) % 4]:
             show_picture(

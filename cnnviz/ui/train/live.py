@@ -8,7 +8,7 @@ import math
 
 import streamlit as st
 
-from cnnviz.numbers import percent
+from cnnviz.numbers import percent, percent_text
 from cnnviz.ui.train.charts import TARGET_ACC, curve_frames, curve_spec, passed_at
 from cnnviz.ui.train.inside import show_inside
 from cnnviz.ui.train.session import TrainingSession, button_state
@@ -91,10 +91,10 @@ def show_curves(ts: TrainingSession, trainer) -> None:
         gap = h["train_acc"] - h["val_acc"]
         when = passed_at(history)
         st.caption(
-            f"Epoch {h['epoch']}: train accuracy {percent(h['train_acc'])} %, validation "
-            f"{percent(h['val_acc'])} %."
+            f"Epoch {h['epoch']}: train accuracy {percent_text(h['train_acc'])}, validation "
+            f"{percent_text(h['val_acc'])}."
             + (
-                f" Validation passed {percent(TARGET_ACC)} % at epoch {when} (the green line)."
+                f" Validation passed {percent_text(TARGET_ACC)} at epoch {when} (the green line)."
                 if when
                 else ""
             )

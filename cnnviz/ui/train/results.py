@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from cnnviz.numbers import percent
+from cnnviz.numbers import percent_text
 from cnnviz.render.net import sample_png
 from cnnviz.ui.common import show_figure
 from cnnviz.ui.train.charts import confusion_figure
@@ -18,7 +18,7 @@ def show_report(report, dataset, key: str = "cm") -> None:
     """Test accuracy, the confusion matrix, per-class accuracy and the misclassified images."""
     classes = [str(c) for c in report.classes]
     a, b, c = st.columns(3)
-    a.metric("Test accuracy", f"{percent(report.accuracy)} %")
+    a.metric("Test accuracy", percent_text(report.accuracy))
     b.metric("Test loss", f"{report.loss:.3f}")
     c.metric("Test images", f"{report.n:,}", help="Never seen in training or validation.")
     left, right = st.columns([3, 2])
@@ -46,7 +46,7 @@ def show_report(report, dataset, key: str = "cm") -> None:
             column_config={
                 # written as the rest of the app writes a percentage ("97.2 %", not "97.22%")
                 "accuracy": st.column_config.ProgressColumn(
-                    "accuracy", min_value=0.0, max_value=100.0, format="%.1f %%"
+                    "accuracy", min_value=0.0, max_value=100.0, format="%.1f\u00a0%%"
                 ),
             },
         )
