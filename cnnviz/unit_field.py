@@ -27,7 +27,7 @@ import torch.fx
 from torch import nn
 from torch.fx.passes.shape_prop import ShapeProp
 
-from cnnviz.arch.module_summary import _LeafTracer
+from cnnviz.arch.module_summary import leaf_graph
 from cnnviz.arch.summary import check_input_shape
 from cnnviz.attribution import evaluating
 
@@ -130,7 +130,7 @@ def _graph(model: nn.Module, input_shape) -> torch.fx.GraphModule:
     """The model's fx graph, every node knowing its output shape (one run on zeros)."""
     shape = check_input_shape(input_shape)
     try:
-        gm = torch.fx.GraphModule(model, _LeafTracer().trace(model))
+        gm = leaf_graph(model)
     except Exception as err:  # noqa: BLE001 - any user module may refuse to be traced
         raise ValueError(
             f"cnnviz cannot follow this model's graph ({str(err).splitlines()[0]}), so it cannot "

@@ -140,12 +140,18 @@ class _LeafTracer(torch.fx.Tracer):
         return not list(m.children()) or super().is_leaf_module(m, qualname)
 
 
+def leaf_graph(model: nn.Module) -> torch.fx.GraphModule:
+    """The model's torch.fx graph with one node per leaf module (the summary's rows, the
+    layers a unit's field is traced through). Whatever tracing raises (data-dependent control
+    flow...) is passed on."""
+    return torch.fx.GraphModule(model, _LeafTracer().trace(model))
+
+
 def _traced_summary(model: nn.Module, shape: Shape) -> list[Row] | None:
     """Rows of a module traced with torch.fx, fields along its graph; None if it cannot be
     traced (data-dependent control flow...)."""
     try:
-        graph = _LeafTracer().trace(model)
-        gm = torch.fx.GraphModule(model, graph)
+        gm = leaf_graph(model)
     except Exception:  # noqa: BLE001 - any user module may refuse to be traced
         return None
     seen: set[int] = set()
