@@ -69,6 +69,22 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 @pytest.fixture
+def send_label():
+    """`send_label(at, key, label)`: the selectbox `key` answers with `label` on the next run, as
+    the browser does (it names the choice by its label), even a label no option has any more
+    (AppTest's own set_value only sends labels of current options)."""
+    from streamlit.proto.WidgetStates_pb2 import WidgetState
+
+    def send(at: AppTest, key: str, label: str) -> AppTest:
+        box = at.selectbox(key=key)
+        state = WidgetState(id=box.id, string_value=label)
+        box.__class__ = type("Answered", (type(box),), {"_widget_state": property(lambda _: state)})
+        return at
+
+    return send
+
+
+@pytest.fixture
 def open_page():
     """`open_page("pages/x.py", key=value, ...)`: run a page with those URL query params
     (AppTest), check it raised nothing, and return it."""

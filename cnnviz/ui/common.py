@@ -213,6 +213,14 @@ def link_with(path: str, label: str, query: dict) -> None:
         st.markdown(f"[{label}]({info.url_path}?{urlencode(query)})")
 
 
+def one_of(value, options, fallback):
+    """`value` if it is one of `options`, else `fallback`. The browser names a selectbox's
+    choice by its label: when the labels depend on data that changed (a prediction, a net's
+    layers, a list of mistakes) and no option carries that label any more, Streamlit 1.67 hands
+    back the label itself instead of an option."""
+    return value if value in list(options) else fallback
+
+
 def remember(store: dict, key, value, keep: int) -> None:
     """store[key] = value, dropping the oldest entries beyond `keep` (a session's results)."""
     store[key] = value

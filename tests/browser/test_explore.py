@@ -90,3 +90,18 @@ def test_draw_then_click_a_channel_then_a_unit(server, page, wait_idle):
     )
     # the address keeps the unit (layer-channel-row-column) for a shared link
     expect(page).to_have_url(re.compile(r"[?&]unit=4-5-2-8(&|$)"), timeout=LONG)
+
+
+def test_only_the_wrong_ones_on_and_off_keeps_every_section(server, page, wait_idle):
+    """The picture changes twice, and its prediction with it. The Grad-CAM class box's label
+    used to name the prediction: the browser then sent a label no option had, and the "why"
+    section broke into an apology."""
+    page.goto(server + "/explore")
+    wait_idle(page)
+    toggle = page.locator(".st-key-wrong label")
+    for box in (".st-key-missed", ".st-key-ex"):  # a mistake's box, then the number again
+        toggle.click()
+        expect(page.locator(box)).to_be_visible(timeout=LONG)
+        wait_idle(page)
+        expect(page.locator(".st-key-why_words")).to_contain_text("evidence", timeout=LONG)
+        expect(page.get_by_text("Something went wrong")).to_have_count(0)

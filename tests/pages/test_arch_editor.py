@@ -125,7 +125,7 @@ def test_typing_the_text_and_a_flat_added_for_you():
     assert result(at) == "conv4k3-relu-max2-flat-fc16-relu-fc"  # the last net that could be read
 
 
-def test_remove_move_duplicate_add():
+def test_remove_move_duplicate_add(send_label):
     at = run()  # conv8k3-relu-max2-flat-fc
     at.button(key="arch_remove_1").click()
     again(at)
@@ -160,6 +160,13 @@ def test_remove_move_duplicate_add():
     at.button(key="arch_add").click()
     again(at)
     assert len(arch.parse(result(at))) == 5
+    # a place named by a label its layers no longer have ("before 3. conv8k3" after an edit):
+    # Streamlit hands back the label, and Add puts the layer at the end
+    at.selectbox(key="arch_add_kind").select("relu")
+    send_label(at, "arch_add_pos", "before 9. conv8k3")
+    at.button(key="arch_add").click()
+    again(at)
+    assert result(at).endswith("-relu") and len(arch.parse(result(at))) == 6
 
 
 def number(at: AppTest, pos: int, name: str):

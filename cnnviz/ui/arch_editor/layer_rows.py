@@ -68,7 +68,8 @@ def _add() -> None:
         state[NOTE] = f"A net here has at most {arch.MAX_LAYERS} layers; remove one first."
         return
     pos = state.get("arch_add_pos")
-    pos = len(rows) if pos is None or not 0 <= pos < len(rows) else pos  # -1: at the end
+    # -1: at the end; a label instead of a place (the layers it named changed): the end too
+    pos = pos if isinstance(pos, int) and 0 <= pos < len(rows) else len(rows)
     rows.insert(pos, (new_uid(), Layer(kind, dict(NEW.get(kind, {})))))
     store(rows)
 

@@ -9,6 +9,7 @@ import numpy as np
 import streamlit as st
 
 from cnnviz.render.net import sample_png
+from cnnviz.ui.common import one_of
 from cnnviz.ui.explore.model import Explored, test_data
 from cnnviz.ui.links import hideable
 
@@ -67,6 +68,7 @@ def _test_example(m: Explored) -> Fed | None:
             ),
             key="missed",
         )
+        i = one_of(i, missed, missed[0])  # another net: another list of mistakes
     else:
         i = hideable(
             "ex",

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from cnnviz.ui.common import remember
+from cnnviz.ui.common import one_of, remember
 from cnnviz.ui.explore.transfer import model_digest
 
 _PICTURES = "_wants_pictures"  # session_state: (digest, layer, channel) -> (image, scores)
@@ -102,6 +102,7 @@ def filter_wants_section(model, input_shape, layer_names) -> None:
     layer = a.selectbox(
         "Conv layer", list(convs), key="wants_layer", format_func=lambda n: _label(n, convs[n])
     )
+    layer = one_of(layer, convs, next(iter(convs)))  # another net: other layers
     conv = convs[layer]
     channel = b.number_input(
         "Channel", 0, conv.out_channels - 1, 0, step=1, key=f"wants_channel_{layer}"

@@ -8,6 +8,7 @@ import numpy as np
 import streamlit as st
 
 from cnnviz.heat_words import reading
+from cnnviz.ui.common import one_of
 from cnnviz.ui.explore.model import Explored
 from cnnviz.ui.fragments import fragment
 
@@ -43,12 +44,17 @@ def show_why(m: Explored, x: np.ndarray, predicted: int) -> None:
         bind="query-params",
         help="The last conv layer has the most meaning and the coarsest map; the first the finest.",
     )
+    # the label stays "the predicted class" whatever the net says: a label made of the answer
+    # changes with the picture, and Streamlit then returns the old label as the choice
+    options = ["predicted", *classes]
     choice = b.selectbox(
         "For the class",
-        ["predicted", *classes],
+        options,
         key="cam_class",
-        format_func=lambda v: f"predicted ({classes[predicted]})" if v == "predicted" else v,
+        format_func=lambda v: "the predicted class" if v == "predicted" else v,
     )
+    choice = one_of(choice, options, "predicted")
+    layer = one_of(layer, convs, convs[-1])  # labels made of another net's layers
     alpha = c.slider("Overlay opacity", 0.0, 1.0, 0.6, 0.05, key="alpha", bind="query-params")
     target = predicted if choice == "predicted" else classes.index(choice)
     label = f"layer {_label(layer, modules)}"
