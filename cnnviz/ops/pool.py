@@ -81,10 +81,14 @@ def whole_divisor(divisor_override) -> int:
         raise SettingError(
             f"divisor_override must be a positive whole number, not {divisor_override!r}."
         )
-    if not (math.isfinite(divisor_override) and divisor_override == int(divisor_override)):
+    if isinstance(divisor_override, (float, np.floating)) and not (
+        math.isfinite(divisor_override) and divisor_override == int(divisor_override)
+    ):
         raise SettingError(f"divisor_override must be a whole number, not {divisor_override}.")
-    if divisor_override < 1:
-        raise SettingError(f"divisor_override must be at least 1, not {int(divisor_override)}.")
+    if not 1 <= divisor_override < 2**63:  # torch takes a 64-bit whole number
+        raise SettingError(
+            f"divisor_override must be at least 1 (and below 2^63), not {int(divisor_override)}."
+        )
     return int(divisor_override)
 
 

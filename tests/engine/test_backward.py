@@ -190,7 +190,9 @@ def test_pool_backward_matches_autograd(kind, data):
         assert t.total == got[c, r, col]
 
 
-@pytest.mark.parametrize("bad", [2.5, 0, -1, True, "2", float("nan"), float("inf")])
+@pytest.mark.parametrize(
+    "bad", [2.5, 0, -1, True, "2", float("nan"), float("inf"), -(10**400), 10**400]
+)
 def test_a_divisor_that_is_not_a_whole_number_from_1_is_refused_both_ways(bad):
     """Forward and backward read divisor_override with one rule (torch refuses 2.5 too; before,
     the forward pass divided by 2.5 and the backward pass by 2)."""
