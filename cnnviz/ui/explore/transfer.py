@@ -12,7 +12,7 @@ import numpy as np
 import streamlit as st
 
 from cnnviz.memo import digest
-from cnnviz.ui.common import remember, show_figure
+from cnnviz.ui.common import one_of, remember, show_figure
 
 BUILTIN_BASE = "The built-in digits 0-4 net"
 BUILTIN_NEW = "Built-in digits 5-9"
@@ -59,6 +59,7 @@ def _pick_base(opened):
         if why is None:
             choices.append(f"The model you opened ({opened.source})")
     pick = st.radio("Base net", choices, key="xfer_base", horizontal=True)
+    pick = one_of(pick, choices, BUILTIN_BASE)  # the model opened before is gone
     if why is not None:
         st.caption(f"The model you opened cannot be the base here: {why}.")
     if pick == BUILTIN_BASE:
