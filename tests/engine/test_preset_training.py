@@ -4,6 +4,7 @@ default preset's."""
 
 import functools
 
+import numpy as np
 import pytest
 
 from cnnviz import arch, data
@@ -58,3 +59,13 @@ def test_the_curve_marks_where_validation_passes_97_percent():
         text = [x for x in tr.curve_spec("accuracy", 3, passed=passed)["layer"]][-1]["mark"]
         assert text["type"] == "text" and text["align"] == align
         assert text["dx"] * (1 if align == "left" else -1) > 0
+
+
+def test_the_probability_bars_tooltip_writes_the_apps_percentages():
+    """Not Vega's ".1%", which writes 99.96 % as 100.0 %."""
+    from cnnviz.ui.train import charts
+
+    frame = charts.probs_frame(np.array([0.9996, 0.0004]), ["cat", "dog"])
+    assert list(frame["percent"]) == ["99.96\u00a0%", "0.04\u00a0%"]
+    tooltip = charts.probs_spec(2)["encoding"]["tooltip"]
+    assert {"field": "percent", "title": "probability"} in tooltip

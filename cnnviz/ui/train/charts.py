@@ -127,6 +127,8 @@ def probs_frame(probs: np.ndarray, classes) -> pd.DataFrame:
         {
             "class": [str(c) for c in classes],
             "probability": p,
+            # the tooltip's text: the app's own percentages (Vega's ".1%" writes 99.96 as 100.0)
+            "percent": [percent_text(v) for v in p],
             "top": np.arange(len(p)) == int(np.argmax(p)),
         }
     )
@@ -153,7 +155,7 @@ def probs_spec(n: int) -> dict:
                 "axis": {"format": "%"},
             },
             "color": {"condition": {"test": "datum.top", "value": "#d62728"}, "value": "#1f77b4"},
-            "tooltip": [{"field": "class"}, {"field": "probability", "format": ".1%"}],
+            "tooltip": [{"field": "class"}, {"field": "percent", "title": "probability"}],
         },
     }
 
