@@ -24,6 +24,29 @@ MAX_WINDOWS = 16  # more windows than this: the first and last eight are drawn
 MAX_CELLS = 400  # a wider strip is not drawn (the figures return None)
 
 
+MAX_TICKS = 40  # a wider strip labels every 5th, 10th... column, not each one
+
+
+def _ticks(labels: list[str]) -> list[int]:
+    """The columns whose label is written: all of them up to MAX_TICKS; past that, the numbers
+    divisible by a round step (5, 10, 20, 50...) that keeps about a dozen of them, and where a
+    run of cells that are not numbers (padding "p", past the end "–", cropped "✂") starts or
+    ends, unless a number is written next to it. At 224 columns, a label on each was unreadable
+    and cost the browser about 3 s of CPU per page."""
+    if len(labels) <= MAX_TICKS:
+        return list(range(len(labels)))
+    step = next(s for s in (5, 10, 20, 25, 50, 100, 200) if len(labels) / s <= 12)
+    numbered = {i for i, t in enumerate(labels) if t.lstrip("-").isdigit() and int(t) % step == 0}
+    keep = set(numbered)
+    for i, text in enumerate(labels):
+        if i in numbered or text.lstrip("-").isdigit():
+            continue
+        edge = i in (0, len(labels) - 1) or labels[i - 1] != text or labels[i + 1] != text
+        if edge and not any(abs(i - j) < step / 2 for j in numbered):
+            keep.add(i)
+    return sorted(keep)
+
+
 def _grid_figure(z, hover, xlabels, ylabels, title: str, xtitle: str, names=None) -> go.Figure:
     """A grid of coded cells; `names` renames legend entries by code."""
     fig = go.Figure(
@@ -62,8 +85,8 @@ def _grid_figure(z, hover, xlabels, ylabels, title: str, xtitle: str, names=None
         legend=dict(orientation="h", y=-0.12),
         xaxis=dict(
             tickmode="array",
-            tickvals=list(range(z.shape[1])),
-            ticktext=xlabels,
+            tickvals=(ticks := _ticks(xlabels)),
+            ticktext=[xlabels[i] for i in ticks],
             title=xtitle,
             side="top",
             showgrid=False,

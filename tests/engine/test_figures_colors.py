@@ -102,3 +102,16 @@ def test_stamp_legend_speaks_of_stamps_not_windows():
     dim = cnnviz.output_size(5, 3, 2, 1, op="conv_transpose").dims[0]
     names = [t.name for t in stamp_figure(dim).data[1:]]
     assert "stamp kept" in names and "stamp cropped" in names and "tap on input" not in names
+
+
+def test_a_wide_strip_labels_round_columns_only():
+    """224 + padding 1: a label on each of 226 columns was unreadable (and cost the browser ~3 s
+    of CPU per page); about a dozen round numbers, and the padding where no number is near."""
+    axis = coverage_figure(cnnviz.output_size(224, 3, 2, 1).dims[0]).layout.xaxis
+    assert list(axis.ticktext) == [str(v) for v in range(0, 224, 20)]
+    assert list(axis.tickvals) == [v + 1 for v in range(0, 224, 20)]  # column 0 is padding
+    wide = coverage_figure(cnnviz.output_size(100, 5, 1, 12).dims[0]).layout.xaxis
+    texts = list(wide.ticktext)
+    assert texts[0] == "p" and texts[-1] == "p" and "0" in texts and len(texts) <= 14
+    narrow = coverage_figure(cnnviz.output_size(30, 3, 1, 1).dims[0]).layout.xaxis
+    assert list(narrow.ticktext) == ["p", *map(str, range(30)), "p"]  # every column up to 40
