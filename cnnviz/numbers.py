@@ -61,6 +61,8 @@ def percent(p: float, digits: int = 3) -> str:
     rounding would write 100 or 0 for what is not (99.994, not 100); beyond 12 digits, the
     nearest of 99.999999999 or 100."""
     v = 100 * float(p)
+    if not math.isfinite(v):  # NaN (a broken net's outputs) is "", infinity "∞", as fmt writes
+        return fmt(v, digits)
     for d in range(digits, 13):
         text = fmt(v, d)
         if v in (0.0, 100.0) or float(text) not in (0.0, 100.0):  # 99.6 in 2 digits is 1e2

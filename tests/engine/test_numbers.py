@@ -59,6 +59,8 @@ def test_percent_never_rounds_to_100_or_0_what_is_not():
     # two digits write 99.6 as "1e2": never that, and never 100 (a 99.6 % sure prediction)
     assert percent(0.996, 2) == "99.6" and percent(0.9996, 1) == "99.96"
     assert percent(0.00004, 1) == "0.004" and percent(0.5, 1) == "50"
+    # what is not a number is written as fmt writes it, never an exception
+    assert percent(float("nan"), 2) == "" and percent(float("inf")) == "∞"
 
 
 def test_percent_text_keeps_the_sign_on_the_numbers_line():
