@@ -123,6 +123,18 @@ def _set_axis(key: str, value, axis: str, square_key: str | None) -> None:
         st.session_state[target] = value
 
 
+def index_in(raw: str | None, shape) -> tuple[int, ...] | None:
+    """A place a link writes as dash-joined whole numbers ("0-5-7"), one per dimension of
+    `shape` and inside it (Convolution's clicked pixel, Explore's unit); None for anything
+    else (int() also refuses 5,000 digits)."""
+    try:
+        index = tuple(int(v) for v in (raw or "").split("-"))
+    except ValueError:
+        return None
+    inside = len(index) == len(shape) and all(0 <= i < n for i, n in zip(index, shape))
+    return index if inside else None
+
+
 def sync_url(key: str, value: str | None) -> None:
     """Composite state (a grid, a token, a flag) written to the URL as text; None (the
     default) takes the parameter out of the link."""

@@ -12,14 +12,7 @@ from cnnviz.render.padded import zoom
 from cnnviz.render.png import picture_bytes
 from cnnviz.ui.common import COUNT_FROM_0, show_lines
 from cnnviz.ui.fragments import shared
-
-
-def _cell_from_url(shape) -> tuple[int, int, int] | None:
-    try:
-        o, r, c = (int(v) for v in st.query_params.get("cell", "").split("-"))
-    except ValueError:
-        return None
-    return (o, r, c) if 0 <= o < shape[0] and 0 <= r < shape[1] and 0 <= c < shape[2] else None
+from cnnviz.ui.params import index_in
 
 
 def chosen_cell(shape: tuple[int, int, int], o: int) -> tuple[int, int, int]:
@@ -32,7 +25,7 @@ def chosen_cell(shape: tuple[int, int, int], o: int) -> tuple[int, int, int]:
         cell = (o, min(max(r, 0), shape[1] - 1), min(max(c, 0), shape[2] - 1))
         st.query_params["cell"] = "-".join(map(str, cell))
         return cell
-    cell = _cell_from_url(shape)
+    cell = index_in(st.query_params.get("cell"), shape)
     if cell is not None and cell[0] == o:
         return cell
     return (o, shape[1] // 2, shape[2] // 2)

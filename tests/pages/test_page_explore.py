@@ -249,3 +249,11 @@ def test_a_lesson_link_can_fix_the_test_image_and_hide_the_choice() -> None:
     assert "Fixed by this lesson: input Test example, test image 12." in ok(page).info[0].value
     assert [w.key for w in page.button_group] == ["model"]
     assert "test image 12" in text(page)
+
+
+def test_a_place_in_a_link_is_one_whole_number_per_dimension_inside_it() -> None:
+    from cnnviz.ui.params import index_in
+
+    assert index_in("0-5-7", (1, 6, 8)) == (0, 5, 7)
+    for raw in (None, "", "0-5", "0-5-7-1", "0-6-7", "-1-5-7", "0-5-x", "9" * 5000):
+        assert index_in(raw, (1, 6, 8)) is None, raw

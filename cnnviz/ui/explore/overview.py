@@ -19,7 +19,7 @@ from cnnviz.ui.chain import EncodedPng
 from cnnviz.ui.common import remember
 from cnnviz.ui.explore.model import Explored
 from cnnviz.ui.fragments import fragment
-from cnnviz.ui.params import sync_url
+from cnnviz.ui.params import index_in, sync_url
 
 LAYER, CHANNEL, ROW, COL = "layer", "ch", "row", "col"  # widget keys (and URL names)
 CLICK, UNIT_CLICK = "overview_click", "unit_click"
@@ -89,14 +89,11 @@ def _unit_from_link(net: Net, maps: list[int]) -> None:
     raw = st.query_params.get(UNIT)
     if raw is None:
         return
-    try:
-        layer, channel, row, col = (int(v) for v in raw.split("-"))
-        shape = net.columns[layer][1].shape if layer in maps else ()
-        ok = len(shape) == 3 and all(0 <= v < n for v, n in zip((channel, row, col), shape))
-    except ValueError:  # not four whole numbers (int() also refuses 5,000 digits)
-        ok = False
-    if ok:
-        st.session_state.update({LAYER: layer, CHANNEL: channel, ROW: row, COL: col})
+    head, _, rest = raw.partition("-")
+    layer = index_in(head, (max(maps) + 1,))
+    place = index_in(rest, net.columns[layer[0]][1].shape) if layer and layer[0] in maps else None
+    if place is not None:
+        st.session_state.update(dict(zip((LAYER, CHANNEL, ROW, COL), (*layer, *place))))
         return
     del st.query_params[UNIT]
     links.note(
