@@ -36,10 +36,11 @@ def _ticks(labels: list[str]) -> list[int]:
     if len(labels) <= MAX_TICKS:
         return list(range(len(labels)))
     step = next(s for s in (5, 10, 20, 25, 50, 100, 200) if len(labels) / s <= 12)
-    numbered = {i for i, t in enumerate(labels) if t.lstrip("-").isdigit() and int(t) % step == 0}
+    numbers = {i: int(t) for i, t in enumerate(labels) if t.lstrip("-").isdigit()}
+    numbered = {i for i, v in numbers.items() if v % step == 0}
     keep = set(numbered)
     for i, text in enumerate(labels):
-        if i in numbered or text.lstrip("-").isdigit():
+        if i in numbers:
             continue
         edge = i in (0, len(labels) - 1) or labels[i - 1] != text or labels[i + 1] != text
         if edge and not any(abs(i - j) < step / 2 for j in numbered):
