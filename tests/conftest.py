@@ -1,9 +1,11 @@
 """Suite-wide settings: hypothesis profiles chosen by the HYPOTHESIS_PROFILE env variable.
 
-- ci (default): 100 examples per property, what `make test` and CI run (sized so the whole
-  suite stays under 5 minutes on a 2-core machine; `make test-deep` runs 5000).
+- ci (default): 50 examples per property, what `make test` and CI run, sized for the whole
+  suite's time on a 2-core machine (the 30 files with properties: 47 core-s at 100 examples,
+  37 at 50). Examples are not derandomized, so every run checks new cases against torch;
+  `make test-deep` runs 5000.
 - deep: 5000 examples, `make test-deep`, run by hand before a release.
-- dev: 50 examples, for a quick loop: `HYPOTHESIS_PROFILE=dev .venv/bin/pytest -x`.
+- dev: 20 examples, for a quick loop: `HYPOTHESIS_PROFILE=dev .venv/bin/pytest -x`.
 
 The repository root is importable through `pythonpath` in pyproject.toml.
 """
@@ -48,7 +50,7 @@ if "CNNVIZ_CACHE" not in os.environ:
 
 settings.register_profile(
     "ci",
-    max_examples=100,
+    max_examples=50,
     deadline=None,
     derandomize=False,
     suppress_health_check=[HealthCheck.too_slow],
@@ -61,7 +63,7 @@ settings.register_profile(
 )
 settings.register_profile(
     "dev",
-    max_examples=50,
+    max_examples=20,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
 )
