@@ -11,7 +11,14 @@ from cnnviz import backprop as bp
 from cnnviz.backprop import fmt
 from cnnviz.figures.walk import cells_figure
 from cnnviz.shapes import SettingError
-from cnnviz.ui.common import link_to, link_with, run_safely, show_setting_error, show_source
+from cnnviz.ui.common import (
+    link_to,
+    link_with,
+    run_safely,
+    show_grid,
+    show_setting_error,
+    show_source,
+)
 from cnnviz.ui.grid_editor import grid_box
 from cnnviz.ui.nav import page_at
 from cnnviz.ui.present import presentation_mode
@@ -110,8 +117,7 @@ def grid(
     for mark, cells in (marks or {}).items():
         for cell in cells:
             kinds[cell] = mark
-    fig = cells_figure(labels(a), kinds.astype(str), title, (), width)
-    st.plotly_chart(fig, width="content", config={"displayModeBar": False}, key=key)
+    show_grid(cells_figure(labels(a), kinds.astype(str), title, (), width), key)
 
 
 def say(text: str, key: str) -> None:

@@ -12,7 +12,14 @@ from cnnviz.backprop import fmt, term
 from cnnviz.figures.walk import cells_figure
 from cnnviz.kernels import KernelError, parse_kernel
 from cnnviz.shapes import SettingError
-from cnnviz.ui.common import link_with, run_safely, show_lines, show_setting_error, show_source
+from cnnviz.ui.common import (
+    link_with,
+    run_safely,
+    show_grid,
+    show_lines,
+    show_setting_error,
+    show_source,
+)
 from cnnviz.ui.params import choice
 
 TOPICS = {
@@ -45,8 +52,7 @@ def grid_text(label: str, key: str, default: str, max_size: int = 8) -> np.ndarr
 def draw(a: np.ndarray, title: str, key: str, kinds=None, kind: str = "done") -> None:
     k = np.full(a.shape, kind, dtype=object) if kinds is None else kinds
     labels = np.vectorize(fmt, otypes=[str])(a)
-    fig = cells_figure(labels, k.astype(str), title, (), 260)
-    st.plotly_chart(fig, width="content", config={"displayModeBar": False}, key=key)
+    show_grid(cells_figure(labels, k.astype(str), title, (), 260), key)
 
 
 def say(text: str, key: str) -> None:

@@ -182,6 +182,14 @@ def link_to(page, label: str) -> None:
         st.markdown(f"[{label}](/{page.url_path})")
 
 
+def show_grid(grid, key: str) -> None:
+    """A grid of numbered cells (a `cnnviz.figures.grid.CellGrid`) as HTML, in a container with
+    this key: at its own size, smaller in a narrower column (never cut)."""
+    from cnnviz.figures.grid import grid_html
+
+    st.container(key=key).html(grid_html(grid, key))
+
+
 def show_figure(fig, key: str | None = None) -> None:
     """A plotly figure at full width, without the toolbar (less clutter on a projector)."""
     st.plotly_chart(fig, width="stretch", config={"displayModeBar": False}, key=key)

@@ -1,4 +1,4 @@
-"""Drawing one step of a walk on the Step by step page: the grids (plotly, numbers in the
+"""Drawing one step of a walk on the Step by step page: the grids (HTML, numbers in the
 cells), the arithmetic in large type, the legend, and the step or whole walk as PNG / GIF."""
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from cnnviz.figures.walk import (
 )
 from cnnviz.numbers import fmt
 from cnnviz.render.frames import frame_png, walk_gif
-from cnnviz.ui.common import COUNT_FROM_0
+from cnnviz.ui.common import COUNT_FROM_0, show_grid
 from cnnviz.ui.present import presentation_mode
 
 PAGE_WIDTH = 1000  # pixels the page's main area gives the figures, roughly
@@ -29,15 +29,6 @@ def big(text: str, key: str | None = None, size: float = 1.45) -> None:
     box.markdown(
         f"<div style='font-size:{size}rem;line-height:1.45'>{text}</div>", unsafe_allow_html=True
     )
-
-
-def chart(fig, key: str, fit: bool = False) -> None:
-    """A grid figure at its own size, or (`fit`, and always when presenting) as wide as its
-    column: a narrow column (150 % zoom, a small screen) must never cut a grid's numbers."""
-    width = "stretch" if fit or presentation_mode() else "content"
-    if width == "stretch":
-        fig.update_layout(width=None, autosize=True)  # a fixed width would win over the column's
-    st.plotly_chart(fig, width=width, config={"displayModeBar": False}, key=key)
 
 
 def draw_window_step(walk, k: int, s: dict, label: str) -> None:
@@ -57,24 +48,23 @@ def draw_window_step(walk, k: int, s: dict, label: str) -> None:
             title = None
             if is_t:
                 title = "Zero-inserted input" + (f", channel {part.channel + 1}" if c > 1 else "")
-            chart(input_figure(walk, step, part.channel, width, title), f"in_{part.channel}")
+            show_grid(input_figure(walk, step, part.channel, width, title), f"in_{part.channel}")
         with cols[1] if three else col:
             if part.weights is not None:  # one figure: it fits a narrow column
                 kname = "Kernel, flipped" if is_t else "Kernel"
                 kname += f" slice {part.channel + 1}" if c > 1 else ""
-                chart(
+                show_grid(
                     pair_figure(
                         part.weights, walk.dilation, part.products, f"{kname}  |  Products", width
                     ),
                     f"kp_{part.channel}",
-                    fit=True,
                 )
             big(lines[part.channel].replace("×", " × "), size=1.45 if c == 1 else 1.15)
     with cols[-1]:
         out = walk.output_until(k)
         for o in range(out.shape[0]):
             title = "Output" if out.shape[0] == 1 else f"Output, channel {o + 1}"
-            chart(output_figure(out[o], (step.row, step.col), title, width), f"out_{o}")
+            show_grid(output_figure(out[o], (step.row, step.col), title, width), f"out_{o}")
         big(explain.cell_text(k, walk.n_steps, step.row, step.col, step.values), key="cell_value")
         if not pool and len(lines) > len(step.parts):
             big(lines[-1], key="total")
@@ -104,25 +94,24 @@ def draw_stamp_step(walk: walks.ScatterWalk, k: int, label: str) -> None:
         canvas_col, out_col = st.columns(2, gap="medium")
     for ch, col in enumerate(chan_cols):
         with col:
-            chart(scatter_input_figure(walk, step, ch, width), f"sin_{ch}")
+            show_grid(scatter_input_figure(walk, step, ch, width), f"sin_{ch}")
             kname = "Kernel" + (f" slice {ch + 1}" if c > 1 else "")
-            chart(
+            show_grid(
                 pair_figure(
                     walk.weight[ch], walk.dilation, step.stamps[ch], f"{kname}  |  Stamp", width
                 ),
                 f"sk_{ch}",
-                fit=True,
             )
             big(lines[ch].replace("×", " × "), size=1.45 if c == 1 else 1.15)
     wide = PAGE_WIDTH // 2 if c > 1 else width
     with canvas_col:
-        chart(canvas_figure(walk, step, wide), "canvas")
+        show_grid(canvas_figure(walk, step, wide), "canvas")
         if c > 1:
             big(lines[-1])
     with out_col:
         bias = "" if walk.bias is None else f" + bias {fmt(walk.bias)}"
         out = walk.output_until(k)
-        chart(output_figure(out, None, "Output (cropped" + bias + ")", wide), "out_0")
+        show_grid(output_figure(out, None, "Output (cropped" + bias + ")", wide), "out_0")
         big(explain.stamp_cell_text(k, walk, step), key="cell_value")
     st.caption(
         "Orange: the current input cell and where its stamp lands. Blue input cells have "

@@ -14,10 +14,14 @@ X = "1 1 1 0 0; 0 1 1 1 0; 0 0 1 1 1; 0 0 1 1 0; 0 1 1 0 0"  # the page's defaul
 K = "1 0 1; 0 1 0; 1 0 1"
 OUT = cnnviz.conv2d(parse_kernel(X)[None], parse_kernel(K)[None, None])[0]
 
+# the labels of the grid with this key as the page shows them, row by row
 _LABELS_JS = """
 (key) => {
-  const plot = document.querySelector(`.st-key-${key} .js-plotly-plot`);
-  return plot && plot.data ? JSON.stringify(plot.data[0].text) : null;
+  const cells = document.querySelectorAll(`.st-key-${key} [data-grid] [data-r]`);
+  if (!cells.length) return null;
+  const rows = [];
+  for (const c of cells) (rows[+c.dataset.r] ||= [])[+c.dataset.c] = c.textContent;
+  return JSON.stringify(rows);
 }
 """
 
@@ -33,7 +37,7 @@ def play_button(page):
 
 
 def expect_grid(page, want: list[list[str]], key: str = "out_0") -> None:
-    """Wait until the figure `key` shows exactly these cell labels (plotly draws after the run)."""
+    """Wait until the grid `key` shows exactly these cell labels."""
     text = json.dumps(want, separators=(",", ":"))
     page.wait_for_function(
         f"(key) => ({_LABELS_JS})(key) === {json.dumps(text)}",
@@ -47,10 +51,9 @@ def open_page(page, server, wait_idle, query: str = "") -> None:
     page.goto(server + "/step_by_step" + query)
     wait_idle(page)
     expect(cell(page)).to_contain_text("Step ")
-    # Streamlit registers the buttons' keyboard shortcuts only once the lazily loaded plotly
-    # charts have rendered (before that, about 1 key press in 2 was dropped): wait for them.
+    # the grids drawn: the page is there to be stepped through
     page.wait_for_function(
-        "() => document.querySelectorAll('[data-testid=stMain] .js-plotly-plot').length >= 2",
+        "() => document.querySelectorAll('[data-testid=stMain] [data-grid]').length >= 2",
         polling=POLL_MS,
     )
     page.locator("h1").first.click()  # focus on the page, not on a widget

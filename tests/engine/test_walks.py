@@ -371,28 +371,27 @@ def test_figures_show_the_walks_numbers():
     conv = walks["conv"]
     step = conv.step(4)
     fig = input_figure(conv, step, 2)
-    labels = np.array(fig.data[0].text)
+    labels = fig.labels
     assert labels.shape == conv.grid.shape[1:]
     assert list(labels.ravel()) == [fmt(v) for v in conv.grid[2].ravel()]
-    assert fig.layout.shapes[0].x0 == step.box[1] - 0.5  # the window's outline
+    box = fig.marks[0]  # the window's outline
+    assert (box.top, box.left, box.bottom, box.right) == step.box
     k = kernel_figure(step.parts[0].weights, conv.dilation)
-    assert np.array(k.data[0].text).shape == (5, 5)  # 3 taps at dilation 2: gaps between
-    assert np.array(k.data[0].text)[1, 1] == ""
+    assert k.labels.shape == (5, 5)  # 3 taps at dilation 2: gaps between
+    assert k.labels[1, 1] == ""
     out = output_figure(conv.output_until(4)[0], (step.row, step.col))
-    shown = np.array(out.data[0].text).ravel()
+    shown = out.labels.ravel()
     assert list(shown[:5]) == [fmt(v) for v in conv.output[0].ravel()[:5]]
     assert set(shown[5:]) == {""}
     # max pooling: the winner is drawn (white on dark)
     mx = walks["max"]
     mstep = mx.step(4)
     fig = input_figure(mx, mstep, 0)
-    assert len(fig.layout.annotations) == 1
-    assert fig.layout.annotations[0].text == f"<b>{fmt(mstep.parts[0].result)}</b>"
+    assert list(fig.labels[fig.light]) == [fmt(mstep.parts[0].result)]
     tr = walks["transposed"]
     tstep = tr.step(tr.n_steps - 1)
-    canvas = np.array(canvas_figure(tr, tstep).data[0].text)
-    assert canvas.shape == tr.canvas_shape
-    assert np.array(scatter_input_figure(tr, tstep, 1).data[0].text).shape == (3, 3)
+    assert canvas_figure(tr, tstep).labels.shape == tr.canvas_shape
+    assert scatter_input_figure(tr, tstep, 1).labels.shape == (3, 3)
 
 
 def test_gif_keeps_evenly_spaced_steps_of_long_or_large_walks():

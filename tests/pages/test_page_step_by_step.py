@@ -4,13 +4,13 @@ Every number read from the page is compared with the engine (cnnviz.conv2d & co.
 engine tests compare with torch.
 """
 
-import json
 import re
 
 import numpy as np
 import pytest
 
 import cnnviz
+from cnnviz.figures.grid import read_labels
 from cnnviz.kernels import parse_kernel
 from cnnviz.numbers import fmt
 
@@ -37,11 +37,11 @@ def cell_value(at) -> str:
 
 
 def chart_labels(at, key: str) -> np.ndarray:
-    """The numbers written in a plotly grid figure's cells (its heatmap text)."""
-    for chart in at.get("plotly_chart"):
-        if key in chart.proto.id:
-            return np.array(json.loads(chart.proto.spec)["data"][0]["text"])
-    raise AssertionError(f"no chart {key}: {[c.proto.id for c in at.get('plotly_chart')]}")
+    """The numbers written in the cells of the grid with this key."""
+    for block in at.get("html"):
+        if f'data-grid="{key}"' in block.proto.body:
+            return read_labels(block.proto.body)
+    raise AssertionError(f"no grid {key}")
 
 
 def conv(x=X, k=K, **kw) -> np.ndarray:
