@@ -16,7 +16,7 @@ from cnnviz.ui.common import (
     code_expander,
     run_safely,
     see_also,
-    show_figure,
+    show_grid,
     show_source,
 )
 from cnnviz.ui.grid_editor import edit_grid
@@ -127,7 +127,7 @@ def grid_section(g: np.ndarray, c: dict) -> None:
     row = st.container(horizontal=True, gap="small")
     cols = [row.container(width=w) for w in (230, 165, 165, 150)]
     with cols[0]:
-        show_figure(
+        show_grid(
             pool_input_figure(
                 g,
                 c["kernel_size"],
@@ -140,13 +140,13 @@ def grid_section(g: np.ndarray, c: dict) -> None:
             key="pool_in",
         )
     with cols[1]:
-        show_figure(pool_output_figure(mx[0], f"Max pool<br>{window} → {out(mx)}"), key="pool_max")
+        show_grid(pool_output_figure(mx[0], f"Max pool<br>{window} → {out(mx)}"), key="pool_max")
     with cols[2]:
-        show_figure(
+        show_grid(
             pool_output_figure(avg[0], f"Average pool<br>{window} → {out(avg)}"), key="pool_avg"
         )
     with cols[3]:
-        show_figure(
+        show_grid(
             pool_output_figure(gap[0], "Global average<br>whole grid → 1×1", colored=False),
             key="pool_gap",
         )

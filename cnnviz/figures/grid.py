@@ -1,6 +1,6 @@
 """A grid of numbered cells as plain HTML: each cell a colour with its number written in it, and
-outlines (a window, a crop) or rings (a winner) drawn over it. What the Step by step, Backprop,
-Ideas and Pooling pages draw their grids with.
+outlines (a window, a crop) or rings (a winner) drawn over it. What the Step by step, Pooling,
+Backprop and Ideas pages draw their grids with.
 
 Plain HTML instead of a chart library: a page of grids costs the browser a fraction of what the
 same grids cost as Plotly heatmaps (Plotly's 4.7 MB script is loaded and started on every page

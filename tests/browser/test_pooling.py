@@ -9,10 +9,10 @@ def test_stride_changes_the_pooled_grids(server, page, wait_idle):
     page.goto(server + "/pooling")
     errors = wait_idle(page)
     main = page.get_by_test_id("stMain")
-    # each chart by its key, not its place: while the page redraws, a chart not yet drawn
+    # each grid by its key, not its place: while the page redraws, a grid not yet drawn
     # again shifts the others' places (CI once read the max pool's numbers as the average's)
-    max_chart = page.locator(".st-key-pool_max [data-testid='stPlotlyChart']")
-    avg_chart = page.locator(".st-key-pool_avg [data-testid='stPlotlyChart']")
+    max_chart = page.locator(".st-key-pool_max [data-grid]")
+    avg_chart = page.locator(".st-key-pool_avg [data-grid]")
     expect(max_chart).to_contain_text("Max pool", timeout=60_000)
     expect(max_chart).to_contain_text("window 2×2 → output 2×2")  # not "Max pool 2×2"
     thumb = page.locator(".st-key-s input[type='range']")
@@ -24,7 +24,7 @@ def test_stride_changes_the_pooled_grids(server, page, wait_idle):
     grid = torch.tensor([[1, 3, 2, 1], [4, 6, 5, 0], [3, 1, 1, 2], [0, 2, 4, 3]]).float()
     want = [f"{v:g}" for v in F.max_pool2d(grid[None, None], 2, 1).flatten().tolist()]
     expect(max_chart).to_contain_text("6")
-    texts = max_chart.locator("text").all_text_contents()
+    texts = max_chart.locator("[data-r]").all_text_contents()
     numbers = [t for t in texts if t.strip().isdigit()]
     assert numbers[:9] == want, numbers
     expect(main).to_contain_text("3 channels in, 3 channels out")
@@ -39,7 +39,7 @@ def test_ceil_mode_keeps_partial_windows_and_says_how_they_divide(server, page, 
     page.goto(server + "/pooling?k=2&s=2&grid=" + grid.replace(" ", "+"))
     errors = wait_idle(page)
     main = page.get_by_test_id("stMain")
-    avg_chart = page.locator(".st-key-pool_avg [data-testid='stPlotlyChart']")  # by key
+    avg_chart = page.locator(".st-key-pool_avg [data-grid]")  # by key
     expect(avg_chart).to_contain_text("window 2×2 → output 2×2", timeout=60_000)
     page.locator(".st-key-ceil").get_by_text("ceil_mode (round the size up)").click()
     wait_idle(page)
@@ -47,7 +47,7 @@ def test_ceil_mode_keeps_partial_windows_and_says_how_they_divide(server, page, 
     t = torch.arange(25.0).reshape(1, 1, 5, 5)
     want = F.avg_pool2d(t, 2, 2, ceil_mode=True)[0, 0]
     assert float(want[0, -1]) == 6.5  # (4 + 9) / 2
-    texts = [s.strip() for s in avg_chart.locator("text").all_text_contents()]
+    texts = [s.strip() for s in avg_chart.locator("[data-r]").all_text_contents()]
     assert [f"{v:.3g}" for v in want.flatten().tolist()] == [s for s in texts if s][:9]
     expect(main).to_contain_text("the last window divides by 1 × 1 = 1, not 4")
     expect(main).to_contain_text("keeps a last, partial window")

@@ -62,3 +62,33 @@ def test_walk_cells_carry_their_kinds_colours():
     assert g.fills.tolist() == [[COLORS["input"], COLORS["winner"]]]
     assert g.light.tolist() == [[False, True]]
     assert (g.marks[0].top, g.marks[0].left, g.marks[0].bottom, g.marks[0].right) == (0, 0, 0, 1)
+
+
+def test_pooling_outlines_every_window_and_rings_each_winner():
+    import cnnviz
+    from cnnviz.figures.pooling import pool_input_figure, pool_output_figure
+    from cnnviz.numbers import fmt
+
+    g = np.array([[1, 3, 2, 1], [4, 6, 5, 0], [3, 1, 1, 2], [0, 2, 4, 3]], np.float32)
+    mx, win = cnnviz.max_pool2d(g[None], kernel_size=2, stride=2, return_indices=True)
+    fig = pool_input_figure(g, 2, 2, 0, (2, 2), win[0])
+    windows = [(m.top, m.left, m.bottom, m.right) for m in fig.marks if not m.ring]
+    assert windows == [(0, 0, 1, 1), (0, 2, 1, 3), (2, 0, 3, 1), (2, 2, 3, 3)]
+    rings = [m for m in fig.marks if m.ring]
+    assert [fig.labels[m.top, m.left] for m in rings] == [fmt(v) for v in mx[0].ravel()]
+    out = pool_output_figure(mx[0], "Max pool")
+    assert out.labels.tolist() == [["6", "5"], ["3", "4"]]
+    assert len(set(out.fills.ravel())) == 4  # each window's own colour
+    # white numbers only where they read better than black (WCAG): on the dark blue
+    assert out.light.tolist() == [[True, False], [False, False]]
+
+
+def test_pooling_marks_padding_and_the_cells_ceil_mode_hangs_over():
+    from cnnviz.figures.pooling import OVERHANG_MARK, pool_input_figure
+
+    g = np.arange(9, dtype=np.float32).reshape(3, 3)
+    fig = pool_input_figure(g, 2, 2, 1, (3, 3))  # ceil_mode: a third window past the end
+    assert fig.labels.shape == (6, 6)
+    assert fig.labels[0, 0] == "pad" and fig.labels[1, 1] == "0" and fig.labels[4, 4] == "pad"
+    assert set(fig.labels[5]) == {OVERHANG_MARK} and set(fig.labels[:, 5]) == {OVERHANG_MARK}
+    assert fig.fills[0, 0] == "#ffffff" and fig.fills[1, 1] != "#ffffff"

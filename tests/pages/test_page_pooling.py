@@ -3,24 +3,26 @@ the URL, impossible settings are explained with a working fix, bad links fall ba
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
 import cnnviz
+from cnnviz.figures.grid import read_labels
 
 PAGE = "pages/pooling.py"
 GRID = np.array([[1, 3, 2, 1], [4, 6, 5, 0], [3, 1, 1, 2], [0, 2, 4, 3]], np.float32)
 
 
-def figure_texts(at) -> list[list]:
-    """The numbers written in each plotly figure's first trace, in page order."""
-    import json
+def grids(at) -> list[str]:
+    """The HTML of each grid on the page, in page order."""
+    return [h.proto.body for h in at.get("html") if "data-grid=" in h.proto.body]
 
-    out = []
-    for chart in at.get("plotly_chart"):
-        spec = json.loads(chart.proto.spec)
-        out.append(spec["data"][0].get("text"))
-    return out
+
+def figure_texts(at) -> list[list]:
+    """The numbers written in each grid's cells, in page order."""
+    return [read_labels(body).tolist() for body in grids(at)]
 
 
 def text(at) -> str:
@@ -99,9 +101,7 @@ def test_bad_grid_in_link_falls_back(open_page) -> None:
 
 
 def figure_titles(at) -> list[str]:
-    import json
-
-    return [json.loads(c.proto.spec)["layout"]["title"]["text"] for c in at.get("plotly_chart")]
+    return [re.search(r"<div data-grid-title[^>]*>(.*?)</div>", b).group(1) for b in grids(at)]
 
 
 def test_ceil_mode_partial_windows_are_said_as_torch_divides(open_page) -> None:
