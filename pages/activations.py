@@ -5,9 +5,8 @@ import plotly.graph_objects as go
 import streamlit as st
 
 import cnnviz
-from cnnviz.figures.bars import bars_figure
 from cnnviz.kernels import KernelError, parse_kernel
-from cnnviz.ui.common import run_safely, show_figure, show_source
+from cnnviz.ui.common import run_safely, show_bars, show_figure, show_source
 from cnnviz.ui.links import hideable
 from cnnviz.ui.present import presentation_mode
 
@@ -138,7 +137,7 @@ def softmax_section() -> None:
     loss = -cnnviz.log_softmax(z / temp)[target]
     with right:
         labels = [f"class {i}" for i in range(len(z))]
-        show_figure(bars_figure(p, labels, "probabilities", highlight=int(target)))
+        show_bars(p, labels, highlight=int(target), percent=True, title="probabilities")
         shift = z.max() / temp
         terms = " + ".join(f"e^{v / temp - shift:.3g}" for v in z)
         st.markdown(

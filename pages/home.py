@@ -3,12 +3,11 @@
 import numpy as np
 import streamlit as st
 
-from cnnviz.figures.bars import bars_figure
 from cnnviz.images import SAMPLES, sample_image
 from cnnviz.pipeline import CLASSES, run_pipeline
 from cnnviz.render.colormaps import colorize, range_caption, value_range
 from cnnviz.render.png import map_grid
-from cnnviz.ui.common import link_to, run_safely, show_figure, show_rgb
+from cnnviz.ui.common import link_to, run_safely, show_bars, show_rgb
 from cnnviz.ui.lesson_gallery import gallery
 from cnnviz.ui.nav import page_for
 from cnnviz.ui.present import settings_box
@@ -65,8 +64,7 @@ def picture(stage) -> None:
         rng = value_range(strip)
         show_rgb(colorize(strip, rng=rng), caption=f"{out.size} numbers, {width} per row")
     else:
-        fig = bars_figure(out, list(CLASSES), "", highlight=int(np.argmax(out)))
-        show_figure(fig)
+        show_bars(out, list(CLASSES), percent=stage.key == "softmax")
 
 
 def home() -> None:

@@ -1,29 +1,55 @@
-"""A small plotly bar chart: class scores and probabilities (Home, Activations)."""
+"""One bar per class (scores, probabilities) as a Vega-Lite chart: Home, Activations, Explore and
+the Train page's inside view. Vega-Lite, not Plotly: Streamlit's Vega chunk is a sixth of
+Plotly's 4.7 MB and starts in about a third of the time (Chromium, per page load)."""
 
 from __future__ import annotations
 
 import numpy as np
-import plotly.graph_objects as go
+
+from cnnviz.numbers import fmt, percent_text
+
+HIGHLIGHT, OTHERS = "#d62728", "#1f77b4"
 
 
-def bars_figure(values: np.ndarray, labels: list[str], title: str, highlight: int | None = None):
-    """A small bar chart (class scores, probabilities)."""
-    colors = ["#2171b5" if i == highlight else "#9ecae1" for i in range(len(values))]
-    fig = go.Figure(
-        go.Bar(
-            x=labels,
-            y=values,
-            marker_color=colors,
-            text=[f"{v:.2f}" for v in values],
-            textposition="outside",
-        )
-    )
-    fig.update_layout(
-        title=title,
-        height=260,
-        margin=dict(l=10, r=10, t=40, b=10),
-        xaxis=dict(type="category"),
-        yaxis=dict(showgrid=False),
-        plot_bgcolor="white",
-    )
-    return fig
+def bars_data(values, labels, highlight: int | None = None, percent: bool = False) -> list[dict]:
+    """The rows the chart draws: a class, its value, the value as the app writes it (the
+    tooltip: Vega's ".1%" would write 99.96 % as 100.0 %), the class and value together (the
+    axis label of `bars_spec(labels=True)`), and whether it is the highlighted one (by default
+    the largest)."""
+    v = np.asarray(values, dtype=np.float64)
+    top = int(np.argmax(v)) if highlight is None and v.size else highlight
+    rows = []
+    for i, (label, x) in enumerate(zip(labels, v)):
+        text = percent_text(x) if percent else fmt(x)
+        row = {"class": str(label), "value": float(x), "text": text, "top": i == top}
+        rows.append(row | {"named": f"{label}: {text}"})
+    return rows
+
+
+def bars_spec(n: int, percent: bool = False, title: str = "", labels: bool = True) -> dict:
+    """Horizontal bars, one per class in the given order, the highlighted one red; probabilities
+    (`percent`) on a fixed 0..100 % axis. `labels` writes each value beside its class on the
+    axis (never past the chart's edge, whatever the sign or the size of the value)."""
+    x = {"field": "value", "type": "quantitative", "title": None}
+    if percent:
+        x |= {"scale": {"domain": [0, 1]}, "axis": {"format": "%"}}
+    y = {
+        "field": "named" if labels else "class",
+        "type": "nominal",
+        "sort": None,
+        "title": None,
+        "axis": {"labelOverlap": False, "labelLimit": 160 if labels else 90},
+    }
+    spec: dict = {
+        "height": max(60, 20 * n),
+        "mark": {"type": "bar"},
+        "encoding": {
+            "y": y,
+            "x": x,
+            "color": {"condition": {"test": "datum.top", "value": HIGHLIGHT}, "value": OTHERS},
+            "tooltip": [{"field": "class"}, {"field": "text", "title": title or "value"}],
+        },
+    }
+    if title:
+        spec["title"] = {"text": title, "anchor": "start", "fontSize": 13}
+    return spec

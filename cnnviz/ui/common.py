@@ -190,6 +190,26 @@ def show_grid(grid, key: str) -> None:
     st.container(key=key).html(grid_html(grid, key))
 
 
+def show_bars(
+    values,
+    classes,
+    *,
+    highlight: int | None = None,
+    percent: bool = False,
+    title: str = "",
+    labels: bool = True,
+    key: str | None = None,
+) -> None:
+    """One bar per class (`cnnviz.figures.bars`), the highlighted one (by default the largest)
+    red, as wide as its column."""
+    from cnnviz.figures.bars import bars_data, bars_spec
+
+    spec = bars_spec(len(classes), percent, title, labels)
+    spec["data"] = {"values": bars_data(values, classes, highlight, percent)}
+    extra = 40 + (24 if title else 0)  # the axis (and the title) besides the bars
+    st.vega_lite_chart(spec, width="stretch", height=spec["height"] + extra, key=key)
+
+
 def show_figure(fig, key: str | None = None) -> None:
     """A plotly figure at full width, without the toolbar (less clutter on a projector)."""
     st.plotly_chart(fig, width="stretch", config={"displayModeBar": False}, key=key)

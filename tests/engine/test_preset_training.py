@@ -63,9 +63,10 @@ def test_the_curve_marks_where_validation_passes_97_percent():
 
 def test_the_probability_bars_tooltip_writes_the_apps_percentages():
     """Not Vega's ".1%", which writes 99.96 % as 100.0 %."""
-    from cnnviz.ui.train import charts
+    from cnnviz.figures.bars import bars_data, bars_spec
 
-    frame = charts.probs_frame(np.array([0.9996, 0.0004]), ["cat", "dog"])
-    assert list(frame["percent"]) == ["99.96\u00a0%", "0.04\u00a0%"]
-    tooltip = charts.probs_spec(2)["encoding"]["tooltip"]
-    assert {"field": "percent", "title": "probability"} in tooltip
+    rows = bars_data(np.array([0.9996, 0.0004]), ["cat", "dog"], percent=True)
+    assert [r["text"] for r in rows] == ["99.96\u00a0%", "0.04\u00a0%"]
+    assert [r["top"] for r in rows] == [True, False]
+    tooltip = bars_spec(2, percent=True, title="probability", labels=False)["encoding"]["tooltip"]
+    assert {"field": "text", "title": "probability"} in tooltip

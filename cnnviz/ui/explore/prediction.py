@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from cnnviz.figures.bars import bars_figure
 from cnnviz.numbers import MINUS, fmt, percent_text
+from cnnviz.ui.common import show_bars
 from cnnviz.ui.explore.model import Explored
 
 
@@ -35,8 +35,15 @@ def show_prediction(m: Explored, x, label: int | None = None):
         st.markdown(
             "Top 3: " + " · ".join(f"**{_name(classes, i)}** {percent_text(q)}" for i, q in top)
         )
-    fig = bars_figure(100 * steps.probs, classes, "probability (%) = softmax of the scores", best)
-    st.plotly_chart(fig, key="probs", config={"displayModeBar": False})
+    show_bars(
+        steps.probs,
+        classes,
+        highlight=best,
+        percent=True,
+        title="probability = softmax of the scores",
+        labels=False,
+        key="probs",
+    )
     with st.expander("Softmax, with these numbers", icon=":material/calculate:"):
         _softmax_table(steps, classes)
     return steps

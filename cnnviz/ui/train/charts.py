@@ -121,45 +121,6 @@ def curve_spec(metric: str, epochs: int, height: int = 220, passed: int | None =
     return {"height": height, "layer": layers}
 
 
-def probs_frame(probs: np.ndarray, classes) -> pd.DataFrame:
-    p = np.asarray(probs, dtype=np.float64)
-    return pd.DataFrame(
-        {
-            "class": [str(c) for c in classes],
-            "probability": p,
-            # the tooltip's text: the app's own percentages (Vega's ".1%" writes 99.96 as 100.0)
-            "percent": [percent_text(v) for v in p],
-            "top": np.arange(len(p)) == int(np.argmax(p)),
-        }
-    )
-
-
-def probs_spec(n: int) -> dict:
-    """Horizontal bars, one per class, the most likely one red; x always 0..1."""
-    return {
-        "height": max(60, 20 * n),
-        "mark": {"type": "bar"},
-        "encoding": {
-            "y": {
-                "field": "class",
-                "type": "nominal",
-                "sort": None,
-                "title": None,
-                "axis": {"labelOverlap": False, "labelLimit": 90},
-            },
-            "x": {
-                "field": "probability",
-                "type": "quantitative",
-                "title": None,
-                "scale": {"domain": [0, 1]},
-                "axis": {"format": "%"},
-            },
-            "color": {"condition": {"test": "datum.top", "value": "#d62728"}, "value": "#1f77b4"},
-            "tooltip": [{"field": "class"}, {"field": "percent", "title": "probability"}],
-        },
-    }
-
-
 def confusion_figure(confusion: np.ndarray, classes) -> go.Figure:
     """Counts per (true, predicted) pair as a small heatmap with the numbers written in."""
     k = len(classes)

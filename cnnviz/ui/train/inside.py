@@ -19,8 +19,7 @@ from cnnviz.render.net import (
     matrix_png,
     sample_png,
 )
-from cnnviz.ui.common import show_lines
-from cnnviz.ui.train.charts import probs_frame, probs_spec
+from cnnviz.ui.common import show_bars, show_lines
 from cnnviz.ui.train.controls import safely
 from cnnviz.ui.train.session import STEP_TICK, TrainingSession
 from cnnviz.ui.train.settings import OPT_LABELS
@@ -84,10 +83,7 @@ def show_activations(ts: TrainingSession, snap, classes) -> None:
     if probs is not None and len(probs) == len(classes) <= 30:
         with cols[(len(acts) + 1) % 4]:
             st.markdown("**softmax** · what the net says")
-            spec = probs_spec(len(classes))
-            st.vega_lite_chart(
-                probs_frame(probs, classes), spec, width="stretch", height=spec["height"] + 40
-            )
+            show_bars(probs, classes, percent=True, title="probability", labels=False)
 
 
 def show_filters(ts: TrainingSession, snap, model) -> None:
