@@ -1,12 +1,12 @@
 """Activations and softmax: the curves, a value you pick, and scores turned into probabilities."""
 
 import numpy as np
-import plotly.graph_objects as go
 import streamlit as st
 
 import cnnviz
+from cnnviz.figures.curves import curves_spec
 from cnnviz.kernels import KernelError, parse_kernel
-from cnnviz.ui.common import run_safely, show_bars, show_figure, show_source
+from cnnviz.ui.common import run_safely, show_bars, show_source
 from cnnviz.ui.links import hideable
 from cnnviz.ui.present import presentation_mode
 
@@ -73,28 +73,13 @@ def curves_section() -> None:
             st.markdown(f"| f | f({x0:g}) |\n|---|---|\n" + "\n".join(rows))
     with right:
         x = np.linspace(-5, 5, 401)
-        fig = go.Figure()
-        for n in chosen:
-            fig.add_trace(go.Scatter(x=x, y=activation(n, x, slope), name=CURVES[n]))
-            fig.add_trace(
-                go.Scatter(
-                    x=[x0],
-                    y=activation(n, np.array([x0]), slope),
-                    mode="markers",
-                    showlegend=False,
-                    marker=dict(size=10),
-                )
-            )
-        fig.update_layout(
-            height=380,
-            margin=dict(l=10, r=10, t=10, b=10),
-            xaxis_title="x",
-            yaxis_title="f(x)",
-            plot_bgcolor="white",
+        spec = curves_spec(
+            x,
+            {CURVES[n]: activation(n, x, slope) for n in chosen},
+            x0,
+            {CURVES[n]: activation(n, np.array([x0]), slope)[0] for n in chosen},
         )
-        fig.update_xaxes(zeroline=True, zerolinecolor="#bbb", showgrid=False)
-        fig.update_yaxes(zeroline=True, zerolinecolor="#bbb", showgrid=False)
-        show_figure(fig)
+        st.vega_lite_chart(spec, width="stretch", key="curves")
 
 
 def softmax_section() -> None:

@@ -92,6 +92,9 @@ def test_step_by_step_keys_work_without_a_click(server: str, page, settle) -> No
     value = tab.locator(".st-key-cell_value")
     assert value.is_visible() and value.bounding_box()["y"] < 720, "the sum is off screen"
     assert "Step 1 of" in value.inner_text()
+    # the arrow buttons drawn (their key hints show): Streamlit binds a shortcut then
+    for key in ("back", "next"):
+        tab.locator(f".st-key-{key} [data-has-shortcut='true']").wait_for()
     tab.keyboard.press("ArrowRight")
     tab.locator(".st-key-cell_value", has_text="Step 2 of").wait_for(timeout=15_000)
     tab.keyboard.press("ArrowRight")

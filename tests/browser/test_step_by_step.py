@@ -51,11 +51,15 @@ def open_page(page, server, wait_idle, query: str = "") -> None:
     page.goto(server + "/step_by_step" + query)
     wait_idle(page)
     expect(cell(page)).to_contain_text("Step ")
-    # the grids drawn: the page is there to be stepped through
+    # the grids drawn, and the buttons whose keyboard shortcuts the tests press: Streamlit
+    # loads a button's code on its own and binds its shortcut once the button has drawn (its
+    # key hint shows). A key pressed before that is dropped (once in a clean clone's first run).
     page.wait_for_function(
         "() => document.querySelectorAll('[data-testid=stMain] [data-grid]').length >= 2",
         polling=POLL_MS,
     )
+    for key in ("back", "play", "next"):
+        page.locator(f".st-key-{key} [data-has-shortcut='true']").wait_for()
     page.locator("h1").first.click()  # focus on the page, not on a widget
 
 
