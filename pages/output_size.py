@@ -4,14 +4,13 @@ import streamlit as st
 
 import cnnviz
 from cnnviz.codegen import layer_code
-from cnnviz.figures.sizes import coverage_figure, stamp_figure
+from cnnviz.figures.sizes import coverage_figure, stamp_figure, strip_spec
 from cnnviz.shapes import SettingError, conv_dim, pool_dim, transpose_dim
 from cnnviz.ui import quiz as quiz_ui
 from cnnviz.ui.common import (
     code_expander,
     run_safely,
     see_also,
-    show_figure,
     show_setting_error,
     show_source,
 )
@@ -142,7 +141,7 @@ def show_result(s: dict, out: cnnviz.OutputSize) -> None:
         with tab:
             fig = stamp_figure(d) if s["op"] == "conv_transpose" else coverage_figure(d)
             if fig is not None:
-                show_figure(fig, key=f"fig_{d.axis}")
+                st.vega_lite_chart(strip_spec(fig), width="stretch", key=f"fig_{d.axis}")
             else:
                 st.caption("Too many cells to draw; make the input smaller to see every window.")
     code = layer_code(

@@ -1,12 +1,14 @@
-"""Plotly figures of output sizes: which input cells each window reads (conv, pool) and where
-each input cell stamps the kernel (transposed conv), along one dimension. No streamlit here."""
+"""The strips of the Output size page, as Vega-Lite charts: which input cells each window reads
+(conv, pool) and where each input cell stamps the kernel (transposed conv), along one dimension.
+No streamlit here."""
 
 from __future__ import annotations
 
-import numpy as np
-import plotly.graph_objects as go
+import json
+from dataclasses import dataclass, field
 
-from cnnviz.render.colormaps import discrete_scale
+import numpy as np
+
 from cnnviz.shapes import DimSize
 
 # cell codes of the coverage grid, and their colours (colour-blind-safe: blue/orange/greys)
@@ -48,59 +50,89 @@ def _ticks(labels: list[str]) -> list[int]:
     return sorted(keep)
 
 
-def _grid_figure(z, hover, xlabels, ylabels, title: str, xtitle: str, names=None) -> go.Figure:
-    """A grid of coded cells; `names` renames legend entries by code."""
-    fig = go.Figure(
-        go.Heatmap(
-            z=z,
-            x=list(range(z.shape[1])),
-            y=list(range(z.shape[0])),
-            colorscale=discrete_scale([color for _, color in _CODES]),
-            zmin=0,
-            zmax=len(_CODES),
-            showscale=False,
-            xgap=1,
-            ygap=1,
-            text=hover,
-            hoverinfo="text",
-        )
-    )
-    for code, (name, color) in enumerate(_CODES[1:], start=1):
-        name = (names or {}).get(code, name)
-        if (z == code).any():  # legend entries for what is on screen
-            fig.add_trace(
-                go.Scatter(
-                    x=[None],
-                    y=[None],
-                    mode="markers",
-                    name=name,
-                    marker=dict(size=12, color=color, symbol="square"),
-                )
-            )
-    fig.update_layout(
-        # the x axis sits on top, under the title: room for both
-        title=dict(text=title, y=0.98, yanchor="top"),
-        height=min(150 + 26 * z.shape[0], 650),
-        margin=dict(l=10, r=10, t=100, b=10),
-        plot_bgcolor="white",
-        legend=dict(orientation="h", y=-0.12),
-        xaxis=dict(
-            tickmode="array",
-            tickvals=(ticks := _ticks(xlabels)),
-            ticktext=[xlabels[i] for i in ticks],
-            title=xtitle,
-            side="top",
-            showgrid=False,
-        ),
-        yaxis=dict(
-            tickmode="array",
-            tickvals=list(range(z.shape[0])),
-            ticktext=ylabels,
-            autorange="reversed",
-            showgrid=False,
-        ),
-    )
-    return fig
+@dataclass(frozen=True)
+class Strip:
+    """A grid of coded cells (codes index _CODES): a row per window (or stamp) and the input (or
+    output) row, the text shown over each cell, the column and row labels and the title."""
+
+    z: np.ndarray
+    hover: list[list[str]]
+    xlabels: list[str]
+    ylabels: list[str]
+    title: str
+    xtitle: str
+    names: dict = field(default_factory=dict)  # code -> the legend's word for it here
+
+    @property
+    def ticks(self) -> list[int]:
+        """The columns whose label is written (`_ticks`)."""
+        return _ticks(self.xlabels)
+
+    def legend(self) -> list[tuple[str, str]]:
+        """(word, colour) of each code on screen, in code order; empty cells have none."""
+        return [
+            (self.names.get(code, name), color)
+            for code, (name, color) in enumerate(_CODES)
+            if code and (self.z == code).any()
+        ]
+
+
+def strip_spec(strip: Strip) -> dict:
+    """The strip as a Vega-Lite chart: a square per coded cell, its text on hover, the column
+    labels on top (only `ticks`), the row labels on the left, a legend below."""
+    rows, cols = strip.z.shape
+    words = {code: strip.names.get(code, name) for code, (name, _) in enumerate(_CODES)}
+    cells = [
+        {"col": c, "row": r, "what": words[int(code)], "tip": strip.hover[r][c]}
+        for r in range(rows)
+        for c in range(cols)
+        if (code := strip.z[r, c])
+    ]
+    legend = strip.legend()
+    ticks = strip.ticks
+    return {
+        "title": {"text": strip.title, "anchor": "start", "fontSize": 15},
+        # the whole chart's: title, column labels and legend (about 190 px) and 26 px a row
+        "height": 190 + 26 * rows,
+        "data": {"values": cells},
+        "mark": {"type": "rect", "stroke": "white", "strokeWidth": 1 if cols <= 120 else 0},
+        "encoding": {
+            "x": {
+                "field": "col",
+                "type": "ordinal",
+                "scale": {"domain": list(range(cols))},
+                "axis": {
+                    "orient": "top",
+                    "title": strip.xtitle,
+                    "values": ticks,
+                    "labelExpr": f"{json.dumps(strip.xlabels)}[datum.value]",
+                    "labelAngle": 0,
+                    "ticks": False,
+                    "domain": False,
+                },
+            },
+            "y": {
+                "field": "row",
+                "type": "ordinal",
+                "scale": {"domain": list(range(rows))},
+                "axis": {
+                    "title": None,
+                    "labelExpr": f"{json.dumps(strip.ylabels)}[datum.value]",
+                    "labelOverlap": False,
+                    "ticks": False,
+                    "domain": False,
+                },
+            },
+            "color": {
+                "field": "what",
+                "type": "nominal",
+                "scale": {"domain": [w for w, _ in legend], "range": [c for _, c in legend]},
+                "legend": {"orient": "bottom", "title": None, "columns": 4},
+            },
+            "tooltip": [{"field": "tip", "title": "cell"}],
+        },
+        "config": {"view": {"stroke": None}},
+    }
 
 
 def _shown(count: int) -> list[int]:
@@ -110,7 +142,7 @@ def _shown(count: int) -> list[int]:
     return list(range(half)) + list(range(count - half, count))
 
 
-def coverage_figure(dim: DimSize) -> go.Figure | None:
+def coverage_figure(dim: DimSize) -> Strip | None:
     """Which input cells each window reads, along one dimension (conv or pool).
 
     Row 0 is the padded input (padding grey, cells no window reads orange); each further row is
@@ -152,7 +184,7 @@ def coverage_figure(dim: DimSize) -> go.Figure | None:
     xlabels = [str(p) if i else ("–" if b else "p") for p, i, b in zip(pos, is_input, beyond)]
     skipped = "" if dim.size <= MAX_WINDOWS else f" (first and last {MAX_WINDOWS // 2} shown)"
     title = f"{dim.axis}: {dim.size} windows{skipped}"
-    return _grid_figure(np.array(rows), hover, xlabels, ylabels, title, f"input {dim.axis} index")
+    return Strip(np.array(rows), hover, xlabels, ylabels, title, f"input {dim.axis} index")
 
 
 def _cell_text(p: int, inside: bool, beyond: bool = False) -> str:
@@ -161,7 +193,7 @@ def _cell_text(p: int, inside: bool, beyond: bool = False) -> str:
     return f"input {p}" if inside else f"padding at {p}"
 
 
-def stamp_figure(dim: DimSize) -> go.Figure | None:
+def stamp_figure(dim: DimSize) -> Strip | None:
     """Transposed conv along one dimension: where each input cell stamps the kernel.
 
     Columns are the output before cropping; the `padding` cells cropped at each end are grey.
@@ -194,6 +226,4 @@ def stamp_figure(dim: DimSize) -> go.Figure | None:
     xlabels = [str(c - p) if kept[c] else "✂" for c in range(full)]
     title = f"{dim.axis}: {dim.input} stamps, {dim.size} outputs kept"
     names = {1: "cropped by padding", 2: "output cell", 4: "stamp kept", 5: "stamp cropped"}
-    return _grid_figure(
-        np.array(rows), hover, xlabels, ylabels, title, f"output {dim.axis} index", names
-    )
+    return Strip(np.array(rows), hover, xlabels, ylabels, title, f"output {dim.axis} index", names)

@@ -5,7 +5,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import cnnviz
-from cnnviz.figures.sizes import coverage_figure, stamp_figure
+from cnnviz.figures.sizes import coverage_figure, stamp_figure, strip_spec
 from cnnviz.render.colormaps import colorize, value_range
 from cnnviz.render.png import map_grid
 from cnnviz.shapes import SettingError
@@ -50,7 +50,7 @@ def test_coverage_figure_marks_exactly_the_cells_no_window_reads(n, k, s, p, d, 
     except SettingError:
         return
     dim = dims[0]
-    z = np.array(coverage_figure(dim).data[0].z)
+    z = coverage_figure(dim).z
     assert (z[0] == 3).sum() == dim.skipped  # orange "never read" cells
     assert z.shape[0] == 1 + min(dim.size, 16)
     for row in z[1:]:  # every window has exactly `kernel` taps (on input, padding or past the end)
@@ -70,9 +70,9 @@ def test_ceil_overhang_is_not_labelled_padding():
     dim = cnnviz.output_size(5, 2, 2, 0, op="pool", ceil_mode=True).dims[0]
     assert dim.size == F.max_pool2d(torch.zeros(1, 1, 1, 5), 2, 2, ceil_mode=True).shape[-1]
     fig = coverage_figure(dim)
-    labels = list(fig.layout.xaxis.ticktext)
+    labels = [fig.xlabels[i] for i in fig.ticks]
     assert labels == ["0", "1", "2", "3", "4", "–"] and "p" not in labels
-    assert "padding" not in fig.data[0].text[0][-1]
+    assert "padding" not in fig.hover[0][-1]
 
 
 @given(
@@ -88,7 +88,7 @@ def test_stamp_figure_keeps_as_many_cells_as_the_output_has(n, k, s, p, d, op):
         dim = cnnviz.output_size(n, k, s, p, d, op="conv_transpose", output_padding=op).dims[0]
     except SettingError:
         return
-    z = np.array(stamp_figure(dim).data[0].z)
+    z = stamp_figure(dim).z
     assert (z[-1] == 2).sum() == dim.size
 
 
@@ -100,18 +100,36 @@ def test_strips_too_wide_to_read_are_not_built():
 
 def test_stamp_legend_speaks_of_stamps_not_windows():
     dim = cnnviz.output_size(5, 3, 2, 1, op="conv_transpose").dims[0]
-    names = [t.name for t in stamp_figure(dim).data[1:]]
+    names = [name for name, _ in stamp_figure(dim).legend()]
     assert "stamp kept" in names and "stamp cropped" in names and "tap on input" not in names
 
 
 def test_a_wide_strip_labels_round_columns_only():
     """224 + padding 1: a label on each of 226 columns was unreadable (and cost the browser ~3 s
     of CPU per page); about a dozen round numbers, and the padding where no number is near."""
-    axis = coverage_figure(cnnviz.output_size(224, 3, 2, 1).dims[0]).layout.xaxis
-    assert list(axis.ticktext) == [str(v) for v in range(0, 224, 20)]
-    assert list(axis.tickvals) == [v + 1 for v in range(0, 224, 20)]  # column 0 is padding
-    wide = coverage_figure(cnnviz.output_size(100, 5, 1, 12).dims[0]).layout.xaxis
-    texts = list(wide.ticktext)
+
+    def axis(*args):
+        strip = coverage_figure(cnnviz.output_size(*args).dims[0])
+        spec = strip_spec(strip)["encoding"]["x"]["axis"]
+        assert spec["values"] == strip.ticks  # the chart writes exactly these columns
+        return strip.ticks, [strip.xlabels[i] for i in strip.ticks]
+
+    vals, texts = axis(224, 3, 2, 1)
+    assert texts == [str(v) for v in range(0, 224, 20)]
+    assert vals == [v + 1 for v in range(0, 224, 20)]  # column 0 is padding
+    _, texts = axis(100, 5, 1, 12)
     assert texts[0] == "p" and texts[-1] == "p" and "0" in texts and len(texts) <= 14
-    narrow = coverage_figure(cnnviz.output_size(30, 3, 1, 1).dims[0]).layout.xaxis
-    assert list(narrow.ticktext) == ["p", *map(str, range(30)), "p"]  # every column up to 40
+    _, texts = axis(30, 3, 1, 1)
+    assert texts == ["p", *map(str, range(30)), "p"]  # every column up to 40
+
+
+def test_the_strip_chart_draws_every_coded_cell_with_its_text_and_colour():
+    strip = coverage_figure(cnnviz.output_size(5, 3, 2, 1).dims[0])
+    spec = strip_spec(strip)
+    cells = spec["data"]["values"]
+    assert len(cells) == int((strip.z != 0).sum())  # empty cells are not drawn
+    for cell in cells:
+        assert cell["tip"] == strip.hover[cell["row"]][cell["col"]]
+    scale = spec["encoding"]["color"]["scale"]
+    assert list(zip(scale["domain"], scale["range"])) == strip.legend()
+    assert {c["what"] for c in cells} == set(scale["domain"])  # each colour named in the legend
