@@ -321,8 +321,6 @@ def depth_runs(depth: int, steps: int, lr: float) -> dict:
 
 
 def residual() -> None:
-    import plotly.graph_objects as go
-
     from cnnviz import arch
     from cnnviz.arch import residual as res
 
@@ -376,18 +374,49 @@ def residual() -> None:
         )
         return
     runs = stored[1]
-    fig = go.Figure()
-    for name, run in runs.items():
-        fig.add_bar(x=run.layers, y=run.grad_norms[0], name=f"{name}, step 1")
-        fig.add_bar(x=run.layers, y=run.grad_norms[-1], name=f"{name}, step {len(run.losses)}")
-    fig.update_layout(
-        yaxis_type="log",
-        yaxis_title="gradient norm (log scale)",
-        barmode="group",
-        height=380,
-        margin=dict(l=10, r=10, t=30, b=10),
-    )
-    st.plotly_chart(fig, width="stretch", config={"displayModeBar": False}, key="rgrad")
+    bars = [
+        {"layer": layer, "norm": float(norm), "run": f"{name}, step {step}"}
+        for name, run in runs.items()
+        for step, norms in ((1, run.grad_norms[0]), (len(run.losses), run.grad_norms[-1]))
+        for layer, norm in zip(run.layers, norms)
+    ]
+    floor = min(b["norm"] for b in bars if b["norm"] > 0) / 3 if bars else 1e-6
+    spec = {
+        "height": 320,
+        "data": {"values": bars},
+        "mark": {"type": "bar"},
+        "encoding": {
+            "x": {
+                "field": "layer",
+                "type": "nominal",
+                "sort": None,
+                "title": None,
+                "axis": {"labelAngle": 0},
+            },
+            "xOffset": {"field": "run", "sort": None},
+            "y": {
+                "field": "norm",
+                "type": "quantitative",
+                "scale": {"type": "log", "domainMin": floor},
+                "title": "gradient norm (log scale)",
+            },
+            # a log axis has no 0: the bars rise from a floor below the smallest norm
+            "y2": {"datum": floor},
+            "color": {
+                "field": "run",
+                "type": "nominal",
+                "sort": None,
+                "title": None,
+                "legend": {"orient": "bottom"},
+            },
+            "tooltip": [
+                {"field": "run"},
+                {"field": "layer"},
+                {"field": "norm", "title": "gradient norm", "format": ".3g"},
+            ],
+        },
+    }
+    st.vega_lite_chart(spec, width="stretch", key="rgrad")
     p, r = runs["plain"], runs["residual"]
     say(
         f"First conv's gradient at step 1: plain {p.grad_norms[0, 0]:.3g}, residual "

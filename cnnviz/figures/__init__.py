@@ -1,4 +1,5 @@
 """Figures, pure functions from engine results to figures (no streamlit): grids of numbered
 cells as plain HTML (`grid`), a step-by-step walk's grids (`walk`) and pooling's (`pooling`);
-one bar per class, the activation functions and Output size's strips as Vega-Lite specs
-(`bars`, `curves`, `sizes`); the transfer curves as a plotly figure (`transfer`)."""
+and Vega-Lite specs: one bar per class (`bars`), the activation functions (`curves`), Output
+size's strips (`sizes`) and the transfer curves (`transfer`). No page draws a Plotly chart: its
+4.7 MB script cost every page that showed one about 0.55 s of the browser's CPU per load."""

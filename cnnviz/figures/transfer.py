@@ -1,36 +1,48 @@
-"""Transfer learning vs training from scratch: both validation-accuracy curves on one chart."""
+"""Transfer learning vs training from scratch: both validation-accuracy curves on one Vega-Lite
+chart."""
 
 from __future__ import annotations
 
 import numpy as np
-import plotly.graph_objects as go
 
 COLORS = {"transfer": "#2171b5", "scratch": "#e6550d"}
 NAMES = {"transfer": "frozen conv layers + new head", "scratch": "the same net from scratch"}
 
 
-def transfer_figure(result) -> go.Figure:
+def transfer_spec(result) -> dict:
     """Validation accuracy (%) per epoch of a `cnnviz.transfer.TransferResult`, both ways."""
-    fig = go.Figure()
-    for way in ("transfer", "scratch"):
-        acc = np.asarray(getattr(result, way).val_acc, dtype=np.float32) * 100
-        fig.add_trace(
-            go.Scatter(
-                x=np.arange(1, len(acc) + 1, dtype=np.int32),
-                y=acc,
-                mode="lines+markers",
-                name=NAMES[way],
-                line=dict(color=COLORS[way]),
-                hovertemplate="epoch %{x}: %{y:.1f} %<extra></extra>",
-            )
+    rows = [
+        {"epoch": epoch, "accuracy": float(acc), "way": NAMES[way]}
+        for way in ("transfer", "scratch")
+        for epoch, acc in enumerate(
+            np.asarray(getattr(result, way).val_acc, dtype=np.float64) * 100, start=1
         )
-    fig.update_layout(
-        height=320,
-        margin=dict(l=10, r=10, t=40, b=10),
-        title="Validation accuracy on the new classes",
-        xaxis=dict(title="epoch", dtick=1 if result.epochs <= 20 else None),
-        yaxis=dict(title="accuracy (%)", range=[0, 100]),
-        legend=dict(orientation="h", y=-0.25),
-        plot_bgcolor="white",
-    )
-    return fig
+    ]
+    x_axis = {"tickMinStep": 1, "format": "d"}
+    return {
+        "title": {"text": "Validation accuracy on the new classes", "anchor": "start"},
+        "height": 320,
+        "data": {"values": rows},
+        "mark": {"type": "line", "point": True},
+        "encoding": {
+            "x": {"field": "epoch", "type": "quantitative", "axis": x_axis},
+            "y": {
+                "field": "accuracy",
+                "type": "quantitative",
+                "title": "accuracy (%)",
+                "scale": {"domain": [0, 100]},
+            },
+            "color": {
+                "field": "way",
+                "type": "nominal",
+                "title": None,
+                "scale": {"domain": list(NAMES.values()), "range": list(COLORS.values())},
+                "legend": {"orient": "bottom"},
+            },
+            "tooltip": [
+                {"field": "way", "title": "trained"},
+                {"field": "epoch"},
+                {"field": "accuracy", "title": "accuracy (%)", "format": ".1f"},
+            ],
+        },
+    }

@@ -1,6 +1,6 @@
 """A step-by-step walk's grids as cells: a label and a kind (a key of COLORS) for each.
 
-The data both pictures of a walk draw: the page's plotly figures (`cnnviz.figures.walk`) and the
+The data both pictures of a walk draw: the page's HTML grids (`cnnviz.figures.walk`) and the
 slide frames and GIF (`cnnviz.render.frames`). Numbers are the walk's own (`cnnviz.numbers.fmt`).
 Colours are a colour-blind-safe blue/orange/grey set; every cell carries its number, so colour
 is never the only cue.

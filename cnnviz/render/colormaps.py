@@ -4,12 +4,12 @@ Values -> colours (`colorize`, `levels` + `palette`), the range a map spans (`va
 the one sentence that says what the colours mean (`range_caption`).
 
 Defaults are colour-blind-safe (cividis; blue-to-red RdBu for signs). The stops come from
-plotly's colour scales, so a PNG drawn here and a plotly heatmap of the same map look the same.
+plotly's colour scales (`plotly.colors`: the data only; no page draws a plotly chart any more).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -37,21 +37,6 @@ def _stops(name: str) -> tuple[np.ndarray, np.ndarray]:
     pos = np.array([p for p, _ in scale], dtype=float)
     colors = np.array([rgb(c) for _, c in scale], dtype=float)
     return pos, colors
-
-
-def discrete_scale(colors: Sequence[str]) -> list[list]:
-    """A plotly colorscale of flat steps for coded cells: with zmin=0 and zmax=len(colors),
-    z = i is drawn in colors[i]."""
-    n = len(colors)
-    scale = []
-    for i, color in enumerate(colors):
-        scale += [[i / n, color], [(i + 1) / n, color]]
-    return scale
-
-
-def plotly_scale(name: str) -> list:
-    """The colour map as a plotly colorscale (for heatmaps that must match the PNGs)."""
-    return "gray" if name == "gray" else pc.get_colorscale(name)
 
 
 @dataclass(frozen=True)

@@ -210,11 +210,6 @@ def show_bars(
     st.vega_lite_chart(spec, width="stretch", height=spec["height"] + extra, key=key)
 
 
-def show_figure(fig, key: str | None = None) -> None:
-    """A plotly figure at full width, without the toolbar (less clutter on a projector)."""
-    st.plotly_chart(fig, width="stretch", config={"displayModeBar": False}, key=key)
-
-
 def see_also(*paths: str) -> None:
     """A row of links to related pages, at the foot of a page."""
     from cnnviz.ui.nav import page_at

@@ -77,11 +77,9 @@ _FIT_CSS = """
 }
 [data-testid="stButtonGroup"] > div { flex-wrap: wrap; overflow: visible; row-gap: 0.25rem; }
 [data-testid="stMain"] button { max-width: 100%; height: auto; }
-/* a chart or grid is never drawn narrower than 150 px: its column wraps to the next row instead */
-[data-testid="stHorizontalBlock"]:has(> [data-testid="stColumn"] :is(.js-plotly-plot, [data-grid])) {
-  flex-wrap: wrap;
-}
-[data-testid="stColumn"]:has(:is(.js-plotly-plot, [data-grid])) { min-width: 160px; }
+/* a grid of numbers is never drawn narrower than 150 px: its column wraps to the next row instead */
+[data-testid="stHorizontalBlock"]:has(> [data-testid="stColumn"] [data-grid]) { flex-wrap: wrap; }
+[data-testid="stColumn"]:has([data-grid]) { min-width: 160px; }
 </style>
 """
 

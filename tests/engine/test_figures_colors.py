@@ -133,3 +133,37 @@ def test_the_strip_chart_draws_every_coded_cell_with_its_text_and_colour():
     scale = spec["encoding"]["color"]["scale"]
     assert list(zip(scale["domain"], scale["range"])) == strip.legend()
     assert {c["what"] for c in cells} == set(scale["domain"])  # each colour named in the legend
+
+
+def test_the_confusion_matrix_writes_each_count_in_its_cell():
+    from cnnviz.ui.train.charts import confusion_spec
+
+    c = np.array([[5, 1], [0, 7]])
+    spec = confusion_spec(c, ["cat", "dog"])
+    rows = spec["data"]["values"]
+    assert {(r["true"], r["predicted"]): r["count"] for r in rows} == {
+        ("cat", "cat"): 5,
+        ("cat", "dog"): 1,
+        ("dog", "cat"): 0,
+        ("dog", "dog"): 7,
+    }
+    text = spec["layer"][1]
+    assert text["encoding"]["text"] == {"field": "count"}
+    assert "layer" not in confusion_spec(np.zeros((21, 21), int), list(range(21)))  # no text
+
+
+def test_the_transfer_chart_has_both_curves_in_percent():
+    from types import SimpleNamespace
+
+    from cnnviz.figures.transfer import NAMES, transfer_spec
+
+    result = SimpleNamespace(
+        transfer=SimpleNamespace(val_acc=[0.5, 0.75]), scratch=SimpleNamespace(val_acc=[0.25, 0.5])
+    )
+    rows = transfer_spec(result)["data"]["values"]
+    assert [(r["way"], r["epoch"], r["accuracy"]) for r in rows] == [
+        (NAMES["transfer"], 1, 50.0),
+        (NAMES["transfer"], 2, 75.0),
+        (NAMES["scratch"], 1, 25.0),
+        (NAMES["scratch"], 2, 50.0),
+    ]

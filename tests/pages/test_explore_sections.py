@@ -44,10 +44,10 @@ def png(pixels: np.ndarray) -> bytes:
 
 def test_train_both_gives_the_chart_and_the_sentence_with_the_engine_numbers():
     at = run(AppTest.from_function(transfer_app))
-    assert not at.get("plotly_chart")
+    assert not at.get("vega_lite_chart")
     run(at.slider(key="xfer_epochs").set_value(3))
     run(at.button(key="xfer_go").click())
-    assert len(at.get("plotly_chart")) == 1
+    assert len(at.get("vega_lite_chart")) == 1
     text = [m.value for m in at.markdown if m.value.startswith("With 20 pictures per class")]
     # the same run, straight from the engine
     base, _ = pretrained.pretrained("digits0-4")
@@ -58,7 +58,7 @@ def test_train_both_gives_the_chart_and_the_sentence_with_the_engine_numbers():
     assert text == [transfer.transfer_sentence(want, 20)]
     # a rerun shows the kept result without training again
     run(at)
-    assert len(at.get("plotly_chart")) == 1
+    assert len(at.get("vega_lite_chart")) == 1
 
 
 def test_a_bad_zip_is_a_sentence_and_a_good_one_trains():
@@ -66,7 +66,7 @@ def test_a_bad_zip_is_a_sentence_and_a_good_one_trains():
     run(at.radio(key="xfer_new").set_value("Your zip of pictures"))
     run(at.file_uploader(key="xfer_zip").upload("bad.zip", b"not a zip at all", "application/zip"))
     assert "not a zip archive cnnviz can read" in at.error[0].value
-    assert not at.get("plotly_chart")
+    assert not at.get("vega_lite_chart")
     rng = np.random.default_rng(0)
     entries = {}
     for i in range(7):  # colour pictures, made gray for the 1-channel base
@@ -78,7 +78,7 @@ def test_a_bad_zip_is_a_sentence_and_a_good_one_trains():
     assert not at.error
     run(at.slider(key="xfer_epochs").set_value(2))
     run(at.button(key="xfer_go").click())
-    assert len(at.get("plotly_chart")) == 1
+    assert len(at.get("vega_lite_chart")) == 1
     assert any(m.value.startswith("With 20 pictures per class") for m in at.markdown)
     assert any("fewer than 20 training pictures" in c.value for c in at.caption)
 
@@ -86,7 +86,7 @@ def test_a_bad_zip_is_a_sentence_and_a_good_one_trains():
 def test_the_students_own_pictures_by_upload_and_camera_become_the_new_classes():
     at = run(AppTest.from_function(transfer_app))
     run(at.radio(key="xfer_new").set_value("Your pictures (uploads or camera)"))
-    assert not at.get("plotly_chart") and not at.error
+    assert not at.get("vega_lite_chart") and not at.error
     at.text_input(key="data_cls0").set_value("ring")
     at.text_input(key="data_cls1").set_value("bar")
     rng = np.random.default_rng(1)
@@ -112,7 +112,7 @@ def test_the_students_own_pictures_by_upload_and_camera_become_the_new_classes()
     run(at.slider(key="xfer_epochs").set_value(2))
     run(at.button(key="xfer_go").click())
     assert not at.error
-    assert len(at.get("plotly_chart")) == 1
+    assert len(at.get("vega_lite_chart")) == 1
     assert any(m.value.startswith("With 20 pictures per class") for m in at.markdown)
 
 

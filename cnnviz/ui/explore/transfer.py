@@ -12,7 +12,7 @@ import numpy as np
 import streamlit as st
 
 from cnnviz.memo import digest
-from cnnviz.ui.common import one_of, remember, show_figure
+from cnnviz.ui.common import one_of, remember
 
 BUILTIN_BASE = "The built-in digits 0-4 net"
 BUILTIN_NEW = "Built-in digits 5-9"
@@ -154,7 +154,7 @@ def _train(base, ds, per_class: int, epochs: int):
 def transfer_section(opened) -> None:
     """Freeze a trained net's conv layers, retrain only a new head on a few pictures of new
     classes, and compare with the same net from scratch on the same pictures."""
-    from cnnviz.figures.transfer import transfer_figure
+    from cnnviz.figures.transfer import transfer_spec
     from cnnviz.transfer import transfer_sentence
 
     st.caption(
@@ -188,7 +188,7 @@ def transfer_section(opened) -> None:
             f"{per_class} picture(s) per class of {ds.n_classes} classes, {epochs} epoch(s) each."
         )
         return
-    show_figure(transfer_figure(result), key="xfer_chart")
+    st.vega_lite_chart(transfer_spec(result), width="stretch", key="xfer_chart")
     st.markdown(transfer_sentence(result, per_class))
     if result.n_train < per_class * result.n_classes:
         counts = np.bincount(ds.y_train, minlength=ds.n_classes)

@@ -1,11 +1,10 @@
-"""Chart data and specs for the Train page: loss and accuracy curves, the softmax bars (Vega-Lite)
-and the confusion matrix (plotly). Pure: no streamlit."""
+"""Chart data and Vega-Lite specs for the Train page: loss and accuracy curves and the confusion
+matrix (the softmax bars are `cnnviz.figures.bars`). Pure: no streamlit."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import plotly.graph_objects as go
 
 from cnnviz.numbers import percent_text
 
@@ -121,31 +120,47 @@ def curve_spec(metric: str, epochs: int, height: int = 220, passed: int | None =
     return {"height": height, "layer": layers}
 
 
-def confusion_figure(confusion: np.ndarray, classes) -> go.Figure:
-    """Counts per (true, predicted) pair as a small heatmap with the numbers written in."""
+def confusion_spec(confusion: np.ndarray, classes) -> dict:
+    """Counts per (true, predicted) pair as a small heatmap, the numbers written in (up to 20
+    classes), white on the dark cells."""
     k = len(classes)
     labels = [str(c) for c in classes]
-    fig = go.Figure(
-        go.Heatmap(
-            z=confusion,
-            x=labels,
-            y=labels,
-            colorscale="Blues",
-            showscale=False,
-            text=confusion if k <= 20 else None,
-            texttemplate="%{text}" if k <= 20 else None,
-            hovertemplate="true %{y}, predicted %{x}: %{z}<extra></extra>",
-        )
-    )
-    side = min(640, 120 + 34 * k)
-    fig.update_layout(
-        height=side,
-        width=side,
-        margin=dict(l=10, r=10, t=10, b=10),
-        xaxis_title="predicted",
-        yaxis_title="true",
-        plot_bgcolor="white",
-    )
-    fig.update_yaxes(autorange="reversed", type="category")
-    fig.update_xaxes(type="category")
-    return fig
+    c = np.asarray(confusion)
+    rows = [
+        {"true": labels[t], "predicted": labels[p], "count": int(c[t, p])}
+        for t in range(k)
+        for p in range(k)
+    ]
+    order = {"type": "nominal", "sort": labels}
+    cells = {
+        "mark": {"type": "rect"},
+        "encoding": {
+            "x": {"field": "predicted", **order, "axis": {"orient": "top", "labelAngle": 0}},
+            "y": {"field": "true", **order},
+            "color": {
+                "field": "count",
+                "type": "quantitative",
+                "scale": {"scheme": "blues"},
+                "legend": None,
+            },
+            "tooltip": [{"field": "true"}, {"field": "predicted"}, {"field": "count"}],
+        },
+    }
+    # as wide as its column (a fixed width wider than the column was cut), 34 px a row
+    spec = {"height": min(640, 120 + 34 * k), "data": {"values": rows}}
+    if k > 20:
+        return spec | cells
+    half = float(c.max()) / 2 if c.size else 0.0
+    text = {
+        "mark": {"type": "text"},
+        "encoding": {
+            "x": {"field": "predicted", **order},
+            "y": {"field": "true", **order},
+            "text": {"field": "count"},
+            "color": {
+                "condition": {"test": f"datum.count > {half}", "value": "white"},
+                "value": "black",
+            },
+        },
+    }
+    return spec | {"layer": [cells, text]}

@@ -9,8 +9,7 @@ import streamlit as st
 
 from cnnviz.numbers import percent_text
 from cnnviz.render.net import sample_png
-from cnnviz.ui.common import show_figure
-from cnnviz.ui.train.charts import confusion_figure
+from cnnviz.ui.train.charts import confusion_spec
 from cnnviz.ui.train.session import TrainingSession
 
 
@@ -25,7 +24,7 @@ def show_report(report, dataset, key: str = "cm") -> None:
     with left:
         st.markdown("**Confusion matrix**: rows are the true class, columns what the net said")
         if len(classes) <= 40:
-            show_figure(confusion_figure(report.confusion, classes), key=key)
+            st.vega_lite_chart(confusion_spec(report.confusion, classes), width="stretch", key=key)
         else:
             st.dataframe(pd.DataFrame(report.confusion, index=classes, columns=classes))
     with right:
