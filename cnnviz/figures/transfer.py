@@ -21,7 +21,7 @@ def transfer_spec(result) -> dict:
     x_axis = {"tickMinStep": 1, "format": "d"}
     return {
         "title": {"text": "Validation accuracy on the new classes", "anchor": "start"},
-        "height": 320,
+        "height": 380,  # the whole chart's, title and legend included
         "data": {"values": rows},
         "mark": {"type": "line", "point": True},
         "encoding": {
@@ -37,7 +37,7 @@ def transfer_spec(result) -> dict:
                 "type": "nominal",
                 "title": None,
                 "scale": {"domain": list(NAMES.values()), "range": list(COLORS.values())},
-                "legend": {"orient": "bottom"},
+                "legend": {"orient": "bottom", "labelLimit": 400},
             },
             "tooltip": [
                 {"field": "way", "title": "trained"},
