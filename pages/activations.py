@@ -68,17 +68,13 @@ def curves_section() -> None:
                 "Try a value x", -20.0, 20.0, -2.0, 0.5, key="x", bind="query-params"
             ),
         )
-        rows = [f"| {CURVES[n]} | {activation(n, np.array([x0]), slope)[0]:.4f} |" for n in chosen]
+        at_x0 = {CURVES[n]: activation(n, np.array([x0]), slope)[0] for n in chosen}
+        rows = [f"| {name} | {y:.4f} |" for name, y in at_x0.items()]
         if rows:
             st.markdown(f"| f | f({x0:g}) |\n|---|---|\n" + "\n".join(rows))
     with right:
         x = np.linspace(-5, 5, 401)
-        spec = curves_spec(
-            x,
-            {CURVES[n]: activation(n, x, slope) for n in chosen},
-            x0,
-            {CURVES[n]: activation(n, np.array([x0]), slope)[0] for n in chosen},
-        )
+        spec = curves_spec(x, {CURVES[n]: activation(n, x, slope) for n in chosen}, x0, at_x0)
         st.vega_lite_chart(spec, width="stretch", key="curves")
 
 

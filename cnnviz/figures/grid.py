@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 GAP = 2  # px between cells (the gap colour shows as thin lines)
+TITLE_REM = 1.1  # a title's size, of the page's type size (larger when presenting)
 
 
 @dataclass(frozen=True)
@@ -49,12 +50,6 @@ class CellGrid:
     light: np.ndarray | None = None
     bold: bool = False
     gap_color: str = "#b0b0b0"
-    text_color: str = "black"
-    title_rem: float = 1.1  # of the page's type size (larger when presenting)
-
-    @property
-    def shape(self) -> tuple[int, int]:
-        return self.labels.shape
 
     @property
     def width(self) -> int:
@@ -81,7 +76,7 @@ def grid_html(grid: CellGrid, key: str = "") -> str:
     parts = [f'<div data-grid="{html.escape(key)}" style="width:100%;margin:0 0 0.5rem 0">']
     if grid.title:  # as wide as the column: a short grid's title does not wrap
         parts.append(
-            f'<div data-grid-title style="font-size:{grid.title_rem}rem;font-weight:600;'
+            f'<div data-grid-title style="font-size:{TITLE_REM}rem;font-weight:600;'
             f'line-height:1.3;margin:0 0 0.35rem 0">{_title(grid.title)}</div>'
         )
     if rows and cols:
@@ -91,7 +86,7 @@ def grid_html(grid: CellGrid, key: str = "") -> str:
             f'<div style="display:grid;grid-template-columns:repeat({cols},minmax(0,1fr));'
             f"gap:{GAP}px;padding:{GAP}px;background:{grid.gap_color};"
             f"font-size:max(10px,{scaled(grid.font)});line-height:1;"
-            f'font-variant-numeric:tabular-nums;color:{grid.text_color}">'
+            'font-variant-numeric:tabular-nums;color:black">'
         )
         for r in range(rows):
             for c in range(cols):

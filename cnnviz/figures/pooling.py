@@ -8,7 +8,7 @@ import numpy as np
 
 from cnnviz.figures.grid import CellGrid, Mark
 from cnnviz.numbers import fmt
-from cnnviz.render.colormaps import Range, colorize
+from cnnviz.render.colormaps import Range, colorize, rgb
 
 # Okabe-Ito colours, one per pooling window (cycled): readable with every kind of colour vision
 WINDOW_COLORS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442")
@@ -17,15 +17,15 @@ WINDOW_COLORS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00
 OVERHANG_MARK = "—"  # a cell past the padded input that ceil_mode's last window hangs over
 
 
-def _hex(rgb) -> str:
-    return "#{:02x}{:02x}{:02x}".format(*(int(v) for v in rgb))
+def _hex(color) -> str:
+    return "#{:02x}{:02x}{:02x}".format(*(int(v) for v in color))
 
 
 def _white_reads_better(color: str) -> bool:
     """Is white text more legible than black on this fill? (WCAG relative luminance: white wins
     below about 0.18; so yellow and sky blue get black numbers, the dark blues white ones.)"""
-    r, g, b = (int(color[i : i + 2], 16) / 255 for i in (1, 3, 5))
-    lin = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in (r, g, b)]
+    srgb = [v / 255 for v in rgb(color)]
+    lin = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in srgb]
     y = 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
     return (1.05 / (y + 0.05)) >= ((y + 0.05) / 0.05)
 

@@ -12,6 +12,8 @@ from collections.abc import Callable
 import numpy as np
 import streamlit as st
 
+from cnnviz.figures.bars import bars_data, bars_spec
+from cnnviz.figures.grid import grid_html
 from cnnviz.render.png import array_to_png
 from cnnviz.shapes import Fix, SettingError
 from cnnviz.ui import links
@@ -185,8 +187,6 @@ def link_to(page, label: str) -> None:
 def show_grid(grid, key: str) -> None:
     """A grid of numbered cells (a `cnnviz.figures.grid.CellGrid`) as HTML, in a container with
     this key: at its own size, smaller in a narrower column (never cut)."""
-    from cnnviz.figures.grid import grid_html
-
     st.container(key=key).html(grid_html(grid, key))
 
 
@@ -202,8 +202,6 @@ def show_bars(
 ) -> None:
     """One bar per class (`cnnviz.figures.bars`), the highlighted one (by default the largest)
     red, as wide as its column."""
-    from cnnviz.figures.bars import bars_data, bars_spec
-
     spec = bars_spec(len(classes), percent, title, labels)
     spec["data"] = {"values": bars_data(values, classes, highlight, percent)}
     extra = 40 + (24 if title else 0)  # the axis (and the title) besides the bars
