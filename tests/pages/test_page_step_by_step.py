@@ -8,6 +8,7 @@ import re
 
 import numpy as np
 import pytest
+from test_page_pooling import grids  # same folder (tests/ is not a package)
 
 import cnnviz
 from cnnviz.figures.grid import read_labels
@@ -38,9 +39,9 @@ def cell_value(at) -> str:
 
 def chart_labels(at, key: str) -> np.ndarray:
     """The numbers written in the cells of the grid with this key."""
-    for block in at.get("html"):
-        if f'data-grid="{key}"' in block.proto.body:
-            return read_labels(block.proto.body)
+    for body in grids(at):
+        if f'data-grid="{key}"' in body:
+            return read_labels(body)
     raise AssertionError(f"no grid {key}")
 
 

@@ -5,6 +5,7 @@ up by one per answer. The revealed answer is the engine's value for the page's s
 from __future__ import annotations
 
 import pytest
+from test_page_pooling import grids  # same folder (tests/ is not a package)
 
 import cnnviz
 from cnnviz import playground, quiz, walks
@@ -85,10 +86,10 @@ def test_output_size_holds_the_formula_back_until_the_answer(open_page):
 
 def test_pooling_rings_the_winner_only_after_the_answer(open_page):
     at = open_page("pages/pooling.py", quiz="1")
-    assert not [h for h in at.get("html") if "data-grid=" in h.proto.body]
+    assert not grids(at)
     q = expected("pooling", 0)
     answer(at, q.options[q.answer])
-    assert len([h for h in at.get("html") if "data-grid=" in h.proto.body]) == 4
+    assert len(grids(at)) == 4
 
 
 def test_one_answer_per_question(open_page):
