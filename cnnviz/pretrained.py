@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import functools
 import os
 import tempfile
 import threading
@@ -79,11 +78,9 @@ def _check_name(name: str) -> None:
         raise ValueError(f'There is no built-in pre-trained net called "{name}"; choose {known}.')
 
 
-@functools.cache
 def digits28():
-    """The built-in digits28 Dataset, generated once per process (~1 s) and shared: what the
-    nets learn from, and the Explore page's new classes for transfer learning. Never change
-    its arrays (torch.from_numpy warns about read-only ones, so they are not marked)."""
+    """The built-in digits28 Dataset (made once per process and shared, see data.builtin): what
+    the nets learn from, and the Explore page's new classes for transfer learning."""
     from cnnviz import data
 
     return data.builtin(DATASET)

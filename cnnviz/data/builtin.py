@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import gzip
 import importlib.util
 from pathlib import Path
@@ -22,11 +23,21 @@ BUILTINS: dict[str, str] = {
 }
 
 
-def builtin(name: str) -> Dataset:
-    """One of `BUILTINS` by name; deterministic, generated or read from installed packages."""
+def builtin(name: str, *, fresh: bool = False) -> Dataset:
+    """One of `BUILTINS` by name; deterministic, generated or read from installed packages.
+
+    Made once per process and shared by every caller (the generated sets take about a second
+    each): never change its arrays (torch.from_numpy warns about read-only ones, so they are not
+    marked). `fresh=True` makes it again, for a check that making it twice gives the same set.
+    """
     if name not in _MAKERS:
         known = ", ".join(f'"{n}"' for n in BUILTINS)
         raise DataError(f'There is no built-in dataset called "{name}"; choose one of {known}.')
+    return _MAKERS[name]() if fresh else _shared(name)
+
+
+@functools.cache
+def _shared(name: str) -> Dataset:
     return _MAKERS[name]()
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import functools
-
 import numpy as np
 import pytest
 import torch
@@ -21,12 +19,10 @@ from cnnviz.data import (
     stratified_split,
 )
 
-made = functools.cache(builtin)  # each set made once per test module (digits28 takes ~1 s)
-
 
 @pytest.fixture(scope="module", params=list(BUILTINS))
 def ds(request) -> Dataset:
-    return made(request.param)
+    return builtin(request.param)
 
 
 def test_builtin_contract(ds: Dataset):
@@ -50,7 +46,9 @@ def test_builtin_contract(ds: Dataset):
 
 
 def test_builtin_is_deterministic(ds: Dataset):
-    again = builtin(ds.name)  # made afresh
+    assert builtin(ds.name) is ds  # made once per process and shared
+    again = builtin(ds.name, fresh=True)  # made afresh
+    assert again is not ds
     for field in ("x_train", "y_train", "x_val", "y_val", "x_test", "y_test"):
         np.testing.assert_array_equal(getattr(ds, field), getattr(again, field))
 
@@ -66,7 +64,7 @@ def test_digits_are_sklearn_digits():
     from cnnviz.data.builtin import DIGIT_COPIES
 
     bunch = load_digits()
-    ds = made("digits")
+    ds = builtin("digits")
     n_scans = len(ds.y_train) // (DIGIT_COPIES + 1)
     assert len(ds.y_train) == n_scans * (DIGIT_COPIES + 1)
     assert n_scans + len(ds.y_val) + len(ds.y_test) == len(bunch.target) == 1797
@@ -106,7 +104,7 @@ def test_splits_are_disjoint_and_stratified():
 
 
 def test_subset_is_stratified_and_keeps_val_test():
-    ds = made("digits")
+    ds = builtin("digits")
     small = ds.subset(50, seed=1)
     assert len(small.y_train) == 50
     np.testing.assert_array_equal(np.bincount(small.y_train, minlength=10), [5] * 10)
@@ -177,14 +175,14 @@ def test_preview_grid(ds: Dataset):
 
 @pytest.mark.parametrize("name", ["digits28", "shapes", "orientations"])
 def test_generated_test_images_are_not_training_images(name):
-    ds = made(name)
+    ds = builtin(name)
     train = {img.tobytes() for img in ds.x_train}
     assert not any(img.tobytes() in train for img in ds.x_test)
     assert not any(img.tobytes() in train for img in ds.x_val)
 
 
 def test_orientations_lines_run_the_named_way():
-    ds = made("orientations")
+    ds = builtin("orientations")
     x = ds.x_train[:, 0].astype(np.float64)
     steps = {  # (d_row, d_col) of one pixel step along each class's lines (rows grow downwards)
         "horizontal": (0, 1),
@@ -208,7 +206,7 @@ def test_orientations_lines_run_the_named_way():
 
 
 def test_shapes_are_colour_and_balanced():
-    ds = made("shapes")
+    ds = builtin("shapes")
     assert ds.input_shape == (3, 32, 32) and ds.augment == "shift_flip"
     assert ds.classes == ("circle", "square", "triangle", "star", "cross")
     assert len(set(ds.counts()["train"])) == 1
@@ -217,7 +215,7 @@ def test_shapes_are_colour_and_balanced():
 
 
 def test_digits28_look_like_digits():
-    ds = made("digits28")
+    ds = builtin("digits28")
     x = ds.x_train[:, 0]
     assert ds.input_shape == (1, 28, 28) and len(set(ds.counts()["train"])) == 1
     ink = x.mean(axis=(1, 2))
@@ -234,7 +232,7 @@ def test_digits28_look_like_digits():
 
 def test_orientations_are_learnable_by_a_tiny_cnn():
     torch.manual_seed(0)
-    ds = made("orientations")
+    ds = builtin("orientations")
     net = torch.nn.Sequential(
         torch.nn.Conv2d(1, 8, 3),
         torch.nn.ReLU(),
@@ -346,9 +344,9 @@ def test_elastic_field_matrix_is_torchs_bicubic():
 
 
 def test_shapes10_is_a_ten_class_colour_set_at_cifar10s_size():
-    ds = made("shapes10")
+    ds = builtin("shapes10")
     assert ds.input_shape == (3, 32, 32) and ds.n_classes == 10 and ds.augment == "shift_flip"
-    assert ds.classes[:5] == made("shapes").classes
+    assert ds.classes[:5] == builtin("shapes").classes
     assert ds.classes[5:] == ("diamond", "ring", "crescent", "hexagon", "arrow")
     counts = ds.counts()
     assert set(counts["train"]) == {500} and set(counts["val"]) == {100}

@@ -2,14 +2,10 @@
 trained with its own settings (seed 0, the default preset) and every claim checked, with the
 numbers its caption quotes (cnnviz.lessons.MEASURED)."""
 
-import functools
-
 import pytest
 
 from cnnviz import arch, data, lessons
 from cnnviz.training import TrainConfig, train
-
-made = functools.cache(data.builtin)
 
 
 def end_of(ds, spec, step) -> tuple[float, float]:
@@ -24,7 +20,7 @@ def end_of(ds, spec, step) -> tuple[float, float]:
 
 @pytest.mark.parametrize("name", list(data.BUILTINS))
 def test_every_step_shows_what_it_says(name):
-    ds = made(name)
+    ds = data.builtin(name)
     spec, _ = arch.preset_for(arch.DEFAULT_PRESET, ds.input_shape, ds.n_classes)
     (t1, v1), (t2, v2), (t3, v3) = (end_of(ds, spec, s) for s in lessons.OVERFIT)
     # 1. train climbs to 100 %, validation stays far below

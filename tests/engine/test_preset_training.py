@@ -2,21 +2,17 @@
 reaches the validation accuracy its text states; the Train page's static defaults are the
 default preset's."""
 
-import functools
-
 import numpy as np
 import pytest
 
 from cnnviz import arch, data
 from cnnviz.training import TrainConfig, train
 
-made = functools.cache(data.builtin)
-
 
 @pytest.mark.parametrize("name", list(arch.PRESETS))
 def test_preset_defaults_reach_the_stated_accuracy(name):
     t = arch.PRESET_TRAINING[name]
-    ds = made(t["data"])
+    ds = data.builtin(t["data"])
     spec, note = arch.preset_for(name, ds.input_shape, ds.n_classes)
     assert note is None  # the preset fits its own data as it is
     # the Train page's worker runs this same loop (tests/engine/test_training_parts.py)
