@@ -4,7 +4,8 @@ Playwright's own browser download is never used: we launch /usr/bin/chromium (ov
 CNNVIZ_CHROMIUM). A missing browser fails the tests with a fix to apply; it never skips them.
 For a quick local loop without a browser, CNNVIZ_SKIP_BROWSER=1 skips them (refused when CI=true).
 
-Fixtures: `server` (base URL, one per session), `browser` (one per session), `page` (a fresh
+Fixtures: `server` (base URL, one per session; `server_runs` its runs folder, `teacher_key` its
+teacher key), `browser` (one per session), `page` (a fresh
 context and tab per test, 1400x900), `page_log` (that tab's console errors and blocked external
 requests), `fresh_server` (starts a new server for one test), `wait_idle` (a function:
 `wait_idle(page)` waits for the script run to finish rendering and returns the unexpected console
@@ -64,6 +65,8 @@ LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1", "[::1]"}
 _LOG_KEY = pytest.StashKey[Path]()  # the session server's log
 _ITEM_LOGS_KEY = pytest.StashKey[list]()  # logs of the fresh servers one test started
 _REPORTS_KEY = pytest.StashKey[dict]()
+_RUNS_KEY = pytest.StashKey[Path]()  # the session server's runs folder
+TEACHER_KEY = "browser-test-teacher-key"
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -120,10 +123,26 @@ def _healthy(base_url: str) -> bool:
 
 @pytest.fixture(scope="session")
 def server(pytestconfig: pytest.Config) -> Iterator[str]:
-    """`streamlit run app.py` on a free loopback port, one for the session; yields its base URL."""
+    """`streamlit run app.py` on a free loopback port, one for the session; yields its base URL.
+    Its finished trainings go to its own runs folder (`server_runs`) and it has a teacher key
+    (`TEACHER_KEY`: a page shows nothing of it unless opened with `?teacher=KEY`)."""
     _check_opt_out()
-    with _serve(lambda log: pytestconfig.stash.__setitem__(_LOG_KEY, log)) as base_url:
+    runs = pytestconfig.stash[_RUNS_KEY] = Path(tempfile.mkdtemp(prefix="cnnviz-test-runs-"))
+    env = {"CNNVIZ_RUNS": str(runs), "CNNVIZ_TEACHER_KEY": TEACHER_KEY}
+    with _serve(lambda log: pytestconfig.stash.__setitem__(_LOG_KEY, log), env) as base_url:
         yield base_url
+
+
+@pytest.fixture(scope="session")
+def server_runs(server: str, pytestconfig: pytest.Config) -> Path:
+    """The session server's runs folder: a run saved there is listed on its Model files step."""
+    return pytestconfig.stash[_RUNS_KEY]
+
+
+@pytest.fixture
+def teacher_key() -> str:
+    """The session server's teacher key (`?teacher=` + it makes a tab the teacher's)."""
+    return TEACHER_KEY
 
 
 @pytest.fixture
@@ -164,7 +183,7 @@ def _no_hidden_page_failure(request: pytest.FixtureRequest) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def _serve(register_log) -> Iterator[str]:
+def _serve(register_log, env: dict[str, str] | None = None) -> Iterator[str]:
     port = _free_port()
     base_url = f"http://127.0.0.1:{port}"
     log_path = Path(tempfile.mkstemp(prefix="cnnviz-server-", suffix=".log")[1])
@@ -181,10 +200,14 @@ def _serve(register_log) -> Iterator[str]:
         "--browser.gatherUsageStats=false",
         "--server.fileWatcherType=none",
     ]
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
     # finished trainings are saved here, not in the checkout's runs/ (a test's runs list then
     # holds only what the tests made); a folder a test sets (monkeypatch) is kept
     env.setdefault("CNNVIZ_RUNS", tempfile.mkdtemp(prefix="cnnviz-test-runs-"))
+    # one training at a time (the default on 2 cores, set for any machine): a second student's
+    # training waits in the queue, which tests/browser/test_train.py checks on the session
+    # server (the gate is this test process's own: tests/conftest.py)
+    env.setdefault("CNNVIZ_MAX_TRAININGS", "1")
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(
             cmd,

@@ -14,7 +14,6 @@ from playwright.sync_api import expect
 from cnnviz import arch
 from cnnviz.runs import owner_tag, save_run
 
-KEY = "browser-test-teacher-key"
 LONG = 30_000
 SHAPE = (1, 8, 8)
 
@@ -43,21 +42,20 @@ def _options(tab) -> list[str]:
 
 
 @pytest.fixture
-def class_of_two(browser, page, fresh_server, monkeypatch, tmp_path):
-    """A server with a teacher key and its own runs folder, and two students' tabs on it (each
-    its own browser, with its own cookies), and the teacher's (the test process's tab)."""
-    monkeypatch.setenv("CNNVIZ_RUNS", str(tmp_path / "runs"))
-    monkeypatch.setenv("CNNVIZ_TEACHER_KEY", KEY)
-    with fresh_server() as url:
-        contexts = [browser.new_context(viewport={"width": 1400, "height": 900}) for _ in range(2)]
-        try:
-            yield url, tmp_path / "runs", [*(c.new_page() for c in contexts), page]
-        finally:
-            for c in contexts:
-                c.close()
+def class_of_two(browser, page, server, server_runs):
+    """Two students' tabs on the session server (it has a teacher key and its own runs folder),
+    each its own browser with its own cookies, and the teacher's (the test process's tab)."""
+    contexts = [browser.new_context(viewport={"width": 1400, "height": 900}) for _ in range(2)]
+    try:
+        yield server, server_runs, [*(c.new_page() for c in contexts), page]
+    finally:
+        for c in contexts:
+            c.close()
 
 
-def test_each_student_sees_their_own_run_and_the_teacher_publishes_one(class_of_two, wait_idle):
+def test_each_student_sees_their_own_run_and_the_teacher_publishes_one(
+    class_of_two, teacher_key, wait_idle
+):
     url, folder, (alice, bob, teacher) = class_of_two
     models = url + "/train?step=Model+files"
     for tab in (alice, bob):
@@ -78,7 +76,7 @@ def test_each_student_sees_their_own_run_and_the_teacher_publishes_one(class_of_
         shown = _options(tab)
         assert [o for o in shown if mine in o] and not [o for o in shown if theirs in o], shown
 
-    teacher.goto(models + "&teacher=" + KEY)
+    teacher.goto(models + "&teacher=" + teacher_key)
     wait_idle(teacher)
     expect(teacher.get_by_text("You are the teacher")).to_be_visible(timeout=LONG)
     assert "teacher=" not in teacher.url  # never shared by Copy link

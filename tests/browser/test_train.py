@@ -90,37 +90,33 @@ def test_student_trains_lenet_watches_it_and_keeps_it(server, page, wait_idle):
     assert sum(p.numel() for p in model.parameters()) > 0
 
 
-def test_a_waiting_student_starts_when_the_first_closes_the_tab(
-    fresh_server, browser, page, wait_idle, monkeypatch, tmp_path
-):
-    monkeypatch.setenv("CNNVIZ_MAX_TRAININGS", "1")  # one training at a time on this server
-    monkeypatch.setenv("CNNVIZ_RUNS", str(tmp_path / "runs"))
-    with fresh_server() as base_url:
-        url = base_url + "/train?step=Train&epochs=100"
-        page.goto(url)
-        wait_idle(page)
-        button(page, "tr_start").click()
-        expect(progress(page)).to_contain_text("Training", timeout=LONG)
+def test_a_waiting_student_starts_when_the_first_closes_the_tab(server, browser, page, wait_idle):
+    # the session server trains one at a time (CNNVIZ_MAX_TRAININGS=1, tests/browser/conftest.py)
+    url = server + "/train?step=Train&epochs=100"
+    page.goto(url)
+    wait_idle(page)
+    button(page, "tr_start").click()
+    expect(progress(page)).to_contain_text("Training", timeout=LONG)
 
-        other = browser.new_context(viewport={"width": 1400, "height": 900})
-        try:
-            second = other.new_page()
-            second.goto(url)
-            wait_idle(second)
-            button(second, "tr_start").click()
-            queue = second.locator("[data-testid='stAlertContentInfo']", has_text="in the queue")
-            expect(queue).to_contain_text(
-                "you are number 1 in the queue", timeout=3 * LONG
-            )  # the fork server may still be loading torch
-            # the first training tells the queue how long it still needs
-            expect(queue).to_contain_text(re.compile(r"about \d+ (s|min)|about now"), timeout=LONG)
-            expect(progress(second)).to_contain_text("Waiting")
+    other = browser.new_context(viewport={"width": 1400, "height": 900})
+    try:
+        second = other.new_page()
+        second.goto(url)
+        wait_idle(second)
+        button(second, "tr_start").click()
+        queue = second.locator("[data-testid='stAlertContentInfo']", has_text="in the queue")
+        expect(queue).to_contain_text(
+            "you are number 1 in the queue", timeout=3 * LONG
+        )  # the fork server may still be loading torch
+        # the first training tells the queue how long it still needs
+        expect(queue).to_contain_text(re.compile(r"about \d+ (s|min)|about now"), timeout=LONG)
+        expect(progress(second)).to_contain_text("Waiting")
 
-            page.close()  # the first student closes the tab: their training stops
-            expect(progress(second)).to_contain_text("Training", timeout=LONG)
-            expect(queue).to_have_count(0)
-        finally:
-            other.close()
+        page.close()  # the first student closes the tab: their training stops
+        expect(progress(second)).to_contain_text("Training", timeout=LONG)
+        expect(queue).to_have_count(0)
+    finally:
+        other.close()
 
 
 def test_the_architecture_step_shows_its_net_after_being_closed(server, page, wait_idle):
