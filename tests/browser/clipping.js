@@ -1,15 +1,16 @@
 // What a viewer cannot read in the main area: text, button labels and figures that are cut by a
 // container or stick out of it. Measured on element boxes, not pixels. Returns a list of
-// {what, text, why} (empty when everything fits). Used by tests/browser/test_present.py.
+// {what, text, why} (empty when everything fits). Used by tests/browser/test_presentation_browser.py
+// (through conftest's cut_text).
 () => {
   const main = document.querySelector("[data-testid='stMain']");
   if (!main) return [{ what: "page", text: "", why: "no stMain" }];
   const SLACK = 2; // px: sub-pixel rounding and focus rings
   // Scrolling on purpose: code listings (a reader scrolls code), the data editor's canvas grid.
   const EXEMPT = "pre, [data-testid='stCode'], [data-testid='stDataFrame'] *, " +
-    ".js-plotly-plot .main-svg *, " +
     "[data-testid='stTooltipContent'], [data-baseweb='popover']";
-  const FIGURES = ".js-plotly-plot .main-svg:first-of-type, [data-testid='stImage'] img, " +
+  // Vega-Lite charts draw on a canvas (or svg); number grids are HTML tables (data-grid)
+  const FIGURES = "[data-grid], [data-testid='stImage'] img, " +
     "[data-testid='stGraphVizChart'] svg, [data-testid='stTable'] table, " +
     "[data-testid='stMarkdownContainer'] table, [data-testid='stDataFrame'], " +
     "[data-testid='stVegaLiteChart'] canvas, [data-testid='stVegaLiteChart'] svg";
@@ -68,13 +69,17 @@
       report(el, `outside the page: right ${Math.round(r.right)} > ${Math.round(right)}`);
     }
   }
-  // 3. a figure's drawing wider than the element that holds it
-  for (const fig of main.querySelectorAll(".js-plotly-plot")) {
+  // 3. a chart's drawing, or a number grid, wider than the element that holds it
+  const drawings = [
+    ...main.querySelectorAll("[data-testid='stVegaLiteChart'] canvas, [data-testid='stVegaLiteChart'] svg"),
+    // a grid's cells: the box around its first cell
+    ...[...main.querySelectorAll("[data-grid] [data-r='0'][data-c='0']")].map((c) => c.parentElement),
+  ];
+  for (const fig of drawings) {
     if (!visible(fig)) continue;
-    const svg = fig.querySelector(".main-svg");
     const box = fig.closest("[data-testid='stElementContainer']") || fig.parentElement;
-    if (svg && svg.getBoundingClientRect().width > box.getBoundingClientRect().width + SLACK) {
-      report(svg, `figure ${Math.round(svg.getBoundingClientRect().width)} px wide in a ` +
+    if (fig.getBoundingClientRect().width > box.getBoundingClientRect().width + SLACK) {
+      report(fig, `figure ${Math.round(fig.getBoundingClientRect().width)} px wide in a ` +
                   `${Math.round(box.getBoundingClientRect().width)} px container`);
     }
   }

@@ -125,3 +125,27 @@ def test_deeper_states_cut_nothing(server: str, page, settle, cut_text, name: st
     settle(tab)
     problems = cut_text(tab)
     assert not problems, f"{name} at 150 % zoom, presenting:\n{problems}"
+
+
+def test_the_cut_check_sees_a_drawing_wider_than_its_column(
+    server: str, page, settle, cut_text
+) -> None:
+    """clipping.js sees drawings: a Vega chart's drawing and a number grid's cells made wider
+    than their column (by hand, in the page) are both reported."""
+    tab = _open(page, f"{server}/output_size", settle)
+    assert not cut_text(tab)
+    tab.evaluate(
+        """() => {
+          const chart = document.querySelector(
+            "[data-testid='stVegaLiteChart'] svg, [data-testid='stVegaLiteChart'] canvas");
+          chart.style.width = "3000px";
+          const holder = chart.closest("[data-testid='stElementContainer']");
+          const grid = document.createElement("div");
+          grid.innerHTML = '<div data-grid="t"><div style="width:3000px"><div data-r="0" data-c="0">7</div></div></div>';
+          holder.appendChild(grid);
+        }"""
+    )
+    problems = cut_text(tab).splitlines()
+    assert any(p.startswith(("svg", "canvas")) for p in problems), problems
+    # the grid's cells box has no text of its own: only the third check can see it
+    assert any(p.startswith("div") and "px wide in a" in p for p in problems), problems
