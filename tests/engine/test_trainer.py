@@ -9,6 +9,7 @@ import time
 import numpy as np
 import pytest
 import torch
+from waiting import wait_for
 
 from cnnviz import arch, checkpoint, data, runs
 from cnnviz import training as train
@@ -28,15 +29,6 @@ def digits():
 def tiny(digits):
     """200 training digits: a run is a few hundred milliseconds."""
     return digits.subset(200, seed=0)
-
-
-def wait_for(cond, timeout=20.0, what="condition"):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if cond():
-            return
-        time.sleep(0.005)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def finished(t: Trainer, timeout=60.0) -> Trainer:

@@ -16,6 +16,7 @@ import pytest
 import torch
 from PIL import Image
 from streamlit.testing.v1 import AppTest
+from waiting import wait_for
 
 from cnnviz import arch, checkpoint
 from cnnviz.arch import shape_text
@@ -67,13 +68,6 @@ def click(at: AppTest, key: str) -> AppTest:
     at.button(key=key).click().run(timeout=60)
     assert not at.exception, [e.message for e in at.exception]
     return at
-
-
-def wait_for(predicate, timeout: float = WAIT) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.05)
 
 
 def wait_done(at: AppTest):

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from waiting import wait_for
 
 from cnnviz import checkpoint, data
 from cnnviz.training import TrainConfig, Trainer
@@ -31,15 +32,6 @@ SLOW = "conv32k3p1-relu-conv32k3p1-relu-max2-flat-fc"
 @pytest.fixture(scope="module")
 def digits():
     return data.builtin("digits")
-
-
-def wait_for(cond, timeout=60.0, what="condition"):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if cond():
-            return
-        time.sleep(0.005)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def alive(pid: int) -> bool:
