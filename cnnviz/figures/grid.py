@@ -21,6 +21,12 @@ GAP = 2  # px between cells (the gap colour shows as thin lines)
 TITLE_REM = 1.1  # a title's size, of the page's type size (larger when presenting)
 
 
+def cell_px(rows: int, cols: int, max_width: int = 580, most: int = 64) -> int:
+    """A cell's side in px at natural size: at most `most`, so that the grid is no wider than
+    `max_width` (20 px of it for the frame) and no taller than 560 px; never under 22."""
+    return int(max(22, min(most, (max_width - 20) // max(cols, 1), 560 // max(rows, 1))))
+
+
 @dataclass(frozen=True)
 class Mark:
     """A rectangle drawn over cells top..bottom, left..right (inclusive); `inset` (a fraction of

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from cnnviz.figures.grid import CellGrid, Mark
+from cnnviz.figures.grid import CellGrid, Mark, cell_px
 from cnnviz.numbers import fmt
 from cnnviz.render.colormaps import Range, colorize, rgb
 
@@ -28,10 +28,6 @@ def _white_reads_better(color: str) -> bool:
     lin = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in srgb]
     y = 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
     return (1.05 / (y + 0.05)) >= ((y + 0.05) / 0.05)
-
-
-def _cell_px(rows: int, cols: int, most: int = 52) -> int:
-    return int(max(22, min(most, 560 // max(rows, cols, 1))))
 
 
 def pool_input_figure(
@@ -71,7 +67,7 @@ def pool_input_figure(
                 r, c = divmod(int(winners[i, j]), w)
                 r, c = r + padding, c + padding
                 marks.append(Mark(r, c, r, c, color, 4, 0.08, ring=True))
-    px = _cell_px(ph, pw)
+    px = cell_px(ph, pw, most=52)
     return CellGrid(
         labels=text.astype(str),
         fills=fills.astype(str),
@@ -89,7 +85,7 @@ def pool_output_figure(out: np.ndarray, title: str, colored: bool = True) -> Cel
     ho, wo = out.shape
     idx = np.arange(ho * wo).reshape(ho, wo) % len(WINDOW_COLORS)
     fills = np.array(WINDOW_COLORS)[idx] if colored else np.full((ho, wo), "#eeeeee")
-    px = _cell_px(ho, wo, 64)
+    px = cell_px(ho, wo)
     return CellGrid(
         labels=np.vectorize(fmt, otypes=[str])(out) if out.size else out.astype(str),
         fills=fills.astype(str),

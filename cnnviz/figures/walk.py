@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from cnnviz.figures.grid import CellGrid, Mark
+from cnnviz.figures.grid import CellGrid, Mark, cell_px
 from cnnviz.render.cells import (
     BOX,
     COLORS,
@@ -25,10 +25,6 @@ from cnnviz.render.cells import (
 from cnnviz.walks import ScatterWalk, StampStep, WindowStep, WindowWalk
 
 
-def _cell_px(rows: int, cols: int, max_width: int) -> int:
-    return int(max(22, min(64, (max_width - 20) // max(cols, 1), 560 // max(rows, 1))))
-
-
 def cells_figure(
     labels: np.ndarray,
     kinds: np.ndarray,
@@ -39,7 +35,7 @@ def cells_figure(
     """A grid of cells: each with a kind (a key of COLORS) and a label written in it; `boxes`
     are (top, left, bottom, right) outlines drawn over it."""
     rows, cols = labels.shape
-    px = _cell_px(rows, cols, max_width)
+    px = cell_px(rows, cols, max_width)
     font = max(11, int(px * (0.42 if labels.dtype.kind == "U" and _longest(labels) <= 3 else 0.32)))
     kinds = np.asarray(kinds).astype(str)
     fills = np.vectorize(COLORS.__getitem__, otypes=[str])(kinds) if kinds.size else kinds

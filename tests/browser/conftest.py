@@ -5,9 +5,8 @@ CNNVIZ_CHROMIUM). A missing browser fails the tests with a fix to apply; it neve
 For a quick local loop without a browser, CNNVIZ_SKIP_BROWSER=1 skips them (refused when CI=true).
 
 Fixtures: `server` (base URL, one per session; `server_runs` its runs folder, `teacher_key` its
-teacher key), `browser` (one per session), `page` (a fresh
-context and tab per test, 1400x900), `page_log` (that tab's console errors and blocked external
-requests), `fresh_server` (starts a new server for one test), `wait_idle` (a function:
+teacher key), `browser` (one per session), `page` (a fresh context and tab per test, 1400x900),
+`page_log` (that tab's console errors and blocked external requests), `fresh_server` (starts a new server for one test), `wait_idle` (a function:
 `wait_idle(page)` waits for the script run to finish rendering and returns the unexpected console
 errors so far), `artifacts` (the test-artifacts/ folder). A failed test leaves a screenshot in
 test-artifacts/ and prints the log of each server it used.
